@@ -1,0 +1,204 @@
+"""Build or refresh the index: re-embed only passages whose text is new, reuse the rest."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa import store
+from qa.chunk import CHUNKING_VERSION, Passage, chunk_document, file_offsets, sentence_spans
+from qa.dense import DenseIndexSpec, build_dense_index, choose_index_spec, save_dense_index
+from qa.embed import Embedder, Progress, windows
+from qa.lexical import LexicalIndex
+from qa.load import Document, SkippedFile
+from qa.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """What the indexer needs of one source: its passages and the text their offsets point into."""
+
+    document: Document
+    passages: list[Passage]
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    files: int
+    passages: int
+    embedded_passages: int
+    reused_passages: int
+    seconds: float
+    skipped: list[SkippedFile]
+    rebuilt_because: str  # empty when nothing needed rebuilding
+
+    def summary(self) -> str:
+        state = (f"{self.embedded_passages} embedded, {self.reused_passages} reused"
+                 if self.rebuilt_because else "up to date")
+        skipped = f", {len(self.skipped)} skipped" if self.skipped else ""
+        return (f"{self.files} files, {self.passages} passages ({state}{skipped}) "
+                f"in {self.seconds:.1f} s")
+
+
+def chunking_settings(settings: Settings, embedder: Embedder) -> dict[str, Any]:
+    return {"chunking_version": CHUNKING_VERSION, "max_tokens": embedder.max_tokens,
+            "window_overlap_sentences": settings.window_overlap_sentences}
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class _Reusable:
+    """Vectors of an earlier build, found by passage text."""
+
+    by_text: dict[str, tuple[store.IndexedPassage, np.ndarray]]
+
+    @classmethod
+    def empty(cls) -> _Reusable:
+        return cls({})
+
+    @classmethod
+    def from_index(cls, folder: Path) -> _Reusable:
+        vectors = store.read_vectors(folder)
+        by_text = {}
+        for item in store.read_passages(folder):
+            rows = vectors[item.first_row : item.first_row + item.row_count]
+            by_text[text_key(item.passage.text)] = (item, np.asarray(rows))
+        return cls(by_text)
+
+
+def _index_spec(vector_count: int, settings: Settings) -> DenseIndexSpec:
+    return choose_index_spec(vector_count, settings.exact_max_vectors, settings.hnsw_m,
+                             settings.hnsw_ef_construction)
+
+
+def why_rebuild(index_dir: Path, expected: dict[str, Any], files: dict[str, str],
+                settings: Settings) -> str:
+    """Empty if the index on disk is sound and matches; otherwise the reason to rebuild."""
+    try:
+        manifest = store.read_manifest(index_dir)
+        store.verify_checksums(index_dir, manifest)
+    except store.IndexUnusableError as error:
+        return str(error)
+    if manifest.model != expected["model"]:
+        return (f"index was built with model {manifest.model.get('name')} "
+                f"({manifest.model.get('fingerprint')}), not {expected['model']['name']} "
+                f"({expected['model']['fingerprint']})")
+    if manifest.chunking != expected["chunking"]:
+        return "chunking settings changed"
+    if manifest.dense_index != _index_spec(manifest.vector_count, settings).to_json():
+        return "dense index settings changed"
+    if manifest.files != files:
+        changed = sorted(set(manifest.files.items()) ^ set(files.items()))
+        return f"{len({name for name, _ in changed})} document(s) changed"
+    return ""
+
+
+def _reusable(index_dir: Path, manifest_model: dict[str, Any], chunking: dict[str, Any]) -> _Reusable:
+    """Earlier vectors, only when they came from the same model and chunking."""
+    try:
+        manifest = store.read_manifest(index_dir)
+        store.verify_checksums(index_dir, manifest)
+        if manifest.model != manifest_model or manifest.chunking != chunking:
+            return _Reusable.empty()
+        return _Reusable.from_index(store.build_folder(index_dir, manifest))
+    except store.IndexUnusableError:
+        return _Reusable.empty()
+
+
+def _segment(passage: Passage, document_text: str, embedder: Embedder, overlap: int
+             ) -> tuple[list[str], tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+    """Window texts, sentence spans in the passage text, and the same spans in the file."""
+    window_texts = windows(passage.text, embedder.token_counts, embedder.max_tokens, overlap)
+    spans = tuple(sentence_spans(passage.text))
+    return window_texts, spans, _file_spans(passage, document_text, spans)
+
+
+def _file_spans(passage: Passage, document_text: str, spans: tuple[tuple[int, int], ...]
+                ) -> tuple[tuple[int, int], ...]:
+    original = document_text[passage.start : passage.end]
+    return tuple((passage.start + a, passage.start + b)
+                 for a, b in file_offsets(original, list(spans)))
+
+
+def build_index(sources: list[SourceText], settings: Settings, embedder: Embedder,
+                skipped: list[SkippedFile], progress: Progress | None = None,
+                force: bool = False) -> IndexReport:
+    """Bring the index in settings.index_dir up to date with `sources`."""
+    started = time.perf_counter()
+    index_dir = settings.index_dir
+    files = {source.document.source: source.document.content_hash for source in sources}
+    passages = [p for source in sources for p in source.passages]
+    expected = {"model": embedder.identity().__dict__,
+                "chunking": chunking_settings(settings, embedder)}
+    reason = "rebuild requested" if force else why_rebuild(index_dir, expected, files, settings)
+    if not reason:
+        return IndexReport(len(files), len(passages), 0, len(passages),
+                           time.perf_counter() - started, skipped, "")
+    log.info("indexing %s: %s", index_dir, reason)
+    reusable = _Reusable.empty() if force else _reusable(index_dir, expected["model"],
+                                                         expected["chunking"])
+    indexed, vectors, embedded = _embed_passages(sources, reusable, settings, embedder, progress)
+    spec = _index_spec(int(vectors.shape[0]), settings)
+    folder = store.new_build_folder(index_dir)
+    store.write_passages(folder, indexed)
+    store.write_vectors(folder, vectors)
+    save_dense_index(build_dense_index(vectors, spec), folder / store.DENSE_NAME)
+    LexicalIndex.build([p.text for p in passages]).save(folder / store.LEXICAL_FOLDER)
+    manifest = store.Manifest(
+        format_version=store.FORMAT_VERSION, build=folder.name, model=expected["model"],
+        chunking=expected["chunking"], files=files, passage_count=len(indexed),
+        vector_count=int(vectors.shape[0]), dense_index=spec.to_json())
+    store.commit_build(index_dir, folder, manifest)
+    return IndexReport(len(files), len(passages), embedded, len(passages) - embedded,
+                       time.perf_counter() - started, skipped, reason)
+
+
+def _embed_passages(sources: list[SourceText], reusable: _Reusable, settings: Settings,
+                    embedder: Embedder, progress: Progress | None
+                    ) -> tuple[list[store.IndexedPassage], np.ndarray, int]:
+    """Lay out every passage's rows; embed only the texts no earlier build has."""
+    indexed: list[store.IndexedPassage] = []
+    blocks: list[np.ndarray | None] = []
+    pending: list[tuple[int, list[str]]] = []  # (block index, texts to embed)
+    row = 0
+    for source in sources:
+        for passage in source.passages:
+            known = reusable.by_text.get(text_key(passage.text))
+            if known is not None:
+                old, rows = known
+                offsets = _file_spans(passage, source.document.text, old.sentences)
+                item = replace(old, passage=passage, first_row=row, sentence_offsets=offsets)
+                blocks.append(rows)
+            else:
+                window_texts, spans, offsets = _segment(
+                    passage, source.document.text, embedder, settings.window_overlap_sentences)
+                item = store.IndexedPassage(passage, spans, offsets, row, len(window_texts))
+                sentence_texts = [passage.text[a:b] for a, b in spans]
+                pending.append((len(blocks), window_texts + sentence_texts))
+                blocks.append(None)
+            indexed.append(item)
+            row += item.row_count
+    texts = [text for _, block_texts in pending for text in block_texts]
+    fresh = embedder.encode(texts, progress) if texts else np.zeros((0, embedder.dimension))
+    cursor = 0
+    for block_index, block_texts in pending:
+        blocks[block_index] = fresh[cursor : cursor + len(block_texts)]
+        cursor += len(block_texts)
+    vectors = np.concatenate([b for b in blocks if b is not None]) if blocks else \
+        np.zeros((0, embedder.dimension), dtype=np.float32)
+    return indexed, vectors.astype(np.float32), len(pending)
+
+
+def sources_from_documents(documents: list[Document]) -> list[SourceText]:
+    return [SourceText(document, chunk_document(document)) for document in documents]

@@ -1,0 +1,57 @@
+"""Lexical retrieval: BM25 over whole passages with bm25s, saved as plain numpy and JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import logging
+
+import bm25s
+import numpy as np
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def _tokenize(texts: Sequence[str]) -> list[list[str]]:
+    tokens = bm25s.tokenize(
+        list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
+    )
+    return [list(words) for words in tokens]  # type: ignore[union-attr]
+
+
+class LexicalIndex:
+    """BM25 scores for every passage, in passage order."""
+
+    def __init__(self, retriever: bm25s.BM25) -> None:
+        self._retriever = retriever
+
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> LexicalIndex:
+        retriever = bm25s.BM25()
+        retriever.index(bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(),
+                                       show_progress=False), show_progress=False)
+        return cls(retriever)
+
+    def save(self, folder: Path) -> None:
+        self._retriever.save(str(folder))
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex:
+        return cls(bm25s.BM25.load(str(folder), mmap=True, allow_pickle=False))
+
+    def scores(self, question: str) -> np.ndarray:
+        """BM25 score of every passage for the question (zeros when no word is known)."""
+        words = [w for w in _tokenize([question])[0] if w in self._retriever.vocab_dict]
+        size = int(self._retriever.scores["num_docs"])
+        if not words:
+            return np.zeros(size, dtype=np.float32)
+        return np.asarray(self._retriever.get_scores(words), dtype=np.float32)

@@ -1,0 +1,184 @@
+"""Search stage: dense and lexical candidates, fused, optionally reranked, with answer sentences."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa import store
+from qa.chunk import Passage
+from qa.dense import load_dense_index, search_dense
+from qa.embed import Embedder
+from qa.fusion import fuse
+from qa.lexical import LexicalIndex
+from qa.rerank import Reranker
+from qa.settings import SearchMode, Settings
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked passage.
+
+    `score` is what the ranking used (fused, dense or BM25, or the reranker's); `similarity`
+    is the best cosine of the question with any window or sentence of the passage, the figure
+    the "no good match" threshold reads. `answer` is the best sentence's span in the passage
+    text, `answer_offsets` the same sentence in the file.
+    """
+
+    rank: int
+    score: float
+    similarity: float
+    lexical_score: float
+    passage: Passage
+    answer: tuple[int, int]
+    answer_offsets: tuple[int, int]
+    below_threshold: bool
+
+
+@dataclass(frozen=True)
+class _DenseScores:
+    """Per candidate passage: window+sentence cosine sum, best cosine, best sentence index."""
+
+    combined: np.ndarray
+    best: np.ndarray
+    answer: np.ndarray
+
+
+class Searcher:
+    """A loaded index; answers questions without reloading anything per query."""
+
+    def __init__(self, index_dir: Path, settings: Settings, embedder: Embedder,
+                 reranker: Reranker | None = None) -> None:
+        manifest = store.read_manifest(index_dir)
+        store.verify_checksums(index_dir, manifest)
+        folder = store.build_folder(index_dir, manifest)
+        self.manifest = manifest
+        self.passages = store.read_passages(folder)
+        self._vectors = store.read_vectors(folder)
+        self._owners = _row_owners(self.passages, int(self._vectors.shape[0]))
+        self._dense = load_dense_index(folder / store.DENSE_NAME, settings.hnsw_ef_search)
+        self._lexical = LexicalIndex.load(folder / store.LEXICAL_FOLDER)
+        self._check_agreement(manifest)
+        self._settings = settings
+        self._embedder = embedder
+        self._reranker = reranker
+        self._sources = np.array([item.passage.source for item in self.passages], dtype=object)
+
+    def _check_agreement(self, manifest: store.Manifest) -> None:
+        rows = sum(item.row_count for item in self.passages)
+        if len(self.passages) != manifest.passage_count or rows != self._vectors.shape[0] \
+                or self._dense.ntotal != rows:
+            raise store.IndexUnusableError(
+                f"passage table ({len(self.passages)} passages, {rows} rows) does not match the "
+                f"vectors ({self._vectors.shape[0]}) and FAISS index ({self._dense.ntotal})")
+
+    @property
+    def sources(self) -> list[str]:
+        return sorted(set(self._sources))
+
+    def search(self, question: str, k: int, mode: SearchMode,
+               sources: Collection[str] | None = None) -> list[Hit]:
+        """The k best passages for a question, best first."""
+        query = self._embedder.encode_query(question)[0]
+        allowed = self._allowed_mask(sources)
+        lexical = self._lexical.scores(question)
+        candidates = self._candidates(query, lexical, allowed, mode)
+        if candidates.size == 0:
+            return []
+        dense = self._dense_scores(query, candidates)
+        ranking = {
+            "dense": dense.combined,
+            "lexical": lexical[candidates],
+            "hybrid": None,
+        }[mode]
+        if ranking is None:
+            ranking = fuse(dense.combined, lexical[candidates], self._settings)
+        order = np.argsort(-ranking, kind="stable")
+        scores = ranking[order]
+        order, scores = self._rerank(question, candidates, order, scores)
+        return [self._hit(rank, int(candidates[i]), float(score), dense, i, lexical)
+                for rank, (i, score) in enumerate(zip(order[:k], scores[:k], strict=True), 1)]
+
+    def _allowed_mask(self, sources: Collection[str] | None) -> np.ndarray | None:
+        if not sources:
+            return None
+        return np.isin(self._sources, list(sources))
+
+    def _candidates(self, query: np.ndarray, lexical: np.ndarray, allowed: np.ndarray | None,
+                    mode: SearchMode) -> np.ndarray:
+        depth = self._settings.candidates
+        picked: set[int] = set()
+        if mode != "lexical":
+            picked |= self._dense_candidates(query, allowed, depth)
+        if mode != "dense":
+            masked = lexical if allowed is None else np.where(allowed, lexical, 0.0)
+            top = np.argsort(-masked, kind="stable")[:depth]
+            picked |= {int(i) for i in top if masked[i] > 0}
+        if allowed is not None:
+            picked = {i for i in picked if allowed[i]}
+        return np.array(sorted(picked), dtype=np.int64)
+
+    def _dense_candidates(self, query: np.ndarray, allowed: np.ndarray | None,
+                          depth: int) -> set[int]:
+        if allowed is not None:
+            # A filtered search scores the chosen documents exactly: FAISS cannot filter cheaply.
+            return {int(i) for i in np.flatnonzero(allowed)}
+        # A passage owns several rows (windows, sentences): over-fetch so `depth` passages come back.
+        _, rows = search_dense(self._dense, query, depth * 4)
+        found: list[int] = []
+        for owner in self._owners[rows]:
+            if owner not in found:
+                found.append(int(owner))
+        return set(found[:depth])
+
+    def _dense_scores(self, query: np.ndarray, candidates: np.ndarray) -> _DenseScores:
+        combined = np.empty(len(candidates), dtype=np.float32)
+        best = np.empty(len(candidates), dtype=np.float32)
+        answer = np.zeros(len(candidates), dtype=np.int64)
+        for slot, index in enumerate(candidates):
+            item = self.passages[index]
+            rows = np.asarray(self._vectors[item.first_row : item.first_row + item.row_count])
+            cosines = rows @ query
+            window_best = float(cosines[: item.window_count].max())
+            sentence_cosines = cosines[item.window_count :]
+            answer[slot] = int(sentence_cosines.argmax()) if len(sentence_cosines) else 0
+            sentence_best = float(sentence_cosines.max()) if len(sentence_cosines) else window_best
+            combined[slot] = window_best + sentence_best
+            best[slot] = max(window_best, sentence_best)
+        return _DenseScores(combined, best, answer)
+
+    def _rerank(self, question: str, candidates: np.ndarray, order: np.ndarray,
+                scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self._reranker is None:
+            return order, scores
+        depth = self._settings.rerank_depth
+        head = order[:depth]
+        texts = [self.passages[int(candidates[i])].passage.text for i in head]
+        new_scores = np.asarray(self._reranker.score(question, texts), dtype=np.float32)
+        resorted = np.argsort(-new_scores, kind="stable")
+        # Passages past the reranking depth keep their order, below every reranked one.
+        tail_scores = np.full(len(order) - len(head), float(new_scores.min()) - 1.0)
+        return (np.concatenate([head[resorted], order[depth:]]),
+                np.concatenate([new_scores[resorted], tail_scores]))
+
+    def _hit(self, rank: int, index: int, score: float, dense: _DenseScores, slot: int,
+             lexical: np.ndarray) -> Hit:
+        item = self.passages[index]
+        sentence = int(dense.answer[slot])
+        if item.sentences:
+            answer, offsets = item.sentences[sentence], item.sentence_offsets[sentence]
+        else:
+            answer, offsets = (0, len(item.passage.text)), (item.passage.start, item.passage.end)
+        similarity = float(dense.best[slot])
+        return Hit(rank, score, similarity, float(lexical[index]), item.passage, answer, offsets,
+                   similarity < self._settings.min_score)
+
+
+def _row_owners(passages: list[store.IndexedPassage], rows: int) -> np.ndarray:
+    owners = np.full(rows, -1, dtype=np.int64)
+    for index, item in enumerate(passages):
+        owners[item.first_row : item.first_row + item.row_count] = index
+    return owners

