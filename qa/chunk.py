@@ -19,8 +19,9 @@ _MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+")
 # A block this short that does not end a sentence is a heading or boilerplate ("Source link").
 _MIN_PASSAGE_WORDS = 4
 # A block that stops mid-sentence is joined to the next only if it is long enough to be prose.
-_MIN_WORDS_TO_JOIN = 8
+_MIN_WORDS_TO_JOIN = 5
 _MAX_BYLINE_WORDS = 8
+_BYLINE_JOINERS = {"by", "and", "&", "de", "van", "von", "der", "da", "di", "le", "la"}
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,17 @@ def _is_passage(block: _Block) -> bool:
 def _split_title(blocks: list[_Block]) -> tuple[str, list[_Block]]:
     """The first line is the title; a short line right under it is a byline (metadata)."""
     title, rest = _MARKDOWN_HEADING.sub("", blocks[0].text), blocks[1:]
-    if len(rest) > 1 and rest[0].words <= _MAX_BYLINE_WORDS and not rest[0].ends_sentence:
+    if len(rest) > 1 and _is_byline(rest[0]):
         rest = rest[1:]
     return title, rest
+
+
+def _is_byline(block: _Block) -> bool:
+    """A short line of names or a date: every word capitalised, a number, or a joining word."""
+    words = block.text.replace(",", " ").split()
+    return (block.words <= _MAX_BYLINE_WORDS and not block.ends_sentence
+            and all(w[0].isupper() or w[0].isdigit() or w.lower() in _BYLINE_JOINERS
+                    for w in words))
 
 
 def _join_broken(blocks: list[_Block]) -> list[_Block]:

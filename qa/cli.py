@@ -18,6 +18,7 @@ from qa.settings import SEARCH_MODES, Settings, settings_from_env
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 BUNDLED_DOCS = Path("seeds")
 BUNDLED_INDEX = Path("embeddings")
@@ -196,3 +197,7 @@ def serve(docs: Path | None, index_dir: Path | None, model: str | None, host: st
             click.echo(f"warning: listening on {host}: anyone who can reach it can read "
                        "your documents", err=True)
         launch(make_settings(docs, index_dir, model=model), host, port)
+
+
+if __name__ == "__main__":
+    main()

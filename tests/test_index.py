@@ -1,0 +1,131 @@
+"""The persisted index: manifest, staleness, reuse of embeddings, atomic writes, corruption."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qa.library import QA
+from qa.settings import Settings
+from qa.store import IndexUnusableError, atomic_write_text, read_manifest
+
+
+def write_docs(folder: Path) -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / "a.txt").write_text("Alpha\n\nThe alpha file talks about rockets and orbits.\n\n"
+                                  "A second paragraph about satellites.", encoding="utf-8")
+    (folder / "b.md").write_text("Beta\n\nThe beta file is about gardens and tomatoes.",
+                                 encoding="utf-8")
+
+
+@pytest.fixture()
+def small(tmp_path: Path, embedder):  # type: ignore[no-untyped-def]
+    write_docs(tmp_path / "docs")
+    settings = Settings(docs_dir=tmp_path / "docs", index_dir=tmp_path / "index")
+    return settings, QA(settings, embedder=embedder)
+
+
+def test_first_build_then_nothing_changed_embeds_nothing(small) -> None:  # type: ignore[no-untyped-def]
+    settings, qa = small
+    first = qa.index()
+    assert (first.files, first.passages, first.embedded_passages) == (2, 3, 3)
+    second = qa.index()
+    assert second.rebuilt_because == "" and second.embedded_passages == 0
+    manifest = read_manifest(settings.index_dir)
+    assert manifest.passage_count == 3 and set(manifest.files) == {"a.txt", "b.md"}
+    assert manifest.model["dimension"] == 384
+
+
+def test_changed_file_reembeds_only_its_new_passages(small) -> None:  # type: ignore[no-untyped-def]
+    settings, qa = small
+    qa.index()
+    path = settings.docs_dir / "a.txt"
+    path.write_text(path.read_text() + "\n\nA brand new third paragraph on launches.")
+    report = qa.index()
+    assert report.embedded_passages == 1 and report.reused_passages == 3
+    hits = qa.search("launches", k=1).hits
+    assert hits[0].passage.source == "a.txt" and hits[0].passage.paragraph == 3
+
+
+def test_removed_file_leaves_the_index(small) -> None:  # type: ignore[no-untyped-def]
+    settings, qa = small
+    qa.index()
+    (settings.docs_dir / "b.md").unlink()
+    report = qa.index()
+    assert report.files == 1 and report.embedded_passages == 0
+    assert {i.passage.source for i in qa.searcher.passages} == {"a.txt"}
+
+
+def test_other_model_forces_rebuild(small) -> None:  # type: ignore[no-untyped-def]
+    settings, qa = small
+    qa.index()
+    manifest_path = settings.index_dir / "manifest.json"
+    data = json.loads(manifest_path.read_text())
+    data["model"]["fingerprint"] = "another-model"
+    manifest_path.write_text(json.dumps(data))
+    report = qa.index()
+    assert "model" in report.rebuilt_because and report.embedded_passages == 3
+
+
+def test_changed_chunking_setting_forces_rebuild(small, embedder) -> None:  # type: ignore[no-untyped-def]
+    settings, qa = small
+    qa.index()
+    other = QA(settings.with_overrides(window_overlap_sentences=2), embedder=embedder)
+    report = other.index()
+    assert report.rebuilt_because == "chunking settings changed"
+    assert report.embedded_passages == 3
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garble", "delete"])
+def test_damaged_files_are_detected_and_rebuilt(small, damage: str) -> None:  # type: ignore[no-untyped-def]
+    settings, qa = small
+    qa.index()
+    build = settings.index_dir / read_manifest(settings.index_dir).build
+    target = build / "vectors.npy"
+    if damage == "truncate":
+        target.write_bytes(target.read_bytes()[:100])
+    elif damage == "garble":
+        data = bytearray(target.read_bytes())
+        data[-10:] = b"\xff" * 10
+        target.write_bytes(bytes(data))
+    else:
+        target.unlink()
+    report = qa.index()
+    assert "vectors.npy" in report.rebuilt_because
+    assert qa.search("tomatoes", k=1).hits[0].passage.source == "b.md"
+
+
+def test_future_format_version_is_refused(small) -> None:  # type: ignore[no-untyped-def]
+    settings, qa = small
+    qa.index()
+    manifest_path = settings.index_dir / "manifest.json"
+    data = json.loads(manifest_path.read_text())
+    data["format_version"] = 99
+    manifest_path.write_text(json.dumps(data))
+    with pytest.raises(IndexUnusableError, match="format version 99"):
+        read_manifest(settings.index_dir)
+    assert "format version" in qa.index().rebuilt_because
+
+
+def test_passage_table_not_matching_vectors_is_refused(small, embedder) -> None:  # type: ignore[no-untyped-def]
+    from qa.search import Searcher
+    from qa.store import file_sha256
+
+    settings, qa = small
+    qa.index()
+    manifest_path = settings.index_dir / "manifest.json"
+    data = json.loads(manifest_path.read_text())
+    table = settings.index_dir / data["build"] / "passages.jsonl"
+    table.write_text("".join(table.read_text().splitlines(keepends=True)[:-1]))
+    data["checksums"]["passages.jsonl"] = file_sha256(table)  # checksums agree, contents do not
+    manifest_path.write_text(json.dumps(data))
+    with pytest.raises(IndexUnusableError, match="does not match"):
+        Searcher(settings.index_dir, settings, embedder)
+
+
+def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path) -> None:
+    target = tmp_path / "m.json"
+    target.write_text("old")
+

@@ -1,0 +1,40 @@
+import math
+
+import pytest
+
+from qa import metrics
+from qa.evaluate import score_rankings
+
+
+def test_recall_mrr_by_hand() -> None:
+    ranking = ["a", "b", "c", "d"]
+    relevant = {"b": 1, "d": 1, "z": 1}
+    assert metrics.recall_at(ranking, relevant, 1) == 0
+    assert metrics.recall_at(ranking, relevant, 2) == pytest.approx(1 / 3)
+    assert metrics.recall_at(ranking, relevant, 4) == pytest.approx(2 / 3)
+    assert metrics.reciprocal_rank_at(ranking, relevant, 10) == 0.5
+    assert metrics.reciprocal_rank_at(ranking, relevant, 1) == 0
+
+
+def test_ndcg_with_graded_gains_by_hand() -> None:
+    # gains 0, 3, 1 at ranks 1..3; ideal 3, 2, 1
+    ranking = ["x", "a", "c"]
+    relevant = {"a": 3, "b": 2, "c": 1}
+    dcg = 3 / math.log2(3) + 1 / math.log2(4)
+    ideal = 3 / math.log2(2) + 2 / math.log2(3) + 1 / math.log2(4)
+    assert metrics.ndcg_at(ranking, relevant, 10) == pytest.approx(dcg / ideal)
+
+
+def test_auroc_by_hand() -> None:
+    assert metrics.auroc([0.9, 0.8], [0.1, 0.85]) == pytest.approx(0.75)
+    assert metrics.auroc([0.5], [0.5]) == 0.5
+
+
+def test_question_set_recall_counts_any_relevant_passage() -> None:
+    rankings = {"q1": ["a", "b", "c", "d"], "q2": ["x", "y"]}
+    judgements = {"q1": {"a": 1, "d": 1}, "q2": {"y": 1}}
+    any_hit = score_rankings(rankings, judgements, any_relevant=True)
+    share = score_rankings(rankings, judgements, any_relevant=False)
+    assert any_hit["recall@1"] == 0.5 and any_hit["recall@3"] == 1.0
+    assert share["recall@3"] == pytest.approx((0.5 + 1.0) / 2)
+    assert any_hit["mrr@10"] == pytest.approx((1 + 0.5) / 2)

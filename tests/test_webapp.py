@@ -1,0 +1,37 @@
+"""The Gradio handlers, called directly (no server)."""
+
+from __future__ import annotations
+
+from qa.library import QA
+from qa.webapp import build_page, export_files, render_document, render_results
+
+
+def test_results_are_cited_and_escaped(seeds_qa: QA, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = seeds_qa.search("Which countries joined China in submitting working paper CD/1679?")
+    page = render_results(result)
+    assert page.count('class="qa-hit"') == 5
+    assert "004_0a75116a2b3c4ab4.txt" in page and "<mark>" in page
+    markdown, as_json = export_files(result, tmp_path)
+    assert "CD/1679" in open(markdown, encoding="utf-8").read()
+    assert '"paragraph"' in open(as_json, encoding="utf-8").read()
+
+
+def test_hostile_question_is_shown_as_text(seeds_qa: QA) -> None:
+    page = render_results(seeds_qa.search("<script>alert(1)</script> what is PAROS?"))
+    assert "<script>" not in page
+
+
+def test_empty_question_gives_friendly_message(seeds_qa: QA) -> None:
+    page = render_results(seeds_qa.search(""))
+    assert "Please type a question." in page and "qa-hit" not in page
+
+
+def test_document_view_highlights_the_paragraph(seeds_qa: QA) -> None:
+    page = render_document(seeds_qa, "001_3bdd3841a68f260c.txt", 3)
+    assert 'id="qa-para-3" class="qa-target"' in page
+    assert "not an indexed document" in render_document(seeds_qa, "../../etc/passwd", 1)
+
+
+def test_page_builds(seeds_qa: QA) -> None:
+    page = build_page(seeds_qa)
+    assert page.title.startswith("qa")
