@@ -5,7 +5,7 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from qa.cli import main  # noqa: E402
+from qa.cli import main
 
 if __name__ == "__main__":
     main(["serve"])

@@ -75,7 +75,7 @@ def _blocks(text: str) -> list[_Block]:
 def _is_passage(block: _Block) -> bool:
     if not _HAS_WORD.search(block.text):
         return False
-    return block.words >= _MIN_PASSAGE_WORDS or block.ends_sentence and block.words > 1
+    return block.words >= _MIN_PASSAGE_WORDS or (block.ends_sentence and block.words > 1)
 
 
 def _split_title(blocks: list[_Block]) -> tuple[str, list[_Block]]:

@@ -149,7 +149,7 @@ def ask(question: str, top_k: int | None, as_json: bool, docs: Path | None,
 
 
 @main.command(name="eval")
-@click.argument("questions", required=False, type=click.Path(path_type=Path))
+@click.argument("questions", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--beir", "beir_dir", type=click.Path(path_type=Path),
               help="Evaluate a collection in BEIR layout instead of a question set.")
 @click.option("--limit", type=int, help="With --beir: only the first N queries (a slice).")
@@ -161,21 +161,23 @@ def ask(question: str, top_k: int | None, as_json: bool, docs: Path | None,
 @index_option
 @model_option
 @mode_option
-def evaluate(questions: Path | None, beir_dir: Path | None, limit: int | None, top_k: int,
+def evaluate(questions: tuple[Path, ...], beir_dir: Path | None, limit: int | None, top_k: int,
              as_json: bool, verbose: bool, docs: Path | None, index_dir: Path | None,
              model: str | None, mode: str | None) -> None:
-    """Recall@k, MRR@10 and nDCG@10 of QUESTIONS.jsonl over the documents, or of --beir DIR."""
+    """Recall@k, MRR@10 and nDCG@10 of QUESTIONS.jsonl files over the documents, or of --beir DIR.
+
+    Questions with "relevant": [] are left out of the averages; the report then says how well
+    the top similarity separates them (AUROC) and how many the threshold flags."""
     from qa import runs
 
     with user_errors():
-        if (questions is None) == (beir_dir is None):
+        if bool(questions) == (beir_dir is not None):
             raise click.UsageError("give a QUESTIONS.jsonl file or --beir DIR (one of them)")
         settings = make_settings(docs, index_dir, model=model, mode=mode)
         if beir_dir is not None:
             report = runs.evaluate_beir(beir_dir, settings, top_k, limit, tqdm_progress("embedding"))
         else:
-            assert questions is not None
-            report = runs.evaluate_question_file(questions, settings, top_k,
+            report = runs.evaluate_question_files(list(questions), settings, top_k,
                                                  tqdm_progress("embedding"))
         click.echo(json.dumps(report.to_json()) if as_json else runs.format_report(report, verbose))
 

@@ -32,11 +32,13 @@ def choose_index_spec(vector_count: int, exact_max_vectors: int, hnsw_m: int,
 
 def build_dense_index(vectors: np.ndarray, spec: DenseIndexSpec) -> faiss.Index:
     dimension = vectors.shape[1]
+    index: faiss.Index
     if spec.kind == "flat":
         index = faiss.IndexFlatIP(dimension)
     elif spec.kind == "hnsw":
-        index = faiss.IndexHNSWFlat(dimension, spec.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = spec.ef_construction
+        hnsw = faiss.IndexHNSWFlat(dimension, spec.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = spec.ef_construction
+        index = hnsw
     else:
         raise ValueError(f"unknown dense index kind {spec.kind!r}")
     index.add(np.ascontiguousarray(vectors, dtype=np.float32))

@@ -100,7 +100,7 @@ class Embedder:
             raise ModelUnavailableError(f"model {model!r} does not report its dimension")
         self.dimension = int(dimension)
         # Room for the [CLS] and [SEP] tokens the model adds around every text.
-        self.max_tokens = int(self._model.max_seq_length) - 2
+        self.max_tokens = int(self._model.max_seq_length or 256) - 2
 
     def identity(self) -> ModelIdentity:
         return ModelIdentity(self.model_setting, self.dimension, _fingerprint(self._path))

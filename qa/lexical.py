@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-
-import logging
 
 import bm25s
 import numpy as np
@@ -25,7 +24,7 @@ def _tokenize(texts: Sequence[str]) -> list[list[str]]:
     tokens = bm25s.tokenize(
         list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
     )
-    return [list(words) for words in tokens]  # type: ignore[union-attr]
+    return [list(words) for words in tokens]
 
 
 class LexicalIndex:

@@ -19,11 +19,11 @@ from qa.library import QA
 from qa.settings import Settings
 
 
-def evaluate_question_file(path: Path, settings: Settings, top_k: int = 100,
-                           progress: Progress | None = None,
-                           embedder: Embedder | None = None) -> EvalReport:
-    """Evaluate a question set over the documents folder in settings."""
-    questions = read_question_set(path)
+def evaluate_question_files(paths: list[Path], settings: Settings, top_k: int = 100,
+                            progress: Progress | None = None,
+                            embedder: Embedder | None = None) -> EvalReport:
+    """Evaluate one or more question-set files together over the documents folder in settings."""
+    questions = [question for path in paths for question in read_question_set(path)]
     qa = QA.open(settings, progress, embedder)
     passages = [item.passage for item in qa.searcher.passages]
     judged, notes = judge_question_set(questions, passages)

@@ -99,7 +99,8 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def _passage_record(item: IndexedPassage) -> str:
     record = {**asdict(item.passage), "sentences": item.sentences,
-              "sentence_offsets": item.sentence_offsets, "first_row": item.first_row, "window_count": item.window_count}
+              "sentence_offsets": item.sentence_offsets, "first_row": item.first_row,
+              "window_count": item.window_count}
     return json.dumps(record, ensure_ascii=False)
 
 

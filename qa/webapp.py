@@ -168,10 +168,10 @@ def build_page(qa: QA) -> gr.Blocks:
 
         outputs = [results, citations, choice, downloads]
         question.submit(ask, [question, top_k, mode, sources], outputs, api_name="ask")
-        submit.click(ask, [question, top_k, mode, sources], outputs, api_name=False)
-        choice.change(show_document, choice, document, api_name=False).then(
+        submit.click(ask, [question, top_k, mode, sources], outputs, api_visibility="private")
+        choice.change(show_document, choice, document, api_visibility="private").then(
             None, js=SCROLL_TO_TARGET)
-        rebuild_button.click(rebuild, None, [status, sources], api_name=False)
+        rebuild_button.click(rebuild, None, [status, sources], api_visibility="private")
     return page
 
 

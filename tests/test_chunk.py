@@ -21,7 +21,7 @@ def test_leading_blank_lines_and_markdown_heading_title() -> None:
 def test_short_author_line_under_title_is_metadata() -> None:
     text = "ESSAY TITLE\n\nJane Doe\n\nFirst real paragraph of the essay starts here.\n\nSecond one."
     passages = chunk_document(doc(text))
-    assert [p.text for p in passages][0].startswith("First real paragraph")
+    assert passages[0].text.startswith("First real paragraph")
     assert all("Jane Doe" not in p.text for p in passages)
 
 
@@ -50,6 +50,7 @@ def test_offsets_point_into_the_file_and_whitespace_is_normalised() -> None:
 
 def test_seed_essay_keeps_general_assembly_sentence_whole(seeds_dir=None) -> None:
     from conftest import SEEDS
+
     from qa.load import load_folder
 
     loaded = load_folder(SEEDS)
@@ -59,7 +60,7 @@ def test_seed_essay_keeps_general_assembly_sentence_whole(seeds_dir=None) -> Non
     assert passages[0].title.startswith("FUNDAMENTAL WAYS")
     assert all(p.text != "Zhang Ju'nan" for p in passages)
     report = next(d for d in loaded.documents if d.source.startswith("000"))
-    assert all("Source link" != p.text for p in chunk_document(report))
+    assert all(p.text != "Source link" for p in chunk_document(report))
 
 
 def test_sentence_spans_and_file_offsets_round_trip() -> None:

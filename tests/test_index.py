@@ -129,3 +129,9 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path) -> None:
     target = tmp_path / "m.json"
     target.write_text("old")
 
+    with pytest.raises(TypeError):
+        atomic_write_text(target, 123)  # type: ignore[arg-type]
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+    atomic_write_text(target, "new")
+    assert target.read_text() == "new"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import SEEDS, SHARED
 
-from qa.runs import evaluate_question_file
+from qa.runs import evaluate_question_files
 
 DEV_SET = SHARED / "eval" / "seeds-dev.jsonl"
 
@@ -34,7 +34,7 @@ def test_blank_question_gets_a_notice(seeds_qa) -> None:  # type: ignore[no-unty
 
 
 def test_dev_set_quality(seeds_qa) -> None:  # type: ignore[no-untyped-def]
-    report = evaluate_question_file(DEV_SET, seeds_qa.settings, embedder=seeds_qa.embedder)
+    report = evaluate_question_files([DEV_SET], seeds_qa.settings, embedder=seeds_qa.embedder)
     figures = report.to_json()
     assert report.questions == 24
     assert figures["recall@5"] >= 0.95, figures
@@ -42,3 +42,18 @@ def test_dev_set_quality(seeds_qa) -> None:  # type: ignore[no-untyped-def]
     assert figures["mrr@10"] >= 0.90, figures
     flagged = [o.id for o in report.outcomes if o.flagged]
     assert len(flagged) <= 1, flagged
+
+
+def test_unanswerable_rows_are_left_out_and_separated(seeds_qa, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    mixed = tmp_path / "mixed.jsonl"
+    off_topic = ["How long should I bake sourdough bread?", "Who won the football world cup?",
+                 "What temperature should a roast chicken reach?"]
+    mixed.write_text(DEV_SET.read_text(encoding="utf-8") + "".join(
+        json.dumps({"id": f"off-{i}", "question": q, "relevant": []}) + "\n"
+        for i, q in enumerate(off_topic)), encoding="utf-8")
+    report = evaluate_question_files([mixed], seeds_qa.settings, embedder=seeds_qa.embedder)
+    assert report.questions == 24 and report.unanswerable == 3
+    assert report.auroc is not None and report.auroc > 0.95, report.to_json()
+    assert report.flagged_unanswerable == 1.0, report.to_json()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from qa.library import QA
 from qa.webapp import build_page, export_files, render_document, render_results
 
@@ -12,8 +14,8 @@ def test_results_are_cited_and_escaped(seeds_qa: QA, tmp_path) -> None:  # type:
     assert page.count('class="qa-hit"') == 5
     assert "004_0a75116a2b3c4ab4.txt" in page and "<mark>" in page
     markdown, as_json = export_files(result, tmp_path)
-    assert "CD/1679" in open(markdown, encoding="utf-8").read()
-    assert '"paragraph"' in open(as_json, encoding="utf-8").read()
+    assert "CD/1679" in Path(markdown).read_text(encoding="utf-8")
+    assert "\"paragraph\"" in Path(as_json).read_text(encoding="utf-8")
 
 
 def test_hostile_question_is_shown_as_text(seeds_qa: QA) -> None:

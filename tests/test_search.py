@@ -1,0 +1,56 @@
+"""Search modes, fusion and the reranking seam over the seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qa.fusion import reciprocal_rank_fusion, zscore_fusion
+from qa.library import QA, clean_question
+from qa.search import Searcher
+
+
+def test_rrf_and_zscore_by_hand() -> None:
+    dense = np.array([0.9, 0.1, 0.5])
+    lexical = np.array([0.0, 3.0, 2.0])
+    rrf = reciprocal_rank_fusion(dense, lexical, k=60, dense_weight=1, lexical_weight=1)
+    assert np.allclose(rrf, [1 / 61 + 1 / 63, 1 / 63 + 1 / 61, 1 / 62 + 1 / 62])
+    z = zscore_fusion(dense, lexical, 1.0, 1.0)
+    assert int(np.argmax(z)) == 2  # second in both lists beats first-in-one, last-in-other
+
+
+def test_every_mode_answers(seeds_qa: QA) -> None:
+    for mode in ("dense", "lexical", "hybrid"):
+        hits = seeds_qa.search("Which countries joined China in submitting working paper CD/1679?",
+                               k=3, mode=mode).hits
+        assert hits[0].passage.source == "004_0a75116a2b3c4ab4.txt", mode
+        assert [h.rank for h in hits] == [1, 2, 3]
+
+
+def test_search_within_chosen_documents(seeds_qa: QA) -> None:
+    hits = seeds_qa.search("space security workshop", k=10,
+                           sources=["001_3bdd3841a68f260c.txt"]).hits
+    assert hits and {h.passage.source for h in hits} == {"001_3bdd3841a68f260c.txt"}
+
+
+class ReverseAlphabetical:
+    """A deterministic stand-in for a cross-encoder (none ships in a PyPI package): it scores
+    passages by their text, so the expected order is known."""
+
+    def score(self, question: str, passages: list[str]) -> list[float]:
+        order = sorted(passages, reverse=True)
+        return [float(len(passages) - order.index(p)) for p in passages]
+
+
+def test_reranker_seam_reorders_the_head(seeds_qa: QA) -> None:
+    searcher = Searcher(seeds_qa.settings.index_dir, seeds_qa.settings.with_overrides(
+        rerank_depth=5), seeds_qa.embedder, ReverseAlphabetical())
+    hits = searcher.search("outer space treaty", 5, "hybrid")
+    texts = [h.passage.text for h in hits]
+    assert texts == sorted(texts, reverse=True)
+
+
+def test_question_cleaning() -> None:
+    text, notices = clean_question("  what\x00 is\u200b PAROS?\n", 2000)
+    assert text == "what is PAROS?" and notices == []
+    long_text, notices = clean_question("a" * 3000, 2000)
+    assert len(long_text) == 2000 and "cut" in notices[0]
