@@ -40,11 +40,10 @@ class Hit:
 
 @dataclass(frozen=True)
 class _DenseScores:
-    """Per candidate passage: window+sentence cosine sum, best cosine, best sentence index."""
+    """Per candidate passage: window+sentence cosine sum, and the best single cosine."""
 
     combined: np.ndarray
     best: np.ndarray
-    answer: np.ndarray
 
 
 class Searcher:
@@ -59,6 +58,9 @@ class Searcher:
         self.passages = store.read_passages(folder)
         self._vectors = store.read_vectors(folder)
         self._owners = _row_owners(self.passages, int(self._vectors.shape[0]))
+        self._first_rows = np.array([i.first_row for i in self.passages], dtype=np.int64)
+        self._window_counts = np.array([i.window_count for i in self.passages], dtype=np.int64)
+        self._row_counts = np.array([i.row_count for i in self.passages], dtype=np.int64)
         self._dense = load_dense_index(folder / store.DENSE_NAME, settings.hnsw_ef_search)
         self._lexical = LexicalIndex.load(folder / store.LEXICAL_FOLDER)
         self._check_agreement(manifest)
@@ -99,7 +101,7 @@ class Searcher:
         order = np.argsort(-ranking, kind="stable")
         scores = ranking[order]
         order, scores = self._rerank(question, candidates, order, scores)
-        return [self._hit(rank, int(candidates[i]), float(score), dense, i, lexical)
+        return [self._hit(rank, int(candidates[i]), float(score), dense, i, lexical, query)
                 for rank, (i, score) in enumerate(zip(order[:k], scores[:k], strict=True), 1)]
 
     def _allowed_mask(self, sources: Collection[str] | None) -> np.ndarray | None:
@@ -115,7 +117,7 @@ class Searcher:
             picked |= self._dense_candidates(query, allowed, depth)
         if mode != "dense":
             masked = lexical if allowed is None else np.where(allowed, lexical, 0.0)
-            top = np.argsort(-masked, kind="stable")[:depth]
+            top = _top_indices(masked, depth)
             picked |= {int(i) for i in top if masked[i] > 0}
         if allowed is not None:
             picked = {i for i in picked if allowed[i]}
@@ -135,20 +137,23 @@ class Searcher:
         return set(found[:depth])
 
     def _dense_scores(self, query: np.ndarray, candidates: np.ndarray) -> _DenseScores:
-        combined = np.empty(len(candidates), dtype=np.float32)
-        best = np.empty(len(candidates), dtype=np.float32)
-        answer = np.zeros(len(candidates), dtype=np.int64)
-        for slot, index in enumerate(candidates):
-            item = self.passages[index]
-            rows = np.asarray(self._vectors[item.first_row : item.first_row + item.row_count])
-            cosines = rows @ query
-            window_best = float(cosines[: item.window_count].max())
-            sentence_cosines = cosines[item.window_count :]
-            answer[slot] = int(sentence_cosines.argmax()) if len(sentence_cosines) else 0
-            sentence_best = float(sentence_cosines.max()) if len(sentence_cosines) else window_best
-            combined[slot] = window_best + sentence_best
-            best[slot] = max(window_best, sentence_best)
-        return _DenseScores(combined, best, answer)
+        """Best window and best sentence cosine per candidate, in one gather and one product."""
+        starts = self._first_rows[candidates]
+        windows = self._window_counts[candidates]
+        counts = self._row_counts[candidates]
+        offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        rows = np.repeat(starts - offsets, counts) + np.arange(int(counts.sum()))
+        cosines = np.asarray(self._vectors[rows]) @ query
+        # Each candidate's rows are its windows then its sentences: two segments to reduce.
+        bounds = np.stack([offsets, offsets + windows], axis=1).ravel()
+        maxima = np.maximum.reduceat(cosines, bounds).reshape(-1, 2)
+        window_best = maxima[:, 0]
+        sentence_best = np.where(counts > windows, maxima[:, 1], window_best)
+        return _DenseScores(window_best + sentence_best, np.maximum(window_best, sentence_best))
+
+    def _answer_sentence(self, item: store.IndexedPassage, query: np.ndarray) -> int:
+        rows = self._vectors[item.first_row + item.window_count : item.first_row + item.row_count]
+        return int((np.asarray(rows) @ query).argmax()) if len(rows) else 0
 
     def _rerank(self, question: str, candidates: np.ndarray, order: np.ndarray,
                 scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -165,9 +170,9 @@ class Searcher:
                 np.concatenate([new_scores[resorted], tail_scores]))
 
     def _hit(self, rank: int, index: int, score: float, dense: _DenseScores, slot: int,
-             lexical: np.ndarray) -> Hit:
+             lexical: np.ndarray, query: np.ndarray) -> Hit:
         item = self.passages[index]
-        sentence = int(dense.answer[slot])
+        sentence = self._answer_sentence(item, query)
         if item.sentences:
             answer, offsets = item.sentences[sentence], item.sentence_offsets[sentence]
         else:
@@ -182,3 +187,11 @@ def _row_owners(passages: list[store.IndexedPassage], rows: int) -> np.ndarray:
     for index, item in enumerate(passages):
         owners[item.first_row : item.first_row + item.row_count] = index
     return owners
+
+
+def _top_indices(scores: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the `count` highest scores, best first, without sorting everything."""
+    if len(scores) > count:
+        head = np.argpartition(-scores, count)[:count]
+        return head[np.argsort(-scores[head], kind="stable")]
+    return np.argsort(-scores, kind="stable")
