@@ -148,9 +148,11 @@ def build_index(sources: list[SourceText], settings: Settings, embedder: Embedde
     log.info("indexing %s: %s", index_dir, reason)
     reusable = _Reusable.empty() if force else _reusable(index_dir, expected["model"],
                                                          expected["chunking"])
+    # The new build's folder exists from the start: a build killed at any point leaves an
+    # unreferenced folder (removed by the next build), never a damaged index.
+    folder = store.new_build_folder(index_dir)
     indexed, vectors, embedded = _embed_passages(sources, reusable, settings, embedder, progress)
     spec = _index_spec(int(vectors.shape[0]), settings)
-    folder = store.new_build_folder(index_dir)
     store.write_passages(folder, indexed)
     store.write_vectors(folder, vectors)
     save_dense_index(build_dense_index(vectors, spec), folder / store.DENSE_NAME)
