@@ -103,7 +103,8 @@ class QA:
         text, notices = clean_question(question, self.settings.max_question_chars)
         if not text:
             return SearchResult(question, [], ["Please type a question."])
-        hits = self.searcher.search(text, max(1, k or self.settings.top_k), mode, sources)
+        count = max(1, self.settings.top_k if k is None else k)
+        hits = self.searcher.search(text, count, mode, sources)
         if not hits or hits[0].below_threshold:
             notices.append("No good match: no passage is close to this question.")
         return SearchResult(text, hits, notices)

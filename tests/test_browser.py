@@ -115,3 +115,42 @@ def test_markup_is_shown_as_text_never_run(page) -> None:  # type: ignore[no-unt
     text = results.inner_text()
     assert "<img src=x onerror=alert(2)>" in text and "<b>bold</b>" in text
     shoot(page, "markup")
+
+
+def test_file_route_refuses_paths_outside_the_documents(app_url: str) -> None:
+    import urllib.error
+
+    for path in ["gradio_api/file=/etc/passwd", "gradio_api/file=../../../../etc/passwd",
+                 "file=/etc/passwd", f"gradio_api/file={REPO}/pyproject.toml"]:
+        try:
+            with urllib.request.urlopen(app_url + path, timeout=10) as response:
+                body = response.read().decode("utf-8", "replace")
+            assert "root:" not in body and "[project]" not in body, path
+        except urllib.error.HTTPError as error:
+            assert error.code in {400, 403, 404}, (path, error.code)
+
+
+def test_concurrent_clients_all_succeed(app_url: str) -> None:
+    """A short load test: 20 clients asking for 10 s; the benchmark runs longer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    def client_loop(number: int) -> tuple[int, int]:
+        client = Client(app_url, verbose=False)
+        done = failed = 0
+        stop = time.time() + 10
+        while time.time() < stop:
+            try:
+                result = client.predict(f"space security question {number}", 5, "hybrid", [],
+                                        api_name="/ask")
+                done += 1 if 'class="qa-hit"' in result[0] else 0
+                failed += 0 if 'class="qa-hit"' in result[0] else 1
+            except Exception:
+                failed += 1
+        return done, failed
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = list(pool.map(client_loop, range(20)))
+    assert sum(f for _, f in outcomes) == 0, outcomes
+    assert sum(d for d, _ in outcomes) >= 20, outcomes

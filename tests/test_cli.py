@@ -1,0 +1,65 @@
+"""The qa command as a user runs it: thin over the library, JSON everywhere, clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import SEEDS, SHARED
+
+from qa.cli import main
+from qa.embed import Embedder, ModelUnavailableError
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("cli-index")
+    result = CliRunner().invoke(main, ["index", str(SEEDS), "--index", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "3 files, 21 passages" in result.output
+    return folder
+
+
+def test_ask_json_has_citation_fields(index_dir: Path) -> None:
+    result = CliRunner().invoke(main, ["ask", "Who co-organised the 2018 PAROS workshop?", "-k",
+                                       "3", "--json", "--docs", str(SEEDS), "--index",
+                                       str(index_dir)])
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.stdout)
+    assert len(hits) == 3
+    assert {"rank", "score", "text", "source", "title", "paragraph", "start", "end",
+            "below_threshold", "answer_start", "answer_end"} <= set(hits[0])
+    assert hits[0]["source"] == "001_3bdd3841a68f260c.txt" and hits[0]["paragraph"] == 1
+
+
+def test_eval_json_keys(index_dir: Path) -> None:
+    result = CliRunner().invoke(main, ["eval", str(SHARED / "eval" / "seeds-dev.jsonl"), "--json",
+                                       "--docs", str(SEEDS), "--index", str(index_dir)])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {"recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "ndcg@10",
+            "questions"} <= set(figures)
+    assert figures["questions"] == 24
+
+
+def test_missing_folder_is_one_line_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["index", str(tmp_path / "nowhere"), "--index",
+                                       str(tmp_path / "i")])
+    assert result.exit_code == 1
+    assert "does not exist" in result.stderr and "Traceback" not in result.output
+
+
+def test_bad_question_file_is_a_clear_error(tmp_path: Path, index_dir: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": 1}\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["eval", str(bad), "--docs", str(SEEDS), "--index",
+                                       str(index_dir)])
+    assert result.exit_code == 1 and "not a question record" in result.stderr
+
+
+@pytest.mark.parametrize("model", ["/no/such/model/folder", "nobody/no-such-model"])
+def test_missing_model_fails_fast_with_a_message(model: str) -> None:
+    with pytest.raises(ModelUnavailableError, match="cannot load embedding model"):
+        Embedder(model)
