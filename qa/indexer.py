@@ -82,14 +82,19 @@ def _index_spec(vector_count: int, settings: Settings) -> DenseIndexSpec:
                              settings.hnsw_ef_construction)
 
 
-def why_rebuild(index_dir: Path, expected: dict[str, Any], files: dict[str, str],
-                settings: Settings) -> str:
-    """Empty if the index on disk is sound and matches; otherwise the reason to rebuild."""
+def _sound_manifest(index_dir: Path) -> tuple[store.Manifest | None, str]:
+    """The manifest of the index on disk if every file checks out; else None and why not."""
     try:
         manifest = store.read_manifest(index_dir)
         store.verify_checksums(index_dir, manifest)
     except store.IndexUnusableError as error:
-        return str(error)
+        return None, str(error)
+    return manifest, ""
+
+
+def why_rebuild(manifest: store.Manifest, expected: dict[str, Any], files: dict[str, str],
+                settings: Settings) -> str:
+    """Empty if a sound index matches the model, settings and files; otherwise the reason."""
     if manifest.model != expected["model"]:
         return (f"index was built with model {manifest.model.get('name')} "
                 f"({manifest.model.get('fingerprint')}), not {expected['model']['name']} "
@@ -104,13 +109,13 @@ def why_rebuild(index_dir: Path, expected: dict[str, Any], files: dict[str, str]
     return ""
 
 
-def _reusable(index_dir: Path, manifest_model: dict[str, Any], chunking: dict[str, Any]) -> _Reusable:
+def _reusable(index_dir: Path, manifest: store.Manifest | None, expected: dict[str, Any]
+              ) -> _Reusable:
     """Earlier vectors, only when they came from the same model and chunking."""
+    if manifest is None or manifest.model != expected["model"] \
+            or manifest.chunking != expected["chunking"]:
+        return _Reusable.empty()
     try:
-        manifest = store.read_manifest(index_dir)
-        store.verify_checksums(index_dir, manifest)
-        if manifest.model != manifest_model or manifest.chunking != chunking:
-            return _Reusable.empty()
         return _Reusable.from_index(store.build_folder(index_dir, manifest))
     except store.IndexUnusableError:
         return _Reusable.empty()
@@ -141,13 +146,13 @@ def build_index(sources: list[SourceText], settings: Settings, embedder: Embedde
     passages = [p for source in sources for p in source.passages]
     expected = {"model": embedder.identity().__dict__,
                 "chunking": chunking_settings(settings, embedder)}
-    reason = "rebuild requested" if force else why_rebuild(index_dir, expected, files, settings)
+    manifest, damage = (None, "rebuild requested") if force else _sound_manifest(index_dir)
+    reason = damage or why_rebuild(manifest, expected, files, settings) if manifest else damage
     if not reason:
         return IndexReport(len(files), len(passages), 0, len(passages),
                            time.perf_counter() - started, skipped, "")
     log.info("indexing %s: %s", index_dir, reason)
-    reusable = _Reusable.empty() if force else _reusable(index_dir, expected["model"],
-                                                         expected["chunking"])
+    reusable = _reusable(index_dir, manifest, expected)
     # The new build's folder exists from the start: a build killed at any point leaves an
     # unreferenced folder (removed by the next build), never a damaged index.
     folder = store.new_build_folder(index_dir)
@@ -157,11 +162,11 @@ def build_index(sources: list[SourceText], settings: Settings, embedder: Embedde
     store.write_vectors(folder, vectors)
     save_dense_index(build_dense_index(vectors, spec), folder / store.DENSE_NAME)
     LexicalIndex.build([p.text for p in passages]).save(folder / store.LEXICAL_FOLDER)
-    manifest = store.Manifest(
+    new_manifest = store.Manifest(
         format_version=store.FORMAT_VERSION, build=folder.name, model=expected["model"],
         chunking=expected["chunking"], files=files, passage_count=len(indexed),
         vector_count=int(vectors.shape[0]), dense_index=spec.to_json())
-    store.commit_build(index_dir, folder, manifest)
+    store.commit_build(index_dir, folder, new_manifest)
     return IndexReport(len(files), len(passages), embedded, len(passages) - embedded,
                        time.perf_counter() - started, skipped, reason)
 

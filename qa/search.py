@@ -91,12 +91,11 @@ class Searcher:
         if candidates.size == 0:
             return []
         dense = self._dense_scores(query, candidates)
-        ranking = {
-            "dense": dense.combined,
-            "lexical": lexical[candidates],
-            "hybrid": None,
-        }[mode]
-        if ranking is None:
+        if mode == "dense":
+            ranking = dense.combined
+        elif mode == "lexical":
+            ranking = lexical[candidates]
+        else:
             ranking = fuse(dense.combined, lexical[candidates], self._settings)
         order = np.argsort(-ranking, kind="stable")
         scores = ranking[order]
