@@ -60,11 +60,19 @@ def measure(size: int, queries: int, settings: Settings, folder: Path) -> dict[s
     loaded = load_dense_index(path, settings.hnsw_ef_search)
     faiss.omp_set_num_threads(1)
     hnsw_ms, found = p50_ms(loaded, probe)
-    recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, found, strict=True)]))
+    sweep = {}
+    for ef_search in (128, 256, 512):
+        loaded.hnsw.efSearch = ef_search
+        ms, rows = p50_ms(loaded, probe)
+        sweep[f"ef{ef_search}_p50_ms"], sweep[f"ef{ef_search}_recall@10"] = ms, recall_at_10(truth, rows)
     return {"vectors": size, "exact_p50_ms": exact_ms, "hnsw_p50_ms": hnsw_ms,
-            "speedup": exact_ms / hnsw_ms, "hnsw_recall@10": recall,
+            "speedup": exact_ms / hnsw_ms, "hnsw_recall@10": recall_at_10(truth, found),
             "hnsw_build_s": build_s, "index_bytes_ratio": path.stat().st_size / vectors.nbytes,
-            "ef_search": settings.hnsw_ef_search, "m": settings.hnsw_m}
+            "ef_search": settings.hnsw_ef_search, "m": settings.hnsw_m, **sweep}
+
+
+def recall_at_10(truth: np.ndarray, found: np.ndarray) -> float:
+    return float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, found, strict=True)]))
 
 
 def main() -> None:
@@ -81,6 +89,9 @@ def main() -> None:
                   f"{row['hnsw_p50_ms']:.3f} ms ({row['speedup']:.0f}x), recall@10 "
                   f"{row['hnsw_recall@10']:.3f}, index/raw bytes {row['index_bytes_ratio']:.2f}, "
                   f"build {row['hnsw_build_s']:.0f} s", flush=True)
+            print("   efSearch sweep: " + ", ".join(
+                f"{ef}: {row[f'ef{ef}_p50_ms']:.2f} ms / {row[f'ef{ef}_recall@10']:.3f}"
+                for ef in (128, 256, 512)), flush=True)
     print(json.dumps(rows))
 
 
