@@ -108,7 +108,17 @@ def export_files(result: SearchResult, folder: Path) -> tuple[str, str]:
     as_json.write_text(json.dumps({"question": result.question,
                                    "hits": [hit_to_json(h) for h in result.hits]},
                                   indent=1, ensure_ascii=False), encoding="utf-8")
+    _keep_newest(folder, _KEPT_EXPORTS)
     return str(markdown), str(as_json)
+
+
+_KEPT_EXPORTS = 400  # every question writes two files; under load the folder must not grow forever
+
+
+def _keep_newest(folder: Path, count: int) -> None:
+    exports = sorted(folder.glob("qa-results-*"), key=lambda p: p.stat().st_mtime_ns)
+    for old in exports[:-count]:
+        old.unlink(missing_ok=True)
 
 
 def citation_choices(result: SearchResult) -> list[tuple[str, str]]:

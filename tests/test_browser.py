@@ -154,3 +154,20 @@ def test_concurrent_clients_all_succeed(app_url: str) -> None:
         outcomes = list(pool.map(client_loop, range(20)))
     assert sum(f for _, f in outcomes) == 0, outcomes
     assert sum(d for d, _ in outcomes) >= 20, outcomes
+
+
+def test_works_at_phone_width(app_url: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        tab = browser.new_page(viewport={"width": 390, "height": 844})
+        tab.goto(app_url)
+        ask(tab, "Which expert body was the 2018 workshop preparing the ground for?")
+        tab.wait_for_selector(".qa-hit", timeout=60_000)
+        hit_box = tab.locator(".qa-hit").first.bounding_box()
+        assert hit_box is not None and hit_box["width"] <= 390
+        overflow = tab.evaluate("document.documentElement.scrollWidth")
+        assert overflow <= 390, overflow
+        shoot(tab, "phone")
+        browser.close()
