@@ -147,7 +147,7 @@ def build_index(sources: list[SourceText], settings: Settings, embedder: Embedde
     expected = {"model": embedder.identity().__dict__,
                 "chunking": chunking_settings(settings, embedder)}
     manifest, damage = (None, "rebuild requested") if force else _sound_manifest(index_dir)
-    reason = damage or why_rebuild(manifest, expected, files, settings) if manifest else damage
+    reason = why_rebuild(manifest, expected, files, settings) if manifest else damage
     if not reason:
         return IndexReport(len(files), len(passages), 0, len(passages),
                            time.perf_counter() - started, skipped, "")

@@ -57,10 +57,11 @@ class Searcher:
         self.manifest = manifest
         self.passages = store.read_passages(folder)
         self._vectors = store.read_vectors(folder)
-        self._owners = _row_owners(self.passages, int(self._vectors.shape[0]))
         self._first_rows = np.array([i.first_row for i in self.passages], dtype=np.int64)
         self._window_counts = np.array([i.window_count for i in self.passages], dtype=np.int64)
         self._row_counts = np.array([i.row_count for i in self.passages], dtype=np.int64)
+        # Rows are laid out passage after passage, so each row's owner follows from the counts.
+        self._owners = np.repeat(np.arange(len(self.passages)), self._row_counts)
         self._dense = load_dense_index(folder / store.DENSE_NAME, settings.hnsw_ef_search)
         self._lexical = LexicalIndex.load(folder / store.LEXICAL_FOLDER)
         self._check_agreement(manifest)
@@ -179,13 +180,6 @@ class Searcher:
         similarity = float(dense.best[slot])
         return Hit(rank, score, similarity, float(lexical[index]), item.passage, answer, offsets,
                    similarity < self._settings.min_score)
-
-
-def _row_owners(passages: list[store.IndexedPassage], rows: int) -> np.ndarray:
-    owners = np.full(rows, -1, dtype=np.int64)
-    for index, item in enumerate(passages):
-        owners[item.first_row : item.first_row + item.row_count] = index
-    return owners
 
 
 def _top_indices(scores: np.ndarray, count: int) -> np.ndarray:

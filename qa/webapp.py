@@ -98,6 +98,9 @@ def _age(seconds: float) -> str:
     return f"{seconds:.0f} s"
 
 
+_KEPT_EXPORTS = 400  # every question writes two files; under load the folder must not grow forever
+
+
 def export_files(result: SearchResult, folder: Path) -> tuple[str, str]:
     """Write the results as Markdown and JSON files for download."""
     stamp = f"{time.time_ns()}"
@@ -110,9 +113,6 @@ def export_files(result: SearchResult, folder: Path) -> tuple[str, str]:
                                   indent=1, ensure_ascii=False), encoding="utf-8")
     _keep_newest(folder, _KEPT_EXPORTS)
     return str(markdown), str(as_json)
-
-
-_KEPT_EXPORTS = 400  # every question writes two files; under load the folder must not grow forever
 
 
 def _keep_newest(folder: Path, count: int) -> None:
