@@ -40,23 +40,27 @@ def client_loop(url: str, seconds: float, number: int) -> tuple[list[float], int
     return latencies, failures
 
 
+def run_load(url: str, clients: int, seconds: float) -> dict[str, float | int | None]:
+    """Answered requests, failures, throughput and latency of `clients` concurrent clients."""
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        outcomes = list(pool.map(lambda n: client_loop(url, seconds, n), range(clients)))
+    elapsed = time.perf_counter() - started
+    latencies = [value for values, _ in outcomes for value in values]
+    return {"clients": clients, "seconds": elapsed, "requests": len(latencies),
+            "failures": sum(f for _, f in outcomes),
+            "requests_per_s": len(latencies) / elapsed,
+            "p50_ms": 1000 * statistics.median(latencies) if latencies else None,
+            "p95_ms": 1000 * float(np.percentile(latencies, 95)) if latencies else None}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", default="http://127.0.0.1:7860/")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
     args = parser.parse_args()
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=args.clients) as pool:
-        outcomes = list(pool.map(lambda n: client_loop(args.url, args.seconds, n),
-                                 range(args.clients)))
-    elapsed = time.perf_counter() - started
-    latencies = [value for values, _ in outcomes for value in values]
-    figures = {"clients": args.clients, "seconds": elapsed, "requests": len(latencies),
-               "failures": sum(f for _, f in outcomes),
-               "requests_per_s": len(latencies) / elapsed,
-               "p50_ms": 1000 * statistics.median(latencies) if latencies else None,
-               "p95_ms": 1000 * float(np.percentile(latencies, 95)) if latencies else None}
+    figures = run_load(args.url, args.clients, args.seconds)
     print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                    for k, v in figures.items()))
     print(json.dumps(figures))

@@ -131,29 +131,12 @@ def test_file_route_refuses_paths_outside_the_documents(app_url: str) -> None:
 
 
 def test_concurrent_clients_all_succeed(app_url: str) -> None:
-    """A short load test: 20 clients asking for 10 s; the benchmark runs longer."""
-    from concurrent.futures import ThreadPoolExecutor
+    """A short load test: 20 clients asking for 10 s (benchmarks/load.py runs it longer)."""
+    from benchmarks.load import run_load
 
-    from gradio_client import Client
-
-    def client_loop(number: int) -> tuple[int, int]:
-        client = Client(app_url, verbose=False)
-        done = failed = 0
-        stop = time.time() + 10
-        while time.time() < stop:
-            try:
-                result = client.predict(f"space security question {number}", 5, "hybrid", [],
-                                        api_name="/ask")
-                done += 1 if 'class="qa-hit"' in result[0] else 0
-                failed += 0 if 'class="qa-hit"' in result[0] else 1
-            except Exception:
-                failed += 1
-        return done, failed
-
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        outcomes = list(pool.map(client_loop, range(20)))
-    assert sum(f for _, f in outcomes) == 0, outcomes
-    assert sum(d for d, _ in outcomes) >= 20, outcomes
+    figures = run_load(app_url, clients=20, seconds=10)
+    assert figures["failures"] == 0, figures
+    assert figures["requests"] >= 20, figures
 
 
 def test_works_at_phone_width(app_url: str) -> None:
