@@ -1,9 +1,13 @@
-"""Scale benchmark (no model): exact vs HNSW search over random unit vectors of the model's size.
+"""Scale benchmark (no model): exact search vs approximate FAISS indexes over random unit
+vectors of the model's size.
 
     .venv/bin/python -m benchmarks.scale --sizes 100000 1000000
 
-Prints p50 latency per query (one thread), recall@10 against exact search, and index bytes
-against the raw float32 bytes, as a table and as JSON.
+For each size: exact inner-product search (the baseline), then HNSW (qa's choice above the
+exact threshold, built exactly as `qa index` builds it) with an efSearch sweep, and IVF-Flat
+with an nprobe sweep for comparison. Each row gives p50 latency per query on one thread,
+recall@10 and recall@1 against exact search, and index bytes against the raw float32 bytes.
+Prints a table and the rows as JSON.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import json
 import os
 import tempfile
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import faiss
@@ -22,6 +27,21 @@ from qa.dense import DenseIndexSpec, build_dense_index, load_dense_index, save_d
 from qa.settings import Settings
 
 DIMENSION = 384
+EF_SEARCH = (64, 128, 256, 512, 1024)
+NPROBE = (8, 32, 128)
+
+
+@dataclass(frozen=True)
+class Row:
+    vectors: int
+    index: str
+    knob: str
+    p50_ms: float
+    speedup_vs_exact: float
+    recall_at_10: float
+    recall_at_1: float
+    bytes_vs_raw: float
+    build_s: float
 
 
 def unit_vectors(count: int, rng: np.random.Generator) -> np.ndarray:
@@ -30,7 +50,9 @@ def unit_vectors(count: int, rng: np.random.Generator) -> np.ndarray:
     return vectors
 
 
-def p50_ms(index: faiss.Index, queries: np.ndarray) -> tuple[float, np.ndarray]:
+def timed_search(index: faiss.Index, queries: np.ndarray) -> tuple[float, np.ndarray]:
+    """p50 milliseconds of one-query searches, and the top-10 rows of each."""
+    faiss.omp_set_num_threads(1)
     timings, results = [], []
     for query in queries:
         started = time.perf_counter()
@@ -40,39 +62,58 @@ def p50_ms(index: faiss.Index, queries: np.ndarray) -> tuple[float, np.ndarray]:
     return 1000 * float(np.median(timings)), np.array(results)
 
 
-def measure(size: int, queries: int, settings: Settings, folder: Path) -> dict[str, float]:
+def recall(truth: np.ndarray, found: np.ndarray, k: int) -> float:
+    return float(np.mean([len(set(a[:k]) & set(b[:k])) / k for a, b in zip(truth, found, strict=True)]))
+
+
+def built(make, folder: Path, name: str) -> tuple[faiss.Index, float, int]:  # type: ignore[no-untyped-def]
+    """Build with every core (as `qa index` does), save, and report seconds and file bytes."""
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    started = time.perf_counter()
+    index = make()
+    seconds = time.perf_counter() - started
+    path = folder / name
+    save_dense_index(index, path)
+    return index, seconds, path.stat().st_size
+
+
+def measure(size: int, queries: int, settings: Settings, folder: Path) -> list[Row]:
     rng = np.random.default_rng(7)
     vectors = unit_vectors(size, rng)
     # Queries near stored vectors, as real questions are near their passages.
-    picks = rng.integers(0, size, queries)
-    probe = vectors[picks] + 0.5 * unit_vectors(queries, rng)
+    probe = vectors[rng.integers(0, size, queries)] + 0.5 * unit_vectors(queries, rng)
     probe /= np.linalg.norm(probe, axis=1, keepdims=True)
-    faiss.omp_set_num_threads(1)
+    raw = vectors.nbytes
     exact = build_dense_index(vectors, DenseIndexSpec("flat"))
-    exact_ms, truth = p50_ms(exact, probe)
-    started = time.perf_counter()
+    exact_ms, truth = timed_search(exact, probe)
+    rows = [Row(size, "exact", "-", exact_ms, 1.0, 1.0, 1.0, 1.0, 0.0)]
+
+    def row(index: str, knob: str, searcher: faiss.Index, build_s: float, nbytes: int) -> Row:
+        ms, found = timed_search(searcher, probe)
+        return Row(size, index, knob, ms, exact_ms / ms, recall(truth, found, 10),
+                   recall(truth, found, 1), nbytes / raw, build_s)
+
     spec = DenseIndexSpec("hnsw", settings.hnsw_m, settings.hnsw_ef_construction)
-    faiss.omp_set_num_threads(os.cpu_count() or 1)
-    hnsw = build_dense_index(vectors, spec)
-    build_s = time.perf_counter() - started
-    path = folder / f"hnsw-{size}.faiss"
-    save_dense_index(hnsw, path)
-    loaded = load_dense_index(path, settings.hnsw_ef_search)
-    faiss.omp_set_num_threads(1)
-    hnsw_ms, found = p50_ms(loaded, probe)
-    sweep = {}
-    for ef_search in (128, 256, 512):
-        loaded.hnsw.efSearch = ef_search
-        ms, rows = p50_ms(loaded, probe)
-        sweep[f"ef{ef_search}_p50_ms"], sweep[f"ef{ef_search}_recall@10"] = ms, recall_at_10(truth, rows)
-    return {"vectors": size, "exact_p50_ms": exact_ms, "hnsw_p50_ms": hnsw_ms,
-            "speedup": exact_ms / hnsw_ms, "hnsw_recall@10": recall_at_10(truth, found),
-            "hnsw_build_s": build_s, "index_bytes_ratio": path.stat().st_size / vectors.nbytes,
-            "ef_search": settings.hnsw_ef_search, "m": settings.hnsw_m, **sweep}
+    _, build_s, nbytes = built(lambda: build_dense_index(vectors, spec), folder, "hnsw.faiss")
+    hnsw = load_dense_index(folder / "hnsw.faiss", settings.hnsw_ef_search)
+    for ef in EF_SEARCH:
+        faiss.ParameterSpace().set_index_parameter(hnsw, "efSearch", ef)
+        rows.append(row(f"HNSW M={spec.hnsw_m}", f"efSearch={ef}", hnsw, build_s, nbytes))
+    del hnsw
+
+    lists = int(4 * np.sqrt(size))
+    ivf, build_s, nbytes = built(lambda: _ivf(vectors, lists), folder, "ivf.faiss")
+    for nprobe in NPROBE:
+        faiss.ParameterSpace().set_index_parameter(ivf, "nprobe", nprobe)
+        rows.append(row(f"IVF{lists},Flat", f"nprobe={nprobe}", ivf, build_s, nbytes))
+    return rows
 
 
-def recall_at_10(truth: np.ndarray, found: np.ndarray) -> float:
-    return float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, found, strict=True)]))
+def _ivf(vectors: np.ndarray, lists: int) -> faiss.Index:
+    index = faiss.index_factory(DIMENSION, f"IVF{lists},Flat", faiss.METRIC_INNER_PRODUCT)
+    index.train(vectors[: min(len(vectors), 64 * lists)])
+    index.add(vectors)
+    return index
 
 
 def main() -> None:
@@ -80,19 +121,17 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args()
-    rows = []
+    rows: list[Row] = []
+    print("| vectors | index | knob | p50 ms | × faster than exact | recall@10 | recall@1 "
+          "| bytes / raw | build s |\n|---|---|---|---|---|---|---|---|---|", flush=True)
     with tempfile.TemporaryDirectory() as folder:
         for size in args.sizes:
-            rows.append(measure(size, args.queries, Settings(), Path(folder)))
-            row = rows[-1]
-            print(f"{size:>9} vectors: exact p50 {row['exact_p50_ms']:.2f} ms, HNSW p50 "
-                  f"{row['hnsw_p50_ms']:.3f} ms ({row['speedup']:.0f}x), recall@10 "
-                  f"{row['hnsw_recall@10']:.3f}, index/raw bytes {row['index_bytes_ratio']:.2f}, "
-                  f"build {row['hnsw_build_s']:.0f} s", flush=True)
-            print("   efSearch sweep: " + ", ".join(
-                f"{ef}: {row[f'ef{ef}_p50_ms']:.2f} ms / {row[f'ef{ef}_recall@10']:.3f}"
-                for ef in (128, 256, 512)), flush=True)
-    print(json.dumps(rows))
+            for r in measure(size, args.queries, Settings(), Path(folder)):
+                rows.append(r)
+                print(f"| {r.vectors:,} | {r.index} | {r.knob} | {r.p50_ms:.2f} | "
+                      f"{r.speedup_vs_exact:.1f} | {r.recall_at_10:.3f} | {r.recall_at_1:.3f} | "
+                      f"{r.bytes_vs_raw:.2f} | {r.build_s:.0f} |", flush=True)
+    print(json.dumps([asdict(r) for r in rows]))
 
 
 if __name__ == "__main__":

@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa.chunk import sentence_spans
-
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
@@ -106,13 +104,25 @@ class Embedder:
         return ModelIdentity(self.model_setting, self.dimension, _fingerprint(self._path))
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
         encoded = self._model.tokenizer(
             list(texts), add_special_tokens=False, verbose=False
         )["input_ids"]
         return [len(ids) for ids in encoded]
 
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        """Encode in length-sorted slices (less padding, visible progress); rows keep input order."""
+        """One unit vector per text, rows in input order. A text that occurs more than once
+        (a one-sentence paragraph is also its own sentence) is encoded once."""
+        distinct = list(dict.fromkeys(texts))
+        vectors = self._encode_distinct(distinct, progress)
+        if len(distinct) == len(texts):
+            return vectors
+        row_of = {text: row for row, text in enumerate(distinct)}
+        return vectors[[row_of[text] for text in texts]]
+
+    def _encode_distinct(self, texts: list[str], progress: Progress | None) -> np.ndarray:
+        """Encode in length-sorted slices (less padding, visible progress)."""
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
         for begin in range(0, len(order), _PROGRESS_SLICE):
@@ -136,14 +146,11 @@ class Embedder:
 
 
 def windows(
-    text: str, count_tokens: Callable[[Sequence[str]], list[int]], max_tokens: int, overlap: int
+    sentences: Sequence[str], count_tokens: Callable[[Sequence[str]], list[int]], max_tokens: int,
+    overlap: int
 ) -> list[str]:
-    """Cut a text into runs of whole sentences that each fit the model, overlapping by
-    `overlap` sentences; a text that fits is one window. A sentence longer than the limit is
-    cut by words."""
-    if count_tokens([text])[0] <= max_tokens:
-        return [text]
-    sentences = [text[start:end] for start, end in sentence_spans(text)]
+    """Join the sentences of a text too long for the model into runs that each fit, overlapping
+    by `overlap` sentences. A sentence longer than the limit is cut by words."""
     pieces: list[str] = []
     for sentence, tokens in zip(sentences, count_tokens(sentences), strict=True):
         pieces.extend(_split_words(sentence, tokens, max_tokens) if tokens > max_tokens else [sentence])

@@ -121,11 +121,13 @@ def _reusable(index_dir: Path, manifest: store.Manifest | None, expected: dict[s
         return _Reusable.empty()
 
 
-def _segment(passage: Passage, document_text: str, embedder: Embedder, overlap: int
+def _segment(passage: Passage, document_text: str, fits_model: bool, embedder: Embedder,
+             overlap: int
              ) -> tuple[list[str], tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
     """Window texts, sentence spans in the passage text, and the same spans in the file."""
-    window_texts = windows(passage.text, embedder.token_counts, embedder.max_tokens, overlap)
     spans = tuple(sentence_spans(passage.text))
+    window_texts = [passage.text] if fits_model else windows(
+        [passage.text[a:b] for a, b in spans], embedder.token_counts, embedder.max_tokens, overlap)
     return window_texts, spans, _file_spans(passage, document_text, spans)
 
 
@@ -179,6 +181,10 @@ def _embed_passages(sources: list[SourceText], reusable: _Reusable, settings: Se
     blocks: list[np.ndarray | None] = []
     pending: list[tuple[int, list[str]]] = []  # (block index, texts to embed)
     row = 0
+    # Token counts in one batch: only passages too long for the model are cut into windows.
+    new_texts = [p.text for s in sources for p in s.passages
+                 if text_key(p.text) not in reusable.by_text]
+    tokens = dict(zip(new_texts, embedder.token_counts(new_texts), strict=True))
     for source in sources:
         for passage in source.passages:
             known = reusable.by_text.get(text_key(passage.text))
@@ -189,7 +195,8 @@ def _embed_passages(sources: list[SourceText], reusable: _Reusable, settings: Se
                 blocks.append(rows)
             else:
                 window_texts, spans, offsets = _segment(
-                    passage, source.document.text, embedder, settings.window_overlap_sentences)
+                    passage, source.document.text, tokens[passage.text] <= embedder.max_tokens,
+                    embedder, settings.window_overlap_sentences)
                 item = store.IndexedPassage(passage, spans, offsets, row, len(window_texts))
                 sentence_texts = [passage.text[a:b] for a, b in spans]
                 pending.append((len(blocks), window_texts + sentence_texts))

@@ -135,3 +135,33 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
     atomic_write_text(target, "new")
     assert target.read_text() == "new"
+
+
+def test_repeated_texts_are_encoded_once(embedder) -> None:  # type: ignore[no-untyped-def]
+    model_calls: list[list[str]] = []
+    model_encode = embedder._model.encode
+
+    def counting(texts, **options):  # type: ignore[no-untyped-def]
+        model_calls.append(list(texts))
+        return model_encode(texts, **options)
+
+    embedder._model.encode = counting
+    try:
+        vectors = embedder.encode(["one sentence.", "two words", "one sentence."])
+    finally:
+        del embedder._model.encode
+    assert sorted(t for call in model_calls for t in call) == ["one sentence.", "two words"]
+    assert vectors.shape == (3, 384) and (vectors[0] == vectors[2]).all()
+    assert abs(float(vectors[0] @ vectors[1])) < 0.99
+
+
+def test_paragraph_longer_than_the_model_is_cut_into_windows(  # type: ignore[no-untyped-def]
+        tmp_path: Path, embedder) -> None:
+    sentences = [f"Sentence number {n} talks about orbital debris mitigation rules." for n in range(80)]
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "long.txt").write_text("Long\n\n" + " ".join(sentences), encoding="utf-8")
+    qa = QA(Settings(docs_dir=tmp_path / "docs", index_dir=tmp_path / "index"), embedder=embedder)
+    qa.index()
+    [item] = qa.searcher.passages
+    assert item.window_count > 1 and len(item.sentences) == 80
+    assert item.row_count == item.window_count + 80
