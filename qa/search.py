@@ -130,11 +130,9 @@ class Searcher:
             return {int(i) for i in np.flatnonzero(allowed)}
         # A passage owns several rows (windows, sentences): over-fetch so `depth` passages come back.
         _, rows = search_dense(self._dense, query, depth * 4)
-        found: list[int] = []
-        for owner in self._owners[rows]:
-            if owner not in found:
-                found.append(int(owner))
-        return set(found[:depth])
+        owners = self._owners[rows]
+        _, first_seen = np.unique(owners, return_index=True)
+        return set(owners[np.sort(first_seen)][:depth].tolist())
 
     def _dense_scores(self, query: np.ndarray, candidates: np.ndarray) -> _DenseScores:
         """Best window and best sentence cosine per candidate, in one gather and one product."""
