@@ -6,12 +6,14 @@ manifest is the commit point, so a build killed half-way leaves the previous ind
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,8 @@ PASSAGES_NAME = "passages.jsonl"
 VECTORS_NAME = "vectors.npy"
 DENSE_NAME = "dense.faiss"
 LEXICAL_FOLDER = "lexical"
+VERIFIED_NAME = "verified.json"
+_SETTLE_NS = 2_000_000_000
 
 
 class IndexUnusableError(Exception):
@@ -176,16 +180,49 @@ def build_folder(index_dir: Path, manifest: Manifest) -> Path:
 
 
 def verify_checksums(index_dir: Path, manifest: Manifest) -> None:
-    """Raise IndexUnusableError if any file of the build is missing or altered."""
+    """Raise IndexUnusableError if any file of the build is missing or altered.
+
+    Hashing a large index takes seconds, so a successful check records each file's size,
+    modification time and inode in verified.json; a later check of unchanged files trusts it.
+    """
     folder = build_folder(index_dir, manifest)
     if not manifest.checksums:
         raise IndexUnusableError("manifest lists no checksums")
+    stamps = _file_stamps(folder, manifest.checksums)
+    record = {"build": manifest.build, "checksums": manifest.checksums, "stamps": stamps}
+    if stamps and _read_json(index_dir / VERIFIED_NAME) == record:
+        return
     for name, expected in manifest.checksums.items():
         path = folder / name
         if not path.is_file():
             raise IndexUnusableError(f"index file {path} is missing")
         if file_sha256(path) != expected:
             raise IndexUnusableError(f"index file {path} does not match its checksum (damaged)")
+    # A file changed within the clock's resolution of the check could keep its stamp: such
+    # recent files are hashed again next time (the "racy git" problem).
+    settled = time.time_ns() - _SETTLE_NS
+    if stamps and all(mtime < settled for _, mtime, _ in stamps.values()):
+        with contextlib.suppress(OSError):  # a read-only index is still usable, just slower
+            atomic_write_text(index_dir / VERIFIED_NAME, json.dumps(record))
+
+
+def _file_stamps(folder: Path, names: Iterable[str]) -> dict[str, list[int]]:
+    """{name: [size, mtime_ns, inode]}; empty if any file is missing."""
+    stamps = {}
+    for name in names:
+        try:
+            status = (folder / name).stat()
+        except OSError:
+            return {}
+        stamps[name] = [status.st_size, status.st_mtime_ns, status.st_ino]
+    return stamps
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
 
 
 def read_passages(folder: Path) -> list[IndexedPassage]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -165,3 +167,29 @@ def test_paragraph_longer_than_the_model_is_cut_into_windows(  # type: ignore[no
     [item] = qa.searcher.passages
     assert item.window_count > 1 and len(item.sentences) == 80
     assert item.row_count == item.window_count + 80
+
+
+def test_checked_index_is_not_hashed_again_until_a_file_changes(  # type: ignore[no-untyped-def]
+        small, monkeypatch) -> None:
+    from qa import store
+
+    settings, qa = small
+    qa.index()
+    manifest = read_manifest(settings.index_dir)
+    build = settings.index_dir / manifest.build
+    hour_ago = time.time() - 3600
+    for path in build.rglob("*"):
+        os.utime(path, (hour_ago, hour_ago))  # files older than the clock's resolution
+    hashed: list[Path] = []
+    real_sha256 = store.file_sha256
+    monkeypatch.setattr(store, "file_sha256", lambda path: hashed.append(path) or real_sha256(path))
+    store.verify_checksums(settings.index_dir, manifest)
+    assert len(hashed) == len(manifest.checksums)
+    store.verify_checksums(settings.index_dir, manifest)
+    assert len(hashed) == len(manifest.checksums)  # trusted: nothing changed since the check
+    target = build / "vectors.npy"
+    data = bytearray(target.read_bytes())
+    data[-10:] = b"\xff" * 10  # same size, new modification time
+    target.write_bytes(bytes(data))
+    with pytest.raises(IndexUnusableError, match=r"vectors\.npy"):
+        store.verify_checksums(settings.index_dir, manifest)
