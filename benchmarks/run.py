@@ -119,7 +119,7 @@ def synthetic_qa(embedder: Embedder, size: int, folder: Path) -> QA:
         row += 2
     vectors = rng.standard_normal((row, embedder.dimension), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    spec = _index_spec(row, settings)
+    spec = _index_spec(row, embedder.dimension, settings)
     build = store.new_build_folder(settings.index_dir)
     store.write_passages(build, items)
     store.write_vectors(build, vectors)

@@ -3,10 +3,12 @@ vectors of the model's size.
 
     .venv/bin/python -m benchmarks.scale --sizes 100000 1000000
 
-For each size: exact inner-product search (the baseline), then HNSW (qa's choice above the
-exact threshold, built exactly as `qa index` builds it) with an efSearch sweep, and IVF-Flat
-with an nprobe sweep for comparison. Each row gives p50 latency per query on one thread,
-recall@10 and recall@1 against exact search, and index bytes against the raw float32 bytes.
+For each size: exact inner-product search (the baseline), then qa's two approximate indexes,
+built exactly as `qa index` builds them: HNSW (the default) with an efSearch sweep and
+"pq-refine" (4-bit PQ fast scan, exact rerank) with a refine-factor sweep; and IVF-Flat with an
+nprobe sweep for comparison (`--indexes` picks among hnsw, pq-refine and ivf). Each row gives
+p50 latency per query on one thread, recall@10 and recall@1 against exact search, and index
+bytes against the raw float32 bytes.
 Prints a table and the rows as JSON.
 """
 
@@ -23,12 +25,20 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from qa.dense import DenseIndexSpec, build_dense_index, load_dense_index, save_dense_index
+from qa.dense import (
+    DenseIndexSpec,
+    build_dense_index,
+    choose_index_spec,
+    load_dense_index,
+    save_dense_index,
+)
 from qa.settings import Settings
 
 DIMENSION = 384
 EF_SEARCH = (64, 128, 256, 512, 1024)
 NPROBE = (8, 32, 128)
+REFINE_FACTOR = (10, 50)
+INDEXES = ("hnsw", "pq-refine", "ivf")
 
 
 @dataclass(frozen=True)
@@ -77,7 +87,7 @@ def built(make, folder: Path, name: str) -> tuple[faiss.Index, float, int]:  # t
     return index, seconds, path.stat().st_size
 
 
-def measure(size: int, queries: int, settings: Settings, folder: Path) -> list[Row]:
+def measure(size: int, queries: int, indexes: list[str], folder: Path) -> list[Row]:
     rng = np.random.default_rng(7)
     vectors = unit_vectors(size, rng)
     # Queries near stored vectors, as real questions are near their passages.
@@ -93,19 +103,31 @@ def measure(size: int, queries: int, settings: Settings, folder: Path) -> list[R
         return Row(size, index, knob, ms, exact_ms / ms, recall(truth, found, 10),
                    recall(truth, found, 1), nbytes / raw, build_s)
 
-    spec = DenseIndexSpec("hnsw", settings.hnsw_m, settings.hnsw_ef_construction)
-    _, build_s, nbytes = built(lambda: build_dense_index(vectors, spec), folder, "hnsw.faiss")
-    hnsw = load_dense_index(folder / "hnsw.faiss", settings.hnsw_ef_search)
-    for ef in EF_SEARCH:
-        faiss.ParameterSpace().set_index_parameter(hnsw, "efSearch", ef)
-        rows.append(row(f"HNSW M={spec.hnsw_m}", f"efSearch={ef}", hnsw, build_s, nbytes))
-    del hnsw
+    if "hnsw" in indexes:
+        rows += _sweep(row, vectors, folder, "hnsw", "efSearch", EF_SEARCH)
+    if "pq-refine" in indexes:
+        rows += _sweep(row, vectors, folder, "pq-refine", "refine factor", REFINE_FACTOR)
+    if "ivf" in indexes:
+        lists = int(4 * np.sqrt(size))
+        ivf, build_s, nbytes = built(lambda: _ivf(vectors, lists), folder, "ivf.faiss")
+        for nprobe in NPROBE:
+            faiss.ParameterSpace().set_index_parameter(ivf, "nprobe", nprobe)
+            rows.append(row(f"IVF{lists},Flat", f"nprobe={nprobe}", ivf, build_s, nbytes))
+    return rows
 
-    lists = int(4 * np.sqrt(size))
-    ivf, build_s, nbytes = built(lambda: _ivf(vectors, lists), folder, "ivf.faiss")
-    for nprobe in NPROBE:
-        faiss.ParameterSpace().set_index_parameter(ivf, "nprobe", nprobe)
-        rows.append(row(f"IVF{lists},Flat", f"nprobe={nprobe}", ivf, build_s, nbytes))
+
+def _sweep(row, vectors: np.ndarray, folder: Path, kind: str, knob: str,  # type: ignore[no-untyped-def]
+           values: tuple[int, ...]) -> list[Row]:
+    """Build the index `qa index` would build with approximate_index=kind; search at each knob."""
+    settings = Settings(exact_max_vectors=0, approximate_index=kind)
+    spec = choose_index_spec(len(vectors), DIMENSION, settings)
+    _, build_s, nbytes = built(lambda: build_dense_index(vectors, spec), folder, f"{kind}.faiss")
+    name = f"HNSW M={spec.hnsw_m}" if kind == "hnsw" else f"PQ{spec.pq_codes}x4fs + exact rerank"
+    rows = []
+    for value in values:
+        knobs = {"hnsw_ef_search": value} if kind == "hnsw" else {"pq_refine_factor": value}
+        index = load_dense_index(folder / f"{kind}.faiss", settings.with_overrides(**knobs))
+        rows.append(row(name, f"{knob}={value}", index, build_s, nbytes))
     return rows
 
 
@@ -120,13 +142,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--indexes", nargs="+", choices=INDEXES, default=list(INDEXES))
     args = parser.parse_args()
     rows: list[Row] = []
     print("| vectors | index | knob | p50 ms | × faster than exact | recall@10 | recall@1 "
           "| bytes / raw | build s |\n|---|---|---|---|---|---|---|---|---|", flush=True)
     with tempfile.TemporaryDirectory() as folder:
         for size in args.sizes:
-            for r in measure(size, args.queries, Settings(), Path(folder)):
+            for r in measure(size, args.queries, args.indexes, Path(folder)):
                 rows.append(r)
                 print(f"| {r.vectors:,} | {r.index} | {r.knob} | {r.p50_ms:.2f} | "
                       f"{r.speedup_vs_exact:.1f} | {r.recall_at_10:.3f} | {r.recall_at_1:.3f} | "

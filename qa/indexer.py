@@ -77,9 +77,8 @@ class _Reusable:
         return cls(by_text)
 
 
-def _index_spec(vector_count: int, settings: Settings) -> DenseIndexSpec:
-    return choose_index_spec(vector_count, settings.exact_max_vectors, settings.hnsw_m,
-                             settings.hnsw_ef_construction)
+def _index_spec(vector_count: int, dimension: int, settings: Settings) -> DenseIndexSpec:
+    return choose_index_spec(vector_count, dimension, settings)
 
 
 def _sound_manifest(index_dir: Path) -> tuple[store.Manifest | None, str]:
@@ -101,7 +100,8 @@ def why_rebuild(manifest: store.Manifest, expected: dict[str, Any], files: dict[
                 f"({expected['model']['fingerprint']})")
     if manifest.chunking != expected["chunking"]:
         return "chunking settings changed"
-    if manifest.dense_index != _index_spec(manifest.vector_count, settings).to_json():
+    spec = _index_spec(manifest.vector_count, int(manifest.model["dimension"]), settings)
+    if manifest.dense_index != spec.to_json():
         return "dense index settings changed"
     if manifest.files != files:
         changed = sorted(set(manifest.files.items()) ^ set(files.items()))
@@ -159,7 +159,7 @@ def build_index(sources: list[SourceText], settings: Settings, embedder: Embedde
     # unreferenced folder (removed by the next build), never a damaged index.
     folder = store.new_build_folder(index_dir)
     indexed, vectors, embedded = _embed_passages(sources, reusable, settings, embedder, progress)
-    spec = _index_spec(int(vectors.shape[0]), settings)
+    spec = _index_spec(int(vectors.shape[0]), embedder.dimension, settings)
     store.write_passages(folder, indexed)
     store.write_vectors(folder, vectors)
     save_dense_index(build_dense_index(vectors, spec), folder / store.DENSE_NAME)

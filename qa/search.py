@@ -62,7 +62,7 @@ class Searcher:
         self._row_counts = np.array([i.row_count for i in self.passages], dtype=np.int64)
         # Rows are laid out passage after passage, so each row's owner follows from the counts.
         self._owners = np.repeat(np.arange(len(self.passages)), self._row_counts)
-        self._dense = load_dense_index(folder / store.DENSE_NAME, settings.hnsw_ef_search)
+        self._dense = load_dense_index(folder / store.DENSE_NAME, settings)
         self._lexical = LexicalIndex.load(folder / store.LEXICAL_FOLDER)
         self._check_agreement(manifest)
         self._settings = settings

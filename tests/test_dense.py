@@ -1,4 +1,4 @@
-"""The index-choice rule: exact search for small corpora, HNSW above the threshold."""
+"""The index-choice rule: exact search for small corpora, an approximate index above the threshold."""
 
 from __future__ import annotations
 
@@ -6,15 +6,29 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+import pytest
 
 from qa.dense import DenseIndexSpec, choose_index_spec, load_dense_index
 from qa.library import QA
+from qa.settings import Settings, settings_from_env
 from qa.store import read_manifest
 
 
 def test_threshold_picks_the_index_kind() -> None:
-    assert choose_index_spec(50_000, 50_000, 32, 80) == DenseIndexSpec("flat")
-    assert choose_index_spec(50_001, 50_000, 32, 80) == DenseIndexSpec("hnsw", 32, 80)
+    settings = Settings(exact_max_vectors=50_000)
+    assert choose_index_spec(50_000, 384, settings) == DenseIndexSpec("flat")
+    assert choose_index_spec(50_001, 384, settings) == DenseIndexSpec("hnsw", 32, 80)
+    pq = settings.with_overrides(approximate_index="pq-refine")
+    assert choose_index_spec(50_001, 384, pq) == DenseIndexSpec("pq-refine", pq_codes=96)
+    # 4-bit codes need the dimension to divide by 4; otherwise the graph index is used.
+    assert choose_index_spec(50_001, 383, pq).kind == "hnsw"
+    assert DenseIndexSpec("flat").to_json() == {"kind": "flat", "hnsw_m": 0, "ef_construction": 0}
+
+
+def test_unknown_approximate_index_setting_is_refused(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("QA_APPROXIMATE_INDEX", "annoy")
+    with pytest.raises(ValueError, match="hnsw or pq-refine"):
+        settings_from_env()
 
 
 def test_large_corpus_gets_hnsw_with_recorded_parameters(seeds_qa: QA, tmp_path: Path) -> None:
@@ -24,7 +38,7 @@ def test_large_corpus_gets_hnsw_with_recorded_parameters(seeds_qa: QA, tmp_path:
     qa.index()
     manifest = read_manifest(tmp_path)
     assert manifest.dense_index == {"kind": "hnsw", "hnsw_m": 32, "ef_construction": 80}
-    index = load_dense_index(tmp_path / manifest.build / "dense.faiss", 77)
+    index = load_dense_index(tmp_path / manifest.build / "dense.faiss", settings)
     assert isinstance(index, faiss.IndexHNSW) and index.hnsw.efSearch == 77
     top = qa.search("Which countries joined China in submitting working paper CD/1679?").hits[0]
     assert top.passage.source == "004_0a75116a2b3c4ab4.txt"
@@ -40,3 +54,25 @@ def test_exact_index_returns_true_neighbours() -> None:
     vectors = np.eye(4, 8, dtype=np.float32)
     scores, rows = search_dense(build_dense_index(vectors, DenseIndexSpec("flat")), vectors[2], 2)
     assert rows[0] == 2 and scores[0] == 1.0
+
+
+def test_pq_refine_index_is_built_recorded_and_searched(seeds_qa: QA, tmp_path: Path) -> None:
+    settings = seeds_qa.settings.with_overrides(index_dir=tmp_path, exact_max_vectors=10,
+                                                approximate_index="pq-refine", pq_refine_factor=7)
+    qa = QA(settings, embedder=seeds_qa.embedder)
+    qa.index()
+    manifest = read_manifest(tmp_path)
+    assert manifest.dense_index == {"kind": "pq-refine", "hnsw_m": 0, "ef_construction": 0,
+                                    "pq_codes": 96}
+    index = load_dense_index(tmp_path / manifest.build / "dense.faiss", settings)
+    assert isinstance(index, faiss.IndexRefine) and index.k_factor == 7
+    top = qa.search("Which countries joined China in submitting working paper CD/1679?").hits[0]
+    assert top.passage.source == "004_0a75116a2b3c4ab4.txt"
+    # The exact rerank makes its top hits those of exact search, here on the stored vectors.
+    vectors = np.load(tmp_path / manifest.build / "vectors.npy")
+    exact = faiss.IndexFlatIP(vectors.shape[1])
+    exact.add(vectors)
+    truth, _ = exact.search(vectors[:20], 3)
+    found, _ = index.search(vectors[:20], 3)
+    # Scores, not rows: a one-sentence paragraph's window and sentence vectors are equal (ties).
+    assert np.allclose(found[:, 0], truth[:, 0], atol=1e-5)
