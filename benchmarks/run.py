@@ -103,8 +103,7 @@ def synthetic_qa(embedder: Embedder, size: int, folder: Path) -> QA:
     """An index of `size` generated passages: real chunk/BM25/FAISS files, random vectors."""
     from qa import store
     from qa.chunk import Passage
-    from qa.dense import build_dense_index, save_dense_index
-    from qa.indexer import _index_spec
+    from qa.dense import build_dense_index, choose_index_spec, save_dense_index
     from qa.lexical import LexicalIndex
 
     rng = np.random.default_rng(3)
@@ -119,7 +118,7 @@ def synthetic_qa(embedder: Embedder, size: int, folder: Path) -> QA:
         row += 2
     vectors = rng.standard_normal((row, embedder.dimension), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    spec = _index_spec(row, embedder.dimension, settings)
+    spec = choose_index_spec(row, embedder.dimension, settings)
     build = store.new_build_folder(settings.index_dir)
     store.write_passages(build, items)
     store.write_vectors(build, vectors)

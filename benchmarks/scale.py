@@ -32,13 +32,13 @@ from qa.dense import (
     load_dense_index,
     save_dense_index,
 )
-from qa.settings import Settings
+from qa.settings import APPROXIMATE_INDEXES, Settings
 
 DIMENSION = 384
 EF_SEARCH = (64, 128, 256, 512, 1024)
 NPROBE = (8, 32, 128)
 REFINE_FACTOR = (10, 50)
-INDEXES = ("hnsw", "pq-refine", "ivf")
+INDEXES = (*APPROXIMATE_INDEXES, "ivf")
 
 
 @dataclass(frozen=True)

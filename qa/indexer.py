@@ -13,7 +13,7 @@ import numpy as np
 
 from qa import store
 from qa.chunk import CHUNKING_VERSION, Passage, chunk_document, file_offsets, sentence_spans
-from qa.dense import DenseIndexSpec, build_dense_index, choose_index_spec, save_dense_index
+from qa.dense import build_dense_index, choose_index_spec, save_dense_index
 from qa.embed import Embedder, Progress, windows
 from qa.lexical import LexicalIndex
 from qa.load import Document, SkippedFile
@@ -77,10 +77,6 @@ class _Reusable:
         return cls(by_text)
 
 
-def _index_spec(vector_count: int, dimension: int, settings: Settings) -> DenseIndexSpec:
-    return choose_index_spec(vector_count, dimension, settings)
-
-
 def _sound_manifest(index_dir: Path) -> tuple[store.Manifest | None, str]:
     """The manifest of the index on disk if every file checks out; else None and why not."""
     try:
@@ -100,7 +96,7 @@ def why_rebuild(manifest: store.Manifest, expected: dict[str, Any], files: dict[
                 f"({expected['model']['fingerprint']})")
     if manifest.chunking != expected["chunking"]:
         return "chunking settings changed"
-    spec = _index_spec(manifest.vector_count, int(manifest.model["dimension"]), settings)
+    spec = choose_index_spec(manifest.vector_count, int(manifest.model["dimension"]), settings)
     if manifest.dense_index != spec.to_json():
         return "dense index settings changed"
     if manifest.files != files:
@@ -159,7 +155,7 @@ def build_index(sources: list[SourceText], settings: Settings, embedder: Embedde
     # unreferenced folder (removed by the next build), never a damaged index.
     folder = store.new_build_folder(index_dir)
     indexed, vectors, embedded = _embed_passages(sources, reusable, settings, embedder, progress)
-    spec = _index_spec(int(vectors.shape[0]), embedder.dimension, settings)
+    spec = choose_index_spec(int(vectors.shape[0]), embedder.dimension, settings)
     store.write_passages(folder, indexed)
     store.write_vectors(folder, vectors)
     save_dense_index(build_dense_index(vectors, spec), folder / store.DENSE_NAME)

