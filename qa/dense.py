@@ -21,10 +21,10 @@ _PQ_TRAINING_VECTORS = 100_000
 class DenseIndexSpec:
     """Which FAISS index to build; recorded in the manifest."""
 
-    kind: str  # "flat" (exact inner product), "hnsw", or "pq-refine"
+    kind: str  # "flat" (exact inner product), "pq-rerank", or "hnsw"
     hnsw_m: int = 0
     ef_construction: int = 0
-    pq_codes: int = 0  # "pq-refine": 4-bit codes per vector
+    pq_codes: int = 0  # "pq-rerank": 4-bit codes per vector
 
     def to_json(self) -> dict[str, Any]:
         # pq_codes joined the spec later: left out when unused, so older manifests still match.
@@ -36,8 +36,8 @@ def choose_index_spec(vector_count: int, dimension: int, settings: Settings) -> 
     (measured in benchmarks/scale.py)."""
     if vector_count <= settings.exact_max_vectors:
         return DenseIndexSpec("flat")
-    if settings.approximate_index == "pq-refine" and dimension % _DIMENSIONS_PER_CODE == 0:
-        return DenseIndexSpec("pq-refine", pq_codes=dimension // _DIMENSIONS_PER_CODE)
+    if settings.approximate_index == "pq-rerank" and dimension % _DIMENSIONS_PER_CODE == 0:
+        return DenseIndexSpec("pq-rerank", pq_codes=dimension // _DIMENSIONS_PER_CODE)
     return DenseIndexSpec("hnsw", settings.hnsw_m, settings.hnsw_ef_construction)
 
 
@@ -51,10 +51,9 @@ def build_dense_index(vectors: np.ndarray, spec: DenseIndexSpec) -> faiss.Index:
         hnsw = faiss.IndexHNSWFlat(dimension, spec.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         hnsw.hnsw.efConstruction = spec.ef_construction
         index = hnsw
-    elif spec.kind == "pq-refine":
-        # A scan of SIMD-friendly 4-bit codes finds candidates; the exact vectors rerank them.
-        index = faiss.index_factory(dimension, f"PQ{spec.pq_codes}x4fs,RFlat",
-                                    faiss.METRIC_INNER_PRODUCT)
+    elif spec.kind == "pq-rerank":
+        # Only the SIMD-friendly 4-bit codes: the exact rerank reads the vectors qa stores anyway.
+        index = faiss.index_factory(dimension, f"PQ{spec.pq_codes}x4fs", faiss.METRIC_INNER_PRODUCT)
         step = max(1, len(vectors) // _PQ_TRAINING_VECTORS)
         index.train(vectors[::step])
     else:
@@ -67,7 +66,39 @@ def save_dense_index(index: faiss.Index, path: Path) -> None:
     faiss.write_index(index, str(path))
 
 
-def load_dense_index(path: Path, settings: Settings) -> faiss.Index:
+@dataclass(frozen=True)
+class DenseIndex:
+    """A loaded FAISS index; with `rerank_rows`, its scores only pick that many candidate rows,
+    which are then scored exactly against `vectors` (the stored float32 vectors)."""
+
+    faiss_index: faiss.Index
+    vectors: np.ndarray
+    rerank_rows: int = 0
+
+    @property
+    def ntotal(self) -> int:
+        return int(self.faiss_index.ntotal)
+
+    def search(self, query: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top `count` vector rows for one query, best first: (scores, rows)."""
+        count = min(count, self.ntotal)
+        if not self.rerank_rows:
+            return _faiss_search(self.faiss_index, query, count)
+        _, rows = _faiss_search(self.faiss_index, query, max(count, self.rerank_rows))
+        rows = np.sort(rows)  # read the memory-mapped vectors in file order
+        scores = np.asarray(self.vectors[rows]) @ query
+        best = np.argsort(-scores, kind="stable")[:count]
+        return scores[best], rows[best]
+
+
+def _faiss_search(index: faiss.Index, query: np.ndarray, count: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    scores, rows = index.search(query.reshape(1, -1), min(count, index.ntotal))
+    keep = rows[0] >= 0
+    return scores[0][keep], rows[0][keep]
+
+
+def load_dense_index(path: Path, vectors: np.ndarray, settings: Settings) -> DenseIndex:
     """Read with memory-mapping where FAISS supports it, so large indexes load lazily; apply the
     query-time knobs of the settings."""
     try:
@@ -76,13 +107,6 @@ def load_dense_index(path: Path, settings: Settings) -> faiss.Index:
         index = faiss.read_index(str(path))
     if isinstance(index, faiss.IndexHNSW):
         index.hnsw.efSearch = settings.hnsw_ef_search
-    elif isinstance(index, faiss.IndexRefine):
-        index.k_factor = float(settings.pq_refine_factor)
-    return index
-
-
-def search_dense(index: faiss.Index, query: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top `count` vector rows for one query: (scores, rows), rows >= 0 only."""
-    scores, rows = index.search(query.reshape(1, -1), min(count, index.ntotal))
-    keep = rows[0] >= 0
-    return scores[0][keep], rows[0][keep]
+    if isinstance(index, faiss.IndexPQFastScan):
+        return DenseIndex(index, vectors, settings.pq_rerank_rows)
+    return DenseIndex(index, vectors)

@@ -10,7 +10,7 @@ import numpy as np
 
 from qa import store
 from qa.chunk import Passage
-from qa.dense import load_dense_index, search_dense
+from qa.dense import load_dense_index
 from qa.embed import Embedder
 from qa.fusion import fuse
 from qa.lexical import LexicalIndex
@@ -62,7 +62,7 @@ class Searcher:
         self._row_counts = np.array([i.row_count for i in self.passages], dtype=np.int64)
         # Rows are laid out passage after passage, so each row's owner follows from the counts.
         self._owners = np.repeat(np.arange(len(self.passages)), self._row_counts)
-        self._dense = load_dense_index(folder / store.DENSE_NAME, settings)
+        self._dense = load_dense_index(folder / store.DENSE_NAME, self._vectors, settings)
         self._lexical = LexicalIndex.load(folder / store.LEXICAL_FOLDER)
         self._check_agreement(manifest)
         self._settings = settings
@@ -129,7 +129,7 @@ class Searcher:
             # A filtered search scores the chosen documents exactly: FAISS cannot filter cheaply.
             return {int(i) for i in np.flatnonzero(allowed)}
         # A passage owns several rows (windows, sentences): over-fetch so `depth` passages come back.
-        _, rows = search_dense(self._dense, query, depth * 4)
+        _, rows = self._dense.search(query, depth * 4)
         owners = self._owners[rows]
         _, first_seen = np.unique(owners, return_index=True)
         return set(owners[np.sort(first_seen)][:depth].tolist())

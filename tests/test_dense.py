@@ -17,29 +17,30 @@ from qa.store import read_manifest
 def test_threshold_picks_the_index_kind() -> None:
     settings = Settings(exact_max_vectors=50_000)
     assert choose_index_spec(50_000, 384, settings) == DenseIndexSpec("flat")
-    assert choose_index_spec(50_001, 384, settings) == DenseIndexSpec("hnsw", 32, 80)
-    pq = settings.with_overrides(approximate_index="pq-refine")
-    assert choose_index_spec(50_001, 384, pq) == DenseIndexSpec("pq-refine", pq_codes=96)
+    assert choose_index_spec(50_001, 384, settings) == DenseIndexSpec("pq-rerank", pq_codes=96)
     # 4-bit codes need the dimension to divide by 4; otherwise the graph index is used.
-    assert choose_index_spec(50_001, 383, pq).kind == "hnsw"
+    assert choose_index_spec(50_001, 383, settings).kind == "hnsw"
+    graph = settings.with_overrides(approximate_index="hnsw")
+    assert choose_index_spec(50_001, 384, graph) == DenseIndexSpec("hnsw", 32, 80)
     assert DenseIndexSpec("flat").to_json() == {"kind": "flat", "hnsw_m": 0, "ef_construction": 0}
 
 
 def test_unknown_approximate_index_setting_is_refused(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("QA_APPROXIMATE_INDEX", "annoy")
-    with pytest.raises(ValueError, match="hnsw or pq-refine"):
+    with pytest.raises(ValueError, match="pq-rerank or hnsw"):
         settings_from_env()
 
 
 def test_large_corpus_gets_hnsw_with_recorded_parameters(seeds_qa: QA, tmp_path: Path) -> None:
     settings = seeds_qa.settings.with_overrides(index_dir=tmp_path, exact_max_vectors=10,
-                                                hnsw_ef_search=77)
+                                                approximate_index="hnsw", hnsw_ef_search=77)
     qa = QA(settings, embedder=seeds_qa.embedder)
     qa.index()
     manifest = read_manifest(tmp_path)
     assert manifest.dense_index == {"kind": "hnsw", "hnsw_m": 32, "ef_construction": 80}
-    index = load_dense_index(tmp_path / manifest.build / "dense.faiss", settings)
-    assert isinstance(index, faiss.IndexHNSW) and index.hnsw.efSearch == 77
+    index = load_dense_index(tmp_path / manifest.build / "dense.faiss", np.empty(0), settings)
+    assert isinstance(index.faiss_index, faiss.IndexHNSW)
+    assert index.faiss_index.hnsw.efSearch == 77
     top = qa.search("Which countries joined China in submitting working paper CD/1679?").hits[0]
     assert top.passage.source == "004_0a75116a2b3c4ab4.txt"
     # Raising the threshold again makes the next refresh go back to exact search.
@@ -49,30 +50,33 @@ def test_large_corpus_gets_hnsw_with_recorded_parameters(seeds_qa: QA, tmp_path:
 
 
 def test_exact_index_returns_true_neighbours() -> None:
-    from qa.dense import build_dense_index, search_dense
+    from qa.dense import DenseIndex, build_dense_index
 
     vectors = np.eye(4, 8, dtype=np.float32)
-    scores, rows = search_dense(build_dense_index(vectors, DenseIndexSpec("flat")), vectors[2], 2)
+    index = DenseIndex(build_dense_index(vectors, DenseIndexSpec("flat")), vectors)
+    scores, rows = index.search(vectors[2], 2)
     assert rows[0] == 2 and scores[0] == 1.0
 
 
-def test_pq_refine_index_is_built_recorded_and_searched(seeds_qa: QA, tmp_path: Path) -> None:
+def test_pq_rerank_index_is_built_recorded_and_searched(seeds_qa: QA, tmp_path: Path) -> None:
     settings = seeds_qa.settings.with_overrides(index_dir=tmp_path, exact_max_vectors=10,
-                                                approximate_index="pq-refine", pq_refine_factor=7)
+                                                pq_rerank_rows=7)
     qa = QA(settings, embedder=seeds_qa.embedder)
     qa.index()
     manifest = read_manifest(tmp_path)
-    assert manifest.dense_index == {"kind": "pq-refine", "hnsw_m": 0, "ef_construction": 0,
+    assert manifest.dense_index == {"kind": "pq-rerank", "hnsw_m": 0, "ef_construction": 0,
                                     "pq_codes": 96}
-    index = load_dense_index(tmp_path / manifest.build / "dense.faiss", settings)
-    assert isinstance(index, faiss.IndexRefine) and index.k_factor == 7
+    build = tmp_path / manifest.build
+    vectors = np.load(build / "vectors.npy")
+    index = load_dense_index(build / "dense.faiss", vectors, settings)
+    # The FAISS file holds codes and codebooks, no copy of the vectors: the rerank reads those.
+    assert isinstance(index.faiss_index, faiss.IndexPQFastScan) and index.rerank_rows == 7
+    assert (build / "dense.faiss").stat().st_size < vectors.nbytes / 2
     top = qa.search("Which countries joined China in submitting working paper CD/1679?").hits[0]
     assert top.passage.source == "004_0a75116a2b3c4ab4.txt"
-    # The exact rerank makes its top hits those of exact search, here on the stored vectors.
-    vectors = np.load(tmp_path / manifest.build / "vectors.npy")
-    exact = faiss.IndexFlatIP(vectors.shape[1])
-    exact.add(vectors)
-    truth, _ = exact.search(vectors[:20], 3)
-    found, _ = index.search(vectors[:20], 3)
-    # Scores, not rows: a one-sentence paragraph's window and sentence vectors are equal (ties).
-    assert np.allclose(found[:, 0], truth[:, 0], atol=1e-5)
+    # Reranked scores are exact cosines, and the best of them is the exact search's best.
+    for query in vectors[:20]:
+        scores, rows = index.search(query, 3)
+        assert np.allclose(scores, vectors[rows] @ query, atol=1e-5)
+        # Scores, not rows: a one-sentence paragraph's window and sentence vectors are equal.
+        assert np.isclose(scores[0], (vectors @ query).max(), atol=1e-5)
