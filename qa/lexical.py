@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,7 +20,8 @@ def _stemmer():  # type: ignore[no-untyped-def]
     return Stemmer.Stemmer("english")
 
 
-def _tokenize(texts: Sequence[str]) -> list[list[str]]:
+def analyse(texts: Sequence[str]) -> list[list[str]]:
+    """Each text as the words BM25 sees: lower-cased, English stopwords out, stemmed."""
     tokens = bm25s.tokenize(
         list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
     )
@@ -49,8 +50,16 @@ class LexicalIndex:
 
     def scores(self, question: str) -> np.ndarray:
         """BM25 score of every passage for the question (zeros when no word is known)."""
-        words = [w for w in _tokenize([question])[0] if w in self._retriever.vocab_dict]
+        words = [w for w in analyse([question])[0] if w in self._retriever.vocab_dict]
         size = int(self._retriever.scores["num_docs"])
         if not words:
             return np.zeros(size, dtype=np.float32)
         return np.asarray(self._retriever.get_scores(words), dtype=np.float32)
+
+    def weighted_scores(self, weights: Mapping[str, float]) -> np.ndarray:
+        """Sum over the words of weight × the word's BM25 score, for every passage."""
+        total = np.zeros(int(self._retriever.scores["num_docs"]), dtype=np.float32)
+        for word, weight in weights.items():
+            if word in self._retriever.vocab_dict:
+                total += weight * np.asarray(self._retriever.get_scores([word]), dtype=np.float32)
+        return total

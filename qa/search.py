@@ -12,8 +12,9 @@ from qa import store
 from qa.chunk import Passage
 from qa.dense import load_dense_index
 from qa.embed import Embedder
-from qa.fusion import fuse
-from qa.lexical import LexicalIndex
+from qa.feedback import expanded_query, relevance_model
+from qa.fusion import fuse, zscore
+from qa.lexical import LexicalIndex, analyse
 from qa.rerank import Reranker
 from qa.settings import SearchMode, Settings
 
@@ -92,17 +93,33 @@ class Searcher:
         if candidates.size == 0:
             return []
         dense = self._dense_scores(query, candidates)
-        if mode == "dense":
-            ranking = dense.combined
-        elif mode == "lexical":
-            ranking = lexical[candidates]
-        else:
-            ranking = fuse(dense.combined, lexical[candidates], self._settings)
+        ranking = self._ranking(mode, dense, lexical[candidates])
+        if mode != "dense" and self._settings.feedback_passages > 0:
+            expanded = self._feedback_lexical(question, candidates, ranking)
+            ranking = self._ranking(mode, dense, expanded[candidates])
         order = np.argsort(-ranking, kind="stable")
         scores = ranking[order]
         order, scores = self._rerank(question, candidates, order, scores)
         return [self._hit(rank, int(candidates[i]), float(score), dense, i, lexical, query)
                 for rank, (i, score) in enumerate(zip(order[:k], scores[:k], strict=True), 1)]
+
+    def _ranking(self, mode: SearchMode, dense: _DenseScores, lexical: np.ndarray) -> np.ndarray:
+        if mode == "dense":
+            return dense.combined
+        if mode == "lexical":
+            return lexical
+        return fuse(dense.combined, lexical, self._settings)
+
+    def _feedback_lexical(self, question: str, candidates: np.ndarray, ranking: np.ndarray
+                          ) -> np.ndarray:
+        """BM25 of the question expanded with the words of the best-ranked candidates (RM3)."""
+        settings = self._settings
+        best = np.argsort(-ranking, kind="stable")[: settings.feedback_passages]
+        texts = [self.passages[int(candidates[i])].passage.text for i in best]
+        scores = zscore(ranking)[best]
+        relevance = relevance_model(analyse(texts), scores, settings.feedback_terms)
+        weights = expanded_query(analyse([question])[0], relevance, settings.feedback_weight)
+        return self._lexical.weighted_scores(weights)
 
     def _allowed_mask(self, sources: Collection[str] | None) -> np.ndarray | None:
         if not sources:

@@ -35,6 +35,12 @@ class Settings:
     candidates: int = 100  # passages each retriever proposes before fusion
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
+    # Pseudo-relevance feedback (RM3) in hybrid and lexical mode: the words of the first ranking's
+    # top feedback_passages expand the question, their feedback_terms likeliest words making up
+    # feedback_weight of it. 0 passages: off. Figures per weight in docs/benchmarks.md.
+    feedback_passages: int = 10
+    feedback_terms: int = 10
+    feedback_weight: float = 0.3
     reranker: str = ""  # path to a cross-encoder; empty: no reranking
     rerank_depth: int = 30
     # A best hit whose dense cosine falls below this is reported as "no good match".
@@ -83,4 +89,6 @@ def settings_from_env(base: Settings | None = None) -> Settings:
         raise ValueError(f"QA_APPROXIMATE_INDEX must be {' or '.join(APPROXIMATE_INDEXES)}")
     if overrides.get("mode", settings.mode) not in SEARCH_MODES:
         raise ValueError(f"QA_MODE must be one of {', '.join(SEARCH_MODES)}")
+    if not 0.0 <= overrides.get("feedback_weight", settings.feedback_weight) <= 1.0:
+        raise ValueError("QA_FEEDBACK_WEIGHT must be between 0 and 1")
     return replace(settings, **overrides)

@@ -1,0 +1,65 @@
+"""Pseudo-relevance feedback (RM3): the relevance model by hand, and its place in the search."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from qa.feedback import expanded_query, relevance_model
+from qa.lexical import LexicalIndex, analyse
+from qa.library import QA
+from qa.search import Searcher
+from qa.settings import settings_from_env
+
+
+def test_relevance_model_by_hand() -> None:
+    passages = [["orbit", "debris", "debris"], ["treaty"]]
+    model = relevance_model(passages, np.array([1.0, 0.0]), term_count=2)
+    first = math.e / (math.e + 1)  # P(D|Q) of the first passage, from exp(score)
+    expected = {"debris": first * 2 / 3, "treaty": 1 - first}
+    total = sum(expected.values())
+    assert model.keys() == expected.keys()
+    assert all(math.isclose(model[w], v / total) for w, v in expected.items())
+
+
+def test_expanded_query_keeps_the_question_share() -> None:
+    weights = expanded_query(["debris", "orbit"], {"orbit": 0.5, "treaty": 0.5}, 0.3)
+    assert weights == {"debris": 0.35, "orbit": 0.35 + 0.15, "treaty": 0.15}
+    assert expanded_query([], {}, 0.3) == {}
+
+
+def test_weighted_scores_are_bm25_when_weights_are_one() -> None:
+    texts = ["Debris in low Earth orbit.", "The treaty bans weapons in orbit.", "Nothing here."]
+    index = LexicalIndex.build(texts)
+    question = "weapons in orbit"
+    weights = {word: 1.0 for word in analyse([question])[0]}
+    assert np.allclose(index.weighted_scores(weights), index.scores(question))
+    assert not index.weighted_scores({"unknown": 1.0}).any()
+
+
+def test_feedback_reranks_and_weight_zero_is_the_plain_ranking(seeds_qa: QA) -> None:
+    question = "How could states verify commitments on space weapons?"
+    settings = seeds_qa.settings.with_overrides(top_k=10)
+
+    def search(**overrides: float) -> list[tuple[str, float, float]]:
+        searcher = Searcher(settings.index_dir, settings.with_overrides(**overrides),
+                            seeds_qa.embedder)
+        return [(h.passage.text, h.score, h.lexical_score)
+                for h in searcher.search(question, 10, "hybrid")]
+
+    plain, zero, expanded = search(feedback_passages=0), search(feedback_weight=0.0), search()
+    # Weight 0 leaves the question's own words, a rescaled BM25: z-score fusion ignores scale.
+    assert [t for t, _, _ in zero] == [t for t, _, _ in plain]
+    assert np.allclose([s for _, s, _ in zero], [s for _, s, _ in plain], atol=1e-5)
+    assert [s for _, s, _ in expanded] != [s for _, s, _ in plain]
+    # lexical_score stays the question's own BM25, whatever the ranking used.
+    lexical = {t: b for t, _, b in plain}
+    assert all(math.isclose(lexical[t], b, rel_tol=1e-6) for t, _, b in expanded if t in lexical)
+
+
+def test_feedback_weight_outside_zero_to_one_is_refused(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("QA_FEEDBACK_WEIGHT", "1.5")
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        settings_from_env()
