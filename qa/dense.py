@@ -86,8 +86,11 @@ class DenseIndex:
             return _faiss_search(self.faiss_index, query, count)
         _, rows = _faiss_search(self.faiss_index, query, max(count, self.rerank_rows))
         rows = np.sort(rows)  # read the memory-mapped vectors in file order
-        scores = np.asarray(self.vectors[rows]) @ query
-        best = np.argsort(-scores, kind="stable")[:count]
+        scores = np.take(self.vectors, rows, axis=0) @ query
+        if count < len(rows):
+            head = np.argpartition(-scores, count)[:count]
+            rows, scores = rows[head], scores[head]
+        best = np.argsort(-scores, kind="stable")
         return scores[best], rows[best]
 
 

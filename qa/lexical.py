@@ -48,13 +48,14 @@ class LexicalIndex:
     def load(cls, folder: Path) -> LexicalIndex:
         return cls(bm25s.BM25.load(str(folder), mmap=True, allow_pickle=False))
 
-    def scores(self, question: str) -> np.ndarray:
-        """BM25 score of every passage for the question (zeros when no word is known)."""
-        words = [w for w in analyse([question])[0] if w in self._retriever.vocab_dict]
+    def scores(self, words: Sequence[str]) -> np.ndarray:
+        """BM25 score of every passage for a question's analysed words (zeros when none is
+        known)."""
+        known = [w for w in words if w in self._retriever.vocab_dict]
         size = int(self._retriever.scores["num_docs"])
-        if not words:
+        if not known:
             return np.zeros(size, dtype=np.float32)
-        return np.asarray(self._retriever.get_scores(words), dtype=np.float32)
+        return np.asarray(self._retriever.get_scores(known), dtype=np.float32)
 
     def weighted_scores(self, weights: Mapping[str, float]) -> np.ndarray:
         """Sum over the words of weight × the word's BM25 score, for every passage."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from qa import store
 from qa.chunk import Passage
@@ -70,6 +71,7 @@ class Searcher:
         self._embedder = embedder
         self._reranker = reranker
         self._sources = np.array([item.passage.source for item in self.passages], dtype=object)
+        self._threadpools = ThreadpoolController()
 
     def _check_agreement(self, manifest: store.Manifest) -> None:
         rows = sum(item.row_count for item in self.passages)
@@ -86,16 +88,25 @@ class Searcher:
     def search(self, question: str, k: int, mode: SearchMode,
                sources: Collection[str] | None = None) -> list[Hit]:
         """The k best passages for a question, best first."""
+        # A query's products are matrix-vector: a multithreaded BLAS gains nothing there, and its
+        # threads spin on afterwards, slowing the next question's encoding (+8 ms per query
+        # at 100,000 passages, benchmarks/run.py).
+        with self._threadpools.limit(limits=1, user_api="blas"):
+            return self._search(question, k, mode, sources)
+
+    def _search(self, question: str, k: int, mode: SearchMode,
+                sources: Collection[str] | None) -> list[Hit]:
         query = self._embedder.encode_query(question)[0]
         allowed = self._allowed_mask(sources)
-        lexical = self._lexical.scores(question)
+        words = analyse([question])[0]
+        lexical = self._lexical.scores(words)
         candidates = self._candidates(query, lexical, allowed, mode)
         if candidates.size == 0:
             return []
         dense = self._dense_scores(query, candidates)
         ranking = self._ranking(mode, dense, lexical[candidates])
         if mode != "dense" and self._settings.feedback_passages > 0:
-            expanded = self._feedback_lexical(question, candidates, ranking)
+            expanded = self._feedback_lexical(words, candidates, ranking)
             ranking = self._ranking(mode, dense, expanded[candidates])
         order = np.argsort(-ranking, kind="stable")
         scores = ranking[order]
@@ -110,7 +121,7 @@ class Searcher:
             return lexical
         return fuse(dense.combined, lexical, self._settings)
 
-    def _feedback_lexical(self, question: str, candidates: np.ndarray, ranking: np.ndarray
+    def _feedback_lexical(self, words: list[str], candidates: np.ndarray, ranking: np.ndarray
                           ) -> np.ndarray:
         """BM25 of the question expanded with the words of the best-ranked candidates (RM3)."""
         settings = self._settings
@@ -118,7 +129,7 @@ class Searcher:
         texts = [self.passages[int(candidates[i])].passage.text for i in best]
         scores = zscore(ranking)[best]
         relevance = relevance_model(analyse(texts), scores, settings.feedback_terms)
-        weights = expanded_query(analyse([question])[0], relevance, settings.feedback_weight)
+        weights = expanded_query(words, relevance, settings.feedback_weight)
         return self._lexical.weighted_scores(weights)
 
     def _allowed_mask(self, sources: Collection[str] | None) -> np.ndarray | None:
