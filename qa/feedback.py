@@ -32,12 +32,11 @@ def relevance_model(passages: Sequence[Sequence[str]], scores: np.ndarray,
     return {word: value / total for word, value in top.items()} if total else {}
 
 
-def expanded_query(question: Sequence[str], relevance: dict[str, float],
-                   feedback_weight: float) -> dict[str, float]:
-    """RM3: the question's own term distribution interpolated with the relevance model."""
-    weights: defaultdict[str, float] = defaultdict(float)
-    for word, count in Counter(question).items():
-        weights[word] += (1.0 - feedback_weight) * count / len(question)
-    for word, value in relevance.items():
-        weights[word] += feedback_weight * value
-    return dict(weights)
+def expanded_scores(question_bm25: np.ndarray, question_length: int,
+                    relevance_bm25: np.ndarray, feedback_weight: float) -> np.ndarray:
+    """RM3: BM25 of the question's term distribution interpolated with the relevance model's.
+
+    Both halves are sums of P(word) × BM25(word). The question's is its plain BM25 (each word
+    counted as often as it occurs) over its length, so its words are not scored twice."""
+    question = question_bm25 / max(question_length, 1)
+    return (1.0 - feedback_weight) * question + feedback_weight * relevance_bm25

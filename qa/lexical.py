@@ -57,10 +57,10 @@ class LexicalIndex:
             return np.zeros(size, dtype=np.float32)
         return np.asarray(self._retriever.get_scores(known), dtype=np.float32)
 
-    def weighted_scores(self, weights: Mapping[str, float]) -> np.ndarray:
-        """Sum over the words of weight × the word's BM25 score, for every passage."""
-        total = np.zeros(int(self._retriever.scores["num_docs"]), dtype=np.float32)
+    def weighted_scores(self, weights: Mapping[str, float], passages: np.ndarray) -> np.ndarray:
+        """Sum over the words of weight × the word's BM25 score, for the given passages."""
+        total = np.zeros(len(passages), dtype=np.float32)
         for word, weight in weights.items():
             if word in self._retriever.vocab_dict:
-                total += weight * np.asarray(self._retriever.get_scores([word]), dtype=np.float32)
+                total += weight * np.asarray(self._retriever.get_scores([word]))[passages]
         return total

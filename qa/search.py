@@ -13,7 +13,7 @@ from qa import store
 from qa.chunk import Passage
 from qa.dense import load_dense_index
 from qa.embed import Embedder
-from qa.feedback import expanded_query, relevance_model
+from qa.feedback import expanded_scores, relevance_model
 from qa.fusion import fuse, zscore
 from qa.lexical import LexicalIndex, analyse
 from qa.rerank import Reranker
@@ -106,8 +106,8 @@ class Searcher:
         dense = self._dense_scores(query, candidates)
         ranking = self._ranking(mode, dense, lexical[candidates])
         if mode != "dense" and self._settings.feedback_passages > 0:
-            expanded = self._feedback_lexical(words, candidates, ranking)
-            ranking = self._ranking(mode, dense, expanded[candidates])
+            expanded = self._feedback_lexical(words, candidates, ranking, lexical[candidates])
+            ranking = self._ranking(mode, dense, expanded)
         order = np.argsort(-ranking, kind="stable")
         scores = ranking[order]
         order, scores = self._rerank(question, candidates, order, scores)
@@ -121,16 +121,18 @@ class Searcher:
             return lexical
         return fuse(dense.combined, lexical, self._settings)
 
-    def _feedback_lexical(self, words: list[str], candidates: np.ndarray, ranking: np.ndarray
-                          ) -> np.ndarray:
-        """BM25 of the question expanded with the words of the best-ranked candidates (RM3)."""
+    def _feedback_lexical(self, words: list[str], candidates: np.ndarray, ranking: np.ndarray,
+                          lexical: np.ndarray) -> np.ndarray:
+        """BM25 of the question expanded with the words of the best-ranked candidates (RM3),
+        for each candidate; `lexical` is the question's own BM25 of each."""
         settings = self._settings
         best = np.argsort(-ranking, kind="stable")[: settings.feedback_passages]
         texts = [self.passages[int(candidates[i])].passage.text for i in best]
         scores = zscore(ranking)[best]
         relevance = relevance_model(analyse(texts), scores, settings.feedback_terms)
-        weights = expanded_query(words, relevance, settings.feedback_weight)
-        return self._lexical.weighted_scores(weights)
+        return expanded_scores(lexical, len(words),
+                               self._lexical.weighted_scores(relevance, candidates),
+                               settings.feedback_weight)
 
     def _allowed_mask(self, sources: Collection[str] | None) -> np.ndarray | None:
         if not sources:

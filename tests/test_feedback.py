@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from qa.feedback import expanded_query, relevance_model
+from qa.feedback import expanded_scores, relevance_model
 from qa.lexical import LexicalIndex, analyse
 from qa.library import QA
 from qa.search import Searcher
@@ -24,18 +24,27 @@ def test_relevance_model_by_hand() -> None:
     assert all(math.isclose(model[w], v / total) for w, v in expected.items())
 
 
-def test_expanded_query_keeps_the_question_share() -> None:
-    weights = expanded_query(["debris", "orbit"], {"orbit": 0.5, "treaty": 0.5}, 0.3)
-    assert weights == {"debris": 0.35, "orbit": 0.35 + 0.15, "treaty": 0.15}
-    assert expanded_query([], {}, 0.3) == {}
+def test_expanded_scores_interpolate_question_and_relevance_model() -> None:
+    # Question "orbit orbit debris": BM25 3.0 for a passage; relevance-model words score 2.0.
+    scores = expanded_scores(np.array([3.0, 0.0]), 3, np.array([2.0, 1.0]), 0.3)
+    assert np.allclose(scores, [0.7 * 3.0 / 3 + 0.3 * 2.0, 0.3 * 1.0])
+    assert np.allclose(expanded_scores(np.array([1.0]), 0, np.array([0.0]), 0.3), [0.7])
 
 
 def test_weighted_scores_are_bm25_when_weights_are_one() -> None:
     texts = ["Debris in low Earth orbit.", "The treaty bans weapons in orbit.", "Nothing here."]
     index = LexicalIndex.build(texts)
     words = analyse(["weapons in orbit"])[0]
-    assert np.allclose(index.weighted_scores(dict.fromkeys(words, 1.0)), index.scores(words))
-    assert not index.weighted_scores({"unknown": 1.0}).any()
+    plain = index.scores(words)
+    assert plain[0] > 0 and plain[1] > 0 and plain[2] == 0
+    every = np.arange(len(texts))
+    assert np.allclose(index.weighted_scores(dict.fromkeys(words, 1.0), every), plain)
+    # Only the passages asked for, in their order; weights scale each word's share.
+    some = np.array([1, 2])
+    assert np.allclose(index.weighted_scores(dict.fromkeys(words, 1.0), some), plain[some])
+    halves = index.weighted_scores(dict.fromkeys(words, 0.5), every)
+    assert np.allclose(halves, plain / 2)
+    assert not index.weighted_scores({"unknown": 1.0}, every).any()
 
 
 def test_feedback_reranks_and_weight_zero_is_the_plain_ranking(seeds_qa: QA) -> None:
