@@ -123,7 +123,8 @@ def synthetic_qa(embedder: Embedder, size: int, folder: Path) -> QA:
     build = store.new_build_folder(settings.index_dir)
     store.write_passages(build, items)
     store.write_vectors(build, vectors)
-    save_dense_index(build_dense_index(vectors, spec), build / store.DENSE_NAME)
+    dense_rows = store.window_rows(items) if spec.vectors == "windows" else None
+    save_dense_index(build_dense_index(vectors, spec, dense_rows), build / store.DENSE_NAME)
     LexicalIndex.build([i.passage.text for i in items]).save(build / store.LEXICAL_FOLDER)
     store.commit_build(settings.index_dir, build, store.Manifest(
         store.FORMAT_VERSION, build.name, {"name": "synthetic"}, {}, {}, size, row, spec.to_json()))

@@ -25,10 +25,16 @@ class DenseIndexSpec:
     hnsw_m: int = 0
     ef_construction: int = 0
     pq_codes: int = 0  # "pq-rerank": 4-bit codes per vector
+    # "all" rows of vectors.npy, or only the "windows": an approximate index leaves the sentence
+    # vectors out (about 4 in 5 rows), which are still read for each candidate passage.
+    vectors: str = "all"
 
     def to_json(self) -> dict[str, Any]:
-        # pq_codes joined the spec later: left out when unused, so older manifests still match.
-        return {key: value for key, value in asdict(self).items() if key != "pq_codes" or value}
+        # Fields that joined the spec later are left out at their old value, so older manifests
+        # still match.
+        later = {"pq_codes": 0, "vectors": "all"}
+        return {key: value for key, value in asdict(self).items()
+                if key not in later or value != later[key]}
 
 
 def choose_index_spec(vector_count: int, dimension: int, settings: Settings) -> DenseIndexSpec:
@@ -37,12 +43,16 @@ def choose_index_spec(vector_count: int, dimension: int, settings: Settings) -> 
     if vector_count <= settings.exact_max_vectors:
         return DenseIndexSpec("flat")
     if settings.approximate_index == "pq-rerank" and dimension % _DIMENSIONS_PER_CODE == 0:
-        return DenseIndexSpec("pq-rerank", pq_codes=dimension // _DIMENSIONS_PER_CODE)
-    return DenseIndexSpec("hnsw", settings.hnsw_m, settings.hnsw_ef_construction)
+        return DenseIndexSpec("pq-rerank", pq_codes=dimension // _DIMENSIONS_PER_CODE,
+                              vectors="windows")
+    return DenseIndexSpec("hnsw", settings.hnsw_m, settings.hnsw_ef_construction,
+                          vectors="windows")
 
 
-def build_dense_index(vectors: np.ndarray, spec: DenseIndexSpec) -> faiss.Index:
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+def build_dense_index(vectors: np.ndarray, spec: DenseIndexSpec,
+                      rows: np.ndarray | None = None) -> faiss.Index:
+    """The index of the spec over `vectors`, or over the listed rows of them."""
+    vectors = np.ascontiguousarray(vectors if rows is None else vectors[rows], dtype=np.float32)
     dimension = vectors.shape[1]
     index: faiss.Index
     if spec.kind == "flat":
@@ -68,30 +78,36 @@ def save_dense_index(index: faiss.Index, path: Path) -> None:
 
 @dataclass(frozen=True)
 class DenseIndex:
-    """A loaded FAISS index; with `rerank_rows`, its scores only pick that many candidate rows,
-    which are then scored exactly against `vectors` (the stored float32 vectors)."""
+    """A loaded FAISS index over `vectors` (the stored float32 vectors), or over the rows of
+    them listed in `rows`. With `rerank_rows`, the FAISS scores only pick that many candidates,
+    which are then scored exactly against `vectors`."""
 
     faiss_index: faiss.Index
     vectors: np.ndarray
     rerank_rows: int = 0
+    rows: np.ndarray | None = None  # FAISS id -> row of vectors; None: the same
 
     @property
     def ntotal(self) -> int:
         return int(self.faiss_index.ntotal)
 
     def search(self, query: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top `count` vector rows for one query, best first: (scores, rows)."""
+        """Top `count` rows of `vectors` for one query, best first: (scores, rows)."""
         count = min(count, self.ntotal)
         if not self.rerank_rows:
-            return _faiss_search(self.faiss_index, query, count)
-        _, rows = _faiss_search(self.faiss_index, query, max(count, self.rerank_rows))
-        rows = np.sort(rows)  # read the memory-mapped vectors in file order
+            scores, ids = _faiss_search(self.faiss_index, query, count)
+            return scores, self._row_of(ids)
+        _, ids = _faiss_search(self.faiss_index, query, max(count, self.rerank_rows))
+        rows = np.sort(self._row_of(ids))  # read the memory-mapped vectors in file order
         scores = np.take(self.vectors, rows, axis=0) @ query
         if count < len(rows):
             head = np.argpartition(-scores, count)[:count]
             rows, scores = rows[head], scores[head]
         best = np.argsort(-scores, kind="stable")
         return scores[best], rows[best]
+
+    def _row_of(self, ids: np.ndarray) -> np.ndarray:
+        return ids if self.rows is None else self.rows[ids]
 
 
 def _faiss_search(index: faiss.Index, query: np.ndarray, count: int
@@ -101,15 +117,15 @@ def _faiss_search(index: faiss.Index, query: np.ndarray, count: int
     return scores[0][keep], rows[0][keep]
 
 
-def load_dense_index(path: Path, vectors: np.ndarray, settings: Settings) -> DenseIndex:
+def load_dense_index(path: Path, vectors: np.ndarray, settings: Settings,
+                     rows: np.ndarray | None = None) -> DenseIndex:
     """Read with memory-mapping where FAISS supports it, so large indexes load lazily; apply the
-    query-time knobs of the settings."""
+    query-time knobs of the settings. `rows` as given to build_dense_index."""
     try:
         index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
     except RuntimeError:
         index = faiss.read_index(str(path))
     if isinstance(index, faiss.IndexHNSW):
         index.hnsw.efSearch = settings.hnsw_ef_search
-    if isinstance(index, faiss.IndexPQFastScan):
-        return DenseIndex(index, vectors, settings.pq_rerank_rows)
-    return DenseIndex(index, vectors)
+    rerank = settings.pq_rerank_rows if isinstance(index, faiss.IndexPQFastScan) else 0
+    return DenseIndex(index, vectors, rerank, rows)

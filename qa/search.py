@@ -64,7 +64,11 @@ class Searcher:
         self._row_counts = np.array([i.row_count for i in self.passages], dtype=np.int64)
         # Rows are laid out passage after passage, so each row's owner follows from the counts.
         self._owners = np.repeat(np.arange(len(self.passages)), self._row_counts)
-        self._dense = load_dense_index(folder / store.DENSE_NAME, self._vectors, settings)
+        # An approximate index holds only the window vectors (see DenseIndexSpec.vectors).
+        windows_only = manifest.dense_index.get("vectors") == "windows"
+        dense_rows = store.window_rows(self.passages) if windows_only else None
+        self._dense = load_dense_index(folder / store.DENSE_NAME, self._vectors, settings,
+                                       dense_rows)
         self._lexical = LexicalIndex.load(folder / store.LEXICAL_FOLDER)
         self._check_agreement(manifest)
         self._settings = settings
@@ -75,11 +79,13 @@ class Searcher:
 
     def _check_agreement(self, manifest: store.Manifest) -> None:
         rows = sum(item.row_count for item in self.passages)
+        indexed = rows if self._dense.rows is None else len(self._dense.rows)
         if len(self.passages) != manifest.passage_count or rows != self._vectors.shape[0] \
-                or self._dense.ntotal != rows:
+                or self._dense.ntotal != indexed:
             raise store.IndexUnusableError(
                 f"passage table ({len(self.passages)} passages, {rows} rows) does not match the "
-                f"vectors ({self._vectors.shape[0]}) and FAISS index ({self._dense.ntotal})")
+                f"vectors ({self._vectors.shape[0]}) and FAISS index ({self._dense.ntotal} of "
+                f"{indexed} expected)")
 
     @property
     def sources(self) -> list[str]:

@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,15 @@ class IndexedPassage:
     @property
     def row_count(self) -> int:
         return self.window_count + len(self.sentences)
+
+
+def window_rows(items: Sequence[IndexedPassage]) -> np.ndarray:
+    """The vectors.npy rows of every window vector, passage after passage."""
+    firsts = np.array([item.first_row for item in items], dtype=np.int64)
+    counts = np.array([item.window_count for item in items], dtype=np.int64)
+    # Row of the j-th window of passage i: first_row[i] + j, for all i and j at once.
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    return np.repeat(firsts - starts, counts) + np.arange(int(counts.sum()))
 
 
 @dataclass(frozen=True)

@@ -11,18 +11,35 @@ import pytest
 from qa.dense import DenseIndexSpec, choose_index_spec, load_dense_index
 from qa.library import QA
 from qa.settings import Settings, settings_from_env
-from qa.store import read_manifest
+from qa.store import read_manifest, read_passages, window_rows
 
 
 def test_threshold_picks_the_index_kind() -> None:
     settings = Settings(exact_max_vectors=50_000)
     assert choose_index_spec(50_000, 384, settings) == DenseIndexSpec("flat")
-    assert choose_index_spec(50_001, 384, settings) == DenseIndexSpec("pq-rerank", pq_codes=96)
+    assert choose_index_spec(50_001, 384, settings) == DenseIndexSpec(
+        "pq-rerank", pq_codes=96, vectors="windows")
     # 4-bit codes need the dimension to divide by 4; otherwise the graph index is used.
     assert choose_index_spec(50_001, 383, settings).kind == "hnsw"
     graph = settings.with_overrides(approximate_index="hnsw")
-    assert choose_index_spec(50_001, 384, graph) == DenseIndexSpec("hnsw", 32, 80)
+    assert choose_index_spec(50_001, 384, graph) == DenseIndexSpec("hnsw", 32, 80,
+                                                                   vectors="windows")
+    # Fields added later keep their old value's manifests matching.
     assert DenseIndexSpec("flat").to_json() == {"kind": "flat", "hnsw_m": 0, "ef_construction": 0}
+
+
+def test_window_rows_follow_the_passage_layout() -> None:
+    from qa.chunk import Passage
+    from qa.store import IndexedPassage, window_rows
+
+    def item(first_row: int, windows: int, sentences: int) -> IndexedPassage:
+        spans = ((0, 1),) * sentences
+        return IndexedPassage(Passage("a.txt", "A", 1, 0, 1, "x"), spans, spans, first_row, windows)
+
+    # Rows: passage 1 = window 0, sentences 1-2; passage 2 = windows 3-4, sentences 5-7; ...
+    items = [item(0, 1, 2), item(3, 2, 3), item(8, 1, 1)]
+    assert window_rows(items).tolist() == [0, 3, 4, 8]
+    assert window_rows([]).tolist() == []
 
 
 def test_unknown_approximate_index_setting_is_refused(monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -37,10 +54,14 @@ def test_large_corpus_gets_hnsw_with_recorded_parameters(seeds_qa: QA, tmp_path:
     qa = QA(settings, embedder=seeds_qa.embedder)
     qa.index()
     manifest = read_manifest(tmp_path)
-    assert manifest.dense_index == {"kind": "hnsw", "hnsw_m": 32, "ef_construction": 80}
+    assert manifest.dense_index == {"kind": "hnsw", "hnsw_m": 32, "ef_construction": 80,
+                                    "vectors": "windows"}
     index = load_dense_index(tmp_path / manifest.build / "dense.faiss", np.empty(0), settings)
     assert isinstance(index.faiss_index, faiss.IndexHNSW)
     assert index.faiss_index.hnsw.efSearch == 77
+    # Only the window vectors: the sentence vectors stay out.
+    windows = window_rows(read_passages(tmp_path / manifest.build))
+    assert index.ntotal == len(windows) < manifest.vector_count
     top = qa.search("Which countries joined China in submitting working paper CD/1679?").hits[0]
     assert top.passage.source == "004_0a75116a2b3c4ab4.txt"
     # Raising the threshold again makes the next refresh go back to exact search.
@@ -65,18 +86,21 @@ def test_pq_rerank_index_is_built_recorded_and_searched(seeds_qa: QA, tmp_path: 
     qa.index()
     manifest = read_manifest(tmp_path)
     assert manifest.dense_index == {"kind": "pq-rerank", "hnsw_m": 0, "ef_construction": 0,
-                                    "pq_codes": 96}
+                                    "pq_codes": 96, "vectors": "windows"}
     build = tmp_path / manifest.build
     vectors = np.load(build / "vectors.npy")
-    index = load_dense_index(build / "dense.faiss", vectors, settings)
+    windows = window_rows(read_passages(build))
+    index = load_dense_index(build / "dense.faiss", vectors, settings, windows)
+    assert index.ntotal == len(windows) < len(vectors)
     # The FAISS file holds codes and codebooks, no copy of the vectors: the rerank reads those.
     assert isinstance(index.faiss_index, faiss.IndexPQFastScan) and index.rerank_rows == 7
     assert (build / "dense.faiss").stat().st_size < vectors.nbytes / 2
     top = qa.search("Which countries joined China in submitting working paper CD/1679?").hits[0]
     assert top.passage.source == "004_0a75116a2b3c4ab4.txt"
-    # Reranked scores are exact cosines, and the best of them is the exact search's best.
+    # Search returns window rows of vectors.npy with their exact cosines, best first, and the
+    # best is the exact search's best over the windows.
     for query in vectors[:20]:
         scores, rows = index.search(query, 3)
+        assert set(rows) <= set(windows.tolist())
         assert np.allclose(scores, vectors[rows] @ query, atol=1e-5)
-        # Scores, not rows: a one-sentence paragraph's window and sentence vectors are equal.
-        assert np.isclose(scores[0], (vectors @ query).max(), atol=1e-5)
+        assert np.isclose(scores[0], (vectors[windows] @ query).max(), atol=1e-5)
