@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
 import bm25s
 import numpy as np
+from bm25s.stopwords import STOPWORDS_EN
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -20,12 +22,24 @@ def _stemmer():  # type: ignore[no-untyped-def]
     return Stemmer.Stemmer("english")
 
 
+# bm25s.tokenize's defaults: scikit-learn's word pattern, its English stopword list.
+_WORD = re.compile(r"(?u)\b\w\w+\b")
+_STOPWORDS = frozenset(STOPWORDS_EN)
+
+
 def analyse(texts: Sequence[str]) -> list[list[str]]:
-    """Each text as the words BM25 sees: lower-cased, English stopwords out, stemmed."""
-    tokens = bm25s.tokenize(
-        list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
-    )
-    return [list(words) for words in tokens]
+    """Each text as the words BM25 sees: lower-cased, English stopwords out, stemmed.
+
+    The same words as the bm25s.tokenize call that builds the index (a test checks it), without
+    its per-call set-up, which cost about 0.4 ms of every question's search."""
+    kept = [[w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS] for text in texts]
+    distinct = list({word for words in kept for word in words})
+    stems = dict(zip(distinct, _stemmer().stemWords(distinct), strict=True))
+    return [[stems[word] for word in words] for words in kept]
+
+
+def _index_tokens(texts: Sequence[str]) -> bm25s.tokenization.Tokenized:
+    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), show_progress=False)
 
 
 class LexicalIndex:
@@ -37,8 +51,7 @@ class LexicalIndex:
     @classmethod
     def build(cls, texts: Sequence[str]) -> LexicalIndex:
         retriever = bm25s.BM25()
-        retriever.index(bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(),
-                                       show_progress=False), show_progress=False)
+        retriever.index(_index_tokens(texts), show_progress=False)
         return cls(retriever)
 
     def save(self, folder: Path) -> None:
