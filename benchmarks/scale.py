@@ -40,7 +40,7 @@ from qa.settings import APPROXIMATE_INDEXES, Settings
 DIMENSION = 384
 EF_SEARCH = (64, 128, 256, 512, 1024)
 NPROBE = (8, 32, 128)
-RERANK_ROWS = (1000, 2000, 5000, 10000)
+RERANK_ROWS = (0, 1000, 2000, 5000, 10000)  # 0: qa's default, 5 × √(vectors)
 INDEXES = (*APPROXIMATE_INDEXES, "ivf")
 
 
@@ -142,7 +142,10 @@ def _sweep(row, vectors: np.ndarray, folder: Path, kind: str, knob: str,  # type
         knobs = {"hnsw_ef_search": value} if kind == "hnsw" else {"pq_rerank_rows": value}
         index = load_dense_index(folder / f"{kind}.faiss", vectors,
                                  settings.with_overrides(**knobs))
-        rows.append(row(name, f"{knob}={value}", top10(index), build_s, nbytes))
+        label = f"{value}" if value else f"{index.rerank_rows} (default)"
+        if kind == "hnsw" and value == Settings().hnsw_ef_search:
+            label += " (default)"
+        rows.append(row(name, f"{knob}={label}", top10(index), build_s, nbytes))
     return rows
 
 

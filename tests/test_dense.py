@@ -8,7 +8,7 @@ import faiss
 import numpy as np
 import pytest
 
-from qa.dense import DenseIndexSpec, choose_index_spec, load_dense_index
+from qa.dense import DenseIndexSpec, automatic_rerank_rows, choose_index_spec, load_dense_index
 from qa.library import QA
 from qa.settings import Settings, settings_from_env
 from qa.store import read_manifest, read_passages, window_rows
@@ -92,6 +92,10 @@ def test_pq_rerank_index_is_built_recorded_and_searched(seeds_qa: QA, tmp_path: 
     windows = window_rows(read_passages(build))
     index = load_dense_index(build / "dense.faiss", vectors, settings, windows)
     assert index.ntotal == len(windows) < len(vectors)
+    # By default the rows rescored grow with the square root of the index.
+    automatic = load_dense_index(build / "dense.faiss", vectors, Settings(), windows)
+    assert automatic.rerank_rows == automatic_rerank_rows(len(windows)) == int(5 * len(windows) ** 0.5)
+    assert automatic_rerank_rows(1_000_000) == 5000 and automatic_rerank_rows(100_000) == 1581
     # The FAISS file holds codes and codebooks, no copy of the vectors: the rerank reads those.
     assert isinstance(index.faiss_index, faiss.IndexPQFastScan) and index.rerank_rows == 7
     assert (build / "dense.faiss").stat().st_size < vectors.nbytes / 2
