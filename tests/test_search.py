@@ -54,3 +54,20 @@ def test_question_cleaning() -> None:
     assert text == "what is PAROS?" and notices == []
     long_text, notices = clean_question("a" * 3000, 2000)
     assert len(long_text) == 2000 and "cut" in notices[0]
+
+
+def test_search_holds_blas_to_one_thread(seeds_qa: QA) -> None:
+    """Multithreaded BLAS spins after each product and slowed the next encoding (benchmarks)."""
+    from threadpoolctl import threadpool_info
+
+    blas_threads: list[list[int]] = []
+
+    class RecordingEmbedder:
+        def encode_query(self, question: str) -> np.ndarray:
+            blas_threads.append([pool["num_threads"] for pool in threadpool_info()
+                                 if pool["user_api"] == "blas"])
+            return seeds_qa.embedder.encode_query(question)
+
+    searcher = Searcher(seeds_qa.settings.index_dir, seeds_qa.settings, RecordingEmbedder())  # type: ignore[arg-type]
+    assert searcher.search("outer space treaty", 3, "hybrid")
+    assert blas_threads and blas_threads[0] and set(blas_threads[0]) == {1}
