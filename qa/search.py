@@ -66,7 +66,8 @@ class Searcher:
         self._owners = np.repeat(np.arange(len(self.passages)), self._row_counts)
         # An approximate index holds only the window vectors (see DenseIndexSpec.vectors).
         windows_only = manifest.dense_index.get("vectors") == "windows"
-        dense_rows = store.window_rows(self.passages) if windows_only else None
+        dense_rows = (store.row_ranges(self._first_rows, self._window_counts)
+                      if windows_only else None)
         self._dense = load_dense_index(folder / store.DENSE_NAME, self._vectors, settings,
                                        dense_rows)
         self._lexical = LexicalIndex.load(folder / store.LEXICAL_FOLDER)
@@ -112,7 +113,7 @@ class Searcher:
         dense = self._dense_scores(query, candidates)
         ranking = self._ranking(mode, dense, lexical[candidates])
         if mode != "dense" and self._settings.feedback_passages > 0:
-            expanded = self._feedback_lexical(words, candidates, ranking, lexical[candidates])
+            expanded = self._feedback_lexical(words, candidates, ranking, lexical)
             ranking = self._ranking(mode, dense, expanded)
         order = np.argsort(-ranking, kind="stable")
         scores = ranking[order]
@@ -130,13 +131,13 @@ class Searcher:
     def _feedback_lexical(self, words: list[str], candidates: np.ndarray, ranking: np.ndarray,
                           lexical: np.ndarray) -> np.ndarray:
         """BM25 of the question expanded with the words of the best-ranked candidates (RM3),
-        for each candidate; `lexical` is the question's own BM25 of each."""
+        for each candidate; `lexical` is the question's own BM25 of every passage."""
         settings = self._settings
         best = np.argsort(-ranking, kind="stable")[: settings.feedback_passages]
         texts = [self.passages[int(candidates[i])].passage.text for i in best]
         scores = zscore(ranking)[best]
         relevance = relevance_model(analyse(texts), scores, settings.feedback_terms)
-        return expanded_scores(lexical, len(words),
+        return expanded_scores(lexical[candidates], len(words),
                                self._lexical.weighted_scores(relevance, candidates),
                                settings.feedback_weight)
 
@@ -175,10 +176,9 @@ class Searcher:
         starts = self._first_rows[candidates]
         windows = self._window_counts[candidates]
         counts = self._row_counts[candidates]
-        offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        rows = np.repeat(starts - offsets, counts) + np.arange(int(counts.sum()))
-        cosines = np.asarray(self._vectors[rows]) @ query
+        cosines = np.asarray(self._vectors[store.row_ranges(starts, counts)]) @ query
         # Each candidate's rows are its windows then its sentences: two segments to reduce.
+        offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
         bounds = np.stack([offsets, offsets + windows], axis=1).ravel()
         maxima = np.maximum.reduceat(cosines, bounds).reshape(-1, 2)
         window_best = maxima[:, 0]

@@ -54,11 +54,15 @@ class IndexedPassage:
 
 def window_rows(items: Sequence[IndexedPassage]) -> np.ndarray:
     """The vectors.npy rows of every window vector, passage after passage."""
-    firsts = np.array([item.first_row for item in items], dtype=np.int64)
-    counts = np.array([item.window_count for item in items], dtype=np.int64)
-    # Row of the j-th window of passage i: first_row[i] + j, for all i and j at once.
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-    return np.repeat(firsts - starts, counts) + np.arange(int(counts.sum()))
+    return row_ranges(np.array([item.first_row for item in items], dtype=np.int64),
+                      np.array([item.window_count for item in items], dtype=np.int64))
+
+
+def row_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Rows starts[i], starts[i] + 1, ..., starts[i] + counts[i] - 1 for every i, in order."""
+    # Output position p of range i holds starts[i] + (p - offset[i]): one repeat, one arange.
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    return np.repeat(starts - offsets, counts) + np.arange(int(counts.sum()))
 
 
 @dataclass(frozen=True)
