@@ -158,7 +158,7 @@ def build_index(sources: list[SourceText], settings: Settings, embedder: Embedde
     spec = choose_index_spec(int(vectors.shape[0]), embedder.dimension, settings)
     store.write_passages(folder, indexed)
     store.write_vectors(folder, vectors)
-    dense_rows = store.window_rows(indexed) if spec.vectors == "windows" else None
+    dense_rows = store.dense_rows(indexed, spec.vectors)
     save_dense_index(build_dense_index(vectors, spec, dense_rows), folder / store.DENSE_NAME)
     LexicalIndex.build([p.text for p in passages]).save(folder / store.LEXICAL_FOLDER)
     new_manifest = store.Manifest(

@@ -65,9 +65,7 @@ class Searcher:
         # Rows are laid out passage after passage, so each row's owner follows from the counts.
         self._owners = np.repeat(np.arange(len(self.passages)), self._row_counts)
         # An approximate index holds only the window vectors (see DenseIndexSpec.vectors).
-        windows_only = manifest.dense_index.get("vectors") == "windows"
-        dense_rows = (store.row_ranges(self._first_rows, self._window_counts)
-                      if windows_only else None)
+        dense_rows = store.dense_rows(self.passages, manifest.dense_index.get("vectors", "all"))
         self._dense = load_dense_index(folder / store.DENSE_NAME, self._vectors, settings,
                                        dense_rows)
         self._lexical = LexicalIndex.load(folder / store.LEXICAL_FOLDER)

@@ -52,6 +52,12 @@ class IndexedPassage:
         return self.window_count + len(self.sentences)
 
 
+def dense_rows(items: Sequence[IndexedPassage], vectors: str) -> np.ndarray | None:
+    """The vectors.npy rows a FAISS index holds, by its spec's `vectors` field: the window rows
+    for "windows", None (every row) for "all"."""
+    return window_rows(items) if vectors == "windows" else None
+
+
 def window_rows(items: Sequence[IndexedPassage]) -> np.ndarray:
     """The vectors.npy rows of every window vector, passage after passage."""
     return row_ranges(np.array([item.first_row for item in items], dtype=np.int64),
