@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from qa.load import Document
+from qa.readers import Heading
 
-CHUNKING_VERSION = 1  # bump when the rules below change: it forces a rebuild of every index
+CHUNKING_VERSION = 2  # bump when the rules below change: it forces a rebuild of every index
 
 _BLANK_LINES = re.compile(r"\n[ \t\r\f\v]*\n")
 _WHITESPACE = re.compile(r"\s+")
@@ -29,7 +31,9 @@ class Passage:
     """A paragraph: the unit that is searched and cited.
 
     `paragraph` counts passages within the document from 1; `start`/`end` are character
-    offsets into the document's text; `text` has its whitespace normalised.
+    offsets into the document's text; `text` has its whitespace normalised. `page`/`page_end`
+    are the physical pages (from 1) it starts and ends on, for paged formats; `section` is the
+    path of headings above it ("History > Norman conquest"), when the document has headings.
     """
 
     source: str
@@ -38,6 +42,9 @@ class Passage:
     start: int
     end: int
     text: str
+    page: int | None = None
+    page_end: int | None = None
+    section: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,17 +66,29 @@ def normalise_whitespace(text: str) -> str:
     return _WHITESPACE.sub(" ", text).strip()
 
 
-def _blocks(text: str) -> list[_Block]:
-    blocks, start = [], 0
-    for separator in [*_BLANK_LINES.finditer(text), None]:
-        end = separator.start() if separator else len(text)
-        raw = text[start:end]
+def _blocks(text: str, start: int = 0, end: int | None = None) -> list[_Block]:
+    """The blank-line separated blocks of text[start:end], with offsets into `text`."""
+    end = len(text) if end is None else end
+    blocks = []
+    for separator in [*_BLANK_LINES.finditer(text, start, end), None]:
+        stop = separator.start() if separator else end
+        raw = text[start:stop]
         if raw.strip():
             lead = len(raw) - len(raw.lstrip())
             trail = len(raw.rstrip())
             blocks.append(_Block(start + lead, start + trail, normalise_whitespace(raw)))
-        start = separator.end() if separator else len(text)
+        start = separator.end() if separator else end
     return blocks
+
+
+def _blocks_around_headings(text: str, headings: tuple[Heading, ...]) -> list[_Block]:
+    """Blocks, with every heading a block of its own even without blank lines around it."""
+    blocks, position = [], 0
+    for heading in headings:
+        blocks += _blocks(text, position, heading.start)
+        blocks += _blocks(text, heading.start, heading.end)
+        position = heading.end
+    return blocks + _blocks(text, position)
 
 
 def _is_passage(block: _Block) -> bool:
@@ -94,13 +113,15 @@ def _is_byline(block: _Block) -> bool:
                     for w in words))
 
 
-def _join_broken(blocks: list[_Block]) -> list[_Block]:
+def _join_broken(blocks: list[_Block], heading_starts: set[int]) -> list[_Block]:
     """Join a paragraph cut by a stray blank line in mid-sentence to the block after it."""
     joined: list[_Block] = []
     for block in blocks:
         previous = joined[-1] if joined else None
         if (
             previous is not None
+            and previous.start not in heading_starts
+            and block.start not in heading_starts
             and not previous.ends_sentence
             and previous.words >= _MIN_WORDS_TO_JOIN
             and _is_passage(block)
@@ -113,20 +134,48 @@ def _join_broken(blocks: list[_Block]) -> list[_Block]:
 
 def chunk_document(document: Document) -> list[Passage]:
     """Split a document into paragraphs; headings, bylines and junk lines are not passages."""
-    blocks = _first_line_as_block(document.text)
+    blocks = _first_line_as_block(document.text, document.headings)
     if not blocks:
         return []
     title, body = _split_title(blocks)
-    paragraphs = [block for block in _join_broken(body) if _is_passage(block)]
+    heading_starts = {h.start for h in document.headings}
+    paragraphs = [block for block in _join_broken(body, heading_starts)
+                  if _is_passage(block) and block.start not in heading_starts]
+    sections = _SectionPath(document.headings, title_at=blocks[0].start)
     return [
-        Passage(document.source, title or document.source, number, block.start, block.end, block.text)
+        Passage(document.source, title or document.source, number, block.start, block.end,
+                block.text, *_pages(document.page_starts, block), sections.at(block.start))
         for number, block in enumerate(paragraphs, start=1)
     ]
 
 
-def _first_line_as_block(text: str) -> list[_Block]:
+def _pages(page_starts: tuple[int, ...], block: _Block) -> tuple[int | None, int | None]:
+    """The physical pages (from 1) a block starts and ends on; None for formats without pages."""
+    if not page_starts:
+        return None, None
+    return (bisect.bisect_right(page_starts, block.start),
+            bisect.bisect_right(page_starts, max(block.start, block.end - 1)))
+
+
+class _SectionPath:
+    """The headings above a position, outermost first; the document's title heading is left out
+    (it names the document, not a section)."""
+
+    def __init__(self, headings: tuple[Heading, ...], title_at: int) -> None:
+        self.headings = [h for h in headings if h.start != title_at]
+
+    def at(self, position: int) -> str | None:
+        path: list[Heading] = []
+        for heading in self.headings:
+            if heading.start >= position:
+                break
+            path = [h for h in path if h.level < heading.level] + [heading]
+        return " > ".join(h.text for h in path) or None
+
+
+def _first_line_as_block(text: str, headings: tuple[Heading, ...] = ()) -> list[_Block]:
     """Blocks of the text, with the first line split off as its own block (the title)."""
-    blocks = _blocks(text)
+    blocks = _blocks_around_headings(text, headings)
     if not blocks:
         return []
     first = blocks[0]

@@ -4,15 +4,33 @@ from __future__ import annotations
 
 import html
 import textwrap
-from typing import Any
+import unicodedata
+from typing import TYPE_CHECKING, Any
 
 from qa.search import Hit
 
+if TYPE_CHECKING:
+    from qa.library import SearchResult
+
+
+def display_source(source: str) -> str:
+    """A file name on one line: tabs, newlines and other control characters shown escaped."""
+    return "".join(repr(c)[1:-1] if unicodedata.category(c) == "Cc" else c for c in source)
+
+
+def page_label(first: int | None, last: int | None) -> str:
+    """"p. 3", "p. 3–4", or "" for a format without pages."""
+    if first is None:
+        return ""
+    return f"p. {first}" if last in (None, first) else f"p. {first}–{last}"
+
 
 def citation_text(hit: Hit) -> str:
-    """One line: title, file, paragraph and character offsets."""
+    """One line: title, file, page, section, paragraph and character offsets into the text."""
     p = hit.passage
-    return f"{p.title} — {p.source}, paragraph {p.paragraph}, characters {p.start}–{p.end}"
+    parts = [f"{p.title} — {display_source(p.source)}", page_label(p.page, p.page_end),
+             p.section or "", f"¶ {p.paragraph}"]
+    return ", ".join(part for part in parts if part) + f" (characters {p.start}–{p.end})"
 
 
 def answer_sentence(hit: Hit) -> str:
@@ -25,10 +43,17 @@ def hit_to_json(hit: Hit) -> dict[str, Any]:
     return {
         "rank": hit.rank, "score": round(hit.score, 6), "similarity": round(hit.similarity, 6),
         "below_threshold": hit.below_threshold, "text": p.text, "source": p.source,
-        "title": p.title, "paragraph": p.paragraph, "start": p.start, "end": p.end,
+        "title": p.title, "paragraph": p.paragraph, "page": p.page, "page_end": p.page_end,
+        "section": p.section, "start": p.start, "end": p.end,
         "answer": answer_sentence(hit), "answer_start": hit.answer_offsets[0],
         "answer_end": hit.answer_offsets[1], "citation": citation_text(hit),
     }
+
+
+def result_to_json(result: SearchResult) -> dict[str, Any]:
+    """What `qa ask --json`, the page's downloads and the JSON API all give for one question."""
+    return {"question": result.question, "hits": [hit_to_json(hit) for hit in result.hits],
+            "no_good_match": result.no_good_match, "notices": list(result.notices)}
 
 
 def hit_to_terminal(hit: Hit, width: int = 100) -> str:

@@ -106,20 +106,47 @@ def open_qa(settings: Settings, quiet: bool = False) -> Any:
 
 @main.command()
 @click.argument("docs_dir", required=False, type=click.Path(path_type=Path))
+@docs_option
 @index_option
 @model_option
 @click.option("--force", is_flag=True, help="Re-embed everything.")
-def index(docs_dir: Path | None, index_dir: Path | None, model: str | None, force: bool) -> None:
-    """Build or refresh the index of DOCS_DIR (default: seeds/)."""
+def index(docs_dir: Path | None, docs: Path | None, index_dir: Path | None, model: str | None,
+          force: bool) -> None:
+    """Build or refresh the index of DOCS_DIR or --docs DIR (default: seeds/)."""
     from qa.library import QA
 
     with user_errors():
-        settings = make_settings(docs_dir, index_dir, model=model)
+        if docs_dir and docs and docs_dir != docs:
+            raise click.UsageError("give the documents folder once: DOCS_DIR or --docs")
+        settings = make_settings(docs_dir or docs, index_dir, model=model)
         qa = QA(settings)
         report = qa.index(force=force, progress=tqdm_progress("embedding"))
         for skipped in report.skipped:
             click.echo(f"skipped {skipped.source}: {skipped.reason}", err=True)
         click.echo(f"{settings.index_dir}: {report.summary()}")
+
+
+@main.command()
+@docs_option
+@index_option
+def verify(docs: Path | None, index_dir: Path | None) -> None:
+    """Re-hash every index file and name any that is missing or damaged (exit status 1).
+
+    Opening an index skips hashing files whose size, modification time and inode are unchanged
+    since their last check; this command trusts nothing and reads everything."""
+    from qa.store import verify_everything
+
+    with user_errors():
+        settings = make_settings(docs, index_dir)
+        report = verify_everything(settings.index_dir)
+        for damage in report.damage:
+            click.echo(f"damaged: {damage}", err=True)
+        if report.damage:
+            click.echo(f"{settings.index_dir}: {len(report.damage)} of {report.files} files "
+                       "damaged; the next `qa index` or `qa ask` rebuilds them", err=True)
+            sys.exit(1)
+        click.echo(f"{settings.index_dir}: all {report.files} files match their checksums "
+                   f"({report.bytes_hashed / 1e6:.1f} MB hashed)")
 
 
 @main.command()
@@ -133,14 +160,13 @@ def index(docs_dir: Path | None, index_dir: Path | None, model: str | None, forc
 def ask(question: str, top_k: int | None, as_json: bool, docs: Path | None,
         index_dir: Path | None, model: str | None, mode: str | None) -> None:
     """Print the passages that best answer QUESTION, with citations."""
-    from qa.cite import hit_to_json, hit_to_terminal
+    from qa.cite import hit_to_terminal, result_to_json
 
     with user_errors():
         settings = make_settings(docs, index_dir, model=model, mode=mode, top_k=top_k)
         result = open_qa(settings, quiet=as_json).search(question)
         if as_json:
-            click.echo(json.dumps([hit_to_json(hit) for hit in result.hits], indent=1,
-                                  ensure_ascii=False))
+            click.echo(json.dumps(result_to_json(result), indent=1, ensure_ascii=False))
             return
         for notice in result.notices:
             click.echo(notice)
@@ -182,23 +208,49 @@ def evaluate(questions: tuple[Path, ...], beir_dir: Path | None, limit: int | No
         click.echo(json.dumps(report.to_json()) if as_json else runs.format_report(report, verbose))
 
 
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def serve_options(host: str | None, port: int | None, mcp: bool, allow_uploads: bool,
+                  read_only: bool) -> Any:
+    """Flags win over Gradio's GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, which win over defaults.
+    Uploads are on for a page on loopback, off elsewhere unless allowed; never when read-only."""
+    from qa.webapp import ServeOptions
+
+    host = host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    raw_port = os.environ.get("GRADIO_SERVER_PORT", "7860")
+    if port is None:
+        try:
+            port = int(raw_port)
+        except ValueError:
+            raise click.BadParameter(f"GRADIO_SERVER_PORT={raw_port!r} is not a port number"
+                                     ) from None
+    uploads = not read_only and (host in LOOPBACK or allow_uploads)
+    return ServeOptions(host=host, port=port, mcp=mcp, uploads=uploads)
+
+
 @main.command()
 @docs_option
 @index_option
 @model_option
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; anything but 127.0.0.1 exposes your documents.")
-@click.option("--port", default=7860, show_default=True, type=int)
-def serve(docs: Path | None, index_dir: Path | None, model: str | None, host: str,
-          port: int) -> None:
-    """Serve the web page over the documents."""
+@click.option("--host", help="Address to listen on (default 127.0.0.1, or GRADIO_SERVER_NAME); "
+              "anything but loopback exposes your documents.")
+@click.option("--port", type=click.IntRange(1, 65535),
+              help="Port (default 7860, or GRADIO_SERVER_PORT).")
+@click.option("--mcp", is_flag=True, help="Also serve search as an MCP tool at /gradio_api/mcp/.")
+@click.option("--allow-uploads", is_flag=True, help="Accept uploads when not on loopback.")
+@click.option("--read-only", is_flag=True, help="Never accept uploads.")
+def serve(docs: Path | None, index_dir: Path | None, model: str | None, host: str | None,
+          port: int | None, mcp: bool, allow_uploads: bool, read_only: bool) -> None:
+    """Serve the web page (and the JSON API at /gradio_api/call/search) over the documents."""
     from qa.webapp import launch
 
     with user_errors():
-        if host not in {"127.0.0.1", "localhost"}:
-            click.echo(f"warning: listening on {host}: anyone who can reach it can read "
+        options = serve_options(host, port, mcp, allow_uploads, read_only)
+        if options.host not in LOOPBACK:
+            click.echo(f"warning: listening on {options.host}: anyone who can reach it can read "
                        "your documents", err=True)
-        launch(make_settings(docs, index_dir, model=model), host, port)
+        launch(make_settings(docs, index_dir, model=model), options)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ class QuestionSetError(Exception):
 class Evidence:
     source: str
     quote: str
+    page: int | None = None  # the physical page (from 1) the quote starts on, when given
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class QuestionOutcome:
     first_relevant_rank: int | None
     top_similarity: float
     flagged: bool  # the best hit was below the "no good match" threshold
+    page_right: bool | None = None  # the first relevant hit cites the evidence's page (if given)
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,16 @@ class EvalReport:
     flagged_unanswerable: float | None = None
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def page_accuracy(self) -> float | None:
+        """Share of questions with a page whose first relevant hit cites a range holding it."""
+        judged = [o.page_right for o in self.outcomes if o.page_right is not None]
+        return metrics.mean([float(right) for right in judged]) if judged else None
+
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {**self.metrics, "questions": self.questions}
+        if self.page_accuracy is not None:
+            data["page_accuracy"] = self.page_accuracy
         if self.unanswerable:
             data.update({"unanswerable": self.unanswerable, "auroc": self.auroc,
                          "flagged_answerable": self.flagged_answerable,
@@ -74,13 +84,22 @@ def read_question_set(path: Path) -> list[Question]:
             continue
         try:
             record = json.loads(line)
-            evidence = tuple(Evidence(r["source"], r["evidence"]) for r in record["relevant"])
+            evidence = tuple(Evidence(r["source"], r["evidence"], _page(r.get("page")))
+                             for r in record["relevant"])
             questions.append(Question(str(record["id"]), str(record["question"]), evidence))
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
             raise QuestionSetError(f"{path}:{number}: not a question record ({error})") from error
     if not questions:
         raise QuestionSetError(f"{path} holds no questions")
     return questions
+
+
+def _page(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f'"page" must be a page number from 1, not {value!r}')
+    return value
 
 
 def _fold(text: str) -> str:
@@ -135,6 +154,7 @@ class JudgedQuestion:
     id: str
     text: str
     relevant: dict[str, int]
+    pages: tuple[int, ...] = ()  # the pages its evidence starts on, where the set gives them
 
 
 def judge_question_set(questions: Sequence[Question], passages: Sequence[Passage]
@@ -146,8 +166,19 @@ def judge_question_set(questions: Sequence[Question], passages: Sequence[Passage
         if question.evidence and not relevant:
             notes.append(f"{question.id}: no passage contains its evidence")
             relevant = {"(evidence not found)": 1}  # stays answerable, and scores zero
-        judged.append(JudgedQuestion(question.id, question.question, relevant))
+        pages = tuple(e.page for e in question.evidence if e.page is not None)
+        judged.append(JudgedQuestion(question.id, question.question, relevant, pages))
     return judged, notes
+
+
+def _cites_page(passage: Passage | None, pages: tuple[int, ...]) -> bool | None:
+    """None when the question names no page; else whether the passage's pages include one."""
+    if not pages:
+        return None
+    if passage is None or passage.page is None:
+        return False
+    last = passage.page_end or passage.page
+    return any(passage.page <= page <= last for page in pages)
 
 
 def evaluate(questions: Sequence[JudgedQuestion], search: Search,
@@ -161,10 +192,10 @@ def evaluate(questions: Sequence[JudgedQuestion], search: Search,
         result = search(question.text)
         rankings[question.id] = [key(hit.passage) for hit in result.hits]
         top = result.hits[0].similarity if result.hits else -1.0
+        rank = metrics.first_relevant_rank(rankings[question.id], question.relevant)
         outcomes.append(QuestionOutcome(
-            question.id, question.text,
-            metrics.first_relevant_rank(rankings[question.id], question.relevant), top,
-            result.no_good_match))
+            question.id, question.text, rank, top, result.no_good_match,
+            _cites_page(result.hits[rank - 1].passage if rank else None, question.pages)))
     judgements = {q.id: q.relevant for q in questions}
     answerable = [o for o in outcomes if judgements[o.id]]
     unanswerable = [o for o in outcomes if not judgements[o.id]]

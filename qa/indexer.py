@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -137,7 +138,18 @@ def _file_spans(passage: Passage, document_text: str, spans: tuple[tuple[int, in
 def build_index(sources: list[SourceText], settings: Settings, embedder: Embedder,
                 skipped: list[SkippedFile], progress: Progress | None = None,
                 force: bool = False) -> IndexReport:
-    """Bring the index in settings.index_dir up to date with `sources`."""
+    """Bring the index in settings.index_dir up to date with `sources`.
+
+    Builds of one index folder take turns (a file lock): the second sees the first's result,
+    and only then decides what is left to do."""
+    with store.writer_lock(settings.index_dir):
+        store.remove_leftovers(settings.index_dir)
+        return _build_locked(sources, settings, embedder, skipped, progress, force)
+
+
+def _build_locked(sources: list[SourceText], settings: Settings, embedder: Embedder,
+                  skipped: list[SkippedFile], progress: Progress | None, force: bool
+                  ) -> IndexReport:
     started = time.perf_counter()
     index_dir = settings.index_dir
     files = {source.document.source: source.document.content_hash for source in sources}
@@ -152,8 +164,24 @@ def build_index(sources: list[SourceText], settings: Settings, embedder: Embedde
     log.info("indexing %s: %s", index_dir, reason)
     reusable = _reusable(index_dir, manifest, expected)
     # The new build's folder exists from the start: a build killed at any point leaves an
-    # unreferenced folder (removed by the next build), never a damaged index.
+    # unreferenced folder (removed by the next build), never a damaged index; a build that
+    # fails removes its own.
     folder = store.new_build_folder(index_dir)
+    try:
+        embedded = _write_build(folder, sources, reusable, expected, files, settings, embedder,
+                                progress)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return IndexReport(len(files), len(passages), embedded, len(passages) - embedded,
+                       time.perf_counter() - started, skipped, reason)
+
+
+def _write_build(folder: Path, sources: list[SourceText], reusable: _Reusable,
+                 expected: dict[str, Any], files: dict[str, str], settings: Settings,
+                 embedder: Embedder, progress: Progress | None) -> int:
+    """Embed what is new, write every index file into `folder`, commit it; passages embedded."""
+    passages = [p for source in sources for p in source.passages]
     indexed, vectors, embedded = _embed_passages(sources, reusable, settings, embedder, progress)
     spec = choose_index_spec(int(vectors.shape[0]), embedder.dimension, settings)
     store.write_passages(folder, indexed)
@@ -165,9 +193,8 @@ def build_index(sources: list[SourceText], settings: Settings, embedder: Embedde
         format_version=store.FORMAT_VERSION, build=folder.name, model=expected["model"],
         chunking=expected["chunking"], files=files, passage_count=len(indexed),
         vector_count=int(vectors.shape[0]), dense_index=spec.to_json())
-    store.commit_build(index_dir, folder, new_manifest)
-    return IndexReport(len(files), len(passages), embedded, len(passages) - embedded,
-                       time.perf_counter() - started, skipped, reason)
+    store.commit_build(settings.index_dir, folder, new_manifest)
+    return embedded
 
 
 def _embed_passages(sources: list[SourceText], reusable: _Reusable, settings: Settings,

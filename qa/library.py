@@ -2,27 +2,40 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import unicodedata
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from qa.embed import Embedder, Progress
 from qa.indexer import IndexReport, SourceText, build_index, sources_from_documents
-from qa.load import SkippedFile, load_folder
+from qa.load import DocumentFolderError, SkippedFile, load_folder
 from qa.rerank import CrossEncoderReranker, Reranker
 from qa.search import Hit, Searcher
 from qa.settings import SEARCH_MODES, SearchMode, Settings
 from qa.store import IndexUnusableError
 
 # Where the passages come from: a documents folder by default, a BEIR collection in evaluation.
+log = logging.getLogger(__name__)
+
 Corpus = Callable[[], tuple[list[SourceText], list[SkippedFile]]]
 
 
 def folder_corpus(settings: Settings) -> Corpus:
     def read() -> tuple[list[SourceText], list[SkippedFile]]:
         loaded = load_folder(settings.docs_dir, settings.max_file_bytes)
-        return sources_from_documents(loaded.documents), loaded.skipped
+        sources = sources_from_documents(loaded.documents)
+        # A file of one huge line, or of headings only, has text but nothing to search: say so.
+        empty = [SkippedFile(s.document.source, "no passage: no paragraph of prose found")
+                 for s in sources if not s.passages]
+        for skip in empty:
+            log.warning("skipping %s: %s", skip.source, skip.reason)
+        if len(empty) == len(sources):
+            raise DocumentFolderError(f"no passage to index in {settings.docs_dir}: every "
+                                      "document is empty of prose")
+        return [s for s in sources if s.passages], loaded.skipped + empty
 
     return read
 
@@ -93,6 +106,14 @@ class QA:
         if self._searcher is None:
             self._searcher = self._load_searcher()
         return self._searcher
+
+    def document_path(self, source: str) -> Path | None:
+        """The file behind an indexed source, if it lies inside the documents folder."""
+        if source not in set(self.searcher.sources):
+            return None
+        folder = self.settings.docs_dir.resolve()
+        path = (folder / source).resolve()
+        return path if path.is_relative_to(folder) and path.is_file() else None
 
     def search(self, question: str, k: int | None = None, mode: SearchMode | None = None,
                sources: Collection[str] | None = None) -> SearchResult:

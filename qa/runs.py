@@ -48,6 +48,9 @@ def evaluate_beir(folder: Path, settings: Settings, top_k: int = 100, limit: int
 def format_report(report: EvalReport, verbose: bool = False) -> str:
     lines = [f"questions: {report.questions}"]
     lines += [f"{name:>11}: {report.metrics[name]:.3f}" for name in METRIC_KEYS]
+    if report.page_accuracy is not None:
+        lines.append(f"page accuracy: {report.page_accuracy:.3f} (the first relevant hit cites "
+                     "the evidence's page)")
     if report.unanswerable:
         lines += [f"unanswerable: {report.unanswerable}",
                   f"AUROC (top similarity, answerable vs not): {report.auroc:.3f}",

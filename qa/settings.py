@@ -46,6 +46,12 @@ class Settings:
     # A best hit whose dense cosine falls below this is reported as "no good match".
     min_score: float = 0.30
     max_question_chars: int = 2000
+    # The page: a download link stays valid this long, and qa keeps this many result files;
+    # older ones are deleted, so disk use stays bounded under any load.
+    downloads_kept_seconds: int = 300
+    downloads_kept_files: int = 400
+    # Page sessions whose state the server keeps (each API call is one); the oldest go first.
+    sessions_kept: int = 500
     # Index type: exact below the threshold, the approximate index above it: "pq-rerank" (a scan
     # of 4-bit product-quantisation codes picks pq_rerank_rows candidate vectors, which are then
     # scored exactly; builds in seconds, 1/32 of the vector bytes) or "hnsw" (a graph: queries

@@ -9,18 +9,22 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock, Timeout
 
 from qa.chunk import Passage
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -29,6 +33,7 @@ VECTORS_NAME = "vectors.npy"
 DENSE_NAME = "dense.faiss"
 LEXICAL_FOLDER = "lexical"
 VERIFIED_NAME = "verified.json"
+LOCK_NAME = ".writer.lock"
 _SETTLE_NS = 2_000_000_000
 
 
@@ -181,6 +186,37 @@ def remove_stale_builds(index_dir: Path, keep: str) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
+def remove_leftovers(index_dir: Path) -> None:
+    """Drop what killed builds left: build folders the manifest does not name, and temporary
+    files of atomic writes. Only the holder of `writer_lock` may call this."""
+    try:
+        keep = read_manifest(index_dir).build
+    except IndexUnusableError:
+        keep = ""
+    remove_stale_builds(index_dir, keep)
+    settled = time.time() - _SETTLE_NS / 1e9
+    for temporary in index_dir.glob(".*.json.*"):  # atomic_write_text's names
+        with contextlib.suppress(OSError):
+            if temporary.stat().st_mtime < settled:  # a reader may be writing verified.json
+                temporary.unlink()
+
+
+@contextlib.contextmanager
+def writer_lock(index_dir: Path) -> Iterator[None]:
+    """One writer at a time per index folder, across processes; a second one waits its turn."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(index_dir / LOCK_NAME)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.warning("another build of %s is running; waiting for it to finish", index_dir)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def read_manifest(index_dir: Path) -> Manifest:
     path = index_dir / MANIFEST_NAME
     if not path.exists():
@@ -211,18 +247,46 @@ def verify_checksums(index_dir: Path, manifest: Manifest) -> None:
     record = {"build": manifest.build, "checksums": manifest.checksums, "stamps": stamps}
     if stamps and _read_json(index_dir / VERIFIED_NAME) == record:
         return
-    for name, expected in manifest.checksums.items():
-        path = folder / name
-        if not path.is_file():
-            raise IndexUnusableError(f"index file {path} is missing")
-        if file_sha256(path) != expected:
-            raise IndexUnusableError(f"index file {path} does not match its checksum (damaged)")
+    damage = next(_damage(folder, manifest.checksums), None)
+    if damage:
+        raise IndexUnusableError(damage)
     # A file changed within the clock's resolution of the check could keep its stamp: such
     # recent files are hashed again next time (the "racy git" problem).
     settled = time.time_ns() - _SETTLE_NS
     if stamps and all(mtime < settled for _, mtime, _ in stamps.values()):
         with contextlib.suppress(OSError):  # a read-only index is still usable, just slower
             atomic_write_text(index_dir / VERIFIED_NAME, json.dumps(record))
+
+
+def _damage(folder: Path, checksums: dict[str, str]) -> Iterator[str]:
+    """One message per index file that is missing or does not match its checksum."""
+    for name, expected in checksums.items():
+        path = folder / name
+        if not path.is_file():
+            yield f"index file {path} is missing"
+        elif file_sha256(path) != expected:
+            yield f"index file {path} does not match its checksum (damaged)"
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    files: int
+    bytes_hashed: int
+    damage: list[str]
+
+
+def verify_everything(index_dir: Path) -> VerifyReport:
+    """Hash every file of the index, trusting no saved stamp (like `git fsck`).
+
+    Damage also drops the saved stamps, so the next open hashes again and rebuilds."""
+    manifest = read_manifest(index_dir)
+    folder = build_folder(index_dir, manifest)
+    damage = list(_damage(folder, manifest.checksums))
+    if damage:
+        (index_dir / VERIFIED_NAME).unlink(missing_ok=True)
+    hashed = sum((folder / name).stat().st_size for name in manifest.checksums
+                 if (folder / name).is_file())
+    return VerifyReport(len(manifest.checksums), hashed, damage)
 
 
 def _file_stamps(folder: Path, names: Iterable[str]) -> dict[str, list[int]]:

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,3 +35,65 @@ def seeds_qa(embedder, tmp_path_factory):  # type: ignore[no-untyped-def]
 
     settings = Settings(docs_dir=SEEDS, index_dir=tmp_path_factory.mktemp("seeds-index"))
     return QA.open(settings, embedder=embedder)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# The live server's limits, small enough for the tests to reach: uploads over 1 MB are refused,
+# and only 8 result files are kept, so trimming runs all through the load test.
+LIVE_MAX_FILE_BYTES = 1_000_000
+LIVE_KEPT_FILES = 8
+LIVE_SESSIONS_KEPT = 20  # the server forgets older sessions' state (a browser test relies on it)
+
+
+@pytest.fixture(scope="session")
+def live_docs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The live server's documents folder (tests may add files to it)."""
+    return tmp_path_factory.mktemp("docs")
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory, live_docs: Path) -> Iterator[str]:
+    """`python app.py --port P --mcp` over a copy of the seeds, a note with markup and a PDF.
+
+    GRADIO_SERVER_PORT names another port: the server must listen on the flag's."""
+    from documents import report_pdf
+
+    docs = live_docs
+    (docs / "cordouan.pdf").write_bytes(report_pdf())
+    for seed in SEEDS.iterdir():
+        (docs / seed.name).write_bytes(seed.read_bytes())
+    (docs / "html.txt").write_text(
+        "Markup note\n\nThis paragraph holds <img src=x onerror=alert(2)> and <b>bold</b> tags "
+        "about the orbital debris markup.", encoding="utf-8")
+    port, decoy = free_port(), free_port()
+    environment = {**os.environ, "GRADIO_SERVER_PORT": str(decoy),
+                   "QA_MAX_FILE_BYTES": str(LIVE_MAX_FILE_BYTES),
+                   "QA_DOWNLOADS_KEPT_FILES": str(LIVE_KEPT_FILES),
+                   "QA_SESSIONS_KEPT": str(LIVE_SESSIONS_KEPT),
+                   "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio"))}
+    # `timeout` makes sure the server stops by itself even if the test run is killed.
+    server = subprocess.Popen(
+        ["timeout", "1800", sys.executable, "app.py", "--docs", str(docs), "--index",
+         str(tmp_path_factory.mktemp("index")), "--port", str(port), "--mcp"],
+        cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if server.poll() is not None:
+                pytest.fail(f"the app exited with status {server.returncode}")
+            time.sleep(1)
+    else:
+        server.kill()
+        pytest.fail("the app did not start within 180 s")
+    yield url
+    server.terminate()
+    server.wait(timeout=30)

@@ -27,7 +27,10 @@ def test_ask_json_has_citation_fields(index_dir: Path) -> None:
                                        "3", "--json", "--docs", str(SEEDS), "--index",
                                        str(index_dir)])
     assert result.exit_code == 0, result.output
-    hits = json.loads(result.stdout)
+    answer = json.loads(result.stdout)
+    assert answer["question"] == "Who co-organised the 2018 PAROS workshop?"
+    assert answer["no_good_match"] is False and answer["notices"] == []
+    hits = answer["hits"]
     assert len(hits) == 3
     assert {"rank", "score", "text", "source", "title", "paragraph", "start", "end",
             "below_threshold", "answer_start", "answer_end"} <= set(hits[0])

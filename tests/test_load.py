@@ -21,7 +21,8 @@ def test_bad_files_are_skipped_with_their_names(tmp_path: Path) -> None:
     (tmp_path / "empty.txt").write_text("   \n", encoding="utf-8")
     (tmp_path / "latin1.txt").write_bytes("caf\xe9 au lait".encode("latin-1"))
     (tmp_path / "nul.txt").write_bytes(b"abc\x00def")
-    (tmp_path / "ignored.pdf").write_bytes(b"%PDF")
+    (tmp_path / "ignored.xyz").write_bytes(b"not a document format qa reads")
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF")
     sub = tmp_path / "sub"
     sub.mkdir()
     (sub / "bom.txt").write_bytes("\ufeffTitle\r\n\r\nWith a byte order mark.".encode())
@@ -29,7 +30,8 @@ def test_bad_files_are_skipped_with_their_names(tmp_path: Path) -> None:
     assert sorted(d.source for d in loaded.documents) == ["good.md", "sub/bom.txt"]
     assert not loaded.documents[1].text.startswith("\ufeff")
     reasons = {s.source: s.reason for s in loaded.skipped}
-    assert set(reasons) == {"empty.txt", "latin1.txt", "nul.txt"}
+    assert set(reasons) == {"empty.txt", "latin1.txt", "nul.txt", "broken.pdf"}
+    assert "not a readable PDF" in reasons["broken.pdf"]
     assert "UTF-8" in reasons["latin1.txt"]
 
 

@@ -55,16 +55,47 @@ def test_rebuild_keeps_answering_from_the_old_index(seeds_qa: QA, tmp_path: Path
     assert failures == [] and answers >= 5
 
 
-def test_serving_beyond_loopback_warns(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def serve_with(monkeypatch, arguments: list[str], environment: dict[str, str]
+               ) -> tuple[object, dict[str, object]]:  # type: ignore[no-untyped-def]
+    """Run `qa serve ARGUMENTS` with `launch` replaced; what it would have served."""
     import qa.webapp
     from qa.cli import main
 
     started: dict[str, object] = {}
-    monkeypatch.setattr(qa.webapp, "launch", lambda settings, host, port: started.update(
-        host=host, port=port))
-    result = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--port", "7999"])
+    monkeypatch.setattr(qa.webapp, "launch", lambda settings, options: started.update(
+        options=options))
+    result = CliRunner().invoke(main, ["serve", *arguments], env=environment)
     assert result.exit_code == 0, result.output
+    return result, started
+
+
+def test_serving_beyond_loopback_warns_and_turns_uploads_off(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    result, started = serve_with(monkeypatch, ["--host", "0.0.0.0", "--port", "7999"], {})
     assert "warning: listening on 0.0.0.0" in result.stderr
-    assert started == {"host": "0.0.0.0", "port": 7999}
-    quiet = CliRunner().invoke(main, ["serve"])
-    assert "warning" not in quiet.stderr and started["host"] == "127.0.0.1"
+    options = started["options"]
+    assert (options.host, options.port, options.uploads) == ("0.0.0.0", 7999, False)  # type: ignore[attr-defined]
+    quiet, started = serve_with(monkeypatch, [], {})
+    assert "warning" not in quiet.stderr
+    assert (started["options"].host, started["options"].uploads) == ("127.0.0.1", True)  # type: ignore[attr-defined]
+
+
+def test_upload_flags(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _, started = serve_with(monkeypatch, ["--host", "0.0.0.0", "--allow-uploads"], {})
+    assert started["options"].uploads is True  # type: ignore[attr-defined]
+    _, started = serve_with(monkeypatch, ["--read-only"], {})
+    assert started["options"].uploads is False  # type: ignore[attr-defined]
+
+
+def test_gradio_variables_work_and_flags_win(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    variables = {"GRADIO_SERVER_PORT": "8123", "GRADIO_SERVER_NAME": "0.0.0.0"}
+    _, started = serve_with(monkeypatch, [], variables)
+    assert (started["options"].host, started["options"].port) == ("0.0.0.0", 8123)  # type: ignore[attr-defined]
+    _, started = serve_with(monkeypatch, ["--port", "8124", "--host", "127.0.0.1"], variables)
+    assert (started["options"].host, started["options"].port) == ("127.0.0.1", 8124)  # type: ignore[attr-defined]
+
+
+def test_bad_port_variable_is_a_clear_error() -> None:
+    from qa.cli import main
+
+    result = CliRunner().invoke(main, ["serve"], env={"GRADIO_SERVER_PORT": "eighty"})
+    assert result.exit_code == 2 and "GRADIO_SERVER_PORT='eighty'" in result.output

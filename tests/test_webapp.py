@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from qa.exports import ExportFolder
 from qa.library import QA
-from qa.webapp import build_page, export_files, render_document, render_results
+from qa.webapp import build_page, render_document, render_results
 
 
 def test_results_are_cited_and_escaped(seeds_qa: QA, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -13,7 +14,7 @@ def test_results_are_cited_and_escaped(seeds_qa: QA, tmp_path) -> None:  # type:
     page = render_results(result)
     assert page.count('class="qa-hit"') == 5
     assert "004_0a75116a2b3c4ab4.txt" in page and "<mark>" in page
-    markdown, as_json = export_files(result, tmp_path)
+    markdown, as_json = ExportFolder(tmp_path).export(result)
     assert "CD/1679" in Path(markdown).read_text(encoding="utf-8")
     assert "\"paragraph\"" in Path(as_json).read_text(encoding="utf-8")
 
@@ -34,6 +35,6 @@ def test_document_view_highlights_the_paragraph(seeds_qa: QA) -> None:
     assert "not an indexed document" in render_document(seeds_qa, "../../etc/passwd", 1)
 
 
-def test_page_builds(seeds_qa: QA) -> None:
-    page = build_page(seeds_qa)
-    assert page.title.startswith("qa")
+def test_page_builds(seeds_qa: QA, tmp_path: Path) -> None:
+    page = build_page(seeds_qa, ExportFolder(tmp_path))
+    assert page.blocks.title.startswith("qa")

@@ -1,0 +1,90 @@
+"""Downloads under concurrency: every file a request is handed exists until Gradio has copied it,
+and the folder stays bounded."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from qa.chunk import Passage
+from qa.exports import ExportFolder
+from qa.library import SearchResult
+from qa.search import Hit
+
+
+def result(number: int) -> SearchResult:
+    passage = Passage("a.txt", "A", 1, 0, 20, f"Passage number {number}.")
+    hit = Hit(rank=1, score=1.0, similarity=0.9, lexical_score=0.0, passage=passage,
+              answer=(0, 10), answer_offsets=(0, 10), below_threshold=False)
+    return SearchResult(f"question {number}", [hit])
+
+
+def test_concurrent_exports_never_lose_a_file_being_handed_out(tmp_path: Path) -> None:
+    exports = ExportFolder(tmp_path, kept_files=4, min_age_seconds=1.0)
+    missing: list[str] = []
+    errors: list[BaseException] = []
+
+    def ask_many(client: int) -> None:
+        for number in range(60):
+            try:
+                paths = exports.export(result(client * 1000 + number))
+            except BaseException as error:  # collected: asserted below
+                errors.append(error)
+                continue
+            # What Gradio does right after the handler returns: copy the file.
+            missing.extend(path.name for path in paths if not path.exists())
+
+    threads = [threading.Thread(target=ask_many, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and missing == []
+    time.sleep(1.1)
+    exports.export(result(-1))
+    assert len(list(tmp_path.glob("qa-results-*"))) == 4  # trimmed once they are old enough
+
+
+def test_identical_answers_share_one_file(tmp_path: Path) -> None:
+    exports = ExportFolder(tmp_path)
+    assert exports.export(result(1)) == exports.export(result(1))
+    assert len(list(tmp_path.iterdir())) == 2
+
+
+def test_pruning_served_copies_survives_handlers_adding_at_the_same_time(tmp_path: Path) -> None:
+    from qa.exports import prune_served_copies
+
+    served: set[str] = set()
+    stop = threading.Event()
+
+    def handler() -> None:  # what Gradio does for every answer: copy a file, remember its path
+        number = 0
+        while not stop.is_set():
+            copy = tmp_path / f"copy-{number}" / "qa-results.md"
+            copy.parent.mkdir()
+            copy.write_text("answer", encoding="utf-8")
+            served.add(str(copy))
+            number += 1
+
+    adding = threading.Thread(target=handler)
+    adding.start()
+    removed = 0
+    try:
+        for _ in range(200):
+            removed += prune_served_copies(served, max_age_seconds=0)
+    finally:
+        stop.set()
+        adding.join()
+    removed += prune_served_copies(served, max_age_seconds=0)
+    assert removed > 0 and served == set()
+    assert list(tmp_path.iterdir()) == []  # files and their folders are gone
+
+
+def test_young_copies_are_kept(tmp_path: Path) -> None:
+    from qa.exports import prune_served_copies
+
+    copy = tmp_path / "young.md"
+    copy.write_text("answer", encoding="utf-8")
+    served = {str(copy)}
+    assert prune_served_copies(served, max_age_seconds=60) == 0 and copy.exists()

@@ -1,0 +1,133 @@
+"""Each reader on documents made here: text as the author wrote it, pages and sections carried
+to the passages, and clear refusals for files that cannot be read."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from documents import (
+    SITE_PAGE,
+    encrypted_pdf,
+    image_only_pdf,
+    report_docx,
+    report_pdf,
+    two_column_pdf,
+    write,
+)
+
+from qa.chunk import chunk_document
+from qa.load import load_folder
+from qa.readers import UnreadableError
+from qa.readers.docx import read_docx
+from qa.readers.html import read_html
+from qa.readers.pdf import read_pdf
+
+
+def passages_of(folder: Path, name: str) -> list:  # type: ignore[type-arg]
+    document = next(d for d in load_folder(folder).documents if d.source == name)
+    return chunk_document(document)
+
+
+def test_pdf_reads_as_the_author_wrote_it() -> None:
+    text = read_pdf(report_pdf()).text
+    assert "Annual Report" not in text and "Page 1 of 3" not in text  # running lines dropped
+    assert "the information that sailors needed" in text  # a word broken at a line end, rejoined
+    assert "a well-kept record" in text  # a compound's own hyphen stays
+    assert "over the Île-de-France and" in text
+
+
+def test_pdf_paragraph_across_a_page_break_is_one_passage_cited_to_both_pages(tmp_path: Path
+                                                                             ) -> None:
+    write(tmp_path, "report.pdf", report_pdf())
+    passages = passages_of(tmp_path, "report.pdf")
+    crossing = next(p for p in passages if "Cordouan stands on a rock" in p.text)
+    assert crossing.text.endswith("by the service of lights.")
+    assert (crossing.page, crossing.page_end, crossing.section) == (1, 2, "History")
+    lamp = next(p for p in passages if "Fresnel lens" in p.text)
+    assert (lamp.page, lamp.page_end, lamp.section) == (2, 2, "The lamp")
+    assert passages[0].title == "The Cordouan Lighthouse"
+
+
+def test_two_column_pdf_reads_column_by_column() -> None:
+    text = read_pdf(two_column_pdf()).text
+    left_end = text.index("Left column line 8")
+    assert all(text.index(f"Left column line {n}") < left_end for n in range(1, 8))
+    assert left_end < text.index("Right column line 1")
+
+
+@pytest.mark.parametrize(("make", "reason"), [
+    (encrypted_pdf, "encrypted"),
+    (image_only_pdf, "no text layer"),
+    (lambda: report_pdf()[:1500], "not a readable PDF"),
+    (lambda: b"%PDF-1.7\n" + b"\x00garbage" * 100, "not a readable PDF"),
+])
+def test_unreadable_pdfs_are_refused_with_the_reason(make, reason: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(UnreadableError, match=reason):
+        read_pdf(make())
+
+
+def test_docx_paragraphs_headings_and_table_rows_in_order(tmp_path: Path) -> None:
+    extracted = read_docx(report_docx())
+    assert extracted.text.index("Moorings") < extracted.text.index("Visiting boats") \
+        < extracted.text.index("Berth | Length | Price") < extracted.text.index("Diesel")
+    assert "A1 | 12 m | 40 euros" in extracted.text
+    write(tmp_path, "handbook.docx", report_docx())
+    diesel = next(p for p in passages_of(tmp_path, "handbook.docx") if "Diesel" in p.text)
+    assert (diesel.section, diesel.page, diesel.title) == ("Fuel", None, "Harbour Handbook")
+
+
+def test_docx_that_is_not_a_zip_or_expands_too_far_is_refused(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import qa.readers.docx
+
+    with pytest.raises(UnreadableError, match="not a zip"):
+        read_docx(b"PK but not really a zip archive")
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b"\0" * 2_000_000)  # about 2 KB compressed
+    monkeypatch.setattr(qa.readers.docx, "MAX_EXPANDED_BYTES", 1_000_000)
+    with pytest.raises(UnreadableError, match="zip bomb"):
+        read_docx(bomb.getvalue())
+
+
+def test_html_keeps_the_article_and_its_headings_only(tmp_path: Path) -> None:
+    text = read_html(SITE_PAGE.encode()).text
+    for boilerplate in ["Home", "Shop our store", "cookies", "newsletter", "Related links",
+                        "Copyright", "Privacy", "tracking", "color: red"]:
+        assert boilerplate not in text, boilerplate
+    assert "High water at the harbour mouth" in text and "March | 6.1 m" in text
+    write(tmp_path, "tides.html", SITE_PAGE)
+    spring = next(p for p in passages_of(tmp_path, "tides.html") if "spring tides" in p.text)
+    assert (spring.section, spring.title) == ("Spring tides", "Tide tables")
+
+
+def test_markdown_headings_become_sections(tmp_path: Path) -> None:
+    write(tmp_path, "notes.md", "# Garden notes\n\n## Roses\nPrune the roses in late winter, "
+          "just above an outward bud.\n\n### Pests\n\nAphids gather on the new shoots in May "
+          "and June.\n\n## Herbs\n\nBasil wants warmth and should not be watered at night.\n")
+    by_text = {p.text.split()[0]: p for p in passages_of(tmp_path, "notes.md")}
+    assert by_text["Prune"].section == "Roses"
+    assert by_text["Aphids"].section == "Roses > Pests"
+    assert by_text["Basil"].section == "Herbs"
+    assert by_text["Basil"].title == "Garden notes" and by_text["Basil"].page is None
+    assert "## Roses" not in [p.text for p in by_text.values()]
+
+
+def test_a_folder_of_every_format_skips_only_the_unreadable(tmp_path: Path) -> None:
+    write(tmp_path, "report.pdf", report_pdf())
+    write(tmp_path, "columns.pdf", two_column_pdf())
+    write(tmp_path, "locked.pdf", encrypted_pdf())
+    write(tmp_path, "scan.pdf", image_only_pdf())
+    write(tmp_path, "cut.pdf", report_pdf()[:2000])
+    write(tmp_path, "handbook.docx", report_docx())
+    write(tmp_path, "fake.docx", b"this is plain text, not a zip")
+    write(tmp_path, "tides.htm", SITE_PAGE)
+    write(tmp_path, "notes.txt", "Notes\n\nA plain text file still reads as before.")
+    loaded = load_folder(tmp_path)
+    assert sorted(d.source for d in loaded.documents) == [
+        "columns.pdf", "handbook.docx", "notes.txt", "report.pdf", "tides.htm"]
+    reasons = {s.source: s.reason for s in loaded.skipped}
+    assert set(reasons) == {"locked.pdf", "scan.pdf", "cut.pdf", "fake.docx"}
+    assert "encrypted" in reasons["locked.pdf"] and "no text layer" in reasons["scan.pdf"]

@@ -1,0 +1,157 @@
+"""The live server as other programs meet it: the HTTP API under load, the JSON API, the MCP
+tool, the file and upload routes, and the port conventions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+from conftest import LIVE_MAX_FILE_BYTES, REPO
+
+from benchmarks.load import AnswerFailed, call, run_load
+
+PAROS = "Who co-organised the 2018 PAROS workshop?"
+PAROS_SOURCE = "001_3bdd3841a68f260c.txt"
+
+
+def test_server_listens_on_the_flag_port_not_the_variable(app_url: str) -> None:
+    # The fixture sets GRADIO_SERVER_PORT to another free port and passes --port.
+    assert httpx.get(app_url, timeout=10).status_code == 200
+
+
+def test_concurrent_clients_through_the_http_api_all_succeed(app_url: str) -> None:
+    """20 clients for 20 s through the page's HTTP API, with a Rebuild after 5 s; only 8 result
+    files are kept (conftest), so downloads are trimmed while others are being written."""
+    figures = run_load(app_url, clients=20, seconds=20, rebuild_at=5)
+    assert figures["failures"] == 0, figures["first_failures"]
+    assert figures["wrong"] == 0, figures["first_wrong"]
+    assert figures["requests"] >= 40, figures
+
+
+def search(app_url: str, *data: Any) -> dict[str, Any]:
+    with httpx.Client(base_url=app_url, timeout=60) as http:
+        return call(http, "search", list(data))[0]  # type: ignore[no-any-return]
+
+
+def test_json_api_gives_what_ask_json_prints(app_url: str) -> None:
+    answer = search(app_url, PAROS, 3, "hybrid", None)
+    assert set(answer) == {"question", "hits", "no_good_match", "notices"}
+    assert len(answer["hits"]) == 3 and answer["hits"][0]["source"] == PAROS_SOURCE
+    assert {"citation", "answer", "paragraph", "start", "end"} <= set(answer["hits"][0])
+
+
+def test_json_api_takes_one_document_name_as_a_string(app_url: str) -> None:
+    answer = search(app_url, "orbital debris markup", 5, None, "html.txt")
+    assert [hit["source"] for hit in answer["hits"]] == ["html.txt"]
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ([PAROS, float("nan"), None, None], "k must be a whole number"),
+    ([PAROS, 2.5, None, None], "k must be a whole number"),
+    ([PAROS, "5", None, None], "k must be a whole number"),
+    ([PAROS, 0, None, None], "k must be from 1 to 100"),
+    ([None, 5, None, None], "question must be a string"),
+    ([PAROS, 5, "fast", None], "mode must be one of"),
+    ([PAROS, 5, None, ["nope.txt"]], "not indexed: 'nope.txt'"),
+    ([PAROS, 5, None, 7], "documents must be a list"),
+    ([PAROS], "didn't receive enough input values"),
+])
+def test_json_api_refuses_wrong_arguments_with_a_message(app_url: str, data: list[Any],
+                                                         message: str) -> None:
+    body = json.dumps({"data": data}, allow_nan=True)  # NaN as a browser's JSON.parse never sends
+    with httpx.Client(base_url=app_url, timeout=60) as http:
+        posted = http.post("/gradio_api/call/search", content=body,
+                           headers={"content-type": "application/json"})
+        event_id = posted.json()["event_id"]
+        stream = http.get(f"/gradio_api/call/search/{event_id}").text
+    assert "event: error" in stream and message in stream, stream
+
+
+def test_gradio_client_calls_the_json_api(app_url: str) -> None:
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    answer = client.predict(question=PAROS, k=2, api_name="/search")
+    assert answer["hits"][0]["source"] == PAROS_SOURCE and len(answer["hits"]) == 2
+
+
+def test_mcp_tool_answers_with_cited_passages(app_url: str) -> None:
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def ask_agent() -> tuple[list[str], Any]:
+        async with streamable_http_client(app_url + "gradio_api/mcp/") as (read, write, _), \
+                ClientSession(read, write) as session:
+            await session.initialize()
+            tools = await session.list_tools()
+            outcome = await session.call_tool("search", {"question": PAROS, "k": 2})
+            return [tool.name for tool in tools.tools], outcome
+
+    names, outcome = asyncio.run(ask_agent())
+    assert "search" in names and "ask" not in names, names
+    assert not outcome.isError, outcome
+    text = "".join(part.text for part in outcome.content if hasattr(part, "text"))
+    assert PAROS_SOURCE in text and "citation" in text, text[:500]
+
+
+def test_file_route_refuses_paths_outside_the_downloads(app_url: str) -> None:
+    for path in ["gradio_api/file=/etc/passwd", "gradio_api/file=../../../../etc/passwd",
+                 "file=/etc/passwd", f"gradio_api/file={REPO}/pyproject.toml",
+                 "gradio_api/file=http://127.0.0.1:1/"]:
+        response = httpx.get(app_url + path, timeout=10)
+        assert response.status_code in {400, 403, 404}, (path, response.status_code)
+        assert "root:" not in response.text and "[project]" not in response.text, path
+
+
+def test_downloads_are_served(app_url: str) -> None:
+    with httpx.Client(base_url=app_url, timeout=60) as http:
+        outputs = call(http, "ask", [PAROS, 3, "hybrid", []])
+        downloads = outputs[3]
+        assert len(downloads) == 2
+        for download in downloads:
+            response = http.get(urlparse(download["url"]).path)
+            assert response.status_code == 200 and "2018" in response.text
+
+
+def test_uploads_are_size_limited_and_never_served_back(app_url: str) -> None:
+    with httpx.Client(base_url=app_url, timeout=60) as http:
+        too_big = http.post("/gradio_api/upload",
+                            files={"files": ("big.txt", b"x" * (LIVE_MAX_FILE_BYTES + 1))})
+        assert too_big.status_code == 413, too_big.text
+        small = http.post("/gradio_api/upload", files={"files": ("note.txt", b"hello there")})
+        assert small.status_code == 200, small.text
+        stored = small.json()[0]
+        served = http.get(f"/gradio_api/file={stored}")
+        assert served.status_code == 403 and "hello there" not in served.text
+
+
+def test_call_helper_reports_error_events(app_url: str) -> None:
+    with httpx.Client(base_url=app_url, timeout=60) as http, \
+            pytest.raises(AnswerFailed, match="k must be"):
+        call(http, "search", [PAROS, -1, None, None])
+
+
+def test_indexed_pdf_is_served_for_its_page_links_and_nothing_else(app_url: str) -> None:
+    with httpx.Client(base_url=app_url, timeout=60) as http:
+        pdf = http.get("/qa/documents/cordouan.pdf")
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        assert pdf.headers["content-type"] == "application/pdf"
+        text = http.get("/qa/documents/html.txt")
+        assert text.status_code == 200 and "attachment" in text.headers["content-disposition"]
+        assert text.headers["content-security-policy"] == "sandbox"
+        for name in ["../conftest.py", "..%2Fconftest.py", "/etc/passwd", "nope.pdf",
+                     "%2e%2e/%2e%2e/etc/passwd"]:
+            response = http.get(f"/qa/documents/{name}")
+            assert response.status_code == 404, (name, response.status_code)
+
+
+def test_json_api_cites_pdf_pages_and_sections(app_url: str) -> None:
+    answer = search(app_url, "Which lens does the electric bulb of 1,000 watts turn behind?", 1,
+                    None, ["cordouan.pdf"])
+    hit = answer["hits"][0]
+    assert (hit["page"], hit["page_end"], hit["section"]) == (2, 2, "The lamp")
+    assert "p. 2" in hit["citation"] and "¶" in hit["citation"]
