@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ class QuestionOutcome:
     top_similarity: float
     flagged: bool  # the best hit was below the "no good match" threshold
     page_right: bool | None = None  # the first relevant hit cites the evidence's page (if given)
+    search_ms: float = 0.0  # encoding the question to ranked hits, the index already loaded
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,10 @@ class EvalReport:
         data: dict[str, object] = {**self.metrics, "questions": self.questions}
         if self.page_accuracy is not None:
             data["page_accuracy"] = self.page_accuracy
+        if self.outcomes:
+            times = sorted(o.search_ms for o in self.outcomes)
+            data["search_ms_p50"] = round(metrics.percentile(times, 50), 3)
+            data["search_ms_p95"] = round(metrics.percentile(times, 95), 3)
         if self.unanswerable:
             data.update({"unanswerable": self.unanswerable, "auroc": self.auroc,
                          "flagged_answerable": self.flagged_answerable,
@@ -189,13 +195,16 @@ def evaluate(questions: Sequence[JudgedQuestion], search: Search,
     rankings: dict[str, list[str]] = {}
     outcomes: list[QuestionOutcome] = []
     for question in questions:
+        started = time.perf_counter()
         result = search(question.text)
+        search_ms = 1000 * (time.perf_counter() - started)
         rankings[question.id] = [key(hit.passage) for hit in result.hits]
         top = result.hits[0].similarity if result.hits else -1.0
         rank = metrics.first_relevant_rank(rankings[question.id], question.relevant)
         outcomes.append(QuestionOutcome(
             question.id, question.text, rank, top, result.no_good_match,
-            _cites_page(result.hits[rank - 1].passage if rank else None, question.pages)))
+            _cites_page(result.hits[rank - 1].passage if rank else None, question.pages),
+            search_ms))
     judgements = {q.id: q.relevant for q in questions}
     answerable = [o for o in outcomes if judgements[o.id]]
     unanswerable = [o for o in outcomes if not judgements[o.id]]

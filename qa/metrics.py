@@ -56,3 +56,13 @@ def auroc(positive_scores: Sequence[float], negative_scores: Sequence[float]) ->
 
 def mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
+
+
+def percentile(sorted_values: Sequence[float], share: float) -> float:
+    """The `share`-th percentile (0–100) of sorted values, linearly interpolated as numpy does."""
+    if not sorted_values:
+        return 0.0
+    position = (len(sorted_values) - 1) * share / 100
+    low = int(position)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)

@@ -104,7 +104,7 @@ def render_document(qa: QA, source: str, paragraph: int) -> str:
             parts.append(f'<div class="qa-page">page {page}</div>')
         if passage.section != section:
             section = passage.section
-            parts.append(f"<h4>{html.escape(section or '')}</h4>")
+            parts.append(f"<h4>{html.escape(section)}</h4>" if section else "")
         target = ' class="qa-target"' if passage.paragraph == paragraph else ""
         where = page_label(passage.page, passage.page_end)
         parts.append(f'<p id="qa-para-{passage.paragraph}"{target}>'

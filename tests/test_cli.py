@@ -45,6 +45,7 @@ def test_eval_json_keys(index_dir: Path) -> None:
     assert {"recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "ndcg@10",
             "questions"} <= set(figures)
     assert figures["questions"] == 24
+    assert 0 < figures["search_ms_p50"] <= figures["search_ms_p95"], figures
 
 
 def test_missing_folder_is_one_line_error(tmp_path: Path) -> None:

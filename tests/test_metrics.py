@@ -38,3 +38,14 @@ def test_question_set_recall_counts_any_relevant_passage() -> None:
     assert any_hit["recall@1"] == 0.5 and any_hit["recall@3"] == 1.0
     assert share["recall@3"] == pytest.approx((0.5 + 1.0) / 2)
     assert any_hit["mrr@10"] == pytest.approx((1 + 0.5) / 2)
+
+
+def test_percentile_matches_numpy() -> None:
+    import numpy as np
+
+    from qa.metrics import percentile
+
+    values = sorted([3.0, 1.0, 4.0, 1.5, 9.0, 2.6, 5.3])
+    for share in (0, 50, 95, 100):
+        assert percentile(values, share) == pytest.approx(float(np.percentile(values, share)))
+    assert percentile([], 50) == 0.0
