@@ -1,0 +1,64 @@
+"""The JSON search API (HTTP and MCP): typed arguments checked one by one, clear refusals."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from qa.cite import result_to_json
+from qa.library import QA
+from qa.settings import SEARCH_MODES, SearchMode
+
+MAX_K = 100
+
+
+class ApiInputError(ValueError):
+    """An argument of the API has the wrong type or value; the message says which and why."""
+
+
+def search_json(qa: QA, question: Any, k: Any = None, mode: Any = None,
+                documents: Any = None) -> dict[str, Any]:
+    """What `qa ask --json` prints for `question`, after checking every argument."""
+    if not isinstance(question, str):
+        raise ApiInputError(f"question must be a string, not {_kind(question)}")
+    return result_to_json(qa.search(question, _top_k(k), _mode(mode),
+                                    _documents(documents, qa.searcher.sources)))
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _top_k(k: Any) -> int | None:
+    if k is None:
+        return None
+    if isinstance(k, bool) or not isinstance(k, int | float) or not math.isfinite(k) \
+            or k != int(k):
+        raise ApiInputError(f"k must be a whole number from 1 to {MAX_K}, not {k!r}")
+    if not 1 <= k <= MAX_K:
+        raise ApiInputError(f"k must be from 1 to {MAX_K}, not {int(k)}")
+    return int(k)
+
+
+def _mode(mode: Any) -> SearchMode | None:
+    if mode is None or mode == "":
+        return None
+    if mode not in SEARCH_MODES:
+        raise ApiInputError(f"mode must be one of {', '.join(SEARCH_MODES)}, not {mode!r}")
+    return mode
+
+
+def _documents(documents: Any, known: Sequence[str]) -> list[str] | None:
+    """None or [] for every document; one name or a list of names of indexed documents."""
+    if documents is None:
+        return None
+    # One name given as a plain string is one document, never a list of its characters.
+    names = [documents] if isinstance(documents, str) else documents
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ApiInputError(f"documents must be a list of file names, not {_kind(documents)}")
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise ApiInputError(f"not indexed: {', '.join(map(repr, unknown))}; indexed documents "
+                            f"are {', '.join(map(repr, known[:20]))}")
+    return names or None

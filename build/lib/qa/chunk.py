@@ -1,0 +1,232 @@
+"""Chunk stage: split a document into titled, numbered paragraphs with offsets into its text."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from qa.load import Document
+from qa.readers import Heading
+
+CHUNKING_VERSION = 2  # bump when the rules below change: it forces a rebuild of every index
+
+_BLANK_LINES = re.compile(r"\n[ \t\r\f\v]*\n")
+_WHITESPACE = re.compile(r"\s+")
+_SENTENCE_END = re.compile(r"[.!?:;…\"'”’)\]]$")
+_HAS_WORD = re.compile(r"\w")
+_MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+")
+
+# A block this short that does not end a sentence is a heading or boilerplate ("Source link").
+_MIN_PASSAGE_WORDS = 4
+# A block that stops mid-sentence is joined to the next only if it is long enough to be prose.
+_MIN_WORDS_TO_JOIN = 5
+_MAX_BYLINE_WORDS = 8
+_BYLINE_JOINERS = {"by", "and", "&", "de", "van", "von", "der", "da", "di", "le", "la"}
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A paragraph: the unit that is searched and cited.
+
+    `paragraph` counts passages within the document from 1; `start`/`end` are character
+    offsets into the document's text; `text` has its whitespace normalised. `page`/`page_end`
+    are the physical pages (from 1) it starts and ends on, for paged formats; `section` is the
+    path of headings above it ("History > Norman conquest"), when the document has headings.
+    """
+
+    source: str
+    title: str
+    paragraph: int
+    start: int
+    end: int
+    text: str
+    page: int | None = None
+    page_end: int | None = None
+    section: str | None = None
+
+
+@dataclass(frozen=True)
+class _Block:
+    start: int
+    end: int
+    text: str
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+    @property
+    def ends_sentence(self) -> bool:
+        return bool(_SENTENCE_END.search(self.text))
+
+
+def normalise_whitespace(text: str) -> str:
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def _blocks(text: str, start: int = 0, end: int | None = None) -> list[_Block]:
+    """The blank-line separated blocks of text[start:end], with offsets into `text`."""
+    end = len(text) if end is None else end
+    blocks = []
+    for separator in [*_BLANK_LINES.finditer(text, start, end), None]:
+        stop = separator.start() if separator else end
+        raw = text[start:stop]
+        if raw.strip():
+            lead = len(raw) - len(raw.lstrip())
+            trail = len(raw.rstrip())
+            blocks.append(_Block(start + lead, start + trail, normalise_whitespace(raw)))
+        start = separator.end() if separator else end
+    return blocks
+
+
+def _blocks_around_headings(text: str, headings: tuple[Heading, ...]) -> list[_Block]:
+    """Blocks, with every heading a block of its own even without blank lines around it."""
+    blocks, position = [], 0
+    for heading in headings:
+        blocks += _blocks(text, position, heading.start)
+        blocks += _blocks(text, heading.start, heading.end)
+        position = heading.end
+    return blocks + _blocks(text, position)
+
+
+def _is_passage(block: _Block) -> bool:
+    if not _HAS_WORD.search(block.text):
+        return False
+    return block.words >= _MIN_PASSAGE_WORDS or (block.ends_sentence and block.words > 1)
+
+
+def _split_title(blocks: list[_Block]) -> tuple[str, list[_Block]]:
+    """The first line is the title; a short line right under it is a byline (metadata)."""
+    title, rest = _MARKDOWN_HEADING.sub("", blocks[0].text), blocks[1:]
+    if len(rest) > 1 and _is_byline(rest[0]):
+        rest = rest[1:]
+    return title, rest
+
+
+def _is_byline(block: _Block) -> bool:
+    """A short line of names or a date: every word capitalised, a number, or a joining word."""
+    words = block.text.replace(",", " ").split()
+    return (block.words <= _MAX_BYLINE_WORDS and not block.ends_sentence
+            and all(w[0].isupper() or w[0].isdigit() or w.lower() in _BYLINE_JOINERS
+                    for w in words))
+
+
+def _join_broken(blocks: list[_Block], heading_starts: set[int]) -> list[_Block]:
+    """Join a paragraph cut by a stray blank line in mid-sentence to the block after it."""
+    joined: list[_Block] = []
+    for block in blocks:
+        previous = joined[-1] if joined else None
+        if (
+            previous is not None
+            and previous.start not in heading_starts
+            and block.start not in heading_starts
+            and not previous.ends_sentence
+            and previous.words >= _MIN_WORDS_TO_JOIN
+            and _is_passage(block)
+        ):
+            joined[-1] = _Block(previous.start, block.end, f"{previous.text} {block.text}")
+        else:
+            joined.append(block)
+    return joined
+
+
+def chunk_document(document: Document) -> list[Passage]:
+    """Split a document into paragraphs; headings, bylines and junk lines are not passages."""
+    blocks = _first_line_as_block(document.text, document.headings)
+    if not blocks:
+        return []
+    title, body = _split_title(blocks)
+    heading_starts = {h.start for h in document.headings}
+    paragraphs = [block for block in _join_broken(body, heading_starts)
+                  if _is_passage(block) and block.start not in heading_starts]
+    sections = _SectionPath(document.headings, title_at=blocks[0].start)
+    return [
+        Passage(document.source, title or document.source, number, block.start, block.end,
+                block.text, *_pages(document.page_starts, block), sections.at(block.start))
+        for number, block in enumerate(paragraphs, start=1)
+    ]
+
+
+def _pages(page_starts: tuple[int, ...], block: _Block) -> tuple[int | None, int | None]:
+    """The physical pages (from 1) a block starts and ends on; None for formats without pages."""
+    if not page_starts:
+        return None, None
+    return (bisect.bisect_right(page_starts, block.start),
+            bisect.bisect_right(page_starts, max(block.start, block.end - 1)))
+
+
+class _SectionPath:
+    """The headings above a position, outermost first; the document's title heading is left out
+    (it names the document, not a section)."""
+
+    def __init__(self, headings: tuple[Heading, ...], title_at: int) -> None:
+        self.headings = [h for h in headings if h.start != title_at]
+
+    def at(self, position: int) -> str | None:
+        path: list[Heading] = []
+        for heading in self.headings:
+            if heading.start >= position:
+                break
+            path = [h for h in path if h.level < heading.level] + [heading]
+        return " > ".join(h.text for h in path) or None
+
+
+def _first_line_as_block(text: str, headings: tuple[Heading, ...] = ()) -> list[_Block]:
+    """Blocks of the text, with the first line split off as its own block (the title)."""
+    blocks = _blocks_around_headings(text, headings)
+    if not blocks:
+        return []
+    first = blocks[0]
+    raw = text[first.start : first.end]
+    line_end = raw.find("\n")
+    if line_end == -1:
+        return blocks
+    title = _Block(first.start, first.start + line_end, normalise_whitespace(raw[:line_end]))
+    rest_raw = raw[line_end + 1 :]
+    lead = len(rest_raw) - len(rest_raw.lstrip())
+    rest = _Block(first.start + line_end + 1 + lead, first.end, normalise_whitespace(rest_raw))
+    return [title, rest, *blocks[1:]]
+
+
+@lru_cache(maxsize=1)
+def _segmenter():  # type: ignore[no-untyped-def]
+    import pysbd  # imported here: only the paths that split sentences pay for it
+
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of `text`, trailing whitespace excluded."""
+    spans = []
+    for piece in _segmenter().segment(text):
+        sentence = text[piece.start : piece.end].rstrip()
+        if sentence.strip():
+            spans.append((piece.start, piece.start + len(sentence)))
+    return spans or [(0, len(text))]
+
+
+_WORD = re.compile(r"\S+")
+
+
+def file_offsets(original: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Map spans in normalise_whitespace(original) back to offsets in `original`."""
+    words = list(_WORD.finditer(original))
+    normalised_starts, position = [], 0
+    for word in words:
+        normalised_starts.append(position)
+        position += len(word.group()) + 1
+
+    def locate(index: int) -> int:
+        # The word that holds normalised position `index` (binary search over word starts).
+        low, high = 0, len(words) - 1
+        while low < high:
+            middle = (low + high + 1) // 2
+            if normalised_starts[middle] <= index:
+                low = middle
+            else:
+                high = middle - 1
+        return words[low].start() + min(index - normalised_starts[low], len(words[low].group()))
+
+    return [(locate(start), locate(end - 1) + 1) for start, end in spans] if words else []

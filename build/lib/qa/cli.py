@@ -1,0 +1,257 @@
+"""The `qa` command: a thin layer over qa.library (index, ask, eval, serve)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from qa.settings import SEARCH_MODES, Settings, settings_from_env
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+BUNDLED_DOCS = Path("seeds")
+BUNDLED_INDEX = Path("embeddings")
+
+
+def default_index_dir(docs_dir: Path) -> Path:
+    """embeddings/ for the bundled seeds; embeddings/<folder>-<hash>/ for any other folder, so
+    pointing qa at your own folder never overwrites another folder's index."""
+    if docs_dir.resolve() == BUNDLED_DOCS.resolve():
+        return BUNDLED_INDEX
+    digest = hashlib.sha256(str(docs_dir.resolve()).encode()).hexdigest()[:8]
+    return BUNDLED_INDEX / "folders" / f"{docs_dir.resolve().name}-{digest}"
+
+
+def make_settings(docs: Path | None, index: Path | None, **overrides: Any) -> Settings:
+    settings = settings_from_env()
+    docs_dir = docs or settings.docs_dir
+    index_dir = index or (settings.index_dir if os.environ.get("QA_INDEX_DIR")
+                          else default_index_dir(docs_dir))
+    return settings.with_overrides(docs_dir=docs_dir, index_dir=index_dir, **overrides)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Errors a user can act on become one line on stderr and exit status 1, not a traceback."""
+    from qa.beir import CollectionError
+    from qa.embed import ModelUnavailableError
+    from qa.evaluate import QuestionSetError
+    from qa.load import DocumentFolderError
+    from qa.store import IndexUnusableError
+
+    try:
+        yield
+    except (DocumentFolderError, ModelUnavailableError, IndexUnusableError, QuestionSetError,
+            CollectionError, ValueError, OSError) as error:
+        click.echo(f"qa: error: {error}", err=True)
+        sys.exit(1)
+
+
+def tqdm_progress(label: str) -> Callable[[int, int], None]:
+    """A progress bar on stderr, shown only once there is enough work to be worth one."""
+    from tqdm import tqdm
+
+    bar: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        if total < 512:
+            return
+        if "bar" not in bar:
+            bar["bar"] = tqdm(total=total, desc=label, unit="text", file=sys.stderr)
+        bar["bar"].update(done - bar["bar"].n)
+        if done >= total:
+            bar["bar"].close()
+
+    return update
+
+
+docs_option = click.option("--docs", type=click.Path(path_type=Path),
+                           help="Documents folder (default: seeds/, or QA_DOCS_DIR).")
+index_option = click.option("--index", "index_dir", type=click.Path(path_type=Path),
+                            help="Index folder (default: embeddings/).")
+model_option = click.option("--model", help="Sentence-transformers model: a local path.")
+mode_option = click.option("--mode", type=click.Choice(SEARCH_MODES),
+                           help="Retrieval mode (default: hybrid).")
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log what qa does.")
+def main(verbose: bool) -> None:
+    """Ask questions of your own documents and get passages you can cite."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="qa: %(levelname)s: %(message)s")
+    logging.getLogger("qa.load").setLevel(logging.WARNING)
+
+
+def open_qa(settings: Settings, quiet: bool = False) -> Any:
+    from qa.library import QA
+
+    qa = QA.open(settings, progress=None if quiet else tqdm_progress("embedding"))
+    report = qa.last_report
+    if report and report.rebuilt_because and not quiet:
+        click.echo(f"index refreshed ({report.rebuilt_because}): {report.summary()}", err=True)
+    return qa
+
+
+@main.command()
+@click.argument("docs_dir", required=False, type=click.Path(path_type=Path))
+@docs_option
+@index_option
+@model_option
+@click.option("--force", is_flag=True, help="Re-embed everything.")
+def index(docs_dir: Path | None, docs: Path | None, index_dir: Path | None, model: str | None,
+          force: bool) -> None:
+    """Build or refresh the index of DOCS_DIR or --docs DIR (default: seeds/)."""
+    from qa.library import QA
+
+    with user_errors():
+        if docs_dir and docs and docs_dir != docs:
+            raise click.UsageError("give the documents folder once: DOCS_DIR or --docs")
+        settings = make_settings(docs_dir or docs, index_dir, model=model)
+        qa = QA(settings)
+        report = qa.index(force=force, progress=tqdm_progress("embedding"))
+        for skipped in report.skipped:
+            click.echo(f"skipped {skipped.source}: {skipped.reason}", err=True)
+        click.echo(f"{settings.index_dir}: {report.summary()}")
+
+
+@main.command()
+@docs_option
+@index_option
+def verify(docs: Path | None, index_dir: Path | None) -> None:
+    """Re-hash every index file and name any that is missing or damaged (exit status 1).
+
+    Opening an index skips hashing files whose size, modification time and inode are unchanged
+    since their last check; this command trusts nothing and reads everything."""
+    from qa.store import verify_everything
+
+    with user_errors():
+        settings = make_settings(docs, index_dir)
+        report = verify_everything(settings.index_dir)
+        for damage in report.damage:
+            click.echo(f"damaged: {damage}", err=True)
+        if report.damage:
+            click.echo(f"{settings.index_dir}: {len(report.damage)} of {report.files} files "
+                       "damaged; the next `qa index` or `qa ask` rebuilds them", err=True)
+            sys.exit(1)
+        click.echo(f"{settings.index_dir}: all {report.files} files match their checksums "
+                   f"({report.bytes_hashed / 1e6:.1f} MB hashed)")
+
+
+@main.command()
+@click.argument("question")
+@click.option("-k", "top_k", type=click.IntRange(1, 1000), help="How many passages (default 5).")
+@click.option("--json", "as_json", is_flag=True, help="Print the hits as JSON.")
+@docs_option
+@index_option
+@model_option
+@mode_option
+def ask(question: str, top_k: int | None, as_json: bool, docs: Path | None,
+        index_dir: Path | None, model: str | None, mode: str | None) -> None:
+    """Print the passages that best answer QUESTION, with citations."""
+    from qa.cite import hit_to_terminal, result_to_json
+
+    with user_errors():
+        settings = make_settings(docs, index_dir, model=model, mode=mode, top_k=top_k)
+        result = open_qa(settings, quiet=as_json).search(question)
+        if as_json:
+            click.echo(json.dumps(result_to_json(result), indent=1, ensure_ascii=False))
+            return
+        for notice in result.notices:
+            click.echo(notice)
+        for hit in result.hits:
+            click.echo(hit_to_terminal(hit) + "\n")
+
+
+@main.command(name="eval")
+@click.argument("questions", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--beir", "beir_dir", type=click.Path(path_type=Path),
+              help="Evaluate a collection in BEIR layout instead of a question set.")
+@click.option("--limit", type=int, help="With --beir: only the first N queries (a slice).")
+@click.option("-k", "top_k", type=click.IntRange(10, 1000), default=100, show_default=True,
+              help="Passages retrieved per question.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
+@click.option("--verbose", is_flag=True, help="Also print each question's first relevant rank.")
+@docs_option
+@index_option
+@model_option
+@mode_option
+def evaluate(questions: tuple[Path, ...], beir_dir: Path | None, limit: int | None, top_k: int,
+             as_json: bool, verbose: bool, docs: Path | None, index_dir: Path | None,
+             model: str | None, mode: str | None) -> None:
+    """Recall@k, MRR@10 and nDCG@10 of QUESTIONS.jsonl files over the documents, or of --beir DIR.
+
+    Questions with "relevant": [] are left out of the averages; the report then says how well
+    the top similarity separates them (AUROC) and how many the threshold flags."""
+    from qa import runs
+
+    with user_errors():
+        if bool(questions) == (beir_dir is not None):
+            raise click.UsageError("give a QUESTIONS.jsonl file or --beir DIR (one of them)")
+        settings = make_settings(docs, index_dir, model=model, mode=mode)
+        if beir_dir is not None:
+            report = runs.evaluate_beir(beir_dir, settings, top_k, limit, tqdm_progress("embedding"))
+        else:
+            report = runs.evaluate_question_files(list(questions), settings, top_k,
+                                                 tqdm_progress("embedding"))
+        click.echo(json.dumps(report.to_json()) if as_json else runs.format_report(report, verbose))
+
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def serve_options(host: str | None, port: int | None, mcp: bool, allow_uploads: bool,
+                  read_only: bool) -> Any:
+    """Flags win over Gradio's GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, which win over defaults.
+    Uploads are on for a page on loopback, off elsewhere unless allowed; never when read-only."""
+    from qa.webapp import ServeOptions
+
+    host = host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    raw_port = os.environ.get("GRADIO_SERVER_PORT", "7860")
+    if port is None:
+        try:
+            port = int(raw_port)
+        except ValueError:
+            raise click.BadParameter(f"GRADIO_SERVER_PORT={raw_port!r} is not a port number"
+                                     ) from None
+    uploads = not read_only and (host in LOOPBACK or allow_uploads)
+    return ServeOptions(host=host, port=port, mcp=mcp, uploads=uploads)
+
+
+@main.command()
+@docs_option
+@index_option
+@model_option
+@click.option("--host", help="Address to listen on (default 127.0.0.1, or GRADIO_SERVER_NAME); "
+              "anything but loopback exposes your documents.")
+@click.option("--port", type=click.IntRange(1, 65535),
+              help="Port (default 7860, or GRADIO_SERVER_PORT).")
+@click.option("--mcp", is_flag=True, help="Also serve search as an MCP tool at /gradio_api/mcp/.")
+@click.option("--allow-uploads", is_flag=True, help="Accept uploads when not on loopback.")
+@click.option("--read-only", is_flag=True, help="Never accept uploads.")
+def serve(docs: Path | None, index_dir: Path | None, model: str | None, host: str | None,
+          port: int | None, mcp: bool, allow_uploads: bool, read_only: bool) -> None:
+    """Serve the web page (and the JSON API at /gradio_api/call/search) over the documents."""
+    from qa.webapp import launch
+
+    with user_errors():
+        options = serve_options(host, port, mcp, allow_uploads, read_only)
+        if options.host not in LOOPBACK:
+            click.echo(f"warning: listening on {options.host}: anyone who can reach it can read "
+                       "your documents", err=True)
+        launch(make_settings(docs, index_dir, model=model), options)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Dense nearest-neighbour retrieval with FAISS: exact for small corpora, approximate above."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from qa.settings import Settings
+
+# Product-quantisation codes of 4 bits per this many dimensions: 1/32 of the float32 bytes.
+_DIMENSIONS_PER_CODE = 4
+# PQ codebooks are trained on at most this many vectors (evenly spaced over the corpus).
+_PQ_TRAINING_VECTORS = 100_000
+# Rows rescored exactly after a PQ scan, per square root of the vectors indexed.
+_RERANK_ROWS_PER_ROOT = 5
+
+
+@dataclass(frozen=True)
+class DenseIndexSpec:
+    """Which FAISS index to build; recorded in the manifest."""
+
+    kind: str  # "flat" (exact inner product), "pq-rerank", or "hnsw"
+    hnsw_m: int = 0
+    ef_construction: int = 0
+    pq_codes: int = 0  # "pq-rerank": 4-bit codes per vector
+    # "all" rows of vectors.npy, or only the "windows": an approximate index leaves the sentence
+    # vectors out (about 4 in 5 rows), which are still read for each candidate passage.
+    vectors: str = "all"
+
+    def to_json(self) -> dict[str, Any]:
+        # Fields that joined the spec later are left out at their old value, so older manifests
+        # still match.
+        later = {"pq_codes": 0, "vectors": "all"}
+        return {key: value for key, value in asdict(self).items()
+                if key not in later or value != later[key]}
+
+
+def choose_index_spec(vector_count: int, dimension: int, settings: Settings) -> DenseIndexSpec:
+    """Exact search while it is fast enough; the approximate index of the settings beyond
+    (measured in benchmarks/scale.py)."""
+    if vector_count <= settings.exact_max_vectors:
+        return DenseIndexSpec("flat")
+    if settings.approximate_index == "pq-rerank" and dimension % _DIMENSIONS_PER_CODE == 0:
+        return DenseIndexSpec("pq-rerank", pq_codes=dimension // _DIMENSIONS_PER_CODE,
+                              vectors="windows")
+    return DenseIndexSpec("hnsw", settings.hnsw_m, settings.hnsw_ef_construction,
+                          vectors="windows")
+
+
+def build_dense_index(vectors: np.ndarray, spec: DenseIndexSpec,
+                      rows: np.ndarray | None = None) -> faiss.Index:
+    """The index of the spec over `vectors`, or over the listed rows of them."""
+    vectors = np.ascontiguousarray(vectors if rows is None else vectors[rows], dtype=np.float32)
+    dimension = vectors.shape[1]
+    index: faiss.Index
+    if spec.kind == "flat":
+        index = faiss.IndexFlatIP(dimension)
+    elif spec.kind == "hnsw":
+        hnsw = faiss.IndexHNSWFlat(dimension, spec.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = spec.ef_construction
+        index = hnsw
+    elif spec.kind == "pq-rerank":
+        # Only the SIMD-friendly 4-bit codes: the exact rerank reads the vectors qa stores anyway.
+        index = faiss.index_factory(dimension, f"PQ{spec.pq_codes}x4fs", faiss.METRIC_INNER_PRODUCT)
+        step = max(1, len(vectors) // _PQ_TRAINING_VECTORS)
+        index.train(vectors[::step])
+    else:
+        raise ValueError(f"unknown dense index kind {spec.kind!r}")
+    index.add(vectors)
+    return index
+
+
+def save_dense_index(index: faiss.Index, path: Path) -> None:
+    faiss.write_index(index, str(path))
+
+
+@dataclass(frozen=True)
+class DenseIndex:
+    """A loaded FAISS index over `vectors` (the stored float32 vectors), or over the rows of
+    them listed in `rows`. With `rerank_rows`, the FAISS scores only pick that many candidates,
+    which are then scored exactly against `vectors`."""
+
+    faiss_index: faiss.Index
+    vectors: np.ndarray
+    rerank_rows: int = 0
+    rows: np.ndarray | None = None  # FAISS id -> row of vectors; None: the same
+
+    @property
+    def ntotal(self) -> int:
+        return int(self.faiss_index.ntotal)
+
+    def search(self, query: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top `count` rows of `vectors` for one query, best first: (scores, rows)."""
+        count = min(count, self.ntotal)
+        if not self.rerank_rows:
+            scores, ids = _faiss_search(self.faiss_index, query, count)
+            return scores, self._row_of(ids)
+        _, ids = _faiss_search(self.faiss_index, query, max(count, self.rerank_rows))
+        rows = np.sort(self._row_of(ids))  # read the memory-mapped vectors in file order
+        scores = np.take(self.vectors, rows, axis=0) @ query
+        if count < len(rows):
+            head = np.argpartition(-scores, count)[:count]
+            rows, scores = rows[head], scores[head]
+        best = np.argsort(-scores, kind="stable")
+        return scores[best], rows[best]
+
+    def _row_of(self, ids: np.ndarray) -> np.ndarray:
+        return ids if self.rows is None else self.rows[ids]
+
+
+def _faiss_search(index: faiss.Index, query: np.ndarray, count: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    scores, rows = index.search(query.reshape(1, -1), min(count, index.ntotal))
+    keep = rows[0] >= 0
+    return scores[0][keep], rows[0][keep]
+
+
+def load_dense_index(path: Path, vectors: np.ndarray, settings: Settings,
+                     rows: np.ndarray | None = None) -> DenseIndex:
+    """Read with memory-mapping where FAISS supports it, so large indexes load lazily; apply the
+    query-time knobs of the settings. `rows` as given to build_dense_index."""
+    try:
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+    except RuntimeError:
+        index = faiss.read_index(str(path))
+    if isinstance(index, faiss.IndexHNSW):
+        index.hnsw.efSearch = settings.hnsw_ef_search
+    rerank = 0
+    if isinstance(index, faiss.IndexPQFastScan):
+        rerank = settings.pq_rerank_rows or automatic_rerank_rows(int(index.ntotal))
+    return DenseIndex(index, vectors, rerank, rows)
+
+
+def automatic_rerank_rows(vector_count: int) -> int:
+    """Rows to rescore after a PQ scan: the scan's near-misses grow with the index, measured
+    at about √(vectors) (benchmarks/scale.py: 2,000 keep recall@10 0.97 at 100k, 5,000 0.967
+    at 1M)."""
+    return int(_RERANK_ROWS_PER_ROOT * math.sqrt(vector_count))

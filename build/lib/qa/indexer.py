@@ -1,0 +1,242 @@
+"""Build or refresh the index: re-embed only passages whose text is new, reuse the rest."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa import store
+from qa.chunk import CHUNKING_VERSION, Passage, chunk_document, file_offsets, sentence_spans
+from qa.dense import build_dense_index, choose_index_spec, save_dense_index
+from qa.embed import Embedder, Progress, windows
+from qa.lexical import LexicalIndex
+from qa.load import Document, SkippedFile
+from qa.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """What the indexer needs of one source: its passages and the text their offsets point into."""
+
+    document: Document
+    passages: list[Passage]
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    files: int
+    passages: int
+    embedded_passages: int
+    reused_passages: int
+    seconds: float
+    skipped: list[SkippedFile]
+    rebuilt_because: str  # empty when nothing needed rebuilding
+
+    def summary(self) -> str:
+        state = (f"{self.embedded_passages} embedded, {self.reused_passages} reused"
+                 if self.rebuilt_because else "up to date")
+        skipped = f", {len(self.skipped)} skipped" if self.skipped else ""
+        return (f"{self.files} files, {self.passages} passages ({state}{skipped}) "
+                f"in {self.seconds:.1f} s")
+
+
+def chunking_settings(settings: Settings, embedder: Embedder) -> dict[str, Any]:
+    return {"chunking_version": CHUNKING_VERSION, "max_tokens": embedder.max_tokens,
+            "window_overlap_sentences": settings.window_overlap_sentences}
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class _Reusable:
+    """Vectors of an earlier build, found by passage text."""
+
+    by_text: dict[str, tuple[store.IndexedPassage, np.ndarray]]
+
+    @classmethod
+    def empty(cls) -> _Reusable:
+        return cls({})
+
+    @classmethod
+    def from_index(cls, folder: Path) -> _Reusable:
+        vectors = store.read_vectors(folder)
+        by_text = {}
+        for item in store.read_passages(folder):
+            rows = vectors[item.first_row : item.first_row + item.row_count]
+            by_text[text_key(item.passage.text)] = (item, np.asarray(rows))
+        return cls(by_text)
+
+
+def _sound_manifest(index_dir: Path) -> tuple[store.Manifest | None, str]:
+    """The manifest of the index on disk if every file checks out; else None and why not."""
+    try:
+        manifest = store.read_manifest(index_dir)
+        store.verify_checksums(index_dir, manifest)
+    except store.IndexUnusableError as error:
+        return None, str(error)
+    return manifest, ""
+
+
+def why_rebuild(manifest: store.Manifest, expected: dict[str, Any], files: dict[str, str],
+                settings: Settings) -> str:
+    """Empty if a sound index matches the model, settings and files; otherwise the reason."""
+    if manifest.model != expected["model"]:
+        return (f"index was built with model {manifest.model.get('name')} "
+                f"({manifest.model.get('fingerprint')}), not {expected['model']['name']} "
+                f"({expected['model']['fingerprint']})")
+    if manifest.chunking != expected["chunking"]:
+        return "chunking settings changed"
+    spec = choose_index_spec(manifest.vector_count, int(manifest.model["dimension"]), settings)
+    if manifest.dense_index != spec.to_json():
+        return "dense index settings changed"
+    if manifest.files != files:
+        changed = sorted(set(manifest.files.items()) ^ set(files.items()))
+        return f"{len({name for name, _ in changed})} document(s) changed"
+    return ""
+
+
+def _reusable(index_dir: Path, manifest: store.Manifest | None, expected: dict[str, Any]
+              ) -> _Reusable:
+    """Earlier vectors, only when they came from the same model and chunking."""
+    if manifest is None or manifest.model != expected["model"] \
+            or manifest.chunking != expected["chunking"]:
+        return _Reusable.empty()
+    try:
+        return _Reusable.from_index(store.build_folder(index_dir, manifest))
+    except store.IndexUnusableError:
+        return _Reusable.empty()
+
+
+def _segment(passage: Passage, document_text: str, fits_model: bool, embedder: Embedder,
+             overlap: int
+             ) -> tuple[list[str], tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+    """Window texts, sentence spans in the passage text, and the same spans in the file."""
+    spans = tuple(sentence_spans(passage.text))
+    window_texts = [passage.text] if fits_model else windows(
+        [passage.text[a:b] for a, b in spans], embedder.token_counts, embedder.max_tokens, overlap)
+    return window_texts, spans, _file_spans(passage, document_text, spans)
+
+
+def _file_spans(passage: Passage, document_text: str, spans: tuple[tuple[int, int], ...]
+                ) -> tuple[tuple[int, int], ...]:
+    original = document_text[passage.start : passage.end]
+    return tuple((passage.start + a, passage.start + b)
+                 for a, b in file_offsets(original, list(spans)))
+
+
+def build_index(sources: list[SourceText], settings: Settings, embedder: Embedder,
+                skipped: list[SkippedFile], progress: Progress | None = None,
+                force: bool = False) -> IndexReport:
+    """Bring the index in settings.index_dir up to date with `sources`.
+
+    Builds of one index folder take turns (a file lock): the second sees the first's result,
+    and only then decides what is left to do."""
+    with store.writer_lock(settings.index_dir):
+        store.remove_leftovers(settings.index_dir)
+        return _build_locked(sources, settings, embedder, skipped, progress, force)
+
+
+def _build_locked(sources: list[SourceText], settings: Settings, embedder: Embedder,
+                  skipped: list[SkippedFile], progress: Progress | None, force: bool
+                  ) -> IndexReport:
+    started = time.perf_counter()
+    index_dir = settings.index_dir
+    files = {source.document.source: source.document.content_hash for source in sources}
+    passages = [p for source in sources for p in source.passages]
+    expected = {"model": embedder.identity().__dict__,
+                "chunking": chunking_settings(settings, embedder)}
+    manifest, damage = (None, "rebuild requested") if force else _sound_manifest(index_dir)
+    reason = why_rebuild(manifest, expected, files, settings) if manifest else damage
+    if not reason:
+        return IndexReport(len(files), len(passages), 0, len(passages),
+                           time.perf_counter() - started, skipped, "")
+    log.info("indexing %s: %s", index_dir, reason)
+    reusable = _reusable(index_dir, manifest, expected)
+    # The new build's folder exists from the start: a build killed at any point leaves an
+    # unreferenced folder (removed by the next build), never a damaged index; a build that
+    # fails removes its own.
+    folder = store.new_build_folder(index_dir)
+    try:
+        embedded = _write_build(folder, sources, reusable, expected, files, settings, embedder,
+                                progress)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return IndexReport(len(files), len(passages), embedded, len(passages) - embedded,
+                       time.perf_counter() - started, skipped, reason)
+
+
+def _write_build(folder: Path, sources: list[SourceText], reusable: _Reusable,
+                 expected: dict[str, Any], files: dict[str, str], settings: Settings,
+                 embedder: Embedder, progress: Progress | None) -> int:
+    """Embed what is new, write every index file into `folder`, commit it; passages embedded."""
+    passages = [p for source in sources for p in source.passages]
+    indexed, vectors, embedded = _embed_passages(sources, reusable, settings, embedder, progress)
+    spec = choose_index_spec(int(vectors.shape[0]), embedder.dimension, settings)
+    store.write_passages(folder, indexed)
+    store.write_vectors(folder, vectors)
+    dense_rows = store.dense_rows(indexed, spec.vectors)
+    save_dense_index(build_dense_index(vectors, spec, dense_rows), folder / store.DENSE_NAME)
+    LexicalIndex.build([p.text for p in passages]).save(folder / store.LEXICAL_FOLDER)
+    new_manifest = store.Manifest(
+        format_version=store.FORMAT_VERSION, build=folder.name, model=expected["model"],
+        chunking=expected["chunking"], files=files, passage_count=len(indexed),
+        vector_count=int(vectors.shape[0]), dense_index=spec.to_json())
+    store.commit_build(settings.index_dir, folder, new_manifest)
+    return embedded
+
+
+def _embed_passages(sources: list[SourceText], reusable: _Reusable, settings: Settings,
+                    embedder: Embedder, progress: Progress | None
+                    ) -> tuple[list[store.IndexedPassage], np.ndarray, int]:
+    """Lay out every passage's rows; embed only the texts no earlier build has."""
+    indexed: list[store.IndexedPassage] = []
+    blocks: list[np.ndarray | None] = []
+    pending: list[tuple[int, list[str]]] = []  # (block index, texts to embed)
+    row = 0
+    # Token counts in one batch: only passages too long for the model are cut into windows.
+    new_texts = [p.text for s in sources for p in s.passages
+                 if text_key(p.text) not in reusable.by_text]
+    tokens = dict(zip(new_texts, embedder.token_counts(new_texts), strict=True))
+    for source in sources:
+        for passage in source.passages:
+            known = reusable.by_text.get(text_key(passage.text))
+            if known is not None:
+                old, rows = known
+                offsets = _file_spans(passage, source.document.text, old.sentences)
+                item = replace(old, passage=passage, first_row=row, sentence_offsets=offsets)
+                blocks.append(rows)
+            else:
+                window_texts, spans, offsets = _segment(
+                    passage, source.document.text, tokens[passage.text] <= embedder.max_tokens,
+                    embedder, settings.window_overlap_sentences)
+                item = store.IndexedPassage(passage, spans, offsets, row, len(window_texts))
+                sentence_texts = [passage.text[a:b] for a, b in spans]
+                pending.append((len(blocks), window_texts + sentence_texts))
+                blocks.append(None)
+            indexed.append(item)
+            row += item.row_count
+    texts = [text for _, block_texts in pending for text in block_texts]
+    fresh = embedder.encode(texts, progress) if texts else np.zeros((0, embedder.dimension))
+    cursor = 0
+    for block_index, block_texts in pending:
+        blocks[block_index] = fresh[cursor : cursor + len(block_texts)]
+        cursor += len(block_texts)
+    vectors = np.concatenate([b for b in blocks if b is not None]) if blocks else \
+        np.zeros((0, embedder.dimension), dtype=np.float32)
+    return indexed, vectors.astype(np.float32), len(pending)
+
+
+def sources_from_documents(documents: list[Document]) -> list[SourceText]:
+    return [SourceText(document, chunk_document(document)) for document in documents]

