@@ -69,7 +69,9 @@ class QA:
     def __init__(self, settings: Settings, embedder: Embedder | None = None,
                  corpus: Corpus | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder or Embedder(settings.model, settings.batch_size, settings.threads)
+        self.embedder = embedder or Embedder(settings.model, settings.batch_size, settings.threads,
+                                             settings.encoder,
+                                             Path(settings.onnx_cache) if settings.onnx_cache else None)
         self._corpus = corpus or folder_corpus(settings)
         self._reranker: Reranker | None = (
             CrossEncoderReranker(settings.reranker) if settings.reranker else None)

@@ -23,5 +23,5 @@ def test_cranfield_slice_evaluates_and_caches(tmp_path: Path, embedder) -> None:
     cached = tmp_path / "beir" / "cranfield-first10" / "manifest.json"
     stamp = cached.stat().st_mtime_ns
     again = evaluate_beir(CRANFIELD, settings, limit=10, embedder=embedder)
-    assert again.to_json() == figures
+    assert again.metrics == report.metrics  # the same rankings (timings aside)
     assert cached.stat().st_mtime_ns == stamp  # reused, not rebuilt

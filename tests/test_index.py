@@ -141,17 +141,18 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path) -> None:
 
 def test_repeated_texts_are_encoded_once(embedder) -> None:  # type: ignore[no-untyped-def]
     model_calls: list[list[str]] = []
-    model_encode = embedder._model.encode
+    runtime = embedder._runtime
+    model_encode = runtime.encode
 
-    def counting(texts, **options):  # type: ignore[no-untyped-def]
+    def counting(texts, batch_size):  # type: ignore[no-untyped-def]
         model_calls.append(list(texts))
-        return model_encode(texts, **options)
+        return model_encode(texts, batch_size)
 
-    embedder._model.encode = counting
+    runtime.encode = counting
     try:
         vectors = embedder.encode(["one sentence.", "two words", "one sentence."])
     finally:
-        del embedder._model.encode
+        del runtime.encode
     assert sorted(t for call in model_calls for t in call) == ["one sentence.", "two words"]
     assert vectors.shape == (3, 384) and (vectors[0] == vectors[2]).all()
     assert abs(float(vectors[0] @ vectors[1])) < 0.99

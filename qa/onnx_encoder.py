@@ -1,0 +1,163 @@
+"""ONNX Runtime encoder: the configured sentence-transformers model exported once to ONNX from its
+local weights (cached under the model's fingerprint), tokenised with `tokenizers`, then pooled and
+normalised as the model's own configuration says. Once the export is cached, encoding imports
+neither torch nor transformers: a terminal question no longer pays for loading them.
+
+Models this cannot reproduce exactly (layers other than Transformer, Pooling and Normalize, a
+pooling mode other than mean, CLS or max, no tokenizer.json, or an export whose vectors disagree
+with sentence-transformers') raise OnnxUnsupported; the caller falls back to sentence-transformers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_TRANSFORMER = "sentence_transformers.models.Transformer"
+_SUPPORTED = {_TRANSFORMER, "sentence_transformers.models.Pooling",
+              "sentence_transformers.models.Normalize"}
+_POOLING_MODES = {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls",
+                  "pooling_mode_max_tokens": "max"}
+MIN_AGREEMENT = 0.9999  # the least cosine between an export's vectors and the original's
+_PROBES = ["When did the third ARF workshop on space security open?",
+           "Ice sheets, tides and the slow drift of continents shape every coastline.",
+           "Der Satz von Pythagoras gilt in jedem rechtwinkligen Dreieck.", "a", "1066"]
+
+
+class OnnxUnsupported(Exception):
+    """This model cannot be run through ONNX here; the message says why."""
+
+
+@dataclass(frozen=True)
+class ModelLayout:
+    """What the model folder says about its input length, output size and pooling."""
+
+    max_seq_length: int
+    dimension: int
+    pooling: str  # "mean", "cls" or "max"
+
+
+def read_layout(model_path: Path) -> ModelLayout:
+    try:
+        modules = json.loads((model_path / "modules.json").read_text(encoding="utf-8"))
+        kinds = {module["type"] for module in modules}
+        pooling_folder = next(m["path"] for m in modules if m["type"].endswith(".Pooling"))
+        pooling = json.loads((model_path / pooling_folder / "config.json").read_text("utf-8"))
+        bert = json.loads((model_path / "sentence_bert_config.json").read_text("utf-8"))
+    except (OSError, ValueError, KeyError, StopIteration) as error:
+        raise OnnxUnsupported(f"no sentence-transformers layout in {model_path} ({error})") from error
+    if not kinds <= _SUPPORTED or not (model_path / "tokenizer.json").is_file():
+        raise OnnxUnsupported(f"layers {sorted(kinds - _SUPPORTED)} or no tokenizer.json")
+    modes = [mode for key, mode in _POOLING_MODES.items() if pooling.get(key)]
+    if len(modes) != 1 or any(pooling.get(k) for k in pooling if k.startswith("pooling_mode")
+                              and k not in _POOLING_MODES):
+        raise OnnxUnsupported(f"pooling {pooling} is not one of mean, CLS or max")
+    return ModelLayout(int(bert.get("max_seq_length") or 256),
+                       int(pooling["word_embedding_dimension"]), modes[0])
+
+
+def cached_export(model_path: Path, fingerprint: str, cache_dir: Path) -> Path:
+    """The model's ONNX file, exported (and checked against sentence-transformers) if missing."""
+    target = cache_dir / fingerprint / "model.onnx"
+    if not target.is_file():
+        _export(model_path, target)
+    return target
+
+
+def _export(model_path: Path, target: Path) -> None:
+    """Export with torch (the only step that needs it), then check the vectors agree."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(model_path), device="cpu")
+    transformer: Any = model[0].auto_model
+    transformer.eval()
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.transformer(input_ids=input_ids, attention_mask=attention_mask,
+                                    token_type_ids=token_type_ids).last_hidden_state
+
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    sample = model.tokenizer(_PROBES[:2], padding=True, return_tensors="pt")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}")
+    try:
+        # The tracer warns about shapes it treats as constants; the agreement check below is
+        # what decides whether the export holds for every input length.
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(LastHiddenState(), tuple(sample[n] for n in names), str(temporary),
+                              input_names=names, output_names=["last_hidden_state"],
+                              dynamic_axes={n: {0: "batch", 1: "tokens"}
+                                            for n in [*names, "last_hidden_state"]},
+                              opset_version=17, dynamo=False)
+        exported = OnnxEncoder(model_path, temporary, read_layout(model_path), threads=1)
+        expected = model.encode(_PROBES, normalize_embeddings=True, convert_to_numpy=True)
+        agreement = float((exported.encode(_PROBES) * expected).sum(axis=1).min())
+        if agreement < MIN_AGREEMENT:
+            raise OnnxUnsupported(f"the export's vectors differ (cosine {agreement:.6f})")
+        os.replace(temporary, target)
+    except OnnxUnsupported:
+        raise
+    except Exception as error:  # torch.onnx raises many kinds; the caller needs one
+        raise OnnxUnsupported(f"export failed: {error}") from error
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+class OnnxEncoder:
+    """Unit vectors for texts, from an exported model and its own tokenizer."""
+
+    def __init__(self, model_path: Path, onnx_path: Path, layout: ModelLayout,
+                 threads: int = 0) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(str(onnx_path), options,
+                                                    providers=["CPUExecutionProvider"])
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.layout = layout
+        self.counter = Tokenizer.from_file(str(model_path / "tokenizer.json"))
+        self.counter.no_truncation()
+        self.counter.no_padding()
+        self.tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=layout.max_seq_length)
+        self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id("[PAD]") or 0)
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        """Word pieces per text, without the special tokens and without truncation."""
+        return [len(e.ids) for e in self.counter.encode_batch(texts, add_special_tokens=False)]
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """One unit vector per text (one batch: the caller chooses its size)."""
+        encodings = self.tokenizer.encode_batch(texts)
+        feed = {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64)}
+        hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
+        pooled = _pool(hidden, feed["attention_mask"], self.layout.pooling)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+def _pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
+    if mode == "cls":
+        return hidden[:, 0]
+    weights = mask[..., None].astype(np.float32)
+    if mode == "max":
+        return np.where(weights > 0, hidden, -1e9).max(axis=1)
+    return (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)

