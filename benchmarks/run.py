@@ -124,9 +124,10 @@ def synthetic_qa(embedder: Embedder, size: int, folder: Path) -> QA:
     spec = choose_index_spec(row, embedder.dimension, settings)
     build = store.new_build_folder(settings.index_dir)
     store.write_passages(build, items)
-    store.write_vectors(build, vectors)
-    dense_rows = store.dense_rows(items, spec.vectors)
-    save_dense_index(build_dense_index(vectors, spec, dense_rows), build / store.DENSE_NAME)
+    store.write_vectors(build, vectors, spec.stored)
+    if spec.kind != "exact":
+        dense_rows = store.dense_rows(items, spec.vectors)
+        save_dense_index(build_dense_index(vectors, spec, dense_rows), build / store.DENSE_NAME)
     LexicalIndex.build([i.passage.text for i in items]).save(build / store.LEXICAL_FOLDER)
     store.commit_build(settings.index_dir, build, store.Manifest(
         store.FORMAT_VERSION, build.name, {"name": "synthetic"}, {}, {}, size, row, spec.to_json()))

@@ -24,18 +24,19 @@ _RERANK_ROWS_PER_ROOT = 5
 class DenseIndexSpec:
     """Which FAISS index to build; recorded in the manifest."""
 
-    kind: str  # "flat" (exact inner product), "pq-rerank", or "hnsw"
+    kind: str  # "exact" (numpy over vectors.npy), "flat" (FAISS exact), "pq-rerank", or "hnsw"
     hnsw_m: int = 0
     ef_construction: int = 0
     pq_codes: int = 0  # "pq-rerank": 4-bit codes per vector
     # "all" rows of vectors.npy, or only the "windows": an approximate index leaves the sentence
     # vectors out (about 4 in 5 rows), which are still read for each candidate passage.
     vectors: str = "all"
+    stored: str = "float32"  # how vectors.npy stores them: "float32" or "float16"
 
     def to_json(self) -> dict[str, Any]:
         # Fields that joined the spec later are left out at their old value, so older manifests
         # still match.
-        later = {"pq_codes": 0, "vectors": "all"}
+        later = {"pq_codes": 0, "vectors": "all", "stored": "float32"}
         return {key: value for key, value in asdict(self).items()
                 if key not in later or value != later[key]}
 
@@ -43,13 +44,15 @@ class DenseIndexSpec:
 def choose_index_spec(vector_count: int, dimension: int, settings: Settings) -> DenseIndexSpec:
     """Exact search while it is fast enough; the approximate index of the settings beyond
     (measured in benchmarks/scale.py)."""
+    stored = settings.vector_storage
     if vector_count <= settings.exact_max_vectors:
-        return DenseIndexSpec("flat")
+        # Exact search reads vectors.npy itself: a FAISS flat index would be a second copy.
+        return DenseIndexSpec("exact", stored=stored)
     if settings.approximate_index == "pq-rerank" and dimension % _DIMENSIONS_PER_CODE == 0:
         return DenseIndexSpec("pq-rerank", pq_codes=dimension // _DIMENSIONS_PER_CODE,
-                              vectors="windows")
+                              vectors="windows", stored=stored)
     return DenseIndexSpec("hnsw", settings.hnsw_m, settings.hnsw_ef_construction,
-                          vectors="windows")
+                          vectors="windows", stored=stored)
 
 
 def build_dense_index(vectors: np.ndarray, spec: DenseIndexSpec,
@@ -85,24 +88,27 @@ class DenseIndex:
     them listed in `rows`. With `rerank_rows`, the FAISS scores only pick that many candidates,
     which are then scored exactly against `vectors`."""
 
-    faiss_index: faiss.Index
+    faiss_index: faiss.Index | None  # None: exact search over `vectors` itself
     vectors: np.ndarray
     rerank_rows: int = 0
     rows: np.ndarray | None = None  # FAISS id -> row of vectors; None: the same
 
     @property
     def ntotal(self) -> int:
-        return int(self.faiss_index.ntotal)
+        return len(self.vectors) if self.faiss_index is None else int(self.faiss_index.ntotal)
 
     def search(self, query: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
         """Top `count` rows of `vectors` for one query, best first: (scores, rows)."""
+        query = np.asarray(query, dtype=np.float32)  # float16 rows are scored in float32
         count = min(count, self.ntotal)
+        if self.faiss_index is None:
+            return _exact_search(self.vectors, query, count)
         if not self.rerank_rows:
             scores, ids = _faiss_search(self.faiss_index, query, count)
             return scores, self._row_of(ids)
         _, ids = _faiss_search(self.faiss_index, query, max(count, self.rerank_rows))
         rows = np.sort(self._row_of(ids))  # read the memory-mapped vectors in file order
-        scores = np.take(self.vectors, rows, axis=0) @ query
+        scores = np.take(self.vectors, rows, axis=0).astype(np.float32) @ query
         if count < len(rows):
             head = np.argpartition(-scores, count)[:count]
             rows, scores = rows[head], scores[head]
@@ -113,6 +119,21 @@ class DenseIndex:
         return ids if self.rows is None else self.rows[ids]
 
 
+_EXACT_BLOCK_ROWS = 16_384  # float16 rows are widened to float32 this many at a time
+
+
+def _exact_search(vectors: np.ndarray, query: np.ndarray, count: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    scores = np.concatenate([
+        np.asarray(vectors[start : start + _EXACT_BLOCK_ROWS], dtype=np.float32) @ query
+        for start in range(0, len(vectors), _EXACT_BLOCK_ROWS)]) if len(vectors) else \
+        np.zeros(0, dtype=np.float32)
+    rows = np.argpartition(-scores, count - 1)[:count] if 0 < count < len(scores) else \
+        np.arange(len(scores))
+    best = rows[np.argsort(-scores[rows], kind="stable")][:count]
+    return scores[best], best
+
+
 def _faiss_search(index: faiss.Index, query: np.ndarray, count: int
                   ) -> tuple[np.ndarray, np.ndarray]:
     scores, rows = index.search(query.reshape(1, -1), min(count, index.ntotal))
@@ -121,9 +142,12 @@ def _faiss_search(index: faiss.Index, query: np.ndarray, count: int
 
 
 def load_dense_index(path: Path, vectors: np.ndarray, settings: Settings,
-                     rows: np.ndarray | None = None) -> DenseIndex:
+                     rows: np.ndarray | None = None, kind: str = "") -> DenseIndex:
     """Read with memory-mapping where FAISS supports it, so large indexes load lazily; apply the
-    query-time knobs of the settings. `rows` as given to build_dense_index."""
+    query-time knobs of the settings. `rows` as given to build_dense_index. An "exact" index has
+    no FAISS file: it searches `vectors`."""
+    if kind == "exact":
+        return DenseIndex(None, vectors)
     try:
         index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
     except RuntimeError:

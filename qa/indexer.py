@@ -185,9 +185,10 @@ def _write_build(folder: Path, sources: list[SourceText], reusable: _Reusable,
     indexed, vectors, embedded = _embed_passages(sources, reusable, settings, embedder, progress)
     spec = choose_index_spec(int(vectors.shape[0]), embedder.dimension, settings)
     store.write_passages(folder, indexed)
-    store.write_vectors(folder, vectors)
-    dense_rows = store.dense_rows(indexed, spec.vectors)
-    save_dense_index(build_dense_index(vectors, spec, dense_rows), folder / store.DENSE_NAME)
+    store.write_vectors(folder, vectors, spec.stored)
+    if spec.kind != "exact":  # exact search reads vectors.npy itself
+        dense_rows = store.dense_rows(indexed, spec.vectors)
+        save_dense_index(build_dense_index(vectors, spec, dense_rows), folder / store.DENSE_NAME)
     LexicalIndex.build([p.text for p in passages]).save(folder / store.LEXICAL_FOLDER)
     new_manifest = store.Manifest(
         format_version=store.FORMAT_VERSION, build=folder.name, model=expected["model"],

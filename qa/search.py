@@ -67,7 +67,7 @@ class Searcher:
         # An approximate index holds only the window vectors (see DenseIndexSpec.vectors).
         dense_rows = store.dense_rows(self.passages, manifest.dense_index.get("vectors", "all"))
         self._dense = load_dense_index(folder / store.DENSE_NAME, self._vectors, settings,
-                                       dense_rows)
+                                       dense_rows, manifest.dense_index.get("kind", ""))
         self._lexical = LexicalIndex.load(folder / store.LEXICAL_FOLDER)
         self._check_agreement(manifest)
         self._settings = settings

@@ -62,6 +62,8 @@ class Settings:
     # stay fast far beyond a million vectors, but slow to build and weak on near-ties).
     exact_max_vectors: int = 50_000  # exact search over 50k vectors ≈ 2.5 ms on one core (benchmarks)
     approximate_index: str = "pq-rerank"
+    # vectors.npy as "float16" (half the bytes; exact scores move by about 1e-5) or "float32".
+    vector_storage: str = "float16"
     # Rows rescored exactly after the PQ scan; 0: 5 × √(vectors indexed), e.g. 5,000 at 1M, which
     # keeps recall@10 above 0.95 from 100k to 1M random vectors (benchmarks/scale.py).
     pq_rerank_rows: int = 0
@@ -99,6 +101,10 @@ def settings_from_env(base: Settings | None = None) -> Settings:
                 raise ValueError(f"QA_{f.name.upper()}={raw!r} is not a valid value") from error
     if overrides.get("approximate_index", settings.approximate_index) not in APPROXIMATE_INDEXES:
         raise ValueError(f"QA_APPROXIMATE_INDEX must be {' or '.join(APPROXIMATE_INDEXES)}")
+    if overrides.get("vector_storage", settings.vector_storage) not in ("float16", "float32"):
+        raise ValueError("QA_VECTOR_STORAGE must be float16 or float32")
+    if overrides.get("encoder", settings.encoder) not in ("onnx", "torch"):
+        raise ValueError("QA_ENCODER must be onnx or torch")
     if overrides.get("mode", settings.mode) not in SEARCH_MODES:
         raise ValueError(f"QA_MODE must be one of {', '.join(SEARCH_MODES)}")
     if not 0.0 <= overrides.get("feedback_weight", settings.feedback_weight) <= 1.0:

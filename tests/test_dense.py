@@ -16,14 +16,17 @@ from qa.store import read_manifest, read_passages, window_rows
 
 def test_threshold_picks_the_index_kind() -> None:
     settings = Settings(exact_max_vectors=50_000)
-    assert choose_index_spec(50_000, 384, settings) == DenseIndexSpec("flat")
+    assert choose_index_spec(50_000, 384, settings) == DenseIndexSpec("exact", stored="float16")
     assert choose_index_spec(50_001, 384, settings) == DenseIndexSpec(
-        "pq-rerank", pq_codes=96, vectors="windows")
+        "pq-rerank", pq_codes=96, vectors="windows", stored="float16")
     # 4-bit codes need the dimension to divide by 4; otherwise the graph index is used.
     assert choose_index_spec(50_001, 383, settings).kind == "hnsw"
     graph = settings.with_overrides(approximate_index="hnsw")
     assert choose_index_spec(50_001, 384, graph) == DenseIndexSpec("hnsw", 32, 80,
-                                                                   vectors="windows")
+                                                                   vectors="windows",
+                                                                   stored="float16")
+    full = settings.with_overrides(vector_storage="float32")
+    assert choose_index_spec(10, 384, full) == DenseIndexSpec("exact")
     # Fields added later keep their old value's manifests matching.
     assert DenseIndexSpec("flat").to_json() == {"kind": "flat", "hnsw_m": 0, "ef_construction": 0}
 
@@ -55,7 +58,7 @@ def test_large_corpus_gets_hnsw_with_recorded_parameters(seeds_qa: QA, tmp_path:
     qa.index()
     manifest = read_manifest(tmp_path)
     assert manifest.dense_index == {"kind": "hnsw", "hnsw_m": 32, "ef_construction": 80,
-                                    "vectors": "windows"}
+                                    "vectors": "windows", "stored": "float16"}
     index = load_dense_index(tmp_path / manifest.build / "dense.faiss", np.empty(0), settings)
     assert isinstance(index.faiss_index, faiss.IndexHNSW)
     assert index.faiss_index.hnsw.efSearch == 77
@@ -67,7 +70,8 @@ def test_large_corpus_gets_hnsw_with_recorded_parameters(seeds_qa: QA, tmp_path:
     # Raising the threshold again makes the next refresh go back to exact search.
     back = QA(settings.with_overrides(exact_max_vectors=1_000_000), embedder=seeds_qa.embedder)
     assert back.index().rebuilt_because == "dense index settings changed"
-    assert read_manifest(tmp_path).dense_index["kind"] == "flat"
+    assert read_manifest(tmp_path).dense_index["kind"] == "exact"
+    assert not (tmp_path / read_manifest(tmp_path).build / "dense.faiss").exists()
 
 
 def test_exact_index_returns_true_neighbours() -> None:
@@ -79,6 +83,30 @@ def test_exact_index_returns_true_neighbours() -> None:
     assert rows[0] == 2 and scores[0] == 1.0
 
 
+def test_exact_search_over_float16_vectors_matches_faiss_over_float32() -> None:
+    import qa.dense
+    from qa.dense import DenseIndex, build_dense_index
+
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((3000, 64)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    faiss_exact = DenseIndex(build_dense_index(vectors, DenseIndexSpec("flat")), vectors)
+    halved = DenseIndex(None, vectors.astype(np.float16))
+    for query in vectors[:25]:
+        expected_scores, expected_rows = faiss_exact.search(query, 10)
+        scores, rows = halved.search(query, 10)
+        assert rows[0] == expected_rows[0]
+        assert np.allclose(scores, expected_scores, atol=2e-3)
+    qa.dense._EXACT_BLOCK_ROWS = 7  # blocks of any size give the same answer
+    try:
+        assert halved.search(vectors[3], 5)[1].tolist() == DenseIndex(
+            None, vectors.astype(np.float16)).search(vectors[3], 5)[1].tolist()
+    finally:
+        qa.dense._EXACT_BLOCK_ROWS = 16_384
+    assert halved.search(vectors[0], 0)[1].tolist() == []
+    assert len(halved.search(vectors[0], 5000)[1]) == 3000
+
+
 def test_pq_rerank_index_is_built_recorded_and_searched(seeds_qa: QA, tmp_path: Path) -> None:
     settings = seeds_qa.settings.with_overrides(index_dir=tmp_path, exact_max_vectors=10,
                                                 pq_rerank_rows=7)
@@ -86,7 +114,7 @@ def test_pq_rerank_index_is_built_recorded_and_searched(seeds_qa: QA, tmp_path: 
     qa.index()
     manifest = read_manifest(tmp_path)
     assert manifest.dense_index == {"kind": "pq-rerank", "hnsw_m": 0, "ef_construction": 0,
-                                    "pq_codes": 96, "vectors": "windows"}
+                                    "pq_codes": 96, "vectors": "windows", "stored": "float16"}
     build = tmp_path / manifest.build
     vectors = np.load(build / "vectors.npy")
     windows = window_rows(read_passages(build))
@@ -106,5 +134,6 @@ def test_pq_rerank_index_is_built_recorded_and_searched(seeds_qa: QA, tmp_path: 
     for query in vectors[:20]:
         scores, rows = index.search(query, 3)
         assert set(rows) <= set(windows.tolist())
-        assert np.allclose(scores, vectors[rows] @ query, atol=1e-5)
-        assert np.isclose(scores[0], (vectors[windows] @ query).max(), atol=1e-5)
+        stored = vectors.astype(np.float32)
+        assert np.allclose(scores, stored[rows] @ query, atol=1e-5)
+        assert np.isclose(scores[0], (stored[windows] @ query).max(), atol=1e-5)
