@@ -168,8 +168,8 @@ def _build_locked(sources: list[SourceText], settings: Settings, embedder: Embed
     # fails removes its own.
     folder = store.new_build_folder(index_dir)
     try:
-        embedded = _write_build(folder, sources, reusable, expected, files, settings, embedder,
-                                progress)
+        embedded = _write_build(folder, sources, passages, reusable, expected, files, settings,
+                                embedder, progress)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -177,11 +177,10 @@ def _build_locked(sources: list[SourceText], settings: Settings, embedder: Embed
                        time.perf_counter() - started, skipped, reason)
 
 
-def _write_build(folder: Path, sources: list[SourceText], reusable: _Reusable,
-                 expected: dict[str, Any], files: dict[str, str], settings: Settings,
-                 embedder: Embedder, progress: Progress | None) -> int:
+def _write_build(folder: Path, sources: list[SourceText], passages: list[Passage],
+                 reusable: _Reusable, expected: dict[str, Any], files: dict[str, str],
+                 settings: Settings, embedder: Embedder, progress: Progress | None) -> int:
     """Embed what is new, write every index file into `folder`, commit it; passages embedded."""
-    passages = [p for source in sources for p in source.passages]
     indexed, vectors, embedded = _embed_passages(sources, reusable, settings, embedder, progress)
     spec = choose_index_spec(int(vectors.shape[0]), embedder.dimension, settings)
     store.write_passages(folder, indexed)

@@ -17,9 +17,9 @@ from qa.search import Hit, Searcher
 from qa.settings import SEARCH_MODES, SearchMode, Settings
 from qa.store import IndexUnusableError
 
-# Where the passages come from: a documents folder by default, a BEIR collection in evaluation.
 log = logging.getLogger(__name__)
 
+# Where the passages come from: a documents folder by default, a BEIR collection in evaluation.
 Corpus = Callable[[], tuple[list[SourceText], list[SkippedFile]]]
 
 
