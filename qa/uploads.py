@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -12,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from qa.readers import READERS
+from qa.store import file_sha256
 
 _MAX_NAME_BYTES = 200
 _UNSAFE = re.compile(r'[\\/:*?"<>|]')
@@ -49,12 +49,12 @@ def store_upload(folder: Path, original_name: str, uploaded: Path, max_bytes: in
         raise UploadRefused(f"{original_name!r} is {size:,} bytes, over the {max_bytes:,} limit "
                             "(QA_MAX_FILE_BYTES)")
     name = safe_name(original_name)
-    digest = _sha256(uploaded)
+    digest = file_sha256(uploaded)
     stem, suffix = os.path.splitext(name)
     for number in range(1, 1000):
         candidate = folder / (name if number == 1 else f"{stem} ({number}){suffix}")
         if candidate.exists():
-            if candidate.is_file() and _sha256(candidate) == digest:
+            if candidate.is_file() and file_sha256(candidate) == digest:
                 return StoredUpload(candidate.name, new=False)
             continue
         if _place(uploaded, candidate):
@@ -75,11 +75,3 @@ def _place(uploaded: Path, target: Path) -> bool:
         return False
     finally:
         Path(temporary).unlink(missing_ok=True)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
