@@ -83,7 +83,7 @@ class Searcher:
                 or self._dense.ntotal != indexed:
             raise store.IndexUnusableError(
                 f"passage table ({len(self.passages)} passages, {rows} rows) does not match the "
-                f"vectors ({self._vectors.shape[0]}) and FAISS index ({self._dense.ntotal} of "
+                f"vectors ({self._vectors.shape[0]}) and dense index ({self._dense.ntotal} of "
                 f"{indexed} expected)")
 
     @property
