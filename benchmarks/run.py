@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 
 from qa.beir import load_collection
-from qa.embed import ENCODERS, Embedder, load_sentence_transformer
+from qa.embed import Embedder, load_sentence_transformer
 from qa.indexer import SourceText
 from qa.library import QA
-from qa.settings import Settings
+from qa.settings import ENCODERS, Settings
 
 REPO = Path(__file__).resolve().parent.parent
 CRANFIELD = REPO.parent / "shared" / "beir" / "cranfield"

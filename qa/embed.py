@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from qa.settings import ENCODERS
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 log = logging.getLogger(__name__)
-ENCODERS = ("onnx", "torch")
 
 # Progress callback: (texts done, texts in all).
 Progress = Callable[[int, int], None]

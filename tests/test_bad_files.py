@@ -200,3 +200,18 @@ def test_verify_rehashes_everything_and_names_damage(tmp_path: Path, embedder) -
     assert "damaged: index file" in result.stderr and "passages.jsonl" in result.stderr
     assert not (index / store.VERIFIED_NAME).exists()
     assert json.loads((index / store.MANIFEST_NAME).read_text())["build"]
+
+
+def test_an_index_nobody_may_write_to_still_answers(tmp_path: Path, embedder, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    docs = folder_with(tmp_path)
+    index = tmp_path / "index"
+    settings = Settings(docs_dir=docs, index_dir=index)
+    QA.open(settings, embedder=embedder)
+    (index / store.LOCK_NAME).unlink()
+    # Root may write anywhere, so the test says what a read-only folder would answer.
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: False if Path(path) == index
+                        else real_access(path, mode))
+    reader = QA.open(settings, embedder=embedder)
+    assert reader.search("lighthouse keeper log", k=1).hits[0].passage.source == "good.txt"
+    assert not (index / store.LOCK_NAME).exists()
