@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -100,6 +100,30 @@ class _Runtime(Protocol):
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray: ...
 
+    def encode_tokens(self, texts: list[str], batch_size: int) -> list[TokenVectors]: ...
+
+
+@dataclass(frozen=True)
+class TokenVectors:
+    """One text's forward pass: its unit vector, and the vector and character span of each
+    of its word pieces (special tokens left out)."""
+
+    vector: np.ndarray
+    tokens: np.ndarray  # (word pieces, dimension)
+    offsets: np.ndarray  # (word pieces, 2): start and end character of each piece
+
+    def span_vectors(self, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+        """Unit vectors of character spans, each the mean of the word pieces that start inside
+        it ("late chunking"). A span with no piece (cut off by the model's limit) gets the
+        whole text's vector."""
+        result = np.empty((len(spans), self.vector.shape[0]), dtype=np.float32)
+        starts = self.offsets[:, 0]
+        for row, (begin, end) in enumerate(spans):
+            first, last = np.searchsorted(starts, [begin, end])
+            pooled = self.tokens[first:last].mean(axis=0) if last > first else self.vector
+            result[row] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+        return result
+
 
 class _TorchRuntime:
     def __init__(self, model: str, threads: int) -> None:
@@ -119,6 +143,31 @@ class _TorchRuntime:
                                             convert_to_numpy=True, show_progress_bar=False),
                           dtype=np.float32)
 
+    def encode_tokens(self, texts: list[str], batch_size: int) -> list[TokenVectors]:
+        # sentence-transformers tokenises the same way (truncated to max_seq_length), and
+        # returns each text's token vectors without padding, so rows match these offsets.
+        pieces = self.model.tokenizer(texts, truncation=True, max_length=self.max_seq_length,
+                                      return_offsets_mapping=True, return_special_tokens_mask=True)
+        outputs: list[Any] = self.model.encode(  # type: ignore[assignment]
+            texts, batch_size=batch_size, output_value=None, normalize_embeddings=True,
+            show_progress_bar=False)
+        result = []
+        for output, offsets, special in zip(outputs, pieces["offset_mapping"],
+                                            pieces["special_tokens_mask"], strict=True):
+            keep = np.asarray(special) == 0
+            # Rows past the text's own word pieces are padding of its batch.
+            tokens = output["token_embeddings"].float().numpy()[: len(keep)]
+            result.append(TokenVectors(output["sentence_embedding"].float().numpy(),
+                                       tokens[keep], np.asarray(offsets, dtype=np.int64)[keep]))
+        return result
+
+
+# ONNX Runtime batches by padded size, not by count: a batch holds as many texts as fit in this
+# many word pieces (at least one). Measured here on Cranfield (benchmarks.md): against fixed
+# batches of 32, abstracts encode about 1.5x faster and sentences about 1.1x, because long padded
+# batches run slower per token in ONNX Runtime than short ones.
+ONNX_BATCH_TOKENS = 256
+
 
 class _OnnxRuntime:
     def __init__(self, model_path: Path, fingerprint: str, cache_dir: Path, threads: int) -> None:
@@ -134,25 +183,41 @@ class _OnnxRuntime:
         return self.encoder.token_counts(texts)
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
-        return np.concatenate([self.encoder.encode(texts[i : i + batch_size])
-                               for i in range(0, len(texts), batch_size)])
+        """`batch_size` is sentence-transformers' setting; here batches follow ONNX_BATCH_TOKENS."""
+        return np.concatenate([self.encoder.encode(texts[a:b]) for a, b in self._batches(texts)])
+
+    def _batches(self, texts: list[str]) -> list[tuple[int, int]]:
+        """Runs of texts (given longest first) whose padded size stays within the budget."""
+        sizes = [min(count + 2, self.max_seq_length) for count in self.token_counts(texts)]
+        batches, first, longest = [], 0, 0
+        for row, size in enumerate(sizes):
+            longest = max(longest, size)
+            if row > first and (row - first + 1) * longest > ONNX_BATCH_TOKENS:
+                batches.append((first, row))
+                first, longest = row, size
+        batches.append((first, len(texts)))
+        return batches
+
+    def encode_tokens(self, texts: list[str], batch_size: int) -> list[TokenVectors]:
+        result = []
+        for begin, end in self._batches(texts):
+            vectors, hidden, encodings = self.encoder.encode_with_tokens(texts[begin:end])
+            for row, encoding in enumerate(encodings):
+                keep = (np.array(encoding.special_tokens_mask) == 0) \
+                    & (np.array(encoding.attention_mask) == 1)
+                result.append(TokenVectors(vectors[row], hidden[row][keep],
+                                           np.array(encoding.offsets, dtype=np.int64)[keep]))
+        return result
 
 
 def default_onnx_cache() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qa" / "onnx"
 
 
-# Measured here (docs/benchmarks.md): for batches, sentence-transformers encodes long texts about
-# 25 % faster than ONNX Runtime and sentences as fast, but loading torch costs seconds. So large
-# batches (a build) go to sentence-transformers, questions and small refreshes to ONNX Runtime.
-TORCH_BATCH_MIN_TEXTS = 2000
-
-
 class Embedder:
     """Encodes texts into unit-length float32 vectors with a sentence-transformer, run by ONNX
     Runtime (`encoder="onnx"`, the default) or by sentence-transformers (`"torch"`). A model
-    ONNX cannot reproduce falls back to sentence-transformers, with a notice. With ONNX, a batch
-    of TORCH_BATCH_MIN_TEXTS or more still goes to sentence-transformers, loaded only then."""
+    ONNX cannot reproduce falls back to sentence-transformers, with a notice."""
 
     def __init__(self, model: str, batch_size: int = 32, threads: int = 0, encoder: str = "onnx",
                  onnx_cache: Path | None = None) -> None:
@@ -160,9 +225,7 @@ class Embedder:
         self.batch_size = batch_size
         self._path = resolve_model_path(model)
         self._fingerprint = _fingerprint(self._path)
-        self._threads = threads
         self._runtime = self._start(encoder, threads, onnx_cache or default_onnx_cache())
-        self._batch_runtime: _Runtime | None = None if self.runtime == "onnx" else self._runtime
         self.dimension = self._runtime.dimension
         # Room for the [CLS] and [SEP] tokens the model adds around every text.
         self.max_tokens = self._runtime.max_seq_length - 2
@@ -205,16 +268,9 @@ class Embedder:
         row_of = {text: row for row, text in enumerate(distinct)}
         return vectors[[row_of[text] for text in texts]]
 
-    def _runtime_for(self, count: int) -> _Runtime:
-        if count < TORCH_BATCH_MIN_TEXTS:
-            return self._runtime
-        if self._batch_runtime is None:
-            self._batch_runtime = _TorchRuntime(self.model_setting, self._threads)
-        return self._batch_runtime
-
     def _encode_distinct(self, texts: list[str], progress: Progress | None) -> np.ndarray:
         """Encode in length-sorted slices (less padding, visible progress)."""
-        runtime = self._runtime_for(len(texts))
+        runtime = self._runtime
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
         for begin in range(0, len(order), _PROGRESS_SLICE):
@@ -223,6 +279,33 @@ class Embedder:
             if progress:
                 progress(min(begin + _PROGRESS_SLICE, len(order)), len(order))
         return vectors
+
+    @property
+    def pools_by_mean(self) -> bool:
+        """Whether the model's text vector is the mean of its word pieces, so a sentence's
+        vector can be pooled from its paragraph's forward pass (late chunking)."""
+        from qa.onnx_encoder import OnnxUnsupported, read_layout
+
+        try:
+            return read_layout(Path(self._path)).pooling == "mean"
+        except OnnxUnsupported:
+            return False
+
+    def encode_with_spans(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
+                          progress: Progress | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per text, one forward pass: its unit vector, and one unit vector per character span
+        of it, pooled from the text's own word pieces (each sentence read in its paragraph)."""
+        runtime = self._runtime
+        blocks: list[tuple[np.ndarray, np.ndarray]] = [(np.empty(0), np.empty(0))] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        for begin in range(0, len(order), _PROGRESS_SLICE):
+            rows = order[begin : begin + _PROGRESS_SLICE]
+            passes = runtime.encode_tokens([texts[i] for i in rows], self.batch_size)
+            for row, forward in zip(rows, passes, strict=True):
+                blocks[row] = (forward.vector, forward.span_vectors(spans[row]))
+            if progress:
+                progress(min(begin + _PROGRESS_SLICE, len(order)), len(order))
+        return blocks
 
     def encode_query(self, question: str) -> np.ndarray:
         return self._runtime.encode([question], 1)
@@ -237,19 +320,26 @@ def windows(
     pieces: list[str] = []
     for sentence, tokens in zip(sentences, count_tokens(sentences), strict=True):
         pieces.extend(_split_words(sentence, tokens, max_tokens) if tokens > max_tokens else [sentence])
-    sizes = count_tokens(pieces)
-    result: list[str] = []
+    return [" ".join(pieces[first:last]) for first, last in
+            window_runs(count_tokens(pieces), max_tokens, overlap)]
+
+
+def window_runs(sizes: Sequence[int], max_tokens: int, overlap: int) -> list[tuple[int, int]]:
+    """Runs [first, last) of consecutive pieces whose sizes add up to at most max_tokens (a piece
+    larger than that is a run of its own), each run after the first starting `overlap` pieces
+    before the previous one ends."""
+    runs: list[tuple[int, int]] = []
     first = 0
-    while first < len(pieces):
+    while first < len(sizes):
         last, used = first, sizes[first]
-        while last + 1 < len(pieces) and used + sizes[last + 1] <= max_tokens:
+        while last + 1 < len(sizes) and used + sizes[last + 1] <= max_tokens:
             last += 1
             used += sizes[last]
-        result.append(" ".join(pieces[first : last + 1]))
-        if last + 1 >= len(pieces):
+        runs.append((first, last + 1))
+        if last + 1 >= len(sizes):
             break
         first = max(first + 1, last + 1 - overlap)
-    return result
+    return runs
 
 
 def _split_words(sentence: str, tokens: int, max_tokens: int) -> list[str]:

@@ -15,7 +15,7 @@ import numpy as np
 from qa import store
 from qa.chunk import CHUNKING_VERSION, Passage, chunk_document, file_offsets, sentence_spans
 from qa.dense import build_dense_index, choose_index_spec, save_dense_index
-from qa.embed import Embedder, Progress, windows
+from qa.embed import Embedder, Progress, window_runs, windows
 from qa.lexical import LexicalIndex
 from qa.load import Document, SkippedFile
 from qa.settings import Settings
@@ -51,7 +51,15 @@ class IndexReport:
 
 def chunking_settings(settings: Settings, embedder: Embedder) -> dict[str, Any]:
     return {"chunking_version": CHUNKING_VERSION, "max_tokens": embedder.max_tokens,
-            "window_overlap_sentences": settings.window_overlap_sentences}
+            "window_overlap_sentences": settings.window_overlap_sentences,
+            "sentence_vectors": sentence_vectors(settings, embedder)}
+
+
+def sentence_vectors(settings: Settings, embedder: Embedder) -> str:
+    """"late" (pooled from the paragraph's forward pass) when the model mean-pools, else
+    "separate" (each sentence encoded on its own)."""
+    return "late" if settings.sentence_vectors == "late" and embedder.pools_by_mean \
+        else "separate"
 
 
 def text_key(text: str) -> str:
@@ -118,14 +126,49 @@ def _reusable(index_dir: Path, manifest: store.Manifest | None, expected: dict[s
         return _Reusable.empty()
 
 
-def _segment(passage: Passage, document_text: str, fits_model: bool, embedder: Embedder,
-             overlap: int
-             ) -> tuple[list[str], tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
-    """Window texts, sentence spans in the passage text, and the same spans in the file."""
+@dataclass
+class _Pending:
+    """A passage still to embed: its window texts, and its sentences either as spans to pool
+    from the windows' own forward passes (late: `window_spans[w]` are the sentences taken from
+    window w, in order) or as texts of their own (`window_spans` None)."""
+
+    block: int
+    texts: list[str]
+    window_spans: list[list[tuple[int, int]]] | None = None
+
+
+def _segment(passage: Passage, fits_model: bool, embedder: Embedder, settings: Settings,
+             block: int) -> tuple[_Pending, tuple[tuple[int, int], ...]]:
+    """What to embed for a new passage, and its sentence spans in the passage text."""
     spans = tuple(sentence_spans(passage.text))
-    window_texts = [passage.text] if fits_model else windows(
-        [passage.text[a:b] for a, b in spans], embedder.token_counts, embedder.max_tokens, overlap)
-    return window_texts, spans, _file_spans(passage, document_text, spans)
+    sentences = [passage.text[a:b] for a, b in spans]
+    late = sentence_vectors(settings, embedder) == "late" and bool(spans)
+    if fits_model:
+        window_texts = [passage.text]
+        return (_Pending(block, window_texts, [list(spans)]) if late else
+                _Pending(block, window_texts + sentences)), spans
+    sizes = embedder.token_counts(sentences)
+    if late and max(sizes) <= embedder.max_tokens:
+        runs = window_runs(sizes, embedder.max_tokens, settings.window_overlap_sentences)
+        return _Pending(block, [" ".join(sentences[a:b]) for a, b in runs],
+                        _sentences_by_window(sentences, runs)), spans
+    window_texts = windows(sentences, embedder.token_counts, embedder.max_tokens,
+                           settings.window_overlap_sentences)
+    return _Pending(block, window_texts + sentences), spans
+
+
+def _sentences_by_window(sentences: list[str], runs: list[tuple[int, int]]
+                         ) -> list[list[tuple[int, int]]]:
+    """Each sentence read in the first window that holds it, as a span of that window's text
+    (window texts join their sentences with one space)."""
+    taken = 0
+    result: list[list[tuple[int, int]]] = []
+    for first, last in runs:
+        starts = [sum(len(s) + 1 for s in sentences[first:i]) for i in range(first, last)]
+        result.append([(start, start + len(sentences[i]))
+                       for i, start in zip(range(first, last), starts, strict=True) if i >= taken])
+        taken = max(taken, last)
+    return result
 
 
 def _file_spans(passage: Passage, document_text: str, spans: tuple[tuple[int, int], ...]
@@ -203,7 +246,7 @@ def _embed_passages(sources: list[SourceText], reusable: _Reusable, settings: Se
     """Lay out every passage's rows; embed only the texts no earlier build has."""
     indexed: list[store.IndexedPassage] = []
     blocks: list[np.ndarray | None] = []
-    pending: list[tuple[int, list[str]]] = []  # (block index, texts to embed)
+    pending: list[_Pending] = []
     row = 0
     # Token counts in one batch: only passages too long for the model are cut into windows.
     new_texts = [p.text for s in sources for p in s.passages
@@ -218,24 +261,45 @@ def _embed_passages(sources: list[SourceText], reusable: _Reusable, settings: Se
                 item = replace(old, passage=passage, first_row=row, sentence_offsets=offsets)
                 blocks.append(rows)
             else:
-                window_texts, spans, offsets = _segment(
-                    passage, source.document.text, tokens[passage.text] <= embedder.max_tokens,
-                    embedder, settings.window_overlap_sentences)
-                item = store.IndexedPassage(passage, spans, offsets, row, len(window_texts))
-                sentence_texts = [passage.text[a:b] for a, b in spans]
-                pending.append((len(blocks), window_texts + sentence_texts))
+                todo, spans = _segment(passage, tokens[passage.text] <= embedder.max_tokens,
+                                       embedder, settings, len(blocks))
+                offsets = _file_spans(passage, source.document.text, spans)
+                window_count = len(todo.texts) - (0 if todo.window_spans else len(spans))
+                item = store.IndexedPassage(passage, spans, offsets, row, window_count)
+                pending.append(todo)
                 blocks.append(None)
             indexed.append(item)
             row += item.row_count
-    texts = [text for _, block_texts in pending for text in block_texts]
-    fresh = embedder.encode(texts, progress) if texts else np.zeros((0, embedder.dimension))
-    cursor = 0
-    for block_index, block_texts in pending:
-        blocks[block_index] = fresh[cursor : cursor + len(block_texts)]
-        cursor += len(block_texts)
+    _embed_pending(pending, blocks, embedder, progress)
     vectors = np.concatenate([b for b in blocks if b is not None]) if blocks else \
         np.zeros((0, embedder.dimension), dtype=np.float32)
     return indexed, vectors.astype(np.float32), len(pending)
+
+
+def _embed_pending(pending: list[_Pending], blocks: list[np.ndarray | None], embedder: Embedder,
+                   progress: Progress | None) -> None:
+    """Fill each pending passage's block of rows (windows, then sentences): late passages with
+    one forward pass per window, the others text by text."""
+    late = [p for p in pending if p.window_spans]
+    separate = [p for p in pending if not p.window_spans]
+    late_texts = [text for p in late for text in p.texts]
+    total = len(late_texts) + sum(len(p.texts) for p in separate)
+
+    def shifted(offset: int) -> Progress | None:
+        return (lambda done, _: progress(offset + done, total)) if progress else None
+
+    passes = iter(embedder.encode_with_spans(
+        late_texts, [spans for p in late for spans in p.window_spans or []], shifted(0)))
+    for item in late:
+        window_rows, sentence_rows = zip(*[next(passes) for _ in item.texts], strict=True)
+        blocks[item.block] = np.vstack([np.vstack(window_rows), *sentence_rows])
+    texts = [text for p in separate for text in p.texts]
+    fresh = embedder.encode(texts, shifted(len(late_texts))) if texts else None
+    cursor = 0
+    for item in separate:
+        assert fresh is not None
+        blocks[item.block] = fresh[cursor : cursor + len(item.texts)]
+        cursor += len(item.texts)
 
 
 def sources_from_documents(documents: list[Document]) -> list[SourceText]:

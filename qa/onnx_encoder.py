@@ -144,6 +144,11 @@ class OnnxEncoder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """One unit vector per text (one batch: the caller chooses its size)."""
+        return self.encode_with_tokens(texts)[0]
+
+    def encode_with_tokens(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+        """Unit vectors, the last hidden state (texts, tokens, dimension) and the encodings
+        (ids, offsets, masks) of one batch."""
         encodings = self.tokenizer.encode_batch(texts)
         feed = {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
                 "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
@@ -151,7 +156,7 @@ class OnnxEncoder:
         hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
         pooled = _pool(hidden, feed["attention_mask"], self.layout.pooling)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32), hidden, encodings
 
 
 def _pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:

@@ -31,6 +31,10 @@ class Settings:
     onnx_cache: str = ""  # a folder; empty: $XDG_CACHE_HOME/qa/onnx (~/.cache/qa/onnx)
     # Chunking and windowing; changing any of these forces a rebuild of the index.
     window_overlap_sentences: int = 1
+    # Sentence vectors: "separate" encodes every sentence on its own; "late" pools each sentence's
+    # word pieces from its window's forward pass (models that mean-pool only). Late builds take
+    # 0.6-0.7x the time but cost up to 0.007 of recall (docs/benchmarks.md), so it is not the default.
+    sentence_vectors: str = "separate"
     max_file_bytes: int = 20_000_000
     # Search.
     top_k: int = 5
@@ -104,6 +108,8 @@ def settings_from_env(base: Settings | None = None) -> Settings:
         raise ValueError(f"QA_APPROXIMATE_INDEX must be {' or '.join(APPROXIMATE_INDEXES)}")
     if overrides.get("vector_storage", settings.vector_storage) not in ("float16", "float32"):
         raise ValueError("QA_VECTOR_STORAGE must be float16 or float32")
+    if overrides.get("sentence_vectors", settings.sentence_vectors) not in ("late", "separate"):
+        raise ValueError("QA_SENTENCE_VECTORS must be late or separate")
     if overrides.get("encoder", settings.encoder) not in ENCODERS:
         raise ValueError("QA_ENCODER must be onnx or torch")
     if overrides.get("mode", settings.mode) not in SEARCH_MODES:

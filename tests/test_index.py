@@ -170,6 +170,27 @@ def test_paragraph_longer_than_the_model_is_cut_into_windows(  # type: ignore[no
     assert item.row_count == item.window_count + 80
 
 
+@pytest.mark.parametrize("long_paragraph", [False, True])
+def test_late_sentence_vectors_fill_the_same_rows_and_find_the_answer(  # type: ignore[no-untyped-def]
+        tmp_path: Path, embedder, long_paragraph: bool) -> None:
+    filler = [f"Clause {n} of the treaty concerns the registration of launched objects."
+              for n in range(60 if long_paragraph else 3)]
+    answer = "The observatory on the ridge was closed in 1987 after a landslide."
+    text = " ".join(filler[: len(filler) // 2] + [answer] + filler[len(filler) // 2 :])
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "treaty.txt").write_text(f"Treaty\n\n{text}", encoding="utf-8")
+    settings = Settings(docs_dir=tmp_path / "docs", index_dir=tmp_path / "index",
+                        sentence_vectors="late")
+    qa = QA(settings, embedder=embedder)
+    qa.index()
+    [item] = qa.searcher.passages
+    assert (item.window_count > 1) == long_paragraph
+    assert item.row_count == item.window_count + len(filler) + 1
+    assert read_manifest(settings.index_dir).chunking["sentence_vectors"] == "late"
+    hit = qa.search("When was the observatory on the ridge closed?").hits[0]
+    assert item.passage.text[slice(*hit.answer)] == answer
+
+
 def test_checked_index_is_not_hashed_again_until_a_file_changes(  # type: ignore[no-untyped-def]
         small, monkeypatch) -> None:
     from qa import store

