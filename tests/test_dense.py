@@ -84,25 +84,21 @@ def test_exact_index_returns_true_neighbours() -> None:
 
 
 def test_exact_search_over_float16_vectors_matches_faiss_over_float32() -> None:
-    import qa.dense
-    from qa.dense import DenseIndex, build_dense_index
+    from qa.dense import DenseIndex, build_dense_index, exact_index
 
     rng = np.random.default_rng(5)
     vectors = rng.standard_normal((3000, 64)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     faiss_exact = DenseIndex(build_dense_index(vectors, DenseIndexSpec("flat")), vectors)
-    halved = DenseIndex(None, vectors.astype(np.float16))
+    stored = vectors.astype(np.float16)
+    halved = DenseIndex(exact_index(stored), stored)
     for query in vectors[:25]:
         expected_scores, expected_rows = faiss_exact.search(query, 10)
         scores, rows = halved.search(query, 10)
         assert rows[0] == expected_rows[0]
         assert np.allclose(scores, expected_scores, atol=2e-3)
-    qa.dense._EXACT_BLOCK_ROWS = 7  # blocks of any size give the same answer
-    try:
-        assert halved.search(vectors[3], 5)[1].tolist() == DenseIndex(
-            None, vectors.astype(np.float16)).search(vectors[3], 5)[1].tolist()
-    finally:
-        qa.dense._EXACT_BLOCK_ROWS = 16_384
+    whole = DenseIndex(exact_index(vectors), vectors)  # float32 codes: FAISS flat exactly
+    assert whole.search(vectors[3], 5)[1].tolist() == faiss_exact.search(vectors[3], 5)[1].tolist()
     assert halved.search(vectors[0], 0)[1].tolist() == []
     assert len(halved.search(vectors[0], 5000)[1]) == 3000
 

@@ -176,7 +176,8 @@ def test_late_sentence_vectors_fill_the_same_rows_and_find_the_answer(  # type: 
     filler = [f"Clause {n} of the treaty concerns the registration of launched objects."
               for n in range(60 if long_paragraph else 3)]
     answer = "The observatory on the ridge was closed in 1987 after a landslide."
-    text = " ".join(filler[: len(filler) // 2] + [answer] + filler[len(filler) // 2 :])
+    half = len(filler) // 2
+    text = " ".join([*filler[:half], answer, *filler[half:]])
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "treaty.txt").write_text(f"Treaty\n\n{text}", encoding="utf-8")
     settings = Settings(docs_dir=tmp_path / "docs", index_dir=tmp_path / "index",

