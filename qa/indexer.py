@@ -273,7 +273,7 @@ def _embed_passages(sources: list[SourceText], reusable: _Reusable, settings: Se
     _embed_pending(pending, blocks, embedder, progress)
     vectors = np.concatenate([b for b in blocks if b is not None]) if blocks else \
         np.zeros((0, embedder.dimension), dtype=np.float32)
-    return indexed, vectors.astype(np.float32), len(pending)
+    return indexed, vectors.astype(np.float32, copy=False), len(pending)
 
 
 def _embed_pending(pending: list[_Pending], blocks: list[np.ndarray | None], embedder: Embedder,
