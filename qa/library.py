@@ -9,6 +9,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qa.backends.local import LocalIndex
 from qa.embed import Embedder, Progress
 from qa.indexer import IndexReport, SourceText, build_index, sources_from_documents
 from qa.load import DocumentFolderError, SkippedFile, load_folder
@@ -99,7 +100,8 @@ class QA:
 
     def _load_searcher(self) -> Searcher:
         try:
-            return Searcher(self.settings.index_dir, self.settings, self.embedder, self._reranker)
+            index = LocalIndex(self.settings.index_dir, self.settings)
+            return Searcher(index, self.settings, self.embedder, self._reranker)
         except IndexUnusableError as error:
             raise IndexUnusableError(f"{error}; run `qa index --force` to rebuild") from error
 

@@ -92,7 +92,7 @@ def render_results(result: SearchResult) -> str:
 def render_document(qa: QA, source: str, paragraph: int) -> str:
     """The whole indexed document, HTML-escaped, with one paragraph highlighted; each passage
     with its character offsets into the extracted text, page boundaries and sections marked."""
-    passages = [i.passage for i in qa.searcher.passages if i.passage.source == source]
+    passages = [i.passage for i in qa.searcher.index.passages_in(source)]
     if not passages:
         return _notice(f"{display_source(source)} is not an indexed document.")
     parts = [f"<h3>{html.escape(passages[0].title)}</h3>"

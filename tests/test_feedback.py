@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from qa.backends.local import LocalIndex
 from qa.feedback import expanded_scores, relevance_model
 from qa.lexical import LexicalIndex, analyse
 from qa.library import QA
@@ -52,7 +53,8 @@ def test_feedback_reranks_and_weight_zero_is_the_plain_ranking(seeds_qa: QA) -> 
     settings = seeds_qa.settings.with_overrides(top_k=10)
 
     def search(**overrides: float) -> list[tuple[str, float, float]]:
-        searcher = Searcher(settings.index_dir, settings.with_overrides(**overrides),
+        searcher = Searcher(LocalIndex(settings.index_dir, settings),
+                            settings.with_overrides(**overrides),
                             seeds_qa.embedder)
         return [(h.passage.text, h.score, h.lexical_score)
                 for h in searcher.search(question, 10, "hybrid")]

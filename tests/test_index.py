@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from qa.backends.local import LocalIndex
 from qa.library import QA
 from qa.settings import Settings
 from qa.store import IndexUnusableError, atomic_write_text, read_manifest
@@ -124,7 +125,7 @@ def test_passage_table_not_matching_vectors_is_refused(small, embedder) -> None:
     data["checksums"]["passages.jsonl"] = file_sha256(table)  # checksums agree, contents do not
     manifest_path.write_text(json.dumps(data))
     with pytest.raises(IndexUnusableError, match="does not match"):
-        Searcher(settings.index_dir, settings, embedder)
+        Searcher(LocalIndex(settings.index_dir, settings), settings, embedder)
 
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path) -> None:

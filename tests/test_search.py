@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from qa.backends.local import LocalIndex
 from qa.fusion import reciprocal_rank_fusion, zscore_fusion
 from qa.library import QA, clean_question
 from qa.search import Searcher
@@ -42,8 +43,9 @@ class ReverseAlphabetical:
 
 
 def test_reranker_seam_reorders_the_head(seeds_qa: QA) -> None:
-    searcher = Searcher(seeds_qa.settings.index_dir, seeds_qa.settings.with_overrides(
-        rerank_depth=5), seeds_qa.embedder, ReverseAlphabetical())
+    index = LocalIndex(seeds_qa.settings.index_dir, seeds_qa.settings)
+    searcher = Searcher(index, seeds_qa.settings.with_overrides(rerank_depth=5), seeds_qa.embedder,
+                        ReverseAlphabetical())
     hits = searcher.search("outer space treaty", 5, "hybrid")
     texts = [h.passage.text for h in hits]
     assert texts == sorted(texts, reverse=True)
@@ -68,6 +70,7 @@ def test_search_holds_blas_to_one_thread(seeds_qa: QA) -> None:
                                  if pool["user_api"] == "blas"])
             return seeds_qa.embedder.encode_query(question)
 
-    searcher = Searcher(seeds_qa.settings.index_dir, seeds_qa.settings, RecordingEmbedder())  # type: ignore[arg-type]
+    searcher = Searcher(LocalIndex(seeds_qa.settings.index_dir, seeds_qa.settings), seeds_qa.settings,
+                        RecordingEmbedder())  # type: ignore[arg-type]
     assert searcher.search("outer space treaty", 3, "hybrid")
     assert blas_threads and blas_threads[0] and set(blas_threads[0]) == {1}

@@ -1,0 +1,64 @@
+"""Where an index lives, behind one small interface the Searcher reads through.
+
+A backend answers the questions search asks of an index: which passages a query vector or a
+question's words propose, the window and sentence vectors of a few candidates (for exact
+rescoring), BM25 scores of candidates, and the candidates' passage records. The Searcher never
+touches files or servers itself, so the CLI, the page and the evaluations work the same over any
+backend. Today: `local`, the index folder (manifest, vectors.npy, FAISS, BM25).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from qa import store
+
+
+class IndexReader(Protocol):
+    """A published index, opened for searching. Passages are numbered 0..passage_count-1."""
+
+    manifest: store.Manifest
+
+    @property
+    def passage_count(self) -> int: ...
+
+    @property
+    def sources(self) -> list[str]:
+        """Every indexed document's source name, sorted."""
+        ...
+
+    def passages(self, numbers: Sequence[int]) -> list[store.IndexedPassage]: ...
+
+    def passages_in(self, source: str) -> list[store.IndexedPassage]:
+        """One document's passages in document order."""
+        ...
+
+    def all_passages(self) -> list[store.IndexedPassage]: ...
+
+    def dense_candidates(self, query: np.ndarray, depth: int,
+                         sources: Collection[str] | None) -> np.ndarray:
+        """Up to `depth` passage numbers whose windows lie nearest the query, nearest first;
+        with `sources`, only passages of those documents (all of them, scored exactly)."""
+        ...
+
+    def candidate_vectors(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For each passage: its rows (windows, then sentences) stacked, as float32; how many rows
+        each has; how many of those are windows."""
+        ...
+
+    def lexical_top(self, words: Sequence[str], depth: int,
+                    sources: Collection[str] | None) -> np.ndarray:
+        """Up to `depth` passage numbers with a BM25 score above zero, best first."""
+        ...
+
+    def lexical_scores(self, words: Sequence[str], numbers: np.ndarray) -> np.ndarray:
+        """BM25 of the analysed question for each of the given passages."""
+        ...
+
+    def weighted_lexical_scores(self, weights: Mapping[str, float],
+                                numbers: np.ndarray) -> np.ndarray:
+        """Sum over words of weight × that word's BM25, for each of the given passages."""
+        ...

@@ -1,0 +1,120 @@
+"""The local backend: an index folder on this machine (store.py's layout), memory-mapped."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from qa import store
+from qa.dense import load_dense_index
+from qa.lexical import LexicalIndex
+from qa.settings import Settings
+
+
+class LocalIndex:
+    """An index folder opened for searching: checksums verified, files memory-mapped."""
+
+    def __init__(self, index_dir: Path, settings: Settings) -> None:
+        manifest = store.read_manifest(index_dir)
+        store.verify_checksums(index_dir, manifest)
+        folder = store.build_folder(index_dir, manifest)
+        self.manifest = manifest
+        self._passages = store.read_passages(folder)
+        self._vectors = store.read_vectors(folder)
+        self._first_rows = np.array([i.first_row for i in self._passages], dtype=np.int64)
+        self._window_counts = np.array([i.window_count for i in self._passages], dtype=np.int64)
+        self._row_counts = np.array([i.row_count for i in self._passages], dtype=np.int64)
+        # Rows are laid out passage after passage, so each row's owner follows from the counts.
+        self._owners = np.repeat(np.arange(len(self._passages)), self._row_counts)
+        # An approximate index holds only the window vectors (see DenseIndexSpec.vectors).
+        dense_rows = store.dense_rows(self._passages, manifest.dense_index.get("vectors", "all"))
+        self._dense = load_dense_index(folder / store.DENSE_NAME, self._vectors, settings,
+                                       dense_rows, manifest.dense_index.get("kind", ""))
+        self._lexical = LexicalIndex.load(folder / store.LEXICAL_FOLDER)
+        self._sources = np.array([item.passage.source for item in self._passages], dtype=object)
+        self._last_bm25: tuple[tuple[str, ...], np.ndarray] = ((), np.zeros(0))
+        self._check_agreement()
+
+    def _check_agreement(self) -> None:
+        rows = int(self._row_counts.sum())
+        indexed = rows if self._dense.rows is None else len(self._dense.rows)
+        if len(self._passages) != self.manifest.passage_count or rows != self._vectors.shape[0] \
+                or self._dense.ntotal != indexed:
+            raise store.IndexUnusableError(
+                f"passage table ({len(self._passages)} passages, {rows} rows) does not match the "
+                f"vectors ({self._vectors.shape[0]}) and dense index ({self._dense.ntotal} of "
+                f"{indexed} expected)")
+
+    @property
+    def passage_count(self) -> int:
+        return len(self._passages)
+
+    @property
+    def sources(self) -> list[str]:
+        return sorted(set(self._sources))
+
+    def passages(self, numbers: Sequence[int]) -> list[store.IndexedPassage]:
+        return [self._passages[int(n)] for n in numbers]
+
+    def passages_in(self, source: str) -> list[store.IndexedPassage]:
+        return [item for item in self._passages if item.passage.source == source]
+
+    def all_passages(self) -> list[store.IndexedPassage]:
+        return list(self._passages)
+
+    def _allowed(self, sources: Collection[str] | None) -> np.ndarray | None:
+        return None if not sources else np.isin(self._sources, list(sources))
+
+    def dense_candidates(self, query: np.ndarray, depth: int,
+                         sources: Collection[str] | None) -> np.ndarray:
+        allowed = self._allowed(sources)
+        if allowed is not None:
+            # A filtered search scores the chosen documents exactly: FAISS cannot filter cheaply.
+            return np.flatnonzero(allowed)
+        # A passage owns several rows (windows, sentences): over-fetch so `depth` passages come back.
+        _, rows = self._dense.search(query, depth * 4)
+        owners = self._owners[rows]
+        _, first_seen = np.unique(owners, return_index=True)
+        return owners[np.sort(first_seen)][:depth]
+
+    def candidate_vectors(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        counts = self._row_counts[numbers]
+        rows = store.row_ranges(self._first_rows[numbers], counts)
+        return (np.asarray(self._vectors[rows], dtype=np.float32), counts,
+                self._window_counts[numbers])
+
+    def _bm25(self, words: Sequence[str]) -> np.ndarray:
+        """Every passage's BM25 for the words; the last answer is kept, because a search asks
+        for the top and then for the candidates' scores of the same words."""
+        key = tuple(words)
+        last_key, last_scores = self._last_bm25
+        if key != last_key or not key:
+            last_scores = self._lexical.scores(words)
+            self._last_bm25 = (key, last_scores)  # one assignment: safe between threads
+        return last_scores
+
+    def lexical_top(self, words: Sequence[str], depth: int,
+                    sources: Collection[str] | None) -> np.ndarray:
+        scores = self._bm25(words)
+        allowed = self._allowed(sources)
+        if allowed is not None:
+            scores = np.where(allowed, scores, 0.0)
+        top = _top_indices(scores, depth)
+        return top[scores[top] > 0]
+
+    def lexical_scores(self, words: Sequence[str], numbers: np.ndarray) -> np.ndarray:
+        return self._bm25(words)[numbers]
+
+    def weighted_lexical_scores(self, weights: Mapping[str, float],
+                                numbers: np.ndarray) -> np.ndarray:
+        return self._lexical.weighted_scores(weights, numbers)
+
+
+def _top_indices(scores: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the `count` highest scores, best first, without sorting everything."""
+    if len(scores) > count:
+        head = np.argpartition(-scores, count)[:count]
+        return head[np.argsort(-scores[head], kind="stable")]
+    return np.argsort(-scores, kind="stable")
