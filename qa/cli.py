@@ -44,6 +44,7 @@ def make_settings(docs: Path | None, index: Path | None, **overrides: Any) -> Se
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Errors a user can act on become one line on stderr and exit status 1, not a traceback."""
+    from qa.backends.milvus import MilvusUnavailableError
     from qa.beir import CollectionError
     from qa.embed import ModelUnavailableError
     from qa.evaluate import QuestionSetError
@@ -53,7 +54,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (DocumentFolderError, ModelUnavailableError, IndexUnusableError, QuestionSetError,
-            CollectionError, ValueError, OSError) as error:
+            CollectionError, MilvusUnavailableError, ValueError, OSError) as error:
         click.echo(f"qa: error: {error}", err=True)
         sys.exit(1)
 

@@ -6,10 +6,10 @@ import logging
 import threading
 import unicodedata
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from qa.backends.local import LocalIndex
+from qa.backends import open_index, publish
 from qa.embed import Embedder, Progress
 from qa.indexer import IndexReport, SourceText, build_index, sources_from_documents
 from qa.load import DocumentFolderError, SkippedFile, load_folder
@@ -93,6 +93,8 @@ class QA:
         with self._build_lock:
             sources, skipped = self._corpus()
             report = build_index(sources, self.settings, self.embedder, skipped, progress, force)
+            if publish(self.settings, force) and not report.rebuilt_because:
+                report = replace(report, rebuilt_because=f"published to {self.settings.backend}")
             if report.rebuilt_because or self._searcher is None:
                 self._searcher = self._load_searcher()
             self.last_report = report
@@ -100,8 +102,8 @@ class QA:
 
     def _load_searcher(self) -> Searcher:
         try:
-            index = LocalIndex(self.settings.index_dir, self.settings)
-            return Searcher(index, self.settings, self.embedder, self._reranker)
+            return Searcher(open_index(self.settings), self.settings, self.embedder,
+                            self._reranker)
         except IndexUnusableError as error:
             raise IndexUnusableError(f"{error}; run `qa index --force` to rebuild") from error
 

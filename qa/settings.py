@@ -22,6 +22,14 @@ class Settings:
 
     docs_dir: Path = Path("seeds")
     index_dir: Path = Path("embeddings")
+    # Where searches read the index: "local" (index_dir) or "milvus" (a server, cluster or
+    # Milvus Lite at milvus_uri, as pymilvus takes it: a file path or http://host:19530), under
+    # milvus_collection (default: a name derived from the documents folder). With "milvus",
+    # index_dir only holds the local build that `qa index` publishes.
+    backend: str = "local"
+    milvus_uri: str = ""
+    milvus_token: str = ""
+    milvus_collection: str = ""
     model: str = DEFAULT_MODEL
     batch_size: int = 32
     threads: int = 0  # 0: let the runtime and FAISS choose
@@ -108,6 +116,11 @@ def settings_from_env(base: Settings | None = None) -> Settings:
         raise ValueError(f"QA_APPROXIMATE_INDEX must be {' or '.join(APPROXIMATE_INDEXES)}")
     if overrides.get("vector_storage", settings.vector_storage) not in ("float16", "float32"):
         raise ValueError("QA_VECTOR_STORAGE must be float16 or float32")
+    backend = overrides.get("backend", settings.backend)
+    if backend not in ("local", "milvus"):
+        raise ValueError("QA_BACKEND must be local or milvus")
+    if backend == "milvus" and not overrides.get("milvus_uri", settings.milvus_uri):
+        raise ValueError("QA_BACKEND=milvus needs QA_MILVUS_URI (a file path or http://host:19530)")
     if overrides.get("sentence_vectors", settings.sentence_vectors) not in ("late", "separate"):
         raise ValueError("QA_SENTENCE_VECTORS must be late or separate")
     if overrides.get("encoder", settings.encoder) not in ENCODERS:

@@ -125,14 +125,14 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def _passage_record(item: IndexedPassage) -> str:
+def passage_record(item: IndexedPassage) -> str:
     record = {**asdict(item.passage), "sentences": item.sentences,
               "sentence_offsets": item.sentence_offsets, "first_row": item.first_row,
               "window_count": item.window_count}
     return json.dumps(record, ensure_ascii=False)
 
 
-def _passage_from_record(line: str) -> IndexedPassage:
+def passage_from_record(line: str) -> IndexedPassage:
     record = json.loads(line)
     sentences = _spans(record.pop("sentences"))
     offsets = _spans(record.pop("sentence_offsets"))
@@ -152,7 +152,7 @@ def new_build_folder(index_dir: Path) -> Path:
 def write_passages(folder: Path, passages: list[IndexedPassage]) -> None:
     with (folder / PASSAGES_NAME).open("w", encoding="utf-8") as stream:
         for item in passages:
-            stream.write(_passage_record(item) + "\n")
+            stream.write(passage_record(item) + "\n")
 
 
 def write_vectors(folder: Path, vectors: np.ndarray, stored: str = "float32") -> None:
@@ -318,7 +318,7 @@ def _read_json(path: Path) -> Any:
 def read_passages(folder: Path) -> list[IndexedPassage]:
     try:
         with (folder / PASSAGES_NAME).open(encoding="utf-8") as stream:
-            return [_passage_from_record(line) for line in stream if line.strip()]
+            return [passage_from_record(line) for line in stream if line.strip()]
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise IndexUnusableError(f"passage table in {folder} is unreadable: {error}") from error
 

@@ -4,7 +4,9 @@ A backend answers the questions search asks of an index: which passages a query 
 question's words propose, the window and sentence vectors of a few candidates (for exact
 rescoring), BM25 scores of candidates, and the candidates' passage records. The Searcher never
 touches files or servers itself, so the CLI, the page and the evaluations work the same over any
-backend. Today: `local`, the index folder (manifest, vectors.npy, FAISS, BM25).
+backend: `local`, the index folder (manifest, vectors.npy, FAISS, BM25, qa/backends/local.py),
+or `milvus`, a Milvus server, cluster or Milvus Lite (qa/backends/milvus.py), for which the index
+folder is only the local build it publishes from.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from typing import Protocol
 import numpy as np
 
 from qa import store
+from qa.settings import Settings
+
+BACKENDS = ("local", "milvus")
 
 
 class IndexReader(Protocol):
@@ -62,3 +67,44 @@ class IndexReader(Protocol):
                                 numbers: np.ndarray) -> np.ndarray:
         """Sum over words of weight × that word's BM25, for each of the given passages."""
         ...
+
+
+def milvus_alias(settings: Settings) -> str:
+    from qa.backends.milvus import default_collection
+
+    return settings.milvus_collection or default_collection(settings.docs_dir)
+
+
+def open_index(settings: Settings) -> IndexReader:
+    """The published index the settings name, opened for searching."""
+    if settings.backend == "milvus":
+        from qa.backends.milvus import MilvusIndex, connect
+
+        return MilvusIndex(connect(settings.milvus_uri, settings.milvus_token),
+                           milvus_alias(settings))
+    from qa.backends.local import LocalIndex
+
+    return LocalIndex(settings.index_dir, settings)
+
+
+def publish(settings: Settings, force: bool = False) -> bool:
+    """Make the local build in settings.index_dir the one the backend serves. The local
+    backend serves it already; Milvus gets a copy unless it holds the same content. True when
+    something was published."""
+    if settings.backend != "milvus":
+        return False
+    from qa.backends import milvus
+
+    manifest = store.read_manifest(settings.index_dir)
+    client = milvus.connect(settings.milvus_uri, settings.milvus_token)
+    alias = milvus_alias(settings)
+    served = milvus.published_manifest(client, alias)
+    if not force and served is not None and _same_content(served, manifest):
+        return False
+    milvus.publish(client, alias, store.build_folder(settings.index_dir, manifest), manifest)
+    return True
+
+
+def _same_content(one: store.Manifest, other: store.Manifest) -> bool:
+    return (one.files, one.model, one.chunking, one.passage_count, one.vector_count) == \
+        (other.files, other.model, other.chunking, other.passage_count, other.vector_count)

@@ -1,0 +1,365 @@
+"""The Milvus backend: a published index lives on a Milvus server, cluster or Milvus Lite.
+
+Each build is three collections named after the index's alias and the build:
+- `<alias>__<build>_passages`: one entity per passage: its number, source, record (the
+  IndexedPassage as JSON) and its analysed words, over which the server keeps BM25;
+- `<alias>__<build>_rows`: one entity per vector row (windows, then sentences), with its
+  passage number, whether it is a window, and the vector; the server searches the windows;
+- `<alias>__<build>_terms`: BM25's statistics: each word's document frequency, and one entity
+  (the empty word) holding the manifest, the passage count and the mean passage length.
+
+The alias points at the passages collection of the published build. Publishing a new build
+writes all three collections first and then moves the alias, one step on the server, so a
+search never sees half a build. A reader resolves the alias once, when it opens.
+
+The server proposes candidates (nearest windows; best BM25); qa then scores the candidates
+exactly as the local backend does, from what it fetches for them alone: their rows, their words
+and their words' document frequencies. Milvus Lite computes BM25 statistics over the filtered
+entities only when a search is filtered, so scores are never taken from a filtered search.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import math
+import re
+from collections import Counter
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa import store
+from qa.lexical import analyse
+
+# bm25s's defaults (its "lucene" method), which the local backend uses.
+BM25_K1, BM25_B = 1.5, 0.75
+_INSERT_BATCH = 1000
+_QUERY_BATCH = 500  # ids per `in [...]` filter
+_META = ""  # the terms collection's entity that holds the manifest
+_FILE = "file:"  # prefix of the terms collection's entities that list the indexed files
+_MAX_TEXT = 65_535  # bytes in a VARCHAR field
+
+
+class MilvusUnavailableError(Exception):
+    """The Milvus server cannot be reached, refuses us, or holds no index under that name."""
+
+
+def default_collection(docs_dir: Path) -> str:
+    """An alias per documents folder, so two folders never overwrite each other's index."""
+    resolved = str(docs_dir.resolve())
+    stem = re.sub(r"[^A-Za-z0-9_]", "_", Path(resolved).name)[:40]
+    return f"qa_{stem}_{hashlib.sha256(resolved.encode()).hexdigest()[:10]}"
+
+
+def connect(uri: str, token: str = "", timeout: float = 10.0) -> Any:
+    """A client for `uri` (a file path: Milvus Lite embedded; http://host:19530: a server)."""
+    from pymilvus import MilvusClient
+
+    # pymilvus logs every failed call at ERROR with a traceback, also those qa expects and
+    # handles (an alias not there yet); qa reports what matters itself.
+    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
+    # Milvus Lite's embedded server lacks AllocTimestamp; pymilvus falls back, but the gRPC
+    # server logs each refusal with a traceback first.
+    logging.getLogger("grpc").setLevel(logging.CRITICAL)
+    try:
+        client = MilvusClient(uri=uri, token=token, timeout=timeout)
+        client.list_collections()
+    except Exception as error:  # pymilvus raises many kinds; the user needs one line
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise MilvusUnavailableError(f"cannot use Milvus at {uri}: {message}") from error
+    return client
+
+
+def _names(alias: str, build: str) -> dict[str, str]:
+    base = f"{alias}__{re.sub(r'[^A-Za-z0-9_]', '_', build)}"
+    return {kind: f"{base}_{kind}" for kind in ("passages", "rows", "terms")}
+
+
+def _among(field: str, values: Sequence[Any]) -> dict[str, Any]:
+    """A filter `field in [values]`. Strings are written as JSON without ASCII escapes: Milvus
+    Lite accepts \\", \\\\, \\t and \\n but not \\u, and has no filter templates."""
+    return {"filter": f"{field} in {json.dumps(list(values), ensure_ascii=False)}"}
+
+
+# ---- publishing ------------------------------------------------------------------------------
+
+def publish(client: Any, alias: str, build_folder: Path, manifest: store.Manifest) -> None:
+    """Copy a finished local build to the server and make it the one searches see."""
+    names = _names(alias, manifest.build)
+    for name in names.values():
+        if client.has_collection(name):
+            client.drop_collection(name)  # left by a publish that was killed
+    passages = store.read_passages(build_folder)
+    vectors = store.read_vectors(build_folder)
+    words = analyse([item.passage.text for item in passages])
+    _create_passages(client, names["passages"], passages, words)
+    _create_rows(client, names["rows"], passages, vectors)
+    _create_terms(client, names["terms"], manifest, words)
+    for name in names.values():
+        client.load_collection(name)
+    if _alias_target(client, alias) is None:
+        client.create_alias(names["passages"], alias)
+    else:
+        client.alter_alias(names["passages"], alias)
+    _drop_old_builds(client, alias, keep=set(names.values()))
+
+
+def _drop_old_builds(client: Any, alias: str, keep: set[str]) -> None:
+    """Builds other than the live one go; readers that opened an older build reopen when they
+    find its collections gone (see MilvusIndex)."""
+    for name in client.list_collections():
+        if name.startswith(f"{alias}__") and name not in keep:
+            client.drop_collection(name)
+
+
+def _create_passages(client: Any, name: str, passages: list[store.IndexedPassage],
+                     words: list[list[str]]) -> None:
+    from pymilvus import DataType, Function, FunctionType, MilvusClient
+
+    schema = MilvusClient.create_schema(auto_id=False)
+    schema.add_field("number", DataType.INT64, is_primary=True)
+    schema.add_field("source", DataType.VARCHAR, max_length=4096)
+    schema.add_field("record", DataType.VARCHAR, max_length=_MAX_TEXT)
+    # The words are qa's own analysis (stopwords out, stemmed), joined by spaces: the server's
+    # standard tokenizer splits them back unchanged, so its BM25 sees what the local one sees.
+    schema.add_field("words", DataType.VARCHAR, max_length=_MAX_TEXT, enable_analyzer=True,
+                     analyzer_params={"tokenizer": "standard", "filter": ["lowercase"]})
+    schema.add_field("bm25", DataType.SPARSE_FLOAT_VECTOR)
+    schema.add_function(Function(name="bm25", function_type=FunctionType.BM25,
+                                 input_field_names=["words"], output_field_names=["bm25"]))
+    indexes = client.prepare_index_params()
+    indexes.add_index(field_name="bm25", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
+                      params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
+    client.create_collection(name, schema=schema, index_params=indexes)
+    entities = ({"number": number, "source": item.passage.source,
+                 "record": _fits(store.passage_record(item), item),
+                 "words": _fits(" ".join(words[number]), item)}
+                for number, item in enumerate(passages))
+    _insert(client, name, entities)
+
+
+def _fits(text: str, item: store.IndexedPassage) -> str:
+    if len(text.encode("utf-8")) > _MAX_TEXT:
+        raise ValueError(f"{item.passage.source}, paragraph {item.passage.paragraph}, is longer "
+                         f"than Milvus stores in one field ({_MAX_TEXT} bytes)")
+    return text
+
+
+def _create_rows(client: Any, name: str, passages: list[store.IndexedPassage],
+                 vectors: np.ndarray) -> None:
+    from pymilvus import DataType, MilvusClient
+
+    schema = MilvusClient.create_schema(auto_id=False)
+    schema.add_field("row", DataType.INT64, is_primary=True)
+    schema.add_field("passage", DataType.INT64)
+    schema.add_field("source", DataType.VARCHAR, max_length=4096)
+    schema.add_field("window", DataType.BOOL)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=int(vectors.shape[1]))
+    indexes = client.prepare_index_params()
+    # FLAT: exact inner products, the answers of the local backend's exact search.
+    indexes.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
+    client.create_collection(name, schema=schema, index_params=indexes)
+
+    def entities() -> Iterator[dict[str, Any]]:
+        for number, item in enumerate(passages):
+            block = np.asarray(vectors[item.first_row : item.first_row + item.row_count],
+                               dtype=np.float32)
+            for offset, vector in enumerate(block):
+                yield {"row": item.first_row + offset, "passage": number,
+                       "source": item.passage.source, "window": offset < item.window_count,
+                       "vector": vector.tolist()}
+
+    _insert(client, name, entities())
+
+
+def _create_terms(client: Any, name: str, manifest: store.Manifest,
+                  words: list[list[str]]) -> None:
+    from pymilvus import DataType, MilvusClient
+
+    schema = MilvusClient.create_schema(auto_id=False)
+    schema.add_field("term", DataType.VARCHAR, is_primary=True, max_length=1024)
+    schema.add_field("df", DataType.INT64)
+    schema.add_field("data", DataType.JSON)
+    schema.add_field("unused", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants one vector field
+    indexes = client.prepare_index_params()
+    indexes.add_index(field_name="unused", index_type="FLAT", metric_type="L2")
+    client.create_collection(name, schema=schema, index_params=indexes)
+    frequencies = Counter(word for passage_words in words for word in set(passage_words))
+    mean_length = sum(map(len, words)) / max(1, len(words))
+    # The manifest's file list can be long; each file is an entity of its own ("file:" + name;
+    # no analysed word contains a colon).
+    meta = {"term": _META, "df": len(words), "unused": [0.0, 0.0],
+            "data": {"manifest": {**asdict(manifest), "files": {}}, "mean_length": mean_length}}
+    files = ({"term": _FILE + source, "df": 0, "data": {"hash": digest}, "unused": [0.0, 0.0]}
+             for source, digest in manifest.files.items())
+    terms = ({"term": term, "df": count, "data": {}, "unused": [0.0, 0.0]}
+             for term, count in frequencies.items() if len(term.encode()) < 1024)
+    _insert(client, name, itertools.chain([meta], files, terms))
+
+
+def _insert(client: Any, name: str, entities: Iterator[dict[str, Any]]) -> None:
+    batch: list[dict[str, Any]] = []
+    for entity in entities:
+        batch.append(entity)
+        if len(batch) == _INSERT_BATCH:
+            client.insert(name, batch)
+            batch = []
+    if batch:
+        client.insert(name, batch)
+
+
+def _alias_target(client: Any, alias: str) -> str | None:
+    """The collection an alias points at; None when there is no such alias."""
+    if alias not in client.list_aliases().get("aliases", []):
+        return None
+    return str(client.describe_alias(alias)["collection_name"])
+
+
+def published_manifest(client: Any, alias: str) -> store.Manifest | None:
+    """The manifest of the build the alias points at; None when nothing is published."""
+    passages = _alias_target(client, alias)
+    if passages is None:
+        return None
+    client.load_collection(passages.removesuffix("_passages") + "_terms")
+    return _read_manifest(client, passages.removesuffix("_passages") + "_terms")
+
+
+def _read_manifest(client: Any, terms: str) -> store.Manifest | None:
+    found = client.query(terms, filter=f'term == "{_META}"', output_fields=["data"])
+    if not found:
+        return None
+    files = {entity["term"].removeprefix(_FILE): entity["data"]["hash"] for entity in
+             client.query(terms, filter=f'term like "{_FILE}%"', output_fields=["term", "data"])}
+    return store.Manifest(**{**found[0]["data"]["manifest"], "files": files})
+
+
+# ---- searching -------------------------------------------------------------------------------
+
+class MilvusIndex:
+    """The build an alias points at, opened for searching; every answer comes from the server.
+    Passage records fetched once are kept (they never change within a build)."""
+
+    def __init__(self, client: Any, alias: str) -> None:
+        self._client = client
+        passages = _alias_target(client, alias)
+        if passages is None:
+            raise store.IndexUnusableError(
+                f"no index named {alias!r} on the Milvus server; run `qa index` first")
+        base = passages.removesuffix("_passages")
+        self._names = {"passages": passages, "rows": f"{base}_rows", "terms": f"{base}_terms"}
+        for name in self._names.values():
+            client.load_collection(name)  # a no-op when loaded; Milvus Lite files start released
+        manifest = _read_manifest(client, self._names["terms"])
+        found = client.query(self._names["terms"], filter=f'term == "{_META}"',
+                             output_fields=["df", "data"])
+        if manifest is None or not found:
+            raise store.IndexUnusableError(f"the Milvus index {alias!r} has no manifest")
+        self.manifest = manifest
+        self._count = int(found[0]["df"])
+        self._mean_length = float(found[0]["data"]["mean_length"])
+        self._records: dict[int, store.IndexedPassage] = {}
+        self._words: dict[int, list[str]] = {}
+
+    @property
+    def passage_count(self) -> int:
+        return self._count
+
+    @property
+    def sources(self) -> list[str]:
+        return sorted(self.manifest.files)
+
+    def _fetch(self, numbers: Sequence[int]) -> None:
+        missing = [n for n in dict.fromkeys(int(n) for n in numbers) if n not in self._records]
+        for begin in range(0, len(missing), _QUERY_BATCH):
+            chunk = missing[begin : begin + _QUERY_BATCH]
+            for entity in self._client.query(self._names["passages"],
+                                             **_among("number", chunk),
+                                             output_fields=["number", "record", "words"]):
+                number = int(entity["number"])
+                self._records[number] = store.passage_from_record(entity["record"])
+                self._words[number] = entity["words"].split()
+
+    def passages(self, numbers: Sequence[int]) -> list[store.IndexedPassage]:
+        self._fetch(numbers)
+        return [self._records[int(n)] for n in numbers]
+
+    def passages_in(self, source: str) -> list[store.IndexedPassage]:
+        found = self._client.query(self._names["passages"], **_among("source", [source]),
+                                   output_fields=["number"])
+        return self.passages(sorted(int(e["number"]) for e in found))
+
+    def all_passages(self) -> list[store.IndexedPassage]:
+        numbers = list(range(self._count))
+        return self.passages(numbers)
+
+    def dense_candidates(self, query: np.ndarray, depth: int,
+                         sources: Collection[str] | None) -> np.ndarray:
+        if sources:
+            # As the local backend: a filtered search scores every chosen passage exactly.
+            found = self._client.query(self._names["passages"], **_among("source", sorted(sources)),
+                                       output_fields=["number"])
+            return np.array(sorted(int(e["number"]) for e in found), dtype=np.int64)
+        hits = self._client.search(self._names["rows"], data=[query.astype(np.float32).tolist()],
+                                   anns_field="vector", filter="window == true",
+                                   limit=min(depth * 4, 16_384), output_fields=["passage"],
+                                   search_params={"metric_type": "IP"})[0]
+        owners = list(dict.fromkeys(int(hit["entity"]["passage"]) for hit in hits))
+        return np.array(owners[:depth], dtype=np.int64)
+
+    def candidate_vectors(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        items = self.passages(numbers.tolist())
+        by_row: dict[int, list[float]] = {}
+        for begin in range(0, len(numbers), _QUERY_BATCH):
+            chunk = numbers[begin : begin + _QUERY_BATCH].tolist()
+            for entity in self._client.query(self._names["rows"],
+                                             **_among("passage", chunk),
+                                             output_fields=["row", "vector"]):
+                by_row[int(entity["row"])] = entity["vector"]
+        rows = [row for item in items
+                for row in range(item.first_row, item.first_row + item.row_count)]
+        vectors = np.array([by_row[row] for row in rows], dtype=np.float32)
+        return (vectors, np.array([i.row_count for i in items], dtype=np.int64),
+                np.array([i.window_count for i in items], dtype=np.int64))
+
+    def lexical_top(self, words: Sequence[str], depth: int,
+                    sources: Collection[str] | None) -> np.ndarray:
+        if not words:
+            return np.zeros(0, dtype=np.int64)
+        hits = self._client.search(self._names["passages"], data=[" ".join(words)],
+                                   anns_field="bm25", limit=depth, output_fields=["number"],
+                                   **(_among("source", sorted(sources)) if sources else {}),
+                                   search_params={"metric_type": "BM25"})[0]
+        return np.array([int(hit["entity"]["number"]) for hit in hits], dtype=np.int64)
+
+    def lexical_scores(self, words: Sequence[str], numbers: np.ndarray) -> np.ndarray:
+        return self.weighted_lexical_scores(Counter(words), numbers)
+
+    def weighted_lexical_scores(self, weights: Mapping[str, float],
+                                numbers: np.ndarray) -> np.ndarray:
+        """BM25 as bm25s computes it (Lucene's idf, no (k1 + 1) factor), from the candidates'
+        own words and the collection's document frequencies."""
+        self._fetch(numbers.tolist())
+        idf = self._idf(list(weights))
+        total = np.zeros(len(numbers), dtype=np.float32)
+        for slot, number in enumerate(numbers.tolist()):
+            words = self._words[number]
+            counts = Counter(words)
+            norm = BM25_K1 * (1 - BM25_B + BM25_B * len(words) / self._mean_length)
+            total[slot] = sum(weight * idf.get(word, 0.0) * counts[word] / (counts[word] + norm)
+                              for word, weight in weights.items() if counts[word])
+        return total
+
+    def _idf(self, words: list[str]) -> dict[str, float]:
+        wanted = [w for w in dict.fromkeys(words) if w]
+        if not wanted:
+            return {}
+        found = self._client.query(self._names["terms"], **_among("term", wanted),
+                                   output_fields=["term", "df"])
+        return {e["term"]: math.log(1 + (self._count - e["df"] + 0.5) / (e["df"] + 0.5))
+                for e in found}
