@@ -1,0 +1,126 @@
+"""The Milvus backend against Milvus Lite: a gRPC server started here on 127.0.0.1 (the protocol
+of a real server) and the embedded file mode. The answers must be the local backend's."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import REPO, SEEDS, free_port
+
+from qa.library import QA
+from qa.settings import Settings
+
+pytest.importorskip("pymilvus")
+
+QUESTIONS = ["Who co-organised the 2018 PAROS workshop?",
+             "Why is amending the Outer Space Treaty not a workable solution?",
+             "debris mitigation guidelines",
+             "When did the third ARF workshop on space security open?"]
+
+
+@pytest.fixture(scope="module")
+def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`milvus-lite server` on a free loopback port; `timeout` stops it even if pytest dies."""
+    port = free_port()
+    data = tmp_path_factory.mktemp("milvus-data")
+    server = subprocess.Popen(
+        ["timeout", "1800", str(Path(sys.executable).parent / "milvus-lite"), "server",
+         "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                from qa.backends.milvus import connect
+
+                connect(uri, timeout=2).close()
+                break
+            except Exception:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.5)
+        yield uri
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def answers(qa: QA, **options: object) -> list[list[tuple[str, int, float, tuple[int, int]]]]:
+    return [[(h.passage.source, h.passage.paragraph, round(h.score, 4), h.answer)
+             for h in qa.search(question, k=5, **options).hits]  # type: ignore[arg-type]
+            for question in QUESTIONS]
+
+
+@pytest.mark.parametrize("where", ["server", "file"])
+def test_milvus_gives_the_local_answers(seeds_qa: QA, milvus_server: str, tmp_path: Path,
+                                        where: str) -> None:
+    uri = milvus_server if where == "server" else str(tmp_path / "lite.db")
+    settings = seeds_qa.settings.with_overrides(backend="milvus", milvus_uri=uri,
+                                                milvus_collection=f"seeds_{where}")
+    remote = QA.open(settings, embedder=seeds_qa.embedder)
+    assert remote.searcher.index.__class__.__name__ == "MilvusIndex"
+    for mode in ("hybrid", "dense", "lexical"):
+        assert answers(remote, mode=mode) == answers(seeds_qa, mode=mode)
+    source = seeds_qa.searcher.sources[1]
+    assert answers(remote, sources=[source]) == answers(seeds_qa, sources=[source])
+    assert remote.searcher.sources == seeds_qa.searcher.sources
+    assert [p.passage for p in remote.searcher.index.passages_in(source)] == \
+        [p.passage for p in seeds_qa.searcher.index.passages_in(source)]
+
+
+def test_unchanged_folder_publishes_nothing_and_a_change_publishes_once(
+        seeds_qa: QA, milvus_server: str, tmp_path: Path) -> None:
+    from qa.backends.milvus import connect
+
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+    settings = Settings(docs_dir=docs, index_dir=tmp_path / "index", backend="milvus",
+                        milvus_uri=milvus_server, milvus_collection="refresh")
+    qa = QA(settings, embedder=seeds_qa.embedder)
+    assert qa.index().rebuilt_because
+    client = connect(milvus_server)
+    built = sorted(n for n in client.list_collections() if n.startswith("refresh__"))
+    assert len(built) == 3
+    again = qa.index()
+    assert not again.rebuilt_because and again.embedded_passages == 0
+    assert sorted(n for n in client.list_collections() if n.startswith("refresh__")) == built
+    first = sorted(docs.iterdir())[0]
+    first.write_text(first.read_text(encoding="utf-8") + "\n\nThe lighthouse keeper logged a "
+                     "green comet over the bay.\n", encoding="utf-8")
+    changed = qa.index()
+    assert changed.embedded_passages == 1
+    after = sorted(n for n in client.list_collections() if n.startswith("refresh__"))
+    assert len(after) == 3 and set(after).isdisjoint(built)  # the old build was dropped
+    assert qa.search("Who logged a green comet?").hits[0].passage.source == first.name
+
+
+def test_a_server_that_is_down_is_one_line(tmp_path: Path) -> None:
+    environment = {**os.environ, "QA_BACKEND": "milvus",
+                   "QA_MILVUS_URI": f"http://127.0.0.1:{free_port()}"}
+    started = time.monotonic()
+    done = subprocess.run([str(Path(sys.executable).parent / "qa"), "ask", "anything",
+                           "--index", str(tmp_path / "index")], cwd=REPO, env=environment,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.startswith("qa: error: cannot use Milvus at http://127.0.0.1:")
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert time.monotonic() - started < 60
+
+
+def test_milvus_settings_are_checked() -> None:
+    from qa.settings import settings_from_env
+
+    os.environ["QA_BACKEND"] = "milvus"
+    try:
+        with pytest.raises(ValueError, match="QA_MILVUS_URI"):
+            settings_from_env()
+    finally:
+        del os.environ["QA_BACKEND"]
