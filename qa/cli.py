@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -86,6 +87,28 @@ mode_option = click.option("--mode", type=click.Choice(SEARCH_MODES),
                            help="Retrieval mode (default: hybrid).")
 
 
+def backend_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--backend, --milvus-uri and --milvus-collection; each, when given, wins over its QA_*
+    variable (it is handed to the settings through that variable, so every layer sees it)."""
+
+    @click.option("--backend", type=click.Choice(("local", "milvus")),
+                  help="Where the index is served from (default: local, or QA_BACKEND).")
+    @click.option("--milvus-uri", help="Milvus as pymilvus takes it: a file path (Milvus Lite) or "
+                  "http://host:19530 (default: QA_MILVUS_URI; token: QA_MILVUS_TOKEN).")
+    @click.option("--milvus-collection", help="The index's name on the Milvus server (default: "
+                  "derived from the documents folder, or QA_MILVUS_COLLECTION).")
+    @functools.wraps(command)
+    def with_backend(*args: Any, backend: str | None, milvus_uri: str | None,
+                     milvus_collection: str | None, **kwargs: Any) -> None:
+        for name, value in (("QA_BACKEND", backend), ("QA_MILVUS_URI", milvus_uri),
+                            ("QA_MILVUS_COLLECTION", milvus_collection)):
+            if value:
+                os.environ[name] = value
+        command(*args, **kwargs)
+
+    return with_backend
+
+
 @click.group()
 @click.option("-v", "--verbose", is_flag=True, help="Log what qa does.")
 def main(verbose: bool) -> None:
@@ -111,6 +134,7 @@ def open_qa(settings: Settings, quiet: bool = False) -> Any:
 @index_option
 @model_option
 @click.option("--force", is_flag=True, help="Re-embed everything.")
+@backend_options
 def index(docs_dir: Path | None, docs: Path | None, index_dir: Path | None, model: str | None,
           force: bool) -> None:
     """Build or refresh the index of DOCS_DIR or --docs DIR (default: seeds/)."""
@@ -158,6 +182,7 @@ def verify(docs: Path | None, index_dir: Path | None) -> None:
 @index_option
 @model_option
 @mode_option
+@backend_options
 def ask(question: str, top_k: int | None, as_json: bool, docs: Path | None,
         index_dir: Path | None, model: str | None, mode: str | None) -> None:
     """Print the passages that best answer QUESTION, with citations."""
@@ -188,6 +213,7 @@ def ask(question: str, top_k: int | None, as_json: bool, docs: Path | None,
 @index_option
 @model_option
 @mode_option
+@backend_options
 def evaluate(questions: tuple[Path, ...], beir_dir: Path | None, limit: int | None, top_k: int,
              as_json: bool, verbose: bool, docs: Path | None, index_dir: Path | None,
              model: str | None, mode: str | None) -> None:
@@ -241,6 +267,7 @@ def serve_options(host: str | None, port: int | None, mcp: bool, allow_uploads: 
 @click.option("--mcp", is_flag=True, help="Also serve search as an MCP tool at /gradio_api/mcp/.")
 @click.option("--allow-uploads", is_flag=True, help="Accept uploads when not on loopback.")
 @click.option("--read-only", is_flag=True, help="Never accept uploads.")
+@backend_options
 def serve(docs: Path | None, index_dir: Path | None, model: str | None, host: str | None,
           port: int | None, mcp: bool, allow_uploads: bool, read_only: bool) -> None:
     """Serve the web page (and the JSON API at /gradio_api/call/search) over the documents."""

@@ -124,3 +124,20 @@ def test_milvus_settings_are_checked() -> None:
             settings_from_env()
     finally:
         del os.environ["QA_BACKEND"]
+
+
+def test_cli_flags_choose_the_backend_and_override_the_environment(tmp_path: Path) -> None:
+    import json
+
+    qa_bin = str(Path(sys.executable).parent / "qa")
+    environment = {**os.environ, "QA_BACKEND": "local", "QA_MILVUS_URI": "http://127.0.0.1:1"}
+    flags = ["--docs", str(SEEDS), "--index", str(tmp_path / "index"), "--backend", "milvus",
+             "--milvus-uri", str(tmp_path / "cli.db")]
+    built = subprocess.run([qa_bin, "index", *flags], env=environment, capture_output=True,
+                           text=True, timeout=600)
+    assert built.returncode == 0, built.stderr
+    asked = subprocess.run([qa_bin, "ask", QUESTIONS[0], "--json", *flags], env=environment,
+                           capture_output=True, text=True, timeout=600)
+    assert asked.returncode == 0, asked.stderr
+    assert json.loads(asked.stdout)["hits"][0]["source"] == "001_3bdd3841a68f260c.txt"
+    assert (tmp_path / "cli.db").exists()
