@@ -113,6 +113,17 @@ class QA:
             self._searcher = self._load_searcher()
         return self._searcher
 
+    def _current_searcher(self) -> Searcher:
+        """The searcher, reopened first if another process has published a newer build (a
+        shared backend: every replica then answers from the same build)."""
+        searcher = self.searcher
+        if not searcher.index.is_current():
+            with self._build_lock:
+                if self._searcher is searcher:
+                    self._searcher = self._load_searcher()
+            searcher = self.searcher
+        return searcher
+
     def document_path(self, source: str) -> Path | None:
         """The file behind an indexed source, if it lies inside the documents folder."""
         if source not in set(self.searcher.sources):
@@ -131,7 +142,7 @@ class QA:
         if not text:
             return SearchResult(question, [], ["Please type a question."])
         count = max(1, self.settings.top_k if k is None else k)
-        hits = self.searcher.search(text, count, mode, sources)
+        hits = self._current_searcher().search(text, count, mode, sources)
         if not hits or hits[0].below_threshold:
             notices.append("No good match: no passage is close to this question.")
         return SearchResult(text, hits, notices)

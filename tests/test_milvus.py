@@ -141,3 +141,50 @@ def test_cli_flags_choose_the_backend_and_override_the_environment(tmp_path: Pat
     assert asked.returncode == 0, asked.stderr
     assert json.loads(asked.stdout)["hits"][0]["source"] == "001_3bdd3841a68f260c.txt"
     assert (tmp_path / "cli.db").exists()
+
+
+def test_replicas_answer_alike_through_a_rebuild_and_a_killed_publish_changes_nothing(
+        seeds_qa: QA, milvus_server: str, tmp_path: Path) -> None:
+    """Two reader processes' worth of QA objects keep answering, identically, while another
+    process rebuilds and republishes; `qa index` killed (SIGKILL) at random moments of a
+    rebuild leaves the published build answering as before."""
+    import random
+    import signal
+    import threading
+
+    settings = seeds_qa.settings.with_overrides(backend="milvus", milvus_uri=milvus_server,
+                                                milvus_collection="replicas")
+    QA.open(settings, embedder=seeds_qa.embedder)
+    readers = [QA.open(settings, embedder=seeds_qa.embedder) for _ in range(2)]
+    expected = answers(seeds_qa)
+    seen: list[object] = []
+    stop = threading.Event()
+
+    def read(reader: QA) -> None:
+        while not stop.is_set():
+            seen.append(answers(reader))
+
+    threads = [threading.Thread(target=read, args=(reader,)) for reader in readers]
+    for thread in threads:
+        thread.start()
+    environment = {**os.environ, "QA_BACKEND": "milvus", "QA_MILVUS_URI": milvus_server,
+                   "QA_MILVUS_COLLECTION": "replicas"}
+    command = [str(Path(sys.executable).parent / "qa"), "index", "--force", "--docs",
+               str(settings.docs_dir), "--index", str(settings.index_dir)]
+    try:
+        rebuilt = subprocess.run(command, env=environment, capture_output=True, text=True,
+                                 timeout=600)
+        assert rebuilt.returncode == 0, rebuilt.stderr
+        for delay in random.Random(11).sample([x / 2 for x in range(2, 24)], 4):
+            killed = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+            time.sleep(delay)
+            killed.send_signal(signal.SIGKILL)
+            killed.wait()
+            fresh = QA(settings, embedder=seeds_qa.embedder)
+            assert answers(fresh) == expected, f"after a kill at {delay} s"
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert len(seen) >= 4 and all(result == expected for result in seen)

@@ -35,6 +35,10 @@ class IndexReader(Protocol):
         """Every indexed document's source name, sorted."""
         ...
 
+    def is_current(self) -> bool:
+        """False once another build has been published where this one was (the caller reopens)."""
+        ...
+
     def passages(self, numbers: Sequence[int]) -> list[store.IndexedPassage]: ...
 
     def passages_in(self, source: str) -> list[store.IndexedPassage]:

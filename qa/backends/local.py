@@ -55,6 +55,10 @@ class LocalIndex:
     def sources(self) -> list[str]:
         return sorted(set(self._sources))
 
+    def is_current(self) -> bool:
+        """Always: this process publishes what it serves, and reopens after its own builds."""
+        return True
+
     def passages(self, numbers: Sequence[int]) -> list[store.IndexedPassage]:
         return [self._passages[int(n)] for n in numbers]
 

@@ -103,16 +103,25 @@ def publish(client: Any, alias: str, build_folder: Path, manifest: store.Manifes
     _create_terms(client, names["terms"], manifest, words)
     for name in names.values():
         client.load_collection(name)
-    if _alias_target(client, alias) is None:
+    previous = _alias_target(client, alias)
+    if previous is None:
         client.create_alias(names["passages"], alias)
     else:
         client.alter_alias(names["passages"], alias)
-    _drop_old_builds(client, alias, keep=set(names.values()))
+    keep = set(names.values())
+    if previous:  # readers that opened it moments ago may still be answering from it
+        keep |= set(_names_of(previous).values())
+    _drop_old_builds(client, alias, keep)
+
+
+def _names_of(passages: str) -> dict[str, str]:
+    base = passages.removesuffix("_passages")
+    return {"passages": passages, "rows": f"{base}_rows", "terms": f"{base}_terms"}
 
 
 def _drop_old_builds(client: Any, alias: str, keep: set[str]) -> None:
-    """Builds other than the live one go; readers that opened an older build reopen when they
-    find its collections gone (see MilvusIndex)."""
+    """Builds other than the live one and the one before it go (and any a killed publish left);
+    a reader still on a dropped build reopens the live one (see MilvusIndex)."""
     for name in client.list_collections():
         if name.startswith(f"{alias}__") and name not in keep:
             client.drop_collection(name)
@@ -216,9 +225,14 @@ def _insert(client: Any, name: str, entities: Iterator[dict[str, Any]]) -> None:
 
 def _alias_target(client: Any, alias: str) -> str | None:
     """The collection an alias points at; None when there is no such alias."""
-    if alias not in client.list_aliases().get("aliases", []):
-        return None
-    return str(client.describe_alias(alias)["collection_name"])
+    from pymilvus import MilvusException
+
+    try:
+        return str(client.describe_alias(alias)["collection_name"])
+    except MilvusException as error:
+        if "not exist" in str(error) or "not found" in str(error):
+            return None
+        raise
 
 
 def published_manifest(client: Any, alias: str) -> store.Manifest | None:
@@ -247,12 +261,12 @@ class MilvusIndex:
 
     def __init__(self, client: Any, alias: str) -> None:
         self._client = client
+        self._alias = alias
         passages = _alias_target(client, alias)
         if passages is None:
             raise store.IndexUnusableError(
                 f"no index named {alias!r} on the Milvus server; run `qa index` first")
-        base = passages.removesuffix("_passages")
-        self._names = {"passages": passages, "rows": f"{base}_rows", "terms": f"{base}_terms"}
+        self._names = _names_of(passages)
         for name in self._names.values():
             client.load_collection(name)  # a no-op when loaded; Milvus Lite files start released
         manifest = _read_manifest(client, self._names["terms"])
@@ -273,6 +287,10 @@ class MilvusIndex:
     @property
     def sources(self) -> list[str]:
         return sorted(self.manifest.files)
+
+    def is_current(self) -> bool:
+        """One round trip: is the alias still on the build this reader opened?"""
+        return _alias_target(self._client, self._alias) == self._names["passages"]
 
     def _fetch(self, numbers: Sequence[int]) -> None:
         missing = [n for n in dict.fromkeys(int(n) for n in numbers) if n not in self._records]
