@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
+from qa.backends.milvus import default_collection
 from qa.beir import load_collection
 from qa.embed import Embedder, Progress
 from qa.evaluate import (
@@ -37,8 +38,10 @@ def evaluate_beir(folder: Path, settings: Settings, top_k: int = 100, limit: int
     collection = load_collection(folder, limit)
     suffix = f"-first{limit}" if limit else ""
     index_dir = settings.index_dir / "beir" / f"{collection.name}{suffix}"
-    qa = QA.open(settings.with_overrides(index_dir=index_dir), progress, embedder,
-                 corpus=lambda: (collection.sources, collection.skipped))
+    # On Milvus, the collection's own name (from its folder), unless one was given.
+    name = settings.milvus_collection or default_collection(folder) + suffix.replace("-", "_")
+    qa = QA.open(settings.with_overrides(index_dir=index_dir, milvus_collection=name), progress,
+                 embedder, corpus=lambda: (collection.sources, collection.skipped))
     judged = [JudgedQuestion(qid, text, collection.qrels[qid])
               for qid, text in collection.queries.items()]
     return evaluate(judged, partial(qa.search, k=top_k), key=lambda passage: passage.source,
