@@ -98,8 +98,12 @@ def test_unchanged_folder_publishes_nothing_and_a_change_publishes_once(
     changed = qa.index()
     assert changed.embedded_passages == 1
     after = sorted(n for n in client.list_collections() if n.startswith("refresh__"))
-    assert len(after) == 3 and set(after).isdisjoint(built)  # the old build was dropped
+    assert len(after) == 6 and set(built) < set(after)  # the build before is kept for readers
     assert qa.search("Who logged a green comet?").hits[0].passage.source == first.name
+    first.write_text(first.read_text(encoding="utf-8") + "\n\nA second note.\n", encoding="utf-8")
+    qa.index()
+    latest = sorted(n for n in client.list_collections() if n.startswith("refresh__"))
+    assert len(latest) == 6 and set(latest).isdisjoint(built)  # two builds back: dropped
 
 
 def test_a_server_that_is_down_is_one_line(tmp_path: Path) -> None:
