@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.report import print_sections, save
 from qa.beir import load_collection
 from qa.chunk import Passage, sentence_spans
 from qa.embed import Embedder, Progress
@@ -182,12 +183,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         results = {**stage("build", Path(tmp) / "index", args),
                    **stage("query", Path(tmp) / "index", args)}
-    for key, value in results.items():
-        print(f"  {key:32s} {value:.4g}")
-    out = REPO / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / f"million-{args.passages}.json").write_text(json.dumps(results, indent=1))
-    print(json.dumps(results))
+    print_sections({f"{args.passages} passages": results}, width=32)
+    save(results, f"million-{args.passages}")
 
 
 if __name__ == "__main__":

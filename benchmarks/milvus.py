@@ -13,7 +13,6 @@ machine sees, not what a Milvus standalone server or cluster does.
 from __future__ import annotations
 
 import argparse
-import json
 import socket
 import statistics
 import subprocess
@@ -25,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.report import print_sections, save
 from benchmarks.run import QUESTIONS, synthetic_qa
 from qa.backends import publish
 from qa.backends.milvus import connect
@@ -111,14 +111,8 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=60)
-    for name, figures in results.items():
-        print(f"\n{name}")
-        for key, value in figures.items():
-            print(f"  {key:28s} {value:.4g}" if isinstance(value, float) else f"  {key:28s} {value}")
-    out = REPO / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "milvus.json").write_text(json.dumps(results, indent=1))
-    print(json.dumps(results))
+    print_sections(results, width=28)
+    save(results, "milvus")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.report import save
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 PEERS_PYTHON = REPO / ".venv-peers" / "bin" / "python"
@@ -120,10 +122,7 @@ def main() -> None:
         for key, value in qa_figures.items():
             print(f"  {key:16s} {value:9.2f} / {txtai_figures[key]:9.2f}   "
                   f"ratio {value / txtai_figures[key]:.2f}")
-    out = REPO / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "peers.json").write_text(json.dumps(results, indent=1))
-    print(json.dumps(results))
+    save(results, "peers")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.report import print_sections, save
 from qa.beir import load_collection
 from qa.embed import Embedder, load_sentence_transformer
 from qa.indexer import SourceText
@@ -198,14 +199,8 @@ def main() -> None:
         results["latency_synthetic"] = {"passages": args.synthetic, **latency(
             synthetic_qa(embedder, args.synthetic, folder), bare_model, args.rounds)}
         results["throughput"] = throughput(embedder, bare_model, args.passages, folder)
-    for name, figures in results.items():
-        print(f"\n{name}")
-        for key, value in figures.items():
-            print(f"  {key:40s} {value:.4g}" if isinstance(value, float) else f"  {key:40s} {value}")
-    out = REPO / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(json.dumps(results, indent=1))
-    print(json.dumps(results))
+    print_sections(results)
+    save(results, "latest")
 
 
 if __name__ == "__main__":
