@@ -71,9 +71,24 @@ class LexicalIndex:
         return np.asarray(self._retriever.get_scores(known), dtype=np.float32)
 
     def weighted_scores(self, weights: Mapping[str, float], passages: np.ndarray) -> np.ndarray:
-        """Sum over the words of weight × the word's BM25 score, for the given passages."""
+        """Sum over the words of weight × the word's BM25 score, for the given passages.
+
+        Read from each word's postings for these passages only: asking bm25s for a word's
+        scores fills an array over every passage, which took most of a question's BM25 time
+        with ten feedback words at 300,000 passages."""
+        scores = self._retriever.scores
+        data, indices, indptr = scores["data"], scores["indices"], scores["indptr"]
+        order = np.argsort(passages, kind="stable")
+        ordered = passages[order]
         total = np.zeros(len(passages), dtype=np.float32)
         for word, weight in weights.items():
-            if word in self._retriever.vocab_dict:
-                total += weight * np.asarray(self._retriever.get_scores([word]))[passages]
+            token = self._retriever.vocab_dict.get(word)
+            if token is None:
+                continue
+            docs = np.asarray(indices[indptr[token] : indptr[token + 1]])
+            values = np.asarray(data[indptr[token] : indptr[token + 1]], dtype=np.float32)
+            word_scores = np.zeros(len(passages), dtype=np.float32)
+            found = np.isin(docs, ordered)
+            word_scores[order[np.searchsorted(ordered, docs[found])]] = values[found]
+            total += weight * word_scores
         return total

@@ -28,3 +28,25 @@ def test_analysis_matches_the_index_tokenizer_on_the_seeds() -> None:
 def test_analysis_matches_the_index_tokenizer_on_any_text(texts: list[str]) -> None:
     texts += ["The Outer Space Treaty's 1967 articles, ÉTATS-UNIS and naïve café orbits!", ""]
     assert analyse(texts) == _as_indexed(texts)
+
+
+def test_weighted_scores_read_from_postings_equal_bm25s_scores() -> None:
+    """Feedback scores only the candidates, from each word's postings; they must be exactly
+    what bm25s gives for each word over every passage."""
+    import numpy as np
+
+    from qa.lexical import LexicalIndex
+
+    texts = [p for f in sorted(SEEDS.iterdir()) for p in f.read_text(encoding="utf-8").split("\n\n")]
+    index = LexicalIndex.build(texts)
+    rng = np.random.default_rng(3)
+    words = sorted({w for ws in analyse(texts) for w in ws})
+    for _ in range(20):
+        weights = {str(w): float(rng.random()) for w in rng.choice(words, 6)}
+        weights["notawordanywhere"] = 0.5
+        passages = np.sort(rng.choice(len(texts), 15, replace=False))[::-1].copy()
+        expected = np.zeros(len(passages), dtype=np.float32)
+        for word, weight in weights.items():
+            if word in index._retriever.vocab_dict:
+                expected += weight * np.asarray(index._retriever.get_scores([word]))[passages]
+        assert np.array_equal(index.weighted_scores(weights, passages), expected)
