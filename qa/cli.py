@@ -134,21 +134,33 @@ def open_qa(settings: Settings, quiet: bool = False) -> Any:
 @index_option
 @model_option
 @click.option("--force", is_flag=True, help="Re-embed everything.")
+@click.option("--shard", "shard_text", metavar="I/N", help="Embed only share I of N of the files "
+              "(by a hash of each name) and stage it on the server; run each of 1/N .. N/N "
+              "once, anywhere, then `qa index --publish`.")
+@click.option("--publish", "gather_shards", is_flag=True, help="After every --shard I/N has "
+              "finished: build the whole index from their vectors and publish it.")
 @backend_options
 def index(docs_dir: Path | None, docs: Path | None, index_dir: Path | None, model: str | None,
-          force: bool) -> None:
+          force: bool, shard_text: str | None, gather_shards: bool) -> None:
     """Build or refresh the index of DOCS_DIR or --docs DIR (default: seeds/)."""
+    from qa.indexer import Shard
     from qa.library import QA
 
     with user_errors():
         if docs_dir and docs and docs_dir != docs:
             raise click.UsageError("give the documents folder once: DOCS_DIR or --docs")
+        if shard_text and gather_shards:
+            raise click.UsageError("--shard and --publish are separate steps: first every "
+                                   "shard, then --publish once")
+        shard = Shard.parse(shard_text) if shard_text else None
         settings = make_settings(docs_dir or docs, index_dir, model=model)
         qa = QA(settings)
-        report = qa.index(force=force, progress=tqdm_progress("embedding"))
+        report = qa.index(force=force, progress=tqdm_progress("embedding"), shard=shard,
+                          gather_shards=gather_shards)
         for skipped in report.skipped:
             click.echo(f"skipped {skipped.source}: {skipped.reason}", err=True)
-        click.echo(f"{settings.index_dir}: {report.summary()}")
+        where = f"shard {shard} staged" if shard else str(settings.index_dir)
+        click.echo(f"{where}: {report.summary()}")
 
 
 @main.command()

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -62,8 +63,48 @@ def sentence_vectors(settings: Settings, embedder: Embedder) -> str:
         else "separate"
 
 
-def text_key(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+# Vectors kept somewhere other than the local build (a server's published build, shards'
+# parts): given the model and chunking identity and the text keys still missing, the
+# (passage, rows) it holds for any of them.
+KnownVectors = Callable[[dict[str, Any], list[str]],
+                        dict[str, tuple[store.IndexedPassage, np.ndarray]]]
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Share `number` of `count` (1-based) of a folder's files, by a hash of each file's name,
+    so every process that reads the same folder agrees on who embeds what."""
+
+    number: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """"I/N", 1 <= I <= N."""
+        try:
+            number, count = (int(part) for part in text.split("/"))
+        except ValueError:
+            raise ValueError(f"a shard is I/N, such as 1/2, not {text!r}") from None
+        if not 1 <= number <= count:
+            raise ValueError(f"shard {text}: I must be from 1 to N")
+        return cls(number, count)
+
+    def holds(self, source: str) -> bool:
+        digest = hashlib.sha256(source.encode("utf-8")).digest()
+        return int.from_bytes(digest[:8], "big") % self.count == self.number - 1
+
+    def __str__(self) -> str:
+        return f"{self.number}/{self.count}"
+
+
+def identity(settings: Settings, embedder: Embedder) -> dict[str, Any]:
+    """What vectors depend on besides the text: the model and the chunking settings."""
+    return {"model": embedder.identity().__dict__,
+            "chunking": chunking_settings(settings, embedder)}
+
+
+def file_hashes(sources: list[SourceText]) -> dict[str, str]:
+    return {source.document.source: source.document.content_hash for source in sources}
 
 
 @dataclass
@@ -82,7 +123,7 @@ class _Reusable:
         by_text = {}
         for item in store.read_passages(folder):
             rows = vectors[item.first_row : item.first_row + item.row_count]
-            by_text[text_key(item.passage.text)] = (item, np.asarray(rows))
+            by_text[store.text_key(item.passage.text)] = (item, np.asarray(rows))
         return cls(by_text)
 
 
@@ -180,25 +221,26 @@ def _file_spans(passage: Passage, document_text: str, spans: tuple[tuple[int, in
 
 def build_index(sources: list[SourceText], settings: Settings, embedder: Embedder,
                 skipped: list[SkippedFile], progress: Progress | None = None,
-                force: bool = False) -> IndexReport:
-    """Bring the index in settings.index_dir up to date with `sources`.
+                force: bool = False, known: KnownVectors | None = None) -> IndexReport:
+    """Bring the index in settings.index_dir up to date with `sources`. Passage texts an
+    earlier local build has keep their vectors; `known` is asked for the rest before anything
+    is embedded (with `force`, nothing is reused).
 
     Builds of one index folder take turns (a file lock): the second sees the first's result,
     and only then decides what is left to do."""
     with store.writer_lock(settings.index_dir):
         store.remove_leftovers(settings.index_dir)
-        return _build_locked(sources, settings, embedder, skipped, progress, force)
+        return _build_locked(sources, settings, embedder, skipped, progress, force, known)
 
 
 def _build_locked(sources: list[SourceText], settings: Settings, embedder: Embedder,
-                  skipped: list[SkippedFile], progress: Progress | None, force: bool
-                  ) -> IndexReport:
+                  skipped: list[SkippedFile], progress: Progress | None, force: bool,
+                  known: KnownVectors | None) -> IndexReport:
     started = time.perf_counter()
     index_dir = settings.index_dir
-    files = {source.document.source: source.document.content_hash for source in sources}
+    files = file_hashes(sources)
     passages = [p for source in sources for p in source.passages]
-    expected = {"model": embedder.identity().__dict__,
-                "chunking": chunking_settings(settings, embedder)}
+    expected = identity(settings, embedder)
     manifest, damage = (None, "rebuild requested") if force else _sound_manifest(index_dir)
     reason = why_rebuild(manifest, expected, files, settings) if manifest else damage
     if not reason:
@@ -206,6 +248,10 @@ def _build_locked(sources: list[SourceText], settings: Settings, embedder: Embed
                            time.perf_counter() - started, skipped, "")
     log.info("indexing %s: %s", index_dir, reason)
     reusable = _reusable(index_dir, manifest, expected)
+    missing = [key for key in dict.fromkeys(store.text_key(p.text) for p in passages)
+               if key not in reusable.by_text]
+    if known is not None and missing and not force:
+        reusable.by_text.update(known(expected, missing))
     # The new build's folder exists from the start: a build killed at any point leaves an
     # unreferenced folder (removed by the next build), never a damaged index; a build that
     # fails removes its own.
@@ -250,11 +296,11 @@ def _embed_passages(sources: list[SourceText], reusable: _Reusable, settings: Se
     row = 0
     # Token counts in one batch: only passages too long for the model are cut into windows.
     new_texts = [p.text for s in sources for p in s.passages
-                 if text_key(p.text) not in reusable.by_text]
+                 if store.text_key(p.text) not in reusable.by_text]
     tokens = dict(zip(new_texts, embedder.token_counts(new_texts), strict=True))
     for source in sources:
         for passage in source.passages:
-            known = reusable.by_text.get(text_key(passage.text))
+            known = reusable.by_text.get(store.text_key(passage.text))
             if known is not None:
                 old, rows = known
                 offsets = _file_spans(passage, source.document.text, old.sentences)

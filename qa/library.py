@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import unicodedata
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from qa.backends import open_index, publish
+from qa import backends
 from qa.embed import Embedder, Progress
-from qa.indexer import IndexReport, SourceText, build_index, sources_from_documents
+from qa.indexer import (
+    IndexReport,
+    Shard,
+    SourceText,
+    build_index,
+    file_hashes,
+    identity,
+    sources_from_documents,
+)
 from qa.load import DocumentFolderError, SkippedFile, load_folder
 from qa.rerank import CrossEncoderReranker, Reranker
 from qa.search import Hit, Searcher
@@ -82,27 +91,57 @@ class QA:
 
     @classmethod
     def open(cls, settings: Settings, progress: Progress | None = None,
-             embedder: Embedder | None = None, corpus: Corpus | None = None) -> QA:
-        """Load the model, bring the index up to date (re-embedding only what changed), load it."""
+             embedder: Embedder | None = None, corpus: Corpus | None = None,
+             refresh: bool | None = None) -> QA:
+        """Load the model and the index. With `refresh` (the default for the local backend),
+        bring the index up to date first, re-embedding only what changed. A reader of a shared
+        backend does not: it answers from what `qa index` published last."""
         qa = cls(settings, embedder, corpus)
-        qa.index(progress=progress)
+        if refresh if refresh is not None else not backends.is_shared(settings):
+            qa.index(progress=progress)
+        else:
+            qa.searcher  # noqa: B018 - opens the index now: a missing one is an error here
         return qa
 
-    def index(self, force: bool = False, progress: Progress | None = None) -> IndexReport:
-        """Build or refresh the index; searches keep using the old index until the new one loads."""
+    def index(self, force: bool = False, progress: Progress | None = None,
+              shard: Shard | None = None, gather_shards: bool = False) -> IndexReport:
+        """Build or refresh the index and publish it; searches keep using the old index until
+        the new one loads. A `shard` embeds its share of the files and stages it on the shared
+        backend; `gather_shards` builds the whole folder from every staged share and publishes."""
         with self._build_lock:
             sources, skipped = self._corpus()
-            report = build_index(sources, self.settings, self.embedder, skipped, progress, force)
-            if publish(self.settings, force) and not report.rebuilt_because:
-                report = replace(report, rebuilt_because=f"published to {self.settings.backend}")
-            if report.rebuilt_because or self._searcher is None:
+            settings = self.settings
+            if shard is not None:
+                if not backends.is_shared(settings):
+                    raise ValueError("--shard needs a shared backend (--backend milvus): the "
+                                     "shards meet on the server")
+                sources = [source for source in sources if shard.holds(source.document.source)]
+                settings = settings.with_overrides(
+                    index_dir=settings.index_dir / "shards" / f"{shard.number}-of-{shard.count}")
+            report = self._build(settings, sources, skipped, force, progress, shard, gather_shards)
+            if shard is None and (report.rebuilt_because or self._searcher is None):
                 self._searcher = self._load_searcher()
             self.last_report = report
             return report
 
+    def _build(self, settings: Settings, sources: list[SourceText], skipped: list[SkippedFile],
+               force: bool, progress: Progress | None, shard: Shard | None,
+               gather_shards: bool) -> IndexReport:
+        started = time.perf_counter()
+        if not (force or shard or gather_shards) and backends.serves_already(
+                settings, identity(settings, self.embedder), file_hashes(sources)):
+            passages = sum(len(source.passages) for source in sources)
+            return IndexReport(len(sources), passages, 0, passages,
+                               time.perf_counter() - started, skipped, "")
+        report = build_index(sources, settings, self.embedder, skipped, progress, force,
+                             backends.known_vectors(settings, gather_shards))
+        if backends.publish(settings, force, shard, gather_shards) and not report.rebuilt_because:
+            report = replace(report, rebuilt_because=f"published to {settings.backend}")
+        return report
+
     def _load_searcher(self) -> Searcher:
         try:
-            return Searcher(open_index(self.settings), self.settings, self.embedder,
+            return Searcher(backends.open_index(self.settings), self.settings, self.embedder,
                             self._reranker)
         except IndexUnusableError as error:
             raise IndexUnusableError(f"{error}; run `qa index --force` to rebuild") from error

@@ -25,7 +25,7 @@ def evaluate_question_files(paths: list[Path], settings: Settings, top_k: int = 
                             embedder: Embedder | None = None) -> EvalReport:
     """Evaluate one or more question-set files together over the documents folder in settings."""
     questions = [question for path in paths for question in read_question_set(path)]
-    qa = QA.open(settings, progress, embedder)
+    qa = QA.open(settings, progress, embedder, refresh=True)
     passages = [item.passage for item in qa.searcher.passages]
     judged, notes = judge_question_set(questions, passages)
     return evaluate(judged, partial(qa.search, k=top_k), notes=notes)
@@ -41,7 +41,7 @@ def evaluate_beir(folder: Path, settings: Settings, top_k: int = 100, limit: int
     # On Milvus, the collection's own name (from its folder), unless one was given.
     name = settings.milvus_collection or default_collection(folder) + suffix.replace("-", "_")
     qa = QA.open(settings.with_overrides(index_dir=index_dir, milvus_collection=name), progress,
-                 embedder, corpus=lambda: (collection.sources, collection.skipped))
+                 embedder, corpus=lambda: (collection.sources, collection.skipped), refresh=True)
     judged = [JudgedQuestion(qid, text, collection.qrels[qid])
               for qid, text in collection.queries.items()]
     return evaluate(judged, partial(qa.search, k=top_k), key=lambda passage: passage.source,

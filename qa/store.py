@@ -102,6 +102,11 @@ class Manifest:
             raise IndexUnusableError(f"manifest fields are wrong: {error}") from error
 
 
+def text_key(text: str) -> str:
+    """What an earlier build's vectors are found by: the passage text's SHA-256."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as stream:

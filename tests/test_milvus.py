@@ -65,6 +65,7 @@ def test_milvus_gives_the_local_answers(seeds_qa: QA, milvus_server: str, tmp_pa
     uri = milvus_server if where == "server" else str(tmp_path / "lite.db")
     settings = seeds_qa.settings.with_overrides(backend="milvus", milvus_uri=uri,
                                                 milvus_collection=f"seeds_{where}")
+    QA(settings, embedder=seeds_qa.embedder).index()  # publishes the local build
     remote = QA.open(settings, embedder=seeds_qa.embedder)
     assert remote.searcher.index.__class__.__name__ == "MilvusIndex"
     for mode in ("hybrid", "dense", "lexical"):
@@ -158,7 +159,7 @@ def test_replicas_answer_alike_through_a_rebuild_and_a_killed_publish_changes_no
 
     settings = seeds_qa.settings.with_overrides(backend="milvus", milvus_uri=milvus_server,
                                                 milvus_collection="replicas")
-    QA.open(settings, embedder=seeds_qa.embedder)
+    QA(settings, embedder=seeds_qa.embedder).index()
     readers = [QA.open(settings, embedder=seeds_qa.embedder) for _ in range(2)]
     expected = answers(seeds_qa)
     seen: list[object] = []
@@ -192,3 +193,157 @@ def test_replicas_answer_alike_through_a_rebuild_and_a_killed_publish_changes_no
         for thread in threads:
             thread.join()
     assert len(seen) >= 4 and all(result == expected for result in seen)
+
+
+def _collections(uri: str, prefix: str) -> list[str]:
+    from qa.backends.milvus import connect
+
+    return sorted(n for n in connect(uri).list_collections() if n.startswith(prefix))
+
+
+def _append(path: Path, paragraph: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8") + f"\n\n{paragraph}\n", encoding="utf-8")
+
+
+def test_readers_answer_from_the_published_build_and_never_publish(
+        seeds_qa: QA, milvus_server: str, tmp_path: Path) -> None:
+    """A reader whose own copy of the folder differs (or is stale) still answers from what
+    `qa index` published, and publishes nothing itself."""
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+    settings = Settings(docs_dir=docs, index_dir=tmp_path / "writer", backend="milvus",
+                        milvus_uri=milvus_server, milvus_collection="readonly")
+    reader_settings = settings.with_overrides(index_dir=tmp_path / "reader")
+    with pytest.raises(Exception, match=r"no index named 'readonly'.*qa index"):
+        QA.open(reader_settings, embedder=seeds_qa.embedder)
+    QA(settings, embedder=seeds_qa.embedder).index()
+    published = _collections(milvus_server, "readonly__")
+    _append(sorted(docs.iterdir())[0], "The lighthouse keeper logged a green comet.")
+    reader = QA.open(reader_settings, embedder=seeds_qa.embedder)
+    assert answers(reader) == answers(seeds_qa)
+    assert _collections(milvus_server, "readonly__") == published
+    assert not (tmp_path / "reader").exists()  # nothing built either
+
+
+def test_a_machine_without_the_local_build_embeds_only_what_changed(
+        seeds_qa: QA, milvus_server: str, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+    first = Settings(docs_dir=docs, index_dir=tmp_path / "first-machine", backend="milvus",
+                     milvus_uri=milvus_server, milvus_collection="nocache")
+    built = QA(first, embedder=seeds_qa.embedder).index()
+    assert built.embedded_passages == built.passages > 0
+    second = first.with_overrides(index_dir=tmp_path / "second-machine")
+    unchanged = QA(second, embedder=seeds_qa.embedder).index()
+    assert not unchanged.rebuilt_because and unchanged.embedded_passages == 0
+    assert not second.index_dir.exists()  # nothing fetched, nothing built
+    changed_file = sorted(docs.iterdir())[1]
+    _append(changed_file, "The lighthouse keeper logged a green comet over the bay.")
+    refreshed = QA(second, embedder=seeds_qa.embedder)
+    report = refreshed.index()
+    assert report.embedded_passages == 1 and report.reused_passages == built.passages
+    hit = refreshed.search("Who logged a green comet?").hits[0]
+    assert hit.passage.source == changed_file.name
+    from_scratch = QA.open(Settings(docs_dir=docs, index_dir=tmp_path / "scratch"),
+                           embedder=seeds_qa.embedder)
+    for mode in ("hybrid", "dense", "lexical"):
+        assert answers(refreshed, mode=mode) == answers(from_scratch, mode=mode)
+
+
+def _run_qa(*arguments: str, environment: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen([str(Path(sys.executable).parent / "qa"), *arguments],
+                            env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
+    out, err = process.communicate(timeout=600)
+    return process.returncode, out, err
+
+
+def test_two_shards_in_parallel_give_the_index_of_one_process(
+        seeds_qa: QA, milvus_server: str, tmp_path: Path) -> None:
+    import numpy as np
+
+    from qa.backends import open_index
+    from qa.indexer import Shard
+
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+    for number, topic in enumerate(["tides", "glaciers", "comets", "orchards", "bridges"]):
+        (docs / f"extra-{number}.md").write_text(
+            f"# On {topic}\n\nA short note on {topic}, written for the shard test. It has two "
+            f"sentences.\n\nA second paragraph about {topic} and what they teach us.\n",
+            encoding="utf-8")
+    shares = [[f.name for f in docs.iterdir() if Shard(n, 2).holds(f.name)] for n in (1, 2)]
+    assert all(shares) and sorted(shares[0] + shares[1]) == sorted(f.name for f in docs.iterdir())
+    one = Settings(docs_dir=docs, index_dir=tmp_path / "one", backend="milvus",
+                   milvus_uri=milvus_server, milvus_collection="one_process")
+    QA(one, embedder=seeds_qa.embedder).index()
+    environment = {**os.environ, "QA_BACKEND": "milvus", "QA_MILVUS_URI": milvus_server,
+                   "QA_MILVUS_COLLECTION": "sharded"}
+    common = ["--docs", str(docs), "--index", str(tmp_path / "sharded")]
+    status, _, err = _finish(_run_qa("index", "--shard", "1/2", *common, environment=environment))
+    assert status == 0, err
+    status, _, err = _finish(_run_qa("index", "--publish", *common, environment=environment))
+    assert status == 1 and err.strip() == \
+        "qa: error: shard 2/2 of 'sharded' has not finished; publish once every shard has"
+    shards = [_run_qa("index", "--shard", f"{n}/2", *common, environment=environment)
+              for n in (1, 2)]
+    for shard in shards:
+        status, out, err = _finish(shard)
+        assert status == 0 and out.startswith("shard "), err
+    status, _, err = _finish(_run_qa("ask", "tides", *common, environment=environment))
+    assert status == 1 and "no index named 'sharded'" in err  # staged, not yet served
+    status, out, err = _finish(_run_qa("index", "--publish", *common, environment=environment))
+    assert status == 0 and "(0 embedded," in out, out + err
+    assert not _collections(milvus_server, "sharded__part")
+
+    sharded_qa = QA.open(one.with_overrides(milvus_collection="sharded"),
+                         embedder=seeds_qa.embedder)
+    one_qa = QA.open(one, embedder=seeds_qa.embedder)
+    sharded, single = open_index(sharded_qa.settings), open_index(one)
+    assert sharded.manifest.files == single.manifest.files
+    assert sharded.all_passages() == single.all_passages()
+    every = np.arange(single.passage_count)
+    for mine, theirs in zip(sharded.candidate_vectors(every), single.candidate_vectors(every),
+                            strict=True):
+        np.testing.assert_allclose(mine, theirs, atol=2e-3)  # batches differ: float noise only
+    assert answers(sharded_qa) == answers(one_qa)
+    assert answers(sharded_qa, mode="lexical") == answers(one_qa, mode="lexical")
+
+
+def test_a_server_that_refuses_the_token_is_one_line(tmp_path: Path) -> None:
+    """Milvus Lite checks no token, so a stand-in gRPC server refuses every call the way a
+    Milvus server with authorization on does (status UNAUTHENTICATED)."""
+    from concurrent import futures
+
+    import grpc
+
+    class Refuse(grpc.GenericRpcHandler):
+        def service(self, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+            def refuse(request: bytes, context: grpc.ServicerContext) -> bytes:
+                context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                              "auth check failure, please check username and password are "
+                              "correct")
+                raise AssertionError("abort returns no answer")
+
+            return grpc.unary_unary_rpc_method_handler(refuse)
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    server.add_generic_rpc_handlers((Refuse(),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        environment = {**os.environ, "QA_BACKEND": "milvus",
+                       "QA_MILVUS_URI": f"http://127.0.0.1:{port}",
+                       "QA_MILVUS_TOKEN": "root:wrong"}
+        status, _, err = _finish(_run_qa("ask", "anything", "--index", str(tmp_path / "index"),
+                                         environment=environment))
+    finally:
+        server.stop(grace=None)
+    assert status == 1
+    assert err.strip() == (f"qa: error: cannot use Milvus at http://127.0.0.1:{port}: the server "
+                           "refused the credentials (QA_MILVUS_TOKEN): auth check failure, "
+                           "please check username and password are correct")
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1

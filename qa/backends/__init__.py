@@ -12,11 +12,12 @@ folder is only the local build it publishes from.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from qa import store
+from qa.indexer import KnownVectors, Shard
 from qa.settings import Settings
 
 BACKENDS = ("local", "milvus")
@@ -91,22 +92,77 @@ def open_index(settings: Settings) -> IndexReader:
     return LocalIndex(settings.index_dir, settings)
 
 
-def publish(settings: Settings, force: bool = False) -> bool:
+def is_shared(settings: Settings) -> bool:
+    """A backend that many processes and machines serve from: only `qa index` publishes to it,
+    and a reader never builds (it answers from whatever was published last)."""
+    return settings.backend == "milvus"
+
+
+def serves_already(settings: Settings, identity: Mapping[str, Any],
+                   files: Mapping[str, str]) -> bool:
+    """True when a shared backend already serves this content: same model, chunking and files
+    (then nothing needs building, even on a machine without the local build)."""
+    if not is_shared(settings):
+        return False
+    from qa.backends import milvus
+
+    client = milvus.connect(settings.milvus_uri, settings.milvus_token)
+    served = milvus.published_manifest(client, milvus_alias(settings))
+    return served is not None and (served.model, served.chunking, served.files) == \
+        (identity["model"], identity["chunking"], dict(files))
+
+
+def known_vectors(settings: Settings, gather_shards: bool = False) -> KnownVectors | None:
+    """Where a build finds vectors the local build lacks: the published build of a shared
+    backend, and with `gather_shards` the parts every shard staged (all must have finished)."""
+    if not is_shared(settings):
+        return None
+    from qa.backends import milvus
+
+    client = milvus.connect(settings.milvus_uri, settings.milvus_token)
+    alias = milvus_alias(settings)
+    builds = milvus.finished_parts(client, alias) if gather_shards else []
+    published = milvus.published_collection(client, alias)
+    builds += [published] if published else []
+
+    def fetch(identity: dict[str, Any], keys: list[str]
+              ) -> dict[str, tuple[store.IndexedPassage, np.ndarray]]:
+        alike = [name for name in builds if _same_identity(milvus.build_manifest(client, name),
+                                                          identity)]
+        return milvus.known_vectors(client, alike, keys)
+
+    return fetch
+
+
+def _same_identity(manifest: store.Manifest | None, identity: Mapping[str, Any]) -> bool:
+    return manifest is not None and manifest.model == identity["model"] \
+        and manifest.chunking == identity["chunking"]
+
+
+def publish(settings: Settings, force: bool = False, shard: Shard | None = None,
+            gather_shards: bool = False) -> bool:
     """Make the local build in settings.index_dir the one the backend serves. The local
-    backend serves it already; Milvus gets a copy unless it holds the same content. True when
+    backend serves it already; Milvus gets a copy unless it holds the same content. A shard's
+    build is staged, not served; gathering shards drops their parts once published. True when
     something was published."""
-    if settings.backend != "milvus":
+    if not is_shared(settings):
         return False
     from qa.backends import milvus
 
     manifest = store.read_manifest(settings.index_dir)
+    folder = store.build_folder(settings.index_dir, manifest)
     client = milvus.connect(settings.milvus_uri, settings.milvus_token)
     alias = milvus_alias(settings)
-    served = milvus.published_manifest(client, alias)
-    if not force and served is not None and _same_content(served, manifest):
+    if shard is not None:
+        milvus.stage_part(client, alias, shard.number, shard.count, folder, manifest)
         return False
-    milvus.publish(client, alias, store.build_folder(settings.index_dir, manifest), manifest)
-    return True
+    served = milvus.published_manifest(client, alias)
+    changed = force or served is None or not _same_content(served, manifest)
+    if changed:
+        milvus.publish(client, alias, folder, manifest)
+    if gather_shards:
+        milvus.drop_parts(client, alias)
+    return changed
 
 
 def _same_content(one: store.Manifest, other: store.Manifest) -> bool:

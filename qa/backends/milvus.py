@@ -71,9 +71,25 @@ def connect(uri: str, token: str = "", timeout: float = 10.0) -> Any:
         client = MilvusClient(uri=uri, token=token, timeout=timeout)
         client.list_collections()
     except Exception as error:  # pymilvus raises many kinds; the user needs one line
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise MilvusUnavailableError(f"cannot use Milvus at {uri}: {message}") from error
+        raise MilvusUnavailableError(f"cannot use Milvus at {uri}: {_reason(error)}") from error
     return client
+
+
+def _reason(error: BaseException) -> str:
+    """One line on why a connection failed. pymilvus reports a refused token as "illegal
+    connection params or server unavailable"; the gRPC status underneath says what it was."""
+    cause: BaseException | None = error
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:  # pymilvus raises `e from e`
+        seen.add(id(cause))
+        code = getattr(cause, "code", None)
+        status = code() if callable(code) else None
+        if getattr(status, "name", "") in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
+            details = getattr(cause, "details", lambda: "")() or "refused"
+            return f"the server refused the credentials (QA_MILVUS_TOKEN): {details}"
+        cause = cause.__cause__ or cause.__context__
+    text = str(error)
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _names(alias: str, build: str) -> dict[str, str]:
@@ -123,8 +139,86 @@ def _drop_old_builds(client: Any, alias: str, keep: set[str]) -> None:
     """Builds other than the live one and the one before it go (and any a killed publish left);
     a reader still on a dropped build reopens the live one (see MilvusIndex)."""
     for name in client.list_collections():
-        if name.startswith(f"{alias}__") and name not in keep:
+        if name.startswith(f"{alias}__") and not name.startswith(_part_prefix(alias)) \
+                and name not in keep:
             client.drop_collection(name)
+
+
+# ---- shards ----------------------------------------------------------------------------------
+# `qa index --shard I/N` stages its share as a build of its own behind the alias
+# `<alias>__part<I>of<N>`, moved only once the share is complete; `qa index --publish` then
+# builds the whole folder, taking every staged vector, publishes it and drops the parts.
+
+def _part_prefix(alias: str) -> str:
+    return f"{alias}__part"
+
+
+def stage_part(client: Any, alias: str, number: int, count: int, build_folder: Path,
+               manifest: store.Manifest) -> None:
+    publish(client, f"{_part_prefix(alias)}{number}of{count}", build_folder, manifest)
+
+
+def finished_parts(client: Any, alias: str) -> list[str]:
+    """The passages collections of every part of a sharded build, once all of its shards have
+    finished; otherwise MilvusUnavailableError naming the shards still missing."""
+    pattern = re.compile(re.escape(_part_prefix(alias)) + r"(\d+)of(\d+)__")
+    counts = {int(m.group(2)) for name in client.list_collections()
+              if (m := pattern.match(name))}
+    if not counts:
+        raise MilvusUnavailableError(f"no shard of {alias!r} has been staged; run "
+                                     "`qa index --shard I/N` first")
+    if len(counts) > 1:
+        raise MilvusUnavailableError(f"parts of {alias!r} from {sorted(counts)} shards are "
+                                     "staged; run every shard of one count again")
+    count = counts.pop()
+    targets = {number: _alias_target(client, f"{_part_prefix(alias)}{number}of{count}")
+               for number in range(1, count + 1)}
+    missing = [f"{number}/{count}" for number, target in targets.items() if target is None]
+    if missing:
+        raise MilvusUnavailableError(f"shard {', '.join(missing)} of {alias!r} has not "
+                                     "finished; publish once every shard has")
+    return [target for target in targets.values() if target is not None]
+
+
+def drop_parts(client: Any, alias: str) -> None:
+    prefix = _part_prefix(alias)
+    for name in client.list_collections():
+        if name.startswith(prefix):
+            for part_alias in client.list_aliases(name).get("aliases", []):
+                client.drop_alias(part_alias)
+            client.drop_collection(name)
+
+
+def known_vectors(client: Any, passage_collections: Sequence[str], keys: Sequence[str]
+                  ) -> dict[str, tuple[store.IndexedPassage, np.ndarray]]:
+    """The passage records and rows that these builds hold for any of the text keys: fetched
+    for those keys alone, so a refresh on a machine without the local build, or the build that
+    gathers shards' parts, re-embeds nothing the server has."""
+    found: dict[str, tuple[store.IndexedPassage, np.ndarray]] = {}
+    for passages in passage_collections:
+        rows_name = _names_of(passages)["rows"]
+        client.load_collection(passages)
+        client.load_collection(rows_name)
+        wanted = [key for key in keys if key not in found]
+        for begin in range(0, len(wanted), _QUERY_BATCH):
+            records = {int(e["number"]): (e["key"], store.passage_from_record(e["record"]))
+                       for e in client.query(passages, **_among("key", wanted[begin:begin + _QUERY_BATCH]),
+                                             output_fields=["number", "key", "record"])}
+            rows = _rows_of(client, rows_name, list(records))
+            for key, item in records.values():
+                block = [rows[r] for r in range(item.first_row, item.first_row + item.row_count)]
+                found[key] = (item, np.array(block, dtype=np.float32))
+    return found
+
+
+def _rows_of(client: Any, rows_name: str, numbers: list[int]) -> dict[int, list[float]]:
+    """Every vector row of these passages, by row number."""
+    by_row: dict[int, list[float]] = {}
+    for begin in range(0, len(numbers), _QUERY_BATCH):
+        for entity in client.query(rows_name, **_among("passage", numbers[begin:begin + _QUERY_BATCH]),
+                                   output_fields=["row", "vector"]):
+            by_row[int(entity["row"])] = entity["vector"]
+    return by_row
 
 
 def _create_passages(client: Any, name: str, passages: list[store.IndexedPassage],
@@ -134,6 +228,7 @@ def _create_passages(client: Any, name: str, passages: list[store.IndexedPassage
     schema = MilvusClient.create_schema(auto_id=False)
     schema.add_field("number", DataType.INT64, is_primary=True)
     schema.add_field("source", DataType.VARCHAR, max_length=4096)
+    schema.add_field("key", DataType.VARCHAR, max_length=64)  # store.text_key of the text
     schema.add_field("record", DataType.VARCHAR, max_length=_MAX_TEXT)
     # The words are qa's own analysis (stopwords out, stemmed), joined by spaces: the server's
     # standard tokenizer splits them back unchanged, so its BM25 sees what the local one sees.
@@ -147,6 +242,7 @@ def _create_passages(client: Any, name: str, passages: list[store.IndexedPassage
                       params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
     client.create_collection(name, schema=schema, index_params=indexes)
     entities = ({"number": number, "source": item.passage.source,
+                 "key": store.text_key(item.passage.text),
                  "record": _fits(store.passage_record(item), item),
                  "words": _fits(" ".join(words[number]), item)}
                 for number, item in enumerate(passages))
@@ -235,13 +331,22 @@ def _alias_target(client: Any, alias: str) -> str | None:
         raise
 
 
+def published_collection(client: Any, alias: str) -> str | None:
+    """The passages collection of the published build; None when nothing is published."""
+    return _alias_target(client, alias)
+
+
 def published_manifest(client: Any, alias: str) -> store.Manifest | None:
     """The manifest of the build the alias points at; None when nothing is published."""
     passages = _alias_target(client, alias)
-    if passages is None:
-        return None
-    client.load_collection(passages.removesuffix("_passages") + "_terms")
-    return _read_manifest(client, passages.removesuffix("_passages") + "_terms")
+    return None if passages is None else build_manifest(client, passages)
+
+
+def build_manifest(client: Any, passages: str) -> store.Manifest | None:
+    """The manifest of the build whose passages collection this is."""
+    terms = _names_of(passages)["terms"]
+    client.load_collection(terms)
+    return _read_manifest(client, terms)
 
 
 def _read_manifest(client: Any, terms: str) -> store.Manifest | None:
@@ -336,13 +441,7 @@ class MilvusIndex:
 
     def candidate_vectors(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         items = self.passages(numbers.tolist())
-        by_row: dict[int, list[float]] = {}
-        for begin in range(0, len(numbers), _QUERY_BATCH):
-            chunk = numbers[begin : begin + _QUERY_BATCH].tolist()
-            for entity in self._client.query(self._names["rows"],
-                                             **_among("passage", chunk),
-                                             output_fields=["row", "vector"]):
-                by_row[int(entity["row"])] = entity["vector"]
+        by_row = _rows_of(self._client, self._names["rows"], numbers.tolist())
         rows = [row for item in items
                 for row in range(item.first_row, item.first_row + item.row_count)]
         vectors = np.array([by_row[row] for row in rows], dtype=np.float32)
