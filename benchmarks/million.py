@@ -1,6 +1,6 @@
 """One million passages end to end through qa's own indexer and Searcher.
 
-    .venv/bin/python -m benchmarks.million [--passages 1000000] [--questions 200]
+    .venv/bin/python -m benchmarks.million [--passages 1000000] [--questions 200] [--keep DIR]
 
 Embedding a million real passages (plus their sentences) would take about ten hours on these two
 cores, so the text is synthetic and its vectors are approximate, built from real parts:
@@ -171,6 +171,8 @@ def main() -> None:
     parser.add_argument("--passages", type=int, default=1_000_000)
     parser.add_argument("--sentences", type=int, default=3, help="sentences per passage")
     parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="build into DIR and keep it; if DIR holds an index, only query it")
     parser.add_argument("--stage", choices=["build", "query"], help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -180,9 +182,16 @@ def main() -> None:
     if args.stage == "query":
         print(json.dumps(query(args.folder, args.questions)))
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        results = {**stage("build", Path(tmp) / "index", args),
-                   **stage("query", Path(tmp) / "index", args)}
+    if args.keep is not None:
+        # The index stays in KEEP; a second run over the same folder only asks the questions
+        # again (to compare query paths on one build).
+        built = (args.keep / "manifest.json").exists()
+        results = {**({} if built else stage("build", args.keep, args)),
+                   **stage("query", args.keep, args)}
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            results = {**stage("build", Path(tmp) / "index", args),
+                       **stage("query", Path(tmp) / "index", args)}
     print_sections({f"{args.passages} passages": results}, width=32)
     save(results, f"million-{args.passages}")
 
