@@ -50,3 +50,24 @@ def test_weighted_scores_read_from_postings_equal_bm25s_scores() -> None:
             if word in index._retriever.vocab_dict:
                 expected += weight * np.asarray(index._retriever.get_scores([word]))[passages]
         assert np.array_equal(index.weighted_scores(weights, passages), expected)
+
+
+def test_question_scores_equal_bm25s_scores() -> None:
+    """A question's BM25 over every passage, summed from the postings at once, is what bm25s
+    gives (to float32 rounding: the sums are taken in float64), repeated words included."""
+    import numpy as np
+
+    from qa.lexical import LexicalIndex
+
+    texts = [p for f in sorted(SEEDS.iterdir()) for p in f.read_text(encoding="utf-8").split("\n\n")]
+    index = LexicalIndex.build(texts)
+    rng = np.random.default_rng(5)
+    words = sorted({w for ws in analyse(texts) for w in ws})
+    for size in (1, 3, 8):
+        question = [str(w) for w in rng.choice(words, size)] + ["notawordanywhere"]
+        question += question[:1]  # a repeated word counts twice
+        known = [w for w in question if w in index._retriever.vocab_dict]
+        expected = np.asarray(index._retriever.get_scores(known), dtype=np.float32)
+        np.testing.assert_allclose(index.scores(question), expected, rtol=1e-6, atol=1e-6)
+        assert np.count_nonzero(index.scores(question)) == np.count_nonzero(expected) > 0
+    assert not index.scores(["notawordanywhere"]).any()
