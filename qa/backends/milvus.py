@@ -26,6 +26,7 @@ import json
 import logging
 import math
 import re
+import time
 from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import asdict
@@ -67,12 +68,19 @@ def connect(uri: str, token: str = "", timeout: float = 10.0) -> Any:
     # Milvus Lite's embedded server lacks AllocTimestamp; pymilvus falls back, but the gRPC
     # server logs each refusal with a traceback first.
     logging.getLogger("grpc").setLevel(logging.CRITICAL)
-    try:
-        client = MilvusClient(uri=uri, token=token, timeout=timeout)
-        client.list_collections()
-    except Exception as error:  # pymilvus raises many kinds; the user needs one line
-        raise MilvusUnavailableError(f"cannot use Milvus at {uri}: {_reason(error)}") from error
-    return client
+    for attempt in (1, 2):
+        try:
+            client = MilvusClient(uri=uri, token=token, timeout=timeout)
+            client.list_collections()
+            return client
+        except Exception as error:  # pymilvus raises many kinds; the user needs one line
+            reason = _reason(error)
+            # A server may drop a connection pymilvus keeps between clients (Milvus Lite's
+            # sends GOAWAY "too_many_pings" to idle ones) just as it is reused: try once more.
+            if attempt == 2 or "refused the credentials" in reason:
+                raise MilvusUnavailableError(f"cannot use Milvus at {uri}: {reason}") from error
+            time.sleep(1.0)
+    raise AssertionError("unreachable")
 
 
 def _reason(error: BaseException) -> str:
