@@ -205,9 +205,12 @@ def _sentences_by_window(sentences: list[str], runs: list[tuple[int, int]]
     taken = 0
     result: list[list[tuple[int, int]]] = []
     for first, last in runs:
-        starts = [sum(len(s) + 1 for s in sentences[first:i]) for i in range(first, last)]
-        result.append([(start, start + len(sentences[i]))
-                       for i, start in zip(range(first, last), starts, strict=True) if i >= taken])
+        spans, start = [], 0
+        for i in range(first, last):
+            if i >= taken:
+                spans.append((start, start + len(sentences[i])))
+            start += len(sentences[i]) + 1
+        result.append(spans)
         taken = max(taken, last)
     return result
 

@@ -45,6 +45,7 @@ _QUERY_BATCH = 500  # ids per `in [...]` filter
 _META = ""  # the terms collection's entity that holds the manifest
 _FILE = "file:"  # prefix of the terms collection's entities that list the indexed files
 _MAX_TEXT = 65_535  # bytes in a VARCHAR field
+_KEPT_RECORDS = 200_000  # passage records a reader keeps (a few hundred MB at most)
 
 
 class MilvusUnavailableError(Exception):
@@ -399,6 +400,7 @@ class MilvusIndex:
         self._mean_length = float(found[0]["data"]["mean_length"])
         self._records: dict[int, store.IndexedPassage] = {}
         self._words: dict[int, list[str]] = {}
+        self._df: dict[str, int] = {}
 
     @property
     def passage_count(self) -> int:
@@ -414,6 +416,10 @@ class MilvusIndex:
 
     def _fetch(self, numbers: Sequence[int]) -> None:
         missing = [n for n in dict.fromkeys(int(n) for n in numbers) if n not in self._records]
+        if len(self._records) + len(missing) > _KEPT_RECORDS:  # a replica runs for weeks
+            self._records.clear()
+            self._words.clear()
+            missing = list(dict.fromkeys(int(n) for n in numbers))
         for begin in range(0, len(missing), _QUERY_BATCH):
             chunk = missing[begin : begin + _QUERY_BATCH]
             for entity in self._client.query(self._names["passages"],
@@ -492,10 +498,12 @@ class MilvusIndex:
         return total
 
     def _idf(self, words: list[str]) -> dict[str, float]:
-        wanted = [w for w in dict.fromkeys(words) if w]
-        if not wanted:
-            return {}
-        found = self._client.query(self._names["terms"], **_among("term", wanted),
-                                   output_fields=["term", "df"])
-        return {e["term"]: math.log(1 + (self._count - e["df"] + 0.5) / (e["df"] + 0.5))
-                for e in found}
+        """Lucene's idf of each word the collection has. Document frequencies fetched once are
+        kept (a build never changes), so feedback words and repeated questions cost nothing."""
+        wanted = [w for w in dict.fromkeys(words) if w and w not in self._df]
+        if wanted:
+            found = {e["term"]: int(e["df"]) for e in self._client.query(
+                self._names["terms"], **_among("term", wanted), output_fields=["term", "df"])}
+            self._df.update({word: found.get(word, 0) for word in wanted})
+        return {w: math.log(1 + (self._count - self._df[w] + 0.5) / (self._df[w] + 0.5))
+                for w in dict.fromkeys(words) if w and self._df.get(w)}
