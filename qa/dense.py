@@ -108,12 +108,11 @@ class DenseIndex:
             return scores, self._row_of(ids)
         _, ids = _faiss_search(self.faiss_index, query, max(count, self.rerank_rows))
         rows = np.sort(self._row_of(ids))  # read the memory-mapped vectors in file order
-        scores = np.take(self.vectors, rows, axis=0).astype(np.float32) @ query
-        if count < len(rows):
-            head = np.argpartition(-scores, count)[:count]
-            rows, scores = rows[head], scores[head]
-        best = np.argsort(-scores, kind="stable")
-        return scores[best], rows[best]
+        # Rescored by FAISS over the rows' own bytes: numpy widens float16 to float32 at about
+        # 3 ns a number (3.5 ms for 2,738 rows at 300,000 passages), FAISS's SIMD scan does not.
+        scores, slots = _faiss_search(exact_index(np.take(self.vectors, rows, axis=0)), query,
+                                      count)
+        return scores, rows[slots]
 
     def _row_of(self, ids: np.ndarray) -> np.ndarray:
         return ids if self.rows is None else self.rows[ids]
