@@ -83,6 +83,12 @@ class Settings:
     hnsw_m: int = 32
     hnsw_ef_construction: int = 80
     hnsw_ef_search: int = 64
+    # BM25 candidates: every passage scored, up to this many passages. Beyond, each question
+    # word brings only its lexical_head best-scoring passages (its "impact head", read once per
+    # word and kept), and the candidates are then scored exactly. 0: 5 × √(passages), e.g.
+    # 5,000 at 1M. Below the threshold (SQuAD, Cranfield, the seeds) nothing changes.
+    lexical_exact_max_passages: int = 200_000
+    lexical_head: int = 0
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with the given fields replaced; None values are ignored."""

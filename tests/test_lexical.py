@@ -71,3 +71,34 @@ def test_question_scores_equal_bm25s_scores() -> None:
         np.testing.assert_allclose(index.scores(question), expected, rtol=1e-6, atol=1e-6)
         assert np.count_nonzero(index.scores(question)) == np.count_nonzero(expected) > 0
     assert not index.scores(["notawordanywhere"]).any()
+
+
+def test_impact_heads_find_the_top_and_candidates_keep_exact_scores(seeds_qa, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Past lexical_exact_max_passages, BM25 candidates come from each word's best postings;
+    with heads as long as every posting list the top is the exact one, and with short heads
+    the candidates found still carry their exact BM25 scores."""
+    from collections import Counter
+
+    import numpy as np
+
+    from qa.backends.local import LocalIndex
+
+    exact = seeds_qa.searcher.index
+    words = analyse(["Which countries joined China in submitting the working paper on PAROS?"])[0]
+    full = exact._bm25(words)
+    whole = LocalIndex(seeds_qa.settings.index_dir, seeds_qa.settings.with_overrides(
+        lexical_exact_max_passages=5, lexical_head=10_000))
+    assert whole._lexical_head == 10_000
+    expected = exact.lexical_top(words, 8, None)
+    assert whole.lexical_top(words, 8, None).tolist() == expected.tolist()
+    short = LocalIndex(seeds_qa.settings.index_dir, seeds_qa.settings.with_overrides(
+        lexical_exact_max_passages=5, lexical_head=2))
+    found = short.lexical_top(words, 8, None)
+    assert 0 < len(found) <= 2 * len(set(words)) and (full[found] > 0).all()
+    assert found[0] == expected[0]  # the best passage leads the heads of its words
+    np.testing.assert_allclose(short.lexical_scores(words, found), full[found], rtol=1e-6)
+    assert np.array_equal(short.lexical_scores(words, found),
+                          short._lexical.weighted_scores(Counter(words), found))
+    # A document filter scores every chosen passage exactly, as before.
+    source = seeds_qa.searcher.sources[0]
+    assert short.lexical_top(words, 8, [source]).tolist() == exact.lexical_top(words, 8, [source]).tolist()

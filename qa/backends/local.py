@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
@@ -35,6 +37,10 @@ class LocalIndex:
         self._lexical = LexicalIndex.load(folder / store.LEXICAL_FOLDER)
         self._sources = np.array([item.passage.source for item in self._passages], dtype=object)
         self._last_bm25: tuple[tuple[str, ...], np.ndarray] = ((), np.zeros(0))
+        # Past the threshold, BM25 candidates come from each word's best postings (impact
+        # heads), and candidates are scored exactly from the postings.
+        self._lexical_head = 0 if len(self._passages) <= settings.lexical_exact_max_passages \
+            else settings.lexical_head or int(5 * math.sqrt(len(self._passages)))
         self._check_agreement()
 
     def _check_agreement(self) -> None:
@@ -101,14 +107,18 @@ class LocalIndex:
 
     def lexical_top(self, words: Sequence[str], depth: int,
                     sources: Collection[str] | None) -> np.ndarray:
-        scores = self._bm25(words)
         allowed = self._allowed(sources)
+        if self._lexical_head and allowed is None:
+            return self._lexical.head_top(words, depth, self._lexical_head)
+        scores = self._bm25(words)
         if allowed is not None:
             scores = np.where(allowed, scores, 0.0)
         top = _top_indices(scores, depth)
         return top[scores[top] > 0]
 
     def lexical_scores(self, words: Sequence[str], numbers: np.ndarray) -> np.ndarray:
+        if self._lexical_head and self._last_bm25[0] != tuple(words):
+            return self._lexical.weighted_scores(Counter(words), numbers)
         return self._bm25(words)[numbers]
 
     def weighted_lexical_scores(self, weights: Mapping[str, float],
