@@ -31,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -150,10 +151,30 @@ def query(folder: Path, questions: int) -> dict[str, float]:
         qa.search(question)
         search_ms.append(1000 * (time.perf_counter() - started))
     p50, encode_p50 = statistics.median(search_ms), statistics.median(encode_ms)
-    return {"open_and_first_search_s": open_s, "search_p50_ms": p50,
+    return {**lexical_head_recall(qa, asked),"open_and_first_search_s": open_s, "search_p50_ms": p50,
             "search_p95_ms": float(np.percentile(search_ms, 95)), "encode_p50_ms": encode_p50,
             "ratio_search_to_encode_p50": p50 / encode_p50,
             "query_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def lexical_head_recall(qa: Any, asked: list[str]) -> dict[str, float]:
+    """How much of the exact BM25 top 10 the impact heads find among the candidates (0 when
+    the index is small enough to be scored exactly)."""
+    from qa.lexical import analyse
+
+    index = qa.searcher.index
+    head, depth = getattr(index, "_lexical_head", 0), qa.settings.candidates
+    if not head:
+        return {"lexical_head": 0}
+    found = []
+    for words in analyse(asked):
+        scores = index._lexical.scores(words)
+        exact = np.argsort(-scores, kind="stable")[:10]
+        exact = exact[scores[exact] > 0]
+        if len(exact):
+            approximate = set(index._lexical.head_top(words, depth, head).tolist())
+            found.append(len(approximate & set(exact.tolist())) / len(exact))
+    return {"lexical_head": head, "lexical_top10_recall": statistics.mean(found)}
 
 
 def stage(name: str, folder: Path, args: argparse.Namespace) -> dict[str, float]:
