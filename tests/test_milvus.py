@@ -59,6 +59,14 @@ def answers(qa: QA, **options: object) -> list[list[tuple[str, int, float, tuple
             for question in QUESTIONS]
 
 
+def seeds_copy(tmp_path: Path, uri: str, collection: str, index: str = "index") -> Settings:
+    """Settings for a copy of the seeds (which a test may change) published as `collection`."""
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+    return Settings(docs_dir=docs, index_dir=tmp_path / index, backend="milvus", milvus_uri=uri,
+                    milvus_collection=collection)
+
+
 @pytest.mark.parametrize("where", ["server", "file"])
 def test_milvus_gives_the_local_answers(seeds_qa: QA, milvus_server: str, tmp_path: Path,
                                         where: str) -> None:
@@ -81,10 +89,8 @@ def test_unchanged_folder_publishes_nothing_and_a_change_publishes_once(
         seeds_qa: QA, milvus_server: str, tmp_path: Path) -> None:
     from qa.backends.milvus import connect
 
-    docs = tmp_path / "docs"
-    shutil.copytree(SEEDS, docs)
-    settings = Settings(docs_dir=docs, index_dir=tmp_path / "index", backend="milvus",
-                        milvus_uri=milvus_server, milvus_collection="refresh")
+    settings = seeds_copy(tmp_path, milvus_server, "refresh")
+    docs = settings.docs_dir
     qa = QA(settings, embedder=seeds_qa.embedder)
     assert qa.index().rebuilt_because
     client = connect(milvus_server)
@@ -209,10 +215,8 @@ def test_readers_answer_from_the_published_build_and_never_publish(
         seeds_qa: QA, milvus_server: str, tmp_path: Path) -> None:
     """A reader whose own copy of the folder differs (or is stale) still answers from what
     `qa index` published, and publishes nothing itself."""
-    docs = tmp_path / "docs"
-    shutil.copytree(SEEDS, docs)
-    settings = Settings(docs_dir=docs, index_dir=tmp_path / "writer", backend="milvus",
-                        milvus_uri=milvus_server, milvus_collection="readonly")
+    settings = seeds_copy(tmp_path, milvus_server, "readonly", index="writer")
+    docs = settings.docs_dir
     reader_settings = settings.with_overrides(index_dir=tmp_path / "reader")
     with pytest.raises(Exception, match=r"no index named 'readonly'.*qa index"):
         QA.open(reader_settings, embedder=seeds_qa.embedder)
@@ -227,10 +231,8 @@ def test_readers_answer_from_the_published_build_and_never_publish(
 
 def test_a_machine_without_the_local_build_embeds_only_what_changed(
         seeds_qa: QA, milvus_server: str, tmp_path: Path) -> None:
-    docs = tmp_path / "docs"
-    shutil.copytree(SEEDS, docs)
-    first = Settings(docs_dir=docs, index_dir=tmp_path / "first-machine", backend="milvus",
-                     milvus_uri=milvus_server, milvus_collection="nocache")
+    first = seeds_copy(tmp_path, milvus_server, "nocache", index="first-machine")
+    docs = first.docs_dir
     built = QA(first, embedder=seeds_qa.embedder).index()
     assert built.embedded_passages == built.passages > 0
     second = first.with_overrides(index_dir=tmp_path / "second-machine")
