@@ -122,7 +122,7 @@ def known_vectors(settings: Settings, gather_shards: bool = False) -> KnownVecto
     client = milvus.connect(settings.milvus_uri, settings.milvus_token)
     alias = milvus_alias(settings)
     builds = milvus.finished_parts(client, alias) if gather_shards else []
-    published = milvus.published_collection(client, alias)
+    published = milvus.alias_target(client, alias)
     builds += [published] if published else []
 
     def fetch(identity: dict[str, Any], keys: list[str]
