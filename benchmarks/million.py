@@ -1,6 +1,7 @@
 """One million passages end to end through qa's own indexer and Searcher.
 
-    .venv/bin/python -m benchmarks.million [--passages 1000000] [--questions 200] [--keep DIR]
+    .venv/bin/python -m benchmarks.million [--passages 1000000] [--questions 200]
+                                           [--keep DIR [--rebuild-dense]]
 
 Embedding a million real passages (plus their sentences) would take about ten hours on these two
 cores, so the text is synthetic and its vectors are approximate, built from real parts:
@@ -30,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +135,25 @@ def build(folder: Path, passages: int, per_passage: int) -> dict[str, float]:
             "build_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def rebuild_dense(folder: Path) -> dict[str, float]:
+    """Replace the dense index of a kept build with the one the current code and settings
+    choose, over the same vectors, and commit it: dense indexes compared on the same passages
+    without re-running the whole build."""
+    from qa import store
+    from qa.dense import build_dense_index, choose_index_spec, save_dense_index
+
+    manifest = store.read_manifest(folder)
+    build_folder = store.build_folder(folder, manifest)
+    items, vectors = store.read_passages(build_folder), store.read_vectors(build_folder)
+    spec = choose_index_spec(manifest.vector_count, vectors.shape[1], Settings(index_dir=folder))
+    started = time.perf_counter()
+    index = build_dense_index(vectors, spec, store.dense_rows(items, spec.vectors))
+    save_dense_index(index, build_folder / store.DENSE_NAME)
+    dense_s = time.perf_counter() - started
+    store.commit_build(folder, build_folder, replace(manifest, dense_index=spec.to_json()))
+    return {"dense_rebuild_s": dense_s}
+
+
 def query(folder: Path, questions: int) -> dict[str, float]:
     from qa.library import QA
 
@@ -194,11 +215,17 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="build into DIR and keep it; if DIR holds an index, only query it")
-    parser.add_argument("--stage", choices=["build", "query"], help=argparse.SUPPRESS)
+    parser.add_argument("--rebuild-dense", action="store_true",
+                        help="with --keep DIR holding an index: first rebuild its dense index "
+                             "with the current code and settings (same vectors)")
+    parser.add_argument("--stage", choices=["build", "query", "dense"], help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stage == "build":
         print(json.dumps(build(args.folder, args.passages, args.sentences)))
+        return
+    if args.stage == "dense":
+        print(json.dumps(rebuild_dense(args.folder)))
         return
     if args.stage == "query":
         print(json.dumps(query(args.folder, args.questions)))
@@ -208,6 +235,7 @@ def main() -> None:
         # again (to compare query paths on one build).
         built = (args.keep / "manifest.json").exists()
         results = {**({} if built else stage("build", args.keep, args)),
+                   **(stage("dense", args.keep, args) if built and args.rebuild_dense else {}),
                    **stage("query", args.keep, args)}
     else:
         with tempfile.TemporaryDirectory() as tmp:

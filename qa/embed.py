@@ -188,6 +188,8 @@ class _OnnxRuntime:
 
     def _batches(self, texts: list[str]) -> list[tuple[int, int]]:
         """Runs of texts (given longest first) whose padded size stays within the budget."""
+        if len(texts) <= 1:  # a question: nothing to plan, no second tokenisation
+            return [(0, len(texts))]
         sizes = [min(count + 2, self.max_seq_length) for count in self.token_counts(texts)]
         batches, first, longest = [], 0, 0
         for row, size in enumerate(sizes):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -47,8 +48,13 @@ class LexicalIndex:
     """BM25 scores for every passage, in passage order."""
 
     def __init__(self, retriever: bm25s.BM25) -> None:
+        # Plain ndarrays over bm25s's memory maps: slicing a np.memmap builds a memmap object
+        # each time, 2.5 ms a question at a million passages (thousands of postings slices).
+        retriever.scores = {key: np.asarray(value) if isinstance(value, np.ndarray) else value
+                            for key, value in retriever.scores.items()}
         self._retriever = retriever
         self._heads: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._per_thread = threading.local()
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> LexicalIndex:
@@ -94,11 +100,28 @@ class LexicalIndex:
                  (self._retriever.vocab_dict.get(w) for w in words) if token is not None]
         if not heads:
             return np.zeros(0, dtype=np.int64)
-        passages, inverse = np.unique(np.concatenate([h[0] for h in heads]), return_inverse=True)
-        sums = np.bincount(inverse, weights=np.concatenate([h[1] for h in heads]))
-        best = np.argpartition(-sums, depth)[:depth] if len(sums) > depth else \
-            np.arange(len(sums))
-        return passages[best[np.argsort(-sums[best], kind="stable")]].astype(np.int64)
+        passages = np.concatenate([h[0] for h in heads])
+        # Summed in a per-thread array over every passage, not by sorting the postings (np.unique
+        # took 1.6 ms for eight heads of 5,000 at a million passages; this about a quarter).
+        totals = self._totals()
+        np.add.at(totals, passages, np.concatenate([h[1] for h in heads]))
+        sums = totals[passages]
+        # A passage occurs at most once per head, so its best `depth` are among the best
+        # depth × heads entries.
+        keep = depth * len(heads)
+        entries = np.argpartition(-sums, keep)[:keep] if len(sums) > keep else slice(None)
+        found = np.unique(passages[entries])
+        found_sums = totals[found]
+        totals[passages] = 0.0
+        return found[np.argsort(-found_sums, kind="stable")[:depth]].astype(np.int64)
+
+    def _totals(self) -> np.ndarray:
+        """This thread's zeroed array of a float per passage (threads search at once)."""
+        totals: np.ndarray | None = getattr(self._per_thread, "totals", None)
+        if totals is None:
+            totals = np.zeros(int(self._retriever.scores["num_docs"]), dtype=np.float32)
+            self._per_thread.totals = totals
+        return totals
 
     def _head(self, token: int, size: int) -> tuple[np.ndarray, np.ndarray]:
         """A word's `size` best (passage, score) postings; kept, as questions share words."""

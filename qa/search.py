@@ -11,6 +11,7 @@ from threadpoolctl import ThreadpoolController
 from qa import store
 from qa.backends import IndexReader
 from qa.chunk import Passage
+from qa.dense import inner_products
 from qa.embed import Embedder
 from qa.feedback import expanded_scores, relevance_model
 from qa.fusion import fuse, zscore
@@ -139,7 +140,7 @@ class Searcher:
     def _dense_scores(self, query: np.ndarray, candidates: np.ndarray) -> _DenseScores:
         """Best window and best sentence cosine per candidate, in one gather and one product."""
         vectors, counts, windows = self.index.candidate_vectors(candidates)
-        cosines = vectors @ query
+        cosines = inner_products(vectors, query)
         # Each candidate's rows are its windows then its sentences: two segments to reduce.
         offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
         bounds = np.stack([offsets, offsets + windows], axis=1).ravel()

@@ -80,6 +80,12 @@ class Settings:
     # Rows rescored exactly after the PQ scan; 0: 5 × √(vectors indexed), e.g. 5,000 at 1M, which
     # keeps recall@10 above 0.95 from 100k to 1M random vectors (benchmarks/scale.py).
     pq_rerank_rows: int = 0
+    # Past this many vectors (every row, about 4 a passage) the PQ codes are split into IVF
+    # partitions, and a question scans ivf_scanned_share of them, not all: at a million passages
+    # the full scan took 5.5 ms, a quarter of it 1.4 ms, finding 98 % of the exact top 10
+    # (docs/benchmarks.md). Below it (anything up to about 500,000 passages) nothing changes.
+    ivf_min_vectors: int = 2_000_000
+    ivf_scanned_share: float = 0.25
     hnsw_m: int = 32
     hnsw_ef_construction: int = 80
     hnsw_ef_search: int = 64
@@ -135,4 +141,6 @@ def settings_from_env(base: Settings | None = None) -> Settings:
         raise ValueError(f"QA_MODE must be one of {', '.join(SEARCH_MODES)}")
     if not 0.0 <= overrides.get("feedback_weight", settings.feedback_weight) <= 1.0:
         raise ValueError("QA_FEEDBACK_WEIGHT must be between 0 and 1")
+    if not 0.0 < overrides.get("ivf_scanned_share", settings.ivf_scanned_share) <= 1.0:
+        raise ValueError("QA_IVF_SCANNED_SHARE must be above 0 and at most 1")
     return replace(settings, **overrides)

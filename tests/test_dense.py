@@ -8,7 +8,15 @@ import faiss
 import numpy as np
 import pytest
 
-from qa.dense import DenseIndexSpec, automatic_rerank_rows, choose_index_spec, load_dense_index
+from qa.dense import (
+    DenseIndexSpec,
+    automatic_rerank_rows,
+    build_dense_index,
+    choose_index_spec,
+    ivf_lists,
+    load_dense_index,
+    save_dense_index,
+)
 from qa.library import QA
 from qa.settings import Settings, settings_from_env
 from qa.store import read_manifest, read_passages, window_rows
@@ -133,3 +141,45 @@ def test_pq_rerank_index_is_built_recorded_and_searched(seeds_qa: QA, tmp_path: 
         stored = vectors.astype(np.float32)
         assert np.allclose(scores, stored[rows] @ query, atol=1e-5)
         assert np.isclose(scores[0], (stored[windows] @ query).max(), atol=1e-5)
+
+
+def test_past_ivf_min_vectors_the_pq_codes_are_partitioned(seeds_qa: QA, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large indexes split the PQ codes into IVF lists and scan a share of them; the spec
+    records the lists, and the rerank still returns exact cosines of indexed rows."""
+    assert choose_index_spec(4_000_000, 384, Settings()).ivf_lists == 250
+    assert choose_index_spec(2_000_000, 384, Settings()).ivf_lists == 0  # at the threshold: one scan
+    assert ivf_lists(1_000) == 3  # never more lists than the windows can train
+    settings = Settings(exact_max_vectors=10, ivf_min_vectors=10)
+    vectors = np.random.default_rng(3).standard_normal((8_000, 384)).astype(np.float32)
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float16)
+    spec = choose_index_spec(len(vectors), 384, settings)
+    assert spec.ivf_lists == ivf_lists(8_000) == 11 and spec.to_json()["ivf_lists"] == 11
+    indexed = np.arange(0, len(vectors), 2)  # as windows: a subset of the rows
+    save_dense_index(build_dense_index(vectors, spec, indexed), tmp_path / "dense.faiss")
+    half = load_dense_index(tmp_path / "dense.faiss", vectors,
+                            settings.with_overrides(ivf_scanned_share=0.5), indexed)
+    assert isinstance(half.faiss_index, faiss.IndexIVFPQFastScan)
+    assert half.faiss_index.nlist == 11 and half.faiss_index.nprobe == round(11 / 2)
+    assert half.rerank_rows == automatic_rerank_rows(len(indexed) * 6 // 11, 2)
+    # Scanning every list and reranking every row is exact search over the indexed rows.
+    every = load_dense_index(tmp_path / "dense.faiss", vectors, settings.with_overrides(
+        ivf_scanned_share=1.0, pq_rerank_rows=len(indexed)), indexed)
+    stored = vectors.astype(np.float32)
+    for query in stored[:20]:
+        scores, rows = every.search(query, 5)
+        exact = indexed[np.argsort(-(stored[indexed] @ query), kind="stable")[:5]]
+        assert set(rows) <= set(indexed.tolist())
+        assert np.allclose(scores, stored[rows] @ query, atol=1e-5)
+        assert np.allclose(scores, stored[exact] @ query, atol=1e-5)
+    # Through qa: the build records the lists, and the search still finds the answer.
+    qa = QA(seeds_qa.settings.with_overrides(index_dir=tmp_path / "index", exact_max_vectors=10,
+                                             ivf_min_vectors=10), embedder=seeds_qa.embedder)
+    qa.index()
+    manifest = read_manifest(tmp_path / "index")
+    assert manifest.dense_index["ivf_lists"] == ivf_lists(manifest.vector_count)
+    top = qa.search("Which countries joined China in submitting working paper CD/1679?").hits[0]
+    assert top.passage.source == "004_0a75116a2b3c4ab4.txt"
+    monkeypatch.setenv("QA_IVF_SCANNED_SHARE", "0")
+    with pytest.raises(ValueError, match="QA_IVF_SCANNED_SHARE"):
+        settings_from_env()

@@ -55,8 +55,8 @@ class IndexReader(Protocol):
         ...
 
     def candidate_vectors(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """For each passage: its rows (windows, then sentences) stacked, as float32; how many rows
-        each has; how many of those are windows."""
+        """For each passage: its rows (windows, then sentences) stacked, float32 or float16 as
+        stored; how many rows each has; how many of those are windows."""
         ...
 
     def lexical_top(self, words: Sequence[str], depth: int,

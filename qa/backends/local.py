@@ -92,8 +92,7 @@ class LocalIndex:
     def candidate_vectors(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         counts = self._row_counts[numbers]
         rows = store.row_ranges(self._first_rows[numbers], counts)
-        return (np.asarray(self._vectors[rows], dtype=np.float32), counts,
-                self._window_counts[numbers])
+        return self._vectors[rows], counts, self._window_counts[numbers]
 
     def _bm25(self, words: Sequence[str]) -> np.ndarray:
         """Every passage's BM25 for the words; the last answer is kept, because a search asks
