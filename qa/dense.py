@@ -196,7 +196,7 @@ def automatic_rerank_rows(vector_count: int, per_root: int = _RERANK_ROWS_PER_RO
 def ivf_lists(vector_count: int) -> int:
     """IVF partitions for an index over `vector_count` rows (windows are about 1 in 4 of them):
     about √(windows) / 4, 250 at a million passages, and never so many that k-means lacks the
-    windows to train them. Few long lists suit the fast-scan kernel: at a million windows a
-    quarter of 256 lists found 98 % of the exact top 10 in 2.3 ms, 128 of 4,096 lists 92 % in
-    3.2 ms (docs/benchmarks.md)."""
+    windows to train them. Few long lists suit the fast-scan kernel: at a million windows, with
+    1,000 rows reranked, a quarter of 256 lists found 98 % of the exact top 10 in 2.3 ms, 128 of
+    4,096 lists 92 % in 2.2 ms (docs/benchmarks.md)."""
     return max(1, min(round(math.sqrt(vector_count) / 8), vector_count // 256))

@@ -82,8 +82,9 @@ class Settings:
     pq_rerank_rows: int = 0
     # Past this many vectors (every row, about 4 a passage) the PQ codes are split into IVF
     # partitions, and a question scans ivf_scanned_share of them, not all: at a million passages
-    # the full scan took 5.5 ms, a quarter of it 1.4 ms, finding 98 % of the exact top 10
-    # (docs/benchmarks.md). Below it (anything up to about 500,000 passages) nothing changes.
+    # the full scan took 5.5 ms, a quarter of the partitions about 1.5 ms, and 98 % of the exact
+    # top 10 was still found (docs/benchmarks.md). Below it (up to about 500,000 passages)
+    # nothing changes.
     ivf_min_vectors: int = 2_000_000
     ivf_scanned_share: float = 0.25
     hnsw_m: int = 32
