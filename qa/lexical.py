@@ -49,7 +49,8 @@ class LexicalIndex:
 
     def __init__(self, retriever: bm25s.BM25) -> None:
         # Plain ndarrays over bm25s's memory maps: slicing a np.memmap builds a memmap object
-        # each time, 2.5 ms a question at a million passages (thousands of postings slices).
+        # each time (about 100 postings slices a question; the candidates' BM25 and feedback
+        # went from 1.73 to 1.49 ms at a million passages).
         retriever.scores = {key: np.asarray(value) if isinstance(value, np.ndarray) else value
                             for key, value in retriever.scores.items()}
         self._retriever = retriever

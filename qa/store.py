@@ -329,8 +329,8 @@ def read_passages(folder: Path) -> list[IndexedPassage]:
 
 
 def read_vectors(folder: Path) -> np.ndarray:
-    """vectors.npy, memory-mapped: a plain ndarray over the mapping, because every slice of a
-    np.memmap builds another memmap object (about 10 µs each, thousands a question)."""
+    """vectors.npy, memory-mapped, as a plain ndarray over the mapping: every slice of a
+    np.memmap builds another memmap object, which the query path need not pay for."""
     try:
         return np.asarray(np.load(folder / VECTORS_NAME, mmap_mode="r", allow_pickle=False))
     except (OSError, ValueError) as error:
