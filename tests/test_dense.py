@@ -77,7 +77,9 @@ def test_large_corpus_gets_hnsw_with_recorded_parameters(seeds_qa: QA, tmp_path:
     assert top.passage.source == "004_0a75116a2b3c4ab4.txt"
     # Raising the threshold again makes the next refresh go back to exact search.
     back = QA(settings.with_overrides(exact_max_vectors=1_000_000), embedder=seeds_qa.embedder)
-    assert back.index().rebuilt_because == "dense index settings changed"
+    report = back.index()
+    assert report.rebuilt_because == "dense index settings changed"
+    assert report.embedded_passages == 0 and report.reused_passages == report.passages > 0
     assert read_manifest(tmp_path).dense_index["kind"] == "exact"
     assert not (tmp_path / read_manifest(tmp_path).build / "dense.faiss").exists()
 
