@@ -210,7 +210,7 @@ def agreement_with_exact(qa: Any, asked: list[str]) -> dict[str, float]:
 
 
 def lexical_head_recall(qa: Any, asked: list[str]) -> dict[str, float]:
-    """How much of the exact BM25 top 10 the impact heads find among the candidates (0 when
+    """How much of the exact BM25 top 10 the BM25 candidates hold (heads, rescored; 0 when
     the index is small enough to be scored exactly)."""
     from qa.lexical import analyse
 
@@ -224,7 +224,7 @@ def lexical_head_recall(qa: Any, asked: list[str]) -> dict[str, float]:
         exact = np.argsort(-scores, kind="stable")[:10]
         exact = exact[scores[exact] > 0]
         if len(exact):
-            approximate = set(index._lexical.head_top(words, depth, head).tolist())
+            approximate = set(index.lexical_top(words, depth, None).tolist())
             found.append(len(approximate & set(exact.tolist())) / len(exact))
     return {"lexical_head": head, "lexical_top10_recall": statistics.mean(found)}
 

@@ -14,6 +14,9 @@ from qa.dense import load_dense_index
 from qa.lexical import LexicalIndex
 from qa.settings import Settings
 
+# BM25 head candidates scored exactly for each one kept (see lexical_top).
+_HEAD_CANDIDATES_PER_KEPT = 3
+
 
 class LocalIndex:
     """An index folder opened for searching: checksums verified, files memory-mapped."""
@@ -108,7 +111,13 @@ class LocalIndex:
                     sources: Collection[str] | None) -> np.ndarray:
         allowed = self._allowed(sources)
         if self._lexical_head and allowed is None:
-            return self._lexical.head_top(words, depth, self._lexical_head)
+            # The heads' partial sums rank loosely: the best few times `depth` of them are scored
+            # exactly, then cut to `depth` (at a million passages the top 1 of the whole search
+            # agreed with exact search for 89 % of questions, against 82.5 %, for 1.1 ms more).
+            found = self._lexical.head_top(words, depth * _HEAD_CANDIDATES_PER_KEPT,
+                                           self._lexical_head)
+            exact = self._lexical.weighted_scores(Counter(words), found)
+            return found[np.argsort(-exact, kind="stable")[:depth]]
         scores = self._bm25(words)
         if allowed is not None:
             scores = np.where(allowed, scores, 0.0)
