@@ -130,7 +130,7 @@ class LexicalIndex:
         kept = self._heads.get(key)
         if kept is None:
             passages, values = self._postings(token)
-            passages, values = np.asarray(passages), np.asarray(values, dtype=np.float32)
+            values = values.astype(np.float32, copy=False)  # np.add.at is slow across dtypes
             if len(values) > size:
                 best = np.argpartition(-values, size)[:size]
                 passages, values = passages[best], values[best]
