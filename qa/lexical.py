@@ -147,7 +147,9 @@ class LexicalIndex:
         candidates, not with how common the word is: for ten frequent feedback words and 400
         candidates at 300,000 passages, 0.8 ms against 12.3 ms for a set intersection."""
         order = np.argsort(passages, kind="stable")
-        ordered = passages[order]
+        # In the postings' own integer type: searchsorted would otherwise convert the whole of
+        # each word's postings to match (6x the time for 300,000 postings and 400 candidates).
+        ordered = passages[order].astype(self._retriever.scores["indices"].dtype)
         total = np.zeros(len(passages), dtype=np.float32)
         for word, weight in weights.items():
             token = self._retriever.vocab_dict.get(word)
