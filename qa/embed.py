@@ -209,7 +209,7 @@ class _OnnxRuntime:
         from qa.onnx_encoder import OnnxEncoder
 
         if self._workers is None:
-            cores = self.threads or len(os.sched_getaffinity(0))
+            cores = self.threads or _usable_cores()
             self._workers = (ThreadPoolExecutor(cores, thread_name_prefix="qa-encode"),
                              OnnxEncoder(self.model_path, self.exported, self.layout, threads=1))
         return self._workers
@@ -242,6 +242,13 @@ def _token_vectors(encoder: Any, texts: list[str]) -> list[TokenVectors]:
         result.append(TokenVectors(vectors[row], hidden[row][keep],
                                    np.array(encoding.offsets, dtype=np.int64)[keep]))
     return result
+
+
+def _usable_cores() -> int:
+    """Cores this process may run on (its affinity where the system has one, as on Linux)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def default_onnx_cache() -> Path:
