@@ -74,6 +74,9 @@ def cached_export(model_path: Path, fingerprint: str, cache_dir: Path) -> Path:
     target = cache_dir / fingerprint / f"model-{EXPORT_FORMAT}.onnx"
     if not target.is_file():
         _export(model_path, target)
+        for stale in target.parent.glob("model*.onnx"):  # an earlier format's export
+            if stale != target:
+                stale.unlink(missing_ok=True)
     return target
 
 
@@ -137,8 +140,8 @@ def _fuse(traced: Path, fused: Path, model_path: Path) -> None:
     operators. A model the optimizer does not understand is left unfused (no file written)."""
     from onnxruntime.transformers.optimizer import optimize_model
 
-    config = json.loads((model_path / "config.json").read_text(encoding="utf-8"))
     try:
+        config = json.loads((model_path / "config.json").read_text(encoding="utf-8"))
         optimized = optimize_model(str(traced), model_type="bert",
                                    num_heads=int(config.get("num_attention_heads", 0)),
                                    hidden_size=int(config.get("hidden_size", 0)))

@@ -178,3 +178,17 @@ def test_a_negative_thread_count_is_refused(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("QA_THREADS", "-1")
     with pytest.raises(ValueError, match="QA_THREADS"):
         settings_from_env()
+
+
+def test_a_new_export_format_replaces_the_old_file(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import qa.onnx_encoder
+
+    folder = tmp_path / "fingerprint"
+    folder.mkdir()
+    (folder / "model.onnx").write_bytes(b"an export of format 1")
+    monkeypatch.setattr(qa.onnx_encoder, "_export",
+                        lambda model_path, target: target.write_bytes(b"format 2"))
+    made = qa.onnx_encoder.cached_export(tmp_path / "model", "fingerprint", tmp_path)
+    assert [path.name for path in folder.iterdir()] == [made.name]
+    assert made.read_bytes() == b"format 2"
