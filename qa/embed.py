@@ -214,6 +214,10 @@ class _OnnxRuntime:
                              OnnxEncoder(self.model_path, self.exported, self.layout, threads=1))
         return self._workers
 
+    def release_batch_workers(self) -> None:
+        """Drop the pool and its session; a batch still running keeps them until it ends."""
+        self._workers = None
+
     def _batches(self, texts: list[str]) -> list[tuple[int, int]]:
         """Runs of texts (given longest first) whose padded size stays within the budget."""
         if len(texts) <= 1:  # a question: nothing to plan, no second tokenisation
@@ -350,6 +354,13 @@ class Embedder:
 
     def encode_query(self, question: str) -> np.ndarray:
         return self._runtime.encode([question], 1)
+
+    def release_batch_workers(self) -> None:
+        """Free what encoding many texts at once holds (ONNX Runtime: a thread pool and a
+        one-thread session, about 100 MB), so a server that built an index keeps only what
+        questions need. The next build makes them again."""
+        if isinstance(self._runtime, _OnnxRuntime):
+            self._runtime.release_batch_workers()
 
 
 def windows(

@@ -319,7 +319,10 @@ def _embed_passages(sources: list[SourceText], reusable: _Reusable, settings: Se
                 blocks.append(None)
             indexed.append(item)
             row += item.row_count
-    _embed_pending(pending, blocks, embedder, progress)
+    try:
+        _embed_pending(pending, blocks, embedder, progress)
+    finally:
+        embedder.release_batch_workers()
     vectors = np.concatenate([b for b in blocks if b is not None]) if blocks else \
         np.zeros((0, embedder.dimension), dtype=np.float32)
     return indexed, vectors.astype(np.float32, copy=False), len(pending)

@@ -192,3 +192,18 @@ def test_a_new_export_format_replaces_the_old_file(tmp_path: Path,
     made = qa.onnx_encoder.cached_export(tmp_path / "model", "fingerprint", tmp_path)
     assert [path.name for path in folder.iterdir()] == [made.name]
     assert made.read_bytes() == b"format 2"
+
+
+def test_a_build_releases_its_batch_workers(embedder: Embedder, tmp_path: Path) -> None:
+    import qa.embed
+    from qa.library import QA
+    from qa.settings import Settings
+
+    runtime = embedder._runtime
+    assert isinstance(runtime, qa.embed._OnnxRuntime)
+    texts = sorted(sample_texts()[:30], key=len, reverse=True)
+    before = embedder.encode(texts)
+    assert runtime._workers is not None  # several batches: the pool was made
+    report = QA(Settings(docs_dir=SEEDS, index_dir=tmp_path / "index"), embedder=embedder).index()
+    assert report.embedded_passages > 0 and runtime._workers is None
+    assert float((embedder.encode(texts) * before).sum(axis=1).min()) >= 0.9999  # made again
