@@ -357,7 +357,7 @@ class Embedder:
 
     def release_batch_workers(self) -> None:
         """Free what encoding many texts at once holds (ONNX Runtime: a thread pool and a
-        one-thread session, about 100 MB), so a server that built an index keeps only what
+        one-thread session, about 110 MB here), so a server that built an index keeps only what
         questions need. The next build makes them again."""
         if isinstance(self._runtime, _OnnxRuntime):
             self._runtime.release_batch_workers()
