@@ -1,7 +1,7 @@
 """One million passages end to end through qa's own indexer and Searcher.
 
     .venv/bin/python -m benchmarks.million [--passages 1000000] [--questions 200]
-                                           [--keep DIR [--rebuild-dense]]
+                                           [--keep DIR [--rebuild-dense] [--store-heads]]
 
 Embedding a million real passages (plus their sentences) would take about ten hours on these two
 cores, so the text is synthetic and its vectors are approximate, built from real parts:
@@ -155,6 +155,22 @@ def rebuild_dense(folder: Path) -> dict[str, float]:
     return {"dense_rebuild_s": dense_s}
 
 
+
+def store_heads(folder: Path) -> dict[str, float]:
+    """Write the BM25 impact heads the current code stores at build time into a kept build
+    that has none (built before they were stored), and commit it."""
+    from qa import store
+    from qa.lexical import ImpactHeads, LexicalIndex
+
+    manifest = store.read_manifest(folder)
+    lexical_folder = store.build_folder(folder, manifest) / store.LEXICAL_FOLDER
+    length = Settings(index_dir=folder).lexical_head_size(manifest.passage_count)
+    started = time.perf_counter()
+    ImpactHeads.build(LexicalIndex.load(lexical_folder)._retriever, length).save(lexical_folder)
+    heads_s = time.perf_counter() - started
+    store.commit_build(folder, store.build_folder(folder, manifest), manifest)
+    return {"heads_build_s": heads_s}
+
 def query(folder: Path, questions: int) -> dict[str, float]:
     from qa.library import QA
 
@@ -249,7 +265,11 @@ def main() -> None:
     parser.add_argument("--rebuild-dense", action="store_true",
                         help="with --keep DIR holding an index: first rebuild its dense index "
                              "with the current code and settings (same vectors)")
-    parser.add_argument("--stage", choices=["build", "query", "dense"], help=argparse.SUPPRESS)
+    parser.add_argument("--store-heads", action="store_true",
+                        help="with --keep DIR holding an index: first write the BM25 impact "
+                             "heads the current code stores at build time")
+    parser.add_argument("--stage", choices=["build", "query", "dense", "heads"],
+                        help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stage == "build":
@@ -257,6 +277,9 @@ def main() -> None:
         return
     if args.stage == "dense":
         print(json.dumps(rebuild_dense(args.folder)))
+        return
+    if args.stage == "heads":
+        print(json.dumps(store_heads(args.folder)))
         return
     if args.stage == "query":
         print(json.dumps(query(args.folder, args.questions)))
@@ -267,6 +290,7 @@ def main() -> None:
         built = (args.keep / "manifest.json").exists()
         results = {**({} if built else stage("build", args.keep, args)),
                    **(stage("dense", args.keep, args) if built and args.rebuild_dense else {}),
+                   **(stage("heads", args.keep, args) if built and args.store_heads else {}),
                    **stage("query", args.keep, args)}
     else:
         with tempfile.TemporaryDirectory() as tmp:

@@ -280,7 +280,10 @@ def _write_build(folder: Path, sources: list[SourceText], passages: list[Passage
     if spec.kind != "exact":  # exact search reads vectors.npy itself
         dense_rows = store.dense_rows(indexed, spec.vectors)
         save_dense_index(build_dense_index(vectors, spec, dense_rows), folder / store.DENSE_NAME)
-    LexicalIndex.build([p.text for p in passages]).save(folder / store.LEXICAL_FOLDER)
+    # Past the exact-BM25 size, each word's best postings are stored too: a question's new words
+    # then cost a read, not a partition of their whole postings.
+    LexicalIndex.build([p.text for p in passages], settings.lexical_head_size(len(passages))
+                       ).save(folder / store.LEXICAL_FOLDER)
     new_manifest = store.Manifest(
         format_version=store.FORMAT_VERSION, build=folder.name, model=expected["model"],
         chunking=expected["chunking"], files=files, passage_count=len(indexed),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -96,6 +97,12 @@ class Settings:
     # 5,000 at 1M. Below the threshold (SQuAD, Cranfield, the seeds) nothing changes.
     lexical_exact_max_passages: int = 200_000
     lexical_head: int = 0
+
+    def lexical_head_size(self, passage_count: int) -> int:
+        """The impact head length for an index of `passage_count` passages; 0: exact BM25."""
+        if passage_count <= self.lexical_exact_max_passages:
+            return 0
+        return self.lexical_head or int(5 * math.sqrt(passage_count))
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with the given fields replaced; None values are ignored."""

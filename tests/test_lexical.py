@@ -104,3 +104,59 @@ def test_impact_heads_find_the_top_and_candidates_keep_exact_scores(seeds_qa, tm
     # A document filter scores every chosen passage exactly, as before.
     source = seeds_qa.searcher.sources[0]
     assert short.lexical_top(words, 8, [source]).tolist() == exact.lexical_top(words, 8, [source]).tolist()
+
+
+def test_stored_impact_heads_are_each_words_best_postings(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Heads written at build time hold each long-listed word's best postings, best first; a
+    shorter head is their prefix, a longer one falls back to the postings."""
+    import numpy as np
+
+    from qa.lexical import LexicalIndex
+
+    texts = [p for f in sorted(SEEDS.iterdir()) for p in f.read_text(encoding="utf-8").split("\n\n")]
+    LexicalIndex.build(texts, head=3).save(tmp_path)
+    stored, plain = LexicalIndex.load(tmp_path), LexicalIndex.build(texts)
+    assert stored._stored is not None and stored._stored.length == 3
+    lengths = np.diff(np.asarray(plain._retriever.scores["indptr"]))
+    long_listed, short_listed = np.flatnonzero(lengths > 3), np.flatnonzero(lengths <= 3)
+    assert len(long_listed) > 10 and len(short_listed) > 10
+    for token in long_listed.tolist():
+        passages, scores = stored._head(token, 3)
+        docs, values = plain._postings(token)
+        np.testing.assert_array_equal(scores, np.sort(values)[::-1][:3].astype(np.float32))
+        at = np.searchsorted(docs, passages)
+        assert (docs[at] == passages).all() and np.array_equal(values[at], scores)
+        shorter = stored._head(token, 2)
+        assert shorter[0].tolist() == passages[:2].tolist()
+        _, longer_scores = stored._head(token, 5)  # past the stored length: from the postings
+        assert sorted(longer_scores.tolist()) == sorted(plain._head(token, 5)[1].tolist())
+    assert all(stored._stored.head(token, 3) is None for token in short_listed.tolist())
+    for words in analyse(["Which countries submitted the working paper on PAROS?",
+                          "space debris from anti-satellite weapon tests"]):
+        found = stored.head_top(words, 6, 3)
+        assert np.array_equal(stored.weighted_scores({w: 1.0 for w in words}, found),
+                              plain.weighted_scores({w: 1.0 for w in words}, found))
+        assert sorted(plain.scores(words)[found].tolist()) == \
+            sorted(plain.scores(words)[plain.head_top(words, 6, 3)].tolist())
+
+
+def test_a_large_index_build_stores_heads_and_a_small_one_does_not(embedder, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from qa.library import QA
+    from qa.settings import Settings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for number in range(6):
+        (docs / f"note{number}.txt").write_text(
+            f"Orbital debris note {number}.\n\nDebris from test {number} stays in orbit for "
+            f"years.\n\nA paragraph about treaty {number} and debris.", encoding="utf-8")
+    for name, exact_max in (("large", 5), ("small", 1000)):
+        settings = Settings(docs_dir=docs, index_dir=tmp_path / name,
+                            lexical_exact_max_passages=exact_max, lexical_head=2)
+        qa = QA.open(settings, embedder=embedder)
+        lexical = qa.searcher.index._lexical
+        assert (lexical._stored is not None) == (name == "large")
+        if name == "large":
+            assert lexical._stored.length == 2
+            hits = qa.search("debris in orbit", mode="lexical").hits
+            assert hits and all("debris" in hit.passage.text.lower() for hit in hits)

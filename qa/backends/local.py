@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
@@ -42,8 +41,7 @@ class LocalIndex:
         self._last_bm25: tuple[tuple[str, ...], np.ndarray] = ((), np.zeros(0))
         # Past the threshold, BM25 candidates come from each word's best postings (impact
         # heads), and candidates are scored exactly from the postings.
-        self._lexical_head = 0 if len(self._passages) <= settings.lexical_exact_max_passages \
-            else settings.lexical_head or int(5 * math.sqrt(len(self._passages)))
+        self._lexical_head = settings.lexical_head_size(len(self._passages))
         self._check_agreement()
 
     def _check_agreement(self) -> None:
