@@ -155,7 +155,6 @@ def rebuild_dense(folder: Path) -> dict[str, float]:
     return {"dense_rebuild_s": dense_s}
 
 
-
 def store_heads(folder: Path) -> dict[str, float]:
     """Write the BM25 impact heads the current code stores at build time into a kept build
     that has none (built before they were stored), and commit it."""
@@ -170,6 +169,7 @@ def store_heads(folder: Path) -> dict[str, float]:
     heads_s = time.perf_counter() - started
     store.commit_build(folder, store.build_folder(folder, manifest), manifest)
     return {"heads_build_s": heads_s}
+
 
 def query(folder: Path, questions: int) -> dict[str, float]:
     from qa.library import QA
