@@ -10,7 +10,7 @@ from functools import lru_cache
 from qa.load import Document
 from qa.readers import Heading
 
-CHUNKING_VERSION = 2  # bump when the rules below change: it forces a rebuild of every index
+CHUNKING_VERSION = 3  # bump when the rules below change: it forces a rebuild of every index
 
 _BLANK_LINES = re.compile(r"\n[ \t\r\f\v]*\n")
 _WHITESPACE = re.compile(r"\s+")
@@ -23,6 +23,13 @@ _MIN_PASSAGE_WORDS = 4
 # A block that stops mid-sentence is joined to the next only if it is long enough to be prose.
 _MIN_WORDS_TO_JOIN = 5
 _MAX_BYLINE_WORDS = 8
+# Longer text is cut into passages of at most this many characters, at line breaks, else at
+# sentence ends, else between words: one hit never returns a whole file, and sentence splitting
+# (superlinear in a passage's length) stays cheap. Well above any paragraph of the evaluation sets.
+MAX_PASSAGE_CHARS = 4000
+_BREAKS = (re.compile(r"\n"), re.compile(r"(?<=[.!?…])\s"), re.compile(r"\s"))
+# A first line longer than this is prose, not a title.
+_MAX_TITLE_CHARS = 300
 _BYLINE_JOINERS = {"by", "and", "&", "de", "van", "von", "der", "da", "di", "le", "la"}
 
 
@@ -72,13 +79,20 @@ def _blocks(text: str, start: int = 0, end: int | None = None) -> list[_Block]:
     blocks = []
     for separator in [*_BLANK_LINES.finditer(text, start, end), None]:
         stop = separator.start() if separator else end
-        raw = text[start:stop]
-        if raw.strip():
-            lead = len(raw) - len(raw.lstrip())
-            trail = len(raw.rstrip())
-            blocks.append(_Block(start + lead, start + trail, normalise_whitespace(raw)))
+        block = _block_at(text, start, stop)
+        if block is not None:
+            blocks.append(block)
         start = separator.end() if separator else end
     return blocks
+
+
+def _block_at(text: str, start: int, end: int) -> _Block | None:
+    """text[start:end] without its surrounding whitespace, as a block; None if blank."""
+    raw = text[start:end]
+    if not raw.strip():
+        return None
+    lead = len(raw) - len(raw.lstrip())
+    return _Block(start + lead, start + len(raw.rstrip()), normalise_whitespace(raw))
 
 
 def _blocks_around_headings(text: str, headings: tuple[Heading, ...]) -> list[_Block]:
@@ -99,6 +113,8 @@ def _is_passage(block: _Block) -> bool:
 
 def _split_title(blocks: list[_Block]) -> tuple[str, list[_Block]]:
     """The first line is the title; a short line right under it is a byline (metadata)."""
+    if len(blocks[0].text) > _MAX_TITLE_CHARS:
+        return "", blocks
     title, rest = _MARKDOWN_HEADING.sub("", blocks[0].text), blocks[1:]
     if len(rest) > 1 and _is_byline(rest[0]):
         rest = rest[1:]
@@ -132,6 +148,38 @@ def _join_broken(blocks: list[_Block], heading_starts: set[int]) -> list[_Block]
     return joined
 
 
+def _within_limit(text: str, block: _Block) -> list[_Block]:
+    """The block, or its pieces of at most MAX_PASSAGE_CHARS when it is longer."""
+    if block.end - block.start <= MAX_PASSAGE_CHARS:
+        return [block]
+    pieces = (_block_at(text, start, end) for start, end in _cut(text, block.start, block.end, 0))
+    return [piece for piece in pieces if piece is not None]
+
+
+def _cut(text: str, start: int, end: int, level: int) -> list[tuple[int, int]]:
+    """Spans of at most MAX_PASSAGE_CHARS covering text[start:end], packed greedily from the
+    segments between _BREAKS[level]; a segment still too long is cut at the next level."""
+    if end - start <= MAX_PASSAGE_CHARS:
+        return [(start, end)]
+    if level == len(_BREAKS):  # one "word" longer than a passage: cut it anywhere
+        return [(at, min(at + MAX_PASSAGE_CHARS, end)) for at in range(start, end, MAX_PASSAGE_CHARS)]
+    spans: list[tuple[int, int]] = []
+    piece_start = segment_start = start
+    for separator in [*_BREAKS[level].finditer(text, start, end), None]:
+        segment_end = separator.start() if separator else end
+        if segment_end - piece_start > MAX_PASSAGE_CHARS:
+            if segment_start > piece_start:
+                spans.append((piece_start, segment_start))
+            piece_start = segment_start
+            if segment_end - segment_start > MAX_PASSAGE_CHARS:
+                spans += _cut(text, segment_start, segment_end, level + 1)
+                piece_start = segment_end
+        segment_start = separator.end() if separator else end
+    if end > piece_start:
+        spans.append((piece_start, end))
+    return spans
+
+
 def chunk_document(document: Document) -> list[Passage]:
     """Split a document into paragraphs; headings, bylines and junk lines are not passages."""
     blocks = _first_line_as_block(document.text, document.headings)
@@ -139,8 +187,9 @@ def chunk_document(document: Document) -> list[Passage]:
         return []
     title, body = _split_title(blocks)
     heading_starts = {h.start for h in document.headings}
-    paragraphs = [block for block in _join_broken(body, heading_starts)
-                  if _is_passage(block) and block.start not in heading_starts]
+    paragraphs = [piece for block in _join_broken(body, heading_starts)
+                  for piece in _within_limit(document.text, block)
+                  if _is_passage(piece) and block.start not in heading_starts]
     sections = _SectionPath(document.headings, title_at=blocks[0].start)
     return [
         Passage(document.source, title or document.source, number, block.start, block.end,

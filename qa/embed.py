@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 
-from qa.settings import ENCODERS
+from qa.settings import ENCODERS, usable_cores
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -209,7 +209,7 @@ class _OnnxRuntime:
         from qa.onnx_encoder import OnnxEncoder
 
         if self._workers is None:
-            cores = self.threads or _usable_cores()
+            cores = self.threads or usable_cores()
             self._workers = (ThreadPoolExecutor(cores, thread_name_prefix="qa-encode"),
                              OnnxEncoder(self.model_path, self.exported, self.layout, threads=1))
         return self._workers
@@ -246,13 +246,6 @@ def _token_vectors(encoder: Any, texts: list[str]) -> list[TokenVectors]:
         result.append(TokenVectors(vectors[row], hidden[row][keep],
                                    np.array(encoding.offsets, dtype=np.int64)[keep]))
     return result
-
-
-def _usable_cores() -> int:
-    """Cores this process may run on (its affinity where the system has one, as on Linux)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def default_onnx_cache() -> Path:

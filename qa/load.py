@@ -7,8 +7,12 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa.readers import READERS, Heading, UnreadableError
+
+if TYPE_CHECKING:
+    from qa.isolation import ReadLimits
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +75,8 @@ def _source(path: Path, folder: Path) -> str:
     return os.fsencode(relative).decode("utf-8", "backslashreplace")
 
 
-def _read_one(path: Path, folder: Path, max_bytes: int) -> Document | SkippedFile:
+def _checked(path: Path, folder: Path, max_bytes: int) -> SkippedFile | None:
+    """Why the file must not be read at all, if it must not (before any worker is started)."""
     source = _source(path, folder)
     if source != path.relative_to(folder).as_posix():
         # Its name could not be written to the index, a JSON file, or shown on the page.
@@ -85,9 +90,17 @@ def _read_one(path: Path, folder: Path, max_bytes: int) -> Document | SkippedFil
         size = path.stat().st_size
         if size > max_bytes:
             return SkippedFile(source, f"too large ({size} bytes > {max_bytes}; raise max_file_bytes)")
-        data = path.read_bytes()
     except RuntimeError:  # Path.resolve on a loop of symlinks
         return SkippedFile(source, "symlink loop")
+    except OSError as error:
+        return SkippedFile(source, str(error))
+    return None
+
+
+def read_file(source: str, path: Path) -> Document | SkippedFile:
+    """One file read and extracted in this process (a reader worker calls this)."""
+    try:
+        data = path.read_bytes()
     except OSError as error:
         return SkippedFile(source, str(error))
     return _extract(source, data)
@@ -108,24 +121,36 @@ def _extract(source: str, data: bytes) -> Document | SkippedFile:
                     extracted.headings)
 
 
-def load_folder(folder: Path, max_file_bytes: int = 20_000_000) -> LoadedFolder:
-    """Read every document under `folder` (the suffixes of qa.readers.READERS), recursively.
+def load_folder(folder: Path, max_file_bytes: int = 20_000_000,
+                limits: ReadLimits | None = None) -> LoadedFolder:
+    """Read every document under `folder` (the suffixes of qa.readers.READERS), recursively,
+    each in a worker process under `limits` (qa.isolation).
 
     Unusable files are returned in `skipped` with a reason (and logged); a missing folder or one
     with no usable document raises DocumentFolderError.
     """
+    from qa.isolation import ReadLimits, read_files
+
     if not folder.exists():
         raise DocumentFolderError(f"documents folder {folder} does not exist")
     if not folder.is_dir():
         raise DocumentFolderError(f"{folder} is not a folder")
-    documents: list[Document] = []
     paths, skipped = _candidate_files(folder)
+    readable: list[tuple[str, Path]] = []
     for path in paths:
-        outcome = _read_one(path, folder, max_file_bytes)
+        refusal = _checked(path, folder, max_file_bytes)
+        if refusal:
+            skipped.append(refusal)
+        else:
+            readable.append((_source(path, folder), path))
+    documents: list[Document] = []
+    for outcome in read_files(readable, limits or ReadLimits()):
         if isinstance(outcome, Document):
             documents.append(outcome)
         else:
             skipped.append(outcome)
+    documents.sort(key=lambda document: document.source)
+    skipped.sort(key=lambda skip: skip.source)
     for skip in skipped:
         log.warning("skipping %s: %s", skip.source, skip.reason)
     if not documents:

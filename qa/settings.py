@@ -45,6 +45,10 @@ class Settings:
     # 0.6-0.7x the time but cost up to 0.007 of recall (docs/benchmarks.md), so it is not the default.
     sentence_vectors: str = "separate"
     max_file_bytes: int = 20_000_000
+    # Each file is read in a worker process (qa.isolation); one that takes longer than this, or
+    # whose worker needs more address space than this, is skipped with the reason.
+    read_seconds: float = 60.0
+    read_memory_mb: int = 2048
     # Search.
     top_k: int = 5
     mode: SearchMode = "hybrid"
@@ -109,6 +113,13 @@ class Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (its affinity where the system has one, as on Linux)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def _coerce(raw: str, current: Any) -> Any:
     if isinstance(current, bool):
         return raw.lower() in {"1", "true", "yes", "on"}
@@ -151,6 +162,10 @@ def settings_from_env(base: Settings | None = None) -> Settings:
         raise ValueError("QA_FEEDBACK_WEIGHT must be between 0 and 1")
     if not 0.0 < overrides.get("ivf_scanned_share", settings.ivf_scanned_share) <= 1.0:
         raise ValueError("QA_IVF_SCANNED_SHARE must be above 0 and at most 1")
+    if overrides.get("read_seconds", settings.read_seconds) <= 0:
+        raise ValueError("QA_READ_SECONDS must be above 0")
+    if overrides.get("read_memory_mb", settings.read_memory_mb) < 256:
+        raise ValueError("QA_READ_MEMORY_MB must be at least 256 (a reader needs that to start)")
     if overrides.get("threads", settings.threads) < 0:
         raise ValueError("QA_THREADS must be 0 (all cores) or more")
     return replace(settings, **overrides)

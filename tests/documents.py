@@ -150,3 +150,97 @@ def write(folder: Path, name: str, data: bytes | str) -> Path:
     else:
         path.write_bytes(data)
     return path
+
+
+# Hostile files: small on disk, each once made a reader take minutes or gigabytes (issue 25).
+
+def many_lines_pdf(lines: int) -> bytes:
+    """One page of `lines` short text lines, each shown by the ' operator (next line, show):
+    a few kilobytes once the content stream is compressed."""
+    import zlib
+
+    content = b"BT /F1 1 Tf 1 TL 10 830 Td\n" + b"(lorem ipsum dolor sit amet.) '\n" * lines + b"ET"
+    stream = zlib.compress(content, 9)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream
+        + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return bytes(out)
+
+
+def _docx_with(parts: dict[str, bytes]) -> bytes:
+    """report_docx() with some of its zip members replaced."""
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(report_docx()))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for entry in source.infolist():
+            target.writestr(entry.filename, parts.get(entry.filename, source.read(entry)))
+    return buffer.getvalue()
+
+
+_W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+def many_styles_docx(count: int) -> bytes:
+    """`count` paragraph styles and `count` paragraphs, each in its own style."""
+    styles = "".join(f'<w:style w:type="paragraph" w:styleId="S{n}"><w:name w:val="Style {n}"/>'
+                     "</w:style>" for n in range(count))
+    heading = ('<w:style w:type="paragraph" w:styleId="Heading1"><w:name w:val="Heading 1"/>'
+               "</w:style>")
+    body = '<w:p><w:pPr><w:pStyle w:val="Heading1"/></w:pPr><w:r><w:t>Ledger</w:t></w:r></w:p>'
+    body += "".join(f'<w:p><w:pPr><w:pStyle w:val="S{n}"/></w:pPr><w:r><w:t>Entry {n} of the '
+                    "harbour ledger records one boat.</w:t></w:r></w:p>" for n in range(count))
+    return _docx_with({
+        "word/styles.xml": f"<w:styles {_W}>{heading}{styles}</w:styles>".encode(),
+        "word/document.xml": f"<w:document {_W}><w:body>{body}</w:body></w:document>".encode(),
+    })
+
+
+def lying_zip_docx(real_bytes: int = 300_000_000) -> bytes:
+    """A .docx whose document.xml inflates to `real_bytes` while its headers declare 1,000."""
+    import struct
+
+    padding = b" " * (real_bytes - 200)
+    document = (f"<w:document {_W}><w:body><w:p><w:r><w:t>x</w:t></w:r></w:p>".encode()
+                + padding + b"</w:body></w:document>")
+    data = bytearray(_docx_with({"word/document.xml": document}))
+    name = b"word/document.xml"
+    local = data.find(b"PK\x03\x04" + data[4:4])  # the first local header
+    while local != -1:
+        if data[local + 30 : local + 30 + len(name)] == name:
+            struct.pack_into("<I", data, local + 22, 1000)  # uncompressed size
+        local = data.find(b"PK\x03\x04", local + 4)
+    central = data.find(b"PK\x01\x02")
+    while central != -1:
+        if data[central + 46 : central + 46 + len(name)] == name:
+            struct.pack_into("<I", data, central + 24, 1000)
+        central = data.find(b"PK\x01\x02", central + 4)
+    return bytes(data)
+
+
+def transcript_without_blank_lines(kilobytes: int) -> str:
+    """A spoken transcript: one short sentence a line, no blank line anywhere."""
+    lines, size, number = [], 0, 0
+    while size < kilobytes * 1000:
+        line = f"Speaker {number % 3 + 1}: we moved the buoy number {number} to the east channel."
+        lines.append(line)
+        size += len(line) + 1
+        number += 1
+    return "\n".join(lines) + "\n"

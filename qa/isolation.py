@@ -1,0 +1,187 @@
+"""Reading files in worker processes, each file under a time and a memory limit.
+
+A reader is third-party code fed with files from anywhere: one odd PDF may loop for hours, one
+lying zip may inflate gigabytes, one bug in a C library may crash. None of that may stop a build
+or take the server down, so every file is read in a worker (`python -m qa.isolation`), and the
+worker's fate is the file's: a worker that answers late is killed and the file skipped with the
+reason; a worker that dies takes only its file with it.
+
+The workers speak JSON lines over their standard input and output (no pickle): a request is
+{"source", "path"}, an answer is the extracted document or the reason it was skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from qa.load import Document, SkippedFile, read_file
+from qa.readers import Heading
+from qa.settings import usable_cores
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What reading one file may cost: wall-clock seconds and the worker's address space."""
+
+    seconds: float = 60.0
+    memory_mb: int = 2048
+    workers: int = 0  # 0: one per usable core
+
+
+class _Worker:
+    """One reader process, started on first use and replaced when it fails."""
+
+    def __init__(self, limits: ReadLimits) -> None:
+        self.limits = limits
+        package_root = str(Path(__file__).resolve().parent.parent)
+        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "qa.isolation", str(limits.memory_mb)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment)
+        self.source: str | None = None  # the file being read, if any
+        self.deadline = 0.0
+
+    @property
+    def output(self) -> IO[bytes]:
+        assert self.process.stdout is not None
+        return self.process.stdout
+
+    def send(self, source: str, path: Path) -> None:
+        assert self.process.stdin is not None
+        self.source, self.deadline = source, time.monotonic() + self.limits.seconds
+        self.process.stdin.write(json.dumps({"source": source, "path": str(path)}).encode() + b"\n")
+        self.process.stdin.flush()
+
+    def receive(self) -> Document | SkippedFile:
+        """The answer for the file being read; a worker that died names how."""
+        assert self.source is not None
+        line = self.output.readline()
+        try:
+            return _outcome_from_json(json.loads(line))
+        except (ValueError, KeyError, TypeError):
+            return SkippedFile(self.source, self._death())
+
+    def _death(self) -> str:
+        code = self.process.wait()
+        if code < 0:
+            return (f"its reader crashed ({signal.Signals(-code).name}): the file may be damaged, "
+                    f"or need more than {self.limits.memory_mb:,} MB (QA_READ_MEMORY_MB)")
+        return f"its reader stopped unexpectedly (exit status {code})"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                pipe.close()
+
+
+def read_files(files: list[tuple[str, Path]], limits: ReadLimits
+               ) -> Iterator[Document | SkippedFile]:
+    """Each (source, path) read in a worker, in the order the answers come; a file that takes
+    longer than `limits.seconds`, exhausts `limits.memory_mb` or crashes its reader is skipped
+    with that reason."""
+    pending = list(reversed(files))
+    count = min(len(files), limits.workers or usable_cores())
+    idle: list[_Worker] = []  # started lazily, and again after one fails
+    busy: dict[int, _Worker] = {}
+    selector = selectors.DefaultSelector()
+    try:
+        while pending or busy:
+            while pending and len(busy) < count:
+                worker = idle.pop() if idle else _Worker(limits)
+                source, path = pending.pop()
+                try:
+                    worker.send(source, path)
+                except OSError:  # it died before it could take the file: a fresh one will
+                    worker.stop()
+                    worker = _Worker(limits)
+                    worker.send(source, path)
+                busy[worker.output.fileno()] = worker
+                selector.register(worker.output, selectors.EVENT_READ)
+            yield from _collect(selector, busy, idle, limits)
+    finally:
+        selector.close()
+        for worker in [*idle, *busy.values()]:
+            worker.stop()
+
+
+def _collect(selector: selectors.BaseSelector, busy: dict[int, _Worker], idle: list[_Worker],
+             limits: ReadLimits) -> Iterator[Document | SkippedFile]:
+    """Wait for the first answer or deadline; hand back what finished, stop what failed."""
+    timeout = max(0.0, min(worker.deadline for worker in busy.values()) - time.monotonic())
+    ready = {key.fileobj.fileno() for key, _ in selector.select(timeout)}  # type: ignore[union-attr]
+    for descriptor, worker in list(busy.items()):
+        if descriptor in ready:
+            outcome = worker.receive()
+            reusable = worker.process.poll() is None and not _gave_up(outcome)
+        elif time.monotonic() >= worker.deadline:
+            outcome = SkippedFile(worker.source or "", f"took longer than {limits.seconds:g} s "
+                                  "to read (QA_READ_SECONDS), so it was stopped")
+            reusable = False
+        else:
+            continue
+        selector.unregister(worker.output)
+        del busy[descriptor]
+        if reusable:
+            worker.source = None
+            idle.append(worker)
+        else:
+            worker.stop()
+        yield outcome
+
+
+def _gave_up(outcome: Document | SkippedFile) -> bool:
+    """A worker that ran out of memory is replaced: its heap may be in any state."""
+    return isinstance(outcome, SkippedFile) and outcome.reason.startswith("ran out of memory")
+
+
+def _outcome_to_json(outcome: Document | SkippedFile) -> dict[str, Any]:
+    if isinstance(outcome, SkippedFile):
+        return {"skipped": asdict(outcome)}
+    return {"document": asdict(outcome)}
+
+
+def _outcome_from_json(message: dict[str, Any]) -> Document | SkippedFile:
+    if "skipped" in message:
+        return SkippedFile(**message["skipped"])
+    fields = message["document"]
+    return Document(fields["source"], fields["text"], fields["content_hash"],
+                    tuple(fields["page_starts"]),
+                    tuple(Heading(**heading) for heading in fields["headings"]))
+
+
+def _serve(memory_mb: int) -> None:
+    """The worker's loop: one request line in, one answer line out, until its input closes."""
+    import resource
+
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    for line in sys.stdin.buffer:
+        request = json.loads(line)
+        try:
+            outcome = read_file(request["source"], Path(request["path"]))
+        except MemoryError:
+            outcome = SkippedFile(request["source"], f"ran out of memory while being read (over "
+                                  f"the {memory_mb:,} MB limit, QA_READ_MEMORY_MB)")
+        sys.stdout.buffer.write(json.dumps(_outcome_to_json(outcome)).encode() + b"\n")
+        sys.stdout.buffer.flush()
+
+
+if __name__ == "__main__":
+    _serve(int(sys.argv[1]))

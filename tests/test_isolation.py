@@ -1,0 +1,101 @@
+"""Every file is read in a worker process: one that hangs, exhausts memory or crashes its reader
+is skipped with the reason, and the files around it are read as usual."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from documents import many_lines_pdf, write
+
+from qa import isolation
+from qa.isolation import ReadLimits, read_files
+from qa.load import Document, SkippedFile, load_folder
+from qa.settings import settings_from_env
+
+GOOD = "Harbour notes\n\nThe east pontoon has fresh water and power for visiting boats.\n"
+
+
+def _outcomes(files: list[tuple[str, Path]], limits: ReadLimits) -> dict[str, Document | SkippedFile]:
+    return {outcome.source: outcome for outcome in read_files(files, limits)}
+
+
+def test_a_file_that_reads_too_long_is_stopped_and_named(tmp_path: Path) -> None:
+    slow = write(tmp_path, "slow.pdf", many_lines_pdf(400_000))  # about a minute to extract
+    good = write(tmp_path, "good.txt", GOOD)
+    started = time.monotonic()
+    outcomes = _outcomes([("slow.pdf", slow), ("good.txt", good)], ReadLimits(seconds=3, workers=1))
+    assert time.monotonic() - started < 30
+    assert isinstance(outcomes["good.txt"], Document)
+    skipped = outcomes["slow.pdf"]
+    assert isinstance(skipped, SkippedFile) and "took longer than 3 s" in skipped.reason
+
+
+def test_a_file_that_needs_too_much_memory_is_named(tmp_path: Path) -> None:
+    heavy = write(tmp_path, "heavy.pdf", many_lines_pdf(400_000))
+    good = write(tmp_path, "good.txt", GOOD)
+    outcomes = _outcomes([("heavy.pdf", heavy), ("good.txt", good)],
+                         ReadLimits(seconds=120, memory_mb=400, workers=1))
+    assert isinstance(outcomes["good.txt"], Document)
+    skipped = outcomes["heavy.pdf"]
+    assert isinstance(skipped, SkippedFile)
+    assert "ran out of memory" in skipped.reason or "crashed" in skipped.reason, skipped.reason
+
+
+def test_a_crashed_reader_takes_only_its_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                              ) -> None:
+    started: list[isolation._Worker] = []
+    real_init = isolation._Worker.__init__
+
+    def recording_init(self: isolation._Worker, limits: ReadLimits) -> None:
+        real_init(self, limits)
+        started.append(self)
+
+    monkeypatch.setattr(isolation._Worker, "__init__", recording_init)
+    slow = write(tmp_path, "slow.pdf", many_lines_pdf(400_000))
+    good = write(tmp_path, "good.txt", GOOD)
+
+    def crash_first_worker() -> None:
+        time.sleep(1.5)
+        os.kill(started[0].process.pid, signal.SIGSEGV)
+
+    threading.Thread(target=crash_first_worker).start()
+    outcomes = _outcomes([("slow.pdf", slow), ("good.txt", good)], ReadLimits(workers=1))
+    assert isinstance(outcomes["good.txt"], Document)
+    skipped = outcomes["slow.pdf"]
+    assert isinstance(skipped, SkippedFile) and "crashed (SIGSEGV)" in skipped.reason
+    assert len(started) == 2  # a fresh worker read the next file
+
+
+def test_workers_return_what_reading_in_process_returns(tmp_path: Path) -> None:
+    from documents import report_docx, report_pdf
+
+    from qa.load import read_file
+
+    files = [("a.txt", write(tmp_path, "a.txt", GOOD)),
+             ("b.pdf", write(tmp_path, "b.pdf", report_pdf())),
+             ("c.docx", write(tmp_path, "c.docx", report_docx())),
+             ("d.md", write(tmp_path, "d.md", "# Title\n\nSome words in a paragraph here.\n"))]
+    assert _outcomes(files, ReadLimits(workers=2)) == {
+        source: read_file(source, path) for source, path in files}
+
+
+def test_load_folder_keeps_its_order_with_parallel_workers(tmp_path: Path) -> None:
+    for number in range(12):
+        write(tmp_path, f"n{number:02}.txt", GOOD.replace("east", f"east {number}"))
+    loaded = load_folder(tmp_path, limits=ReadLimits(workers=3))
+    assert [d.source for d in loaded.documents] == [f"n{number:02}.txt" for number in range(12)]
+
+
+def test_read_limits_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QA_READ_SECONDS", "2.5")
+    monkeypatch.setenv("QA_READ_MEMORY_MB", "700")
+    settings = settings_from_env()
+    assert (settings.read_seconds, settings.read_memory_mb) == (2.5, 700)
+    monkeypatch.setenv("QA_READ_SECONDS", "0")
+    with pytest.raises(ValueError, match="QA_READ_SECONDS"):
+        settings_from_env()

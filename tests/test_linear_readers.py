@@ -1,0 +1,124 @@
+"""Reading and chunking cost time in proportion to a document's size: each stage is timed at two
+sizes, and the time per line (or per kilobyte) must not grow with the size. A quadratic step
+would make the larger input cost 8x (or 10x) per unit; the bound leaves room for noise."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+
+from documents import (
+    lying_zip_docx,
+    many_lines_pdf,
+    many_styles_docx,
+    transcript_without_blank_lines,
+)
+
+from qa.chunk import MAX_PASSAGE_CHARS, chunk_document, sentence_spans
+from qa.load import Document
+from qa.readers import UnreadableError
+from qa.readers.docx import read_docx
+from qa.readers.pdf import Line, _Columns, _paragraphs
+
+GROWTH_ALLOWED = 3.0
+
+
+def _seconds(work: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def _growth(work: Callable[[int], object], small: int, large: int) -> float:
+    """How much more each unit costs at `large` than at `small` (1.0: linear)."""
+    work(small)  # warm caches and imports
+    return (_seconds(lambda: work(large)) / large) / (_seconds(lambda: work(small)) / small)
+
+
+def _lines(count: int) -> list[Line]:
+    return [Line("lorem ipsum dolor sit amet.", 10, 120, 830 - n, 829 - n, 1.0, 0)
+            for n in range(count)]
+
+
+def test_pdf_paragraphs_are_linear_in_the_lines_of_a_page() -> None:
+    growth = _growth(lambda n: _paragraphs(_lines(n), 1.0), 5_000, 40_000)
+    assert growth < GROWTH_ALLOWED, f"time per line grew {growth:.1f}x from 5,000 to 40,000 lines"
+
+
+def test_column_edges_match_a_scan_of_the_page() -> None:
+    generator = random.Random(7)
+    for _ in range(30):
+        lines = []
+        for _ in range(generator.randint(1, 60)):
+            left = generator.uniform(0, 500)
+            lines.append(Line("x", left, left + generator.choice([0.0, generator.uniform(1, 300)]),
+                              0, 0, 10, 0))
+        columns = _Columns(lines)
+        for line in lines:
+            beside = [o for o in lines if o.left < line.right and o.right > line.left]
+            expected = (min(o.left for o in beside), max(o.right for o in beside)) if beside \
+                else (line.left, line.right)
+            assert columns.around(line) == expected
+
+
+def test_pdf_of_many_lines_reads_in_linear_time() -> None:
+    growth = _growth(lambda n: _read(many_lines_pdf(n)), 2_000, 16_000)
+    assert growth < GROWTH_ALLOWED, f"time per line grew {growth:.1f}x"
+
+
+def _read(data: bytes) -> None:
+    from qa.readers.pdf import read_pdf
+
+    read_pdf(data)
+
+
+def test_docx_with_many_styles_reads_in_linear_time() -> None:
+    growth = _growth(lambda n: read_docx(many_styles_docx(n)), 1_000, 8_000)
+    assert growth < GROWTH_ALLOWED, f"time per paragraph grew {growth:.1f}x"
+
+
+def test_docx_that_under_declares_its_size_is_refused_early() -> None:
+    import resource
+
+    data = lying_zip_docx(300_000_000)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    try:
+        read_docx(data)
+    except UnreadableError as error:
+        assert "damaged archive" in str(error)
+    else:
+        raise AssertionError("a lying zip was read")
+    assert time.perf_counter() - started < 5
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 100, f"peak memory grew {grown_mb:.0f} MB"
+
+
+def _chunk_and_split(kilobytes: int) -> None:
+    text = transcript_without_blank_lines(kilobytes)
+    for passage in chunk_document(Document("t.txt", text, "")):
+        sentence_spans(passage.text)
+
+
+def test_a_paragraph_without_blank_lines_costs_linear_time() -> None:
+    growth = _growth(_chunk_and_split, 20, 200)
+    assert growth < GROWTH_ALLOWED, f"time per KB grew {growth:.1f}x from 20 KB to 200 KB"
+
+
+def test_long_text_is_cut_into_bounded_passages_that_cover_it() -> None:
+    text = transcript_without_blank_lines(100)
+    passages = chunk_document(Document("t.txt", text, ""))
+    assert len(passages) > 20
+    assert max(len(p.text) for p in passages) <= MAX_PASSAGE_CHARS
+    assert all(text[p.start:p.end].split() == p.text.split() for p in passages)
+    covered = " ".join(p.text for p in passages).split()
+    assert covered == text.split("\n", 1)[1].split()  # every word after the title line, in order
+    assert all(p.text.startswith("Speaker") for p in passages)  # cut at line breaks
+
+
+def test_a_long_first_line_is_prose_not_a_title() -> None:
+    line = "The tide tables of the harbour are printed every spring. " * 200
+    passages = chunk_document(Document("one-line.txt", line, ""))
+    assert passages and passages[0].title == "one-line.txt"
+    assert sum(len(p.text.split()) for p in passages) == len(line.split())
