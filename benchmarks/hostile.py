@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from documents import (  # noqa: E402 - test data lives with the tests
+from documents import (
     lying_zip_docx,
     many_lines_pdf,
     many_styles_docx,

@@ -251,9 +251,10 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def serve_options(host: str | None, port: int | None, mcp: bool, allow_uploads: bool,
-                  read_only: bool) -> Any:
+                  read_only: bool, monitoring: bool = False) -> Any:
     """Flags win over Gradio's GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, which win over defaults.
-    Uploads are on for a page on loopback, off elsewhere unless allowed; never when read-only."""
+    Uploads are on for a page on loopback, off elsewhere unless allowed; never when read-only,
+    which also removes the Rebuild button and its API event."""
     from qa.webapp import ServeOptions
 
     host = host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
@@ -265,7 +266,8 @@ def serve_options(host: str | None, port: int | None, mcp: bool, allow_uploads: 
             raise click.BadParameter(f"GRADIO_SERVER_PORT={raw_port!r} is not a port number"
                                      ) from None
     uploads = not read_only and (host in LOOPBACK or allow_uploads)
-    return ServeOptions(host=host, port=port, mcp=mcp, uploads=uploads)
+    return ServeOptions(host=host, port=port, mcp=mcp, uploads=uploads, read_only=read_only,
+                        monitoring=monitoring)
 
 
 @main.command()
@@ -278,15 +280,19 @@ def serve_options(host: str | None, port: int | None, mcp: bool, allow_uploads: 
               help="Port (default 7860, or GRADIO_SERVER_PORT).")
 @click.option("--mcp", is_flag=True, help="Also serve search as an MCP tool at /gradio_api/mcp/.")
 @click.option("--allow-uploads", is_flag=True, help="Accept uploads when not on loopback.")
-@click.option("--read-only", is_flag=True, help="Never accept uploads.")
+@click.option("--read-only", is_flag=True,
+              help="Nothing a visitor does writes anything: no uploads, no Rebuild.")
+@click.option("--monitoring", is_flag=True,
+              help="Also serve Gradio's /monitoring pages (every handler's counts and times).")
 @backend_options
 def serve(docs: Path | None, index_dir: Path | None, model: str | None, host: str | None,
-          port: int | None, mcp: bool, allow_uploads: bool, read_only: bool) -> None:
+          port: int | None, mcp: bool, allow_uploads: bool, read_only: bool,
+          monitoring: bool) -> None:
     """Serve the web page (and the JSON API at /gradio_api/call/search) over the documents."""
     from qa.webapp import launch
 
     with user_errors():
-        options = serve_options(host, port, mcp, allow_uploads, read_only)
+        options = serve_options(host, port, mcp, allow_uploads, read_only, monitoring)
         if options.host not in LOOPBACK:
             click.echo(f"warning: listening on {options.host}: anyone who can reach it can read "
                        "your documents", err=True)

@@ -24,9 +24,11 @@ class ExportFolder:
     it into its own cache only after the handler has returned.
     """
 
-    def __init__(self, folder: Path, kept_files: int = 400, min_age_seconds: float = 10.0) -> None:
+    def __init__(self, folder: Path, kept_files: int = 400, kept_bytes: int = 200_000_000,
+                 min_age_seconds: float = 10.0) -> None:
         self.folder = folder
         self.kept_files = kept_files
+        self.kept_bytes = kept_bytes
         self.min_age_ns = int(min_age_seconds * 1e9)
         self._lock = threading.Lock()
         folder.mkdir(parents=True, exist_ok=True)
@@ -53,14 +55,18 @@ class ExportFolder:
         for entry in os.scandir(self.folder):
             if entry.name.startswith("qa-results-"):
                 try:
-                    exports.append((entry.stat().st_mtime_ns, Path(entry.path)))
+                    stat = entry.stat()
                 except FileNotFoundError:  # removed by hand meanwhile: nothing to trim
                     continue
-        exports.sort()
+                exports.append((stat.st_mtime_ns, stat.st_size, Path(entry.path)))
+        exports.sort(reverse=True)  # newest first: kept while both budgets last
         young = time.time_ns() - self.min_age_ns
-        for modified, old in exports[: max(0, len(exports) - self.kept_files)]:
-            if old not in keep and modified < young:
-                old.unlink(missing_ok=True)
+        total = 0
+        for count, (modified, size, path) in enumerate(exports, start=1):
+            total += size
+            over = count > self.kept_files or total > self.kept_bytes
+            if over and path not in keep and modified < young:
+                path.unlink(missing_ok=True)
 
 
 def prune_served_copies(served: set[str], max_age_seconds: float) -> int:
@@ -85,14 +91,38 @@ def prune_served_copies(served: set[str], max_age_seconds: float) -> int:
     return removed
 
 
-def keep_pruning(served: Callable[[], list[set[str]]], max_age_seconds: float) -> threading.Thread:
-    """A daemon thread pruning the served copies every tenth of their lifetime, and handing
-    freed memory back to the system."""
+def prune_abandoned_uploads(folder: Path, served: list[set[str]], max_age_seconds: float) -> int:
+    """Delete files in Gradio's upload folder older than `max_age_seconds` that are not served
+    downloads: uploads posted without the event that would use them, cut-off partial uploads
+    and the empty files Gradio leaves; how many went. Empty folders go too."""
+    cutoff = time.time() - max_age_seconds
+    kept = set().union(*served)
+    removed = 0
+    for root, folders, files in os.walk(folder, topdown=False):
+        for name in files:
+            path = os.path.join(root, name)
+            with contextlib.suppress(OSError):
+                if path not in kept and os.lstat(path).st_mtime < cutoff:
+                    os.remove(path)
+                    removed += 1
+        for name in folders:
+            with contextlib.suppress(OSError):  # not empty, or gone: either way, fine
+                os.rmdir(os.path.join(root, name))
+    return removed
+
+
+def keep_pruning(served: Callable[[], list[set[str]]], max_age_seconds: float,
+                 uploads: Path | None = None, uploads_max_age_seconds: float = 120.0
+                 ) -> threading.Thread:
+    """A daemon thread pruning the served copies every tenth of their lifetime (and abandoned
+    uploads in `uploads` past their age), and handing freed memory back to the system."""
     def prune_forever() -> None:
         while True:
-            time.sleep(max(1.0, max_age_seconds / 10))
+            time.sleep(max(1.0, min(max_age_seconds, uploads_max_age_seconds) / 10))
             for files in served():
                 prune_served_copies(files, max_age_seconds)
+            if uploads is not None:
+                prune_abandoned_uploads(uploads, served(), uploads_max_age_seconds)
             _release_free_memory()
 
     pruner = threading.Thread(target=prune_forever, name="qa-download-pruner", daemon=True)

@@ -1,12 +1,17 @@
-"""What the page's server decides before Gradio sees a request: uploads are refused when they are
-off; Gradio's file route serves only what qa handed out itself (an uploaded file is never served
-back); and /qa/documents/NAME serves an indexed document from the documents folder (PDF links
-open at their page), nothing else."""
+"""What the page's server decides before Gradio sees a request.
+
+Every route Gradio has is judged in ROUTES (a route added by a Gradio upgrade is refused until it
+is judged there, and a test fails until then): what the page needs passes; what writes or serves
+files qa does not hand out is closed. Uploads pass only when they are on; Gradio's file routes
+(both spellings) serve only what qa handed out itself, so an uploaded file is never served back;
+Gradio's monitoring pages only when asked for; and /qa/documents/NAME serves an indexed document
+from the documents folder (PDF links open at their page), nothing else."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -15,6 +20,73 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 UPLOAD_ROUTE = "/gradio_api/upload"
 FILE_ROUTE = "/gradio_api/file="
 DOCUMENT_ROUTE = "/qa/documents/"
+
+# Gradio's routes (as its router spells them) and what qa lets through: "page" passes, "closed"
+# is refused, "files" serves only qa's downloads, "upload" passes when uploads are on,
+# "monitoring" when the server was started with --monitoring.
+ROUTES: dict[str, str] = {
+    **dict.fromkeys([
+        "/", "/config", "/config/", "/svelte/{path:path}", "/static/{path:path}",
+        "/assets/{path:path}", "/favicon.ico", "/theme.css", "/robots.txt", "/pwa_icon",
+        "/pwa_icon/{size}", "/manifest.json", "/openapi.json", "/login", "/login/", "/logout",
+        "/gradio_api/deep_link", "/gradio_api/user", "/gradio_api/user/",
+        "/gradio_api/login_check", "/gradio_api/login_check/", "/gradio_api/token",
+        "/gradio_api/token/", "/gradio_api/app_id", "/gradio_api/app_id/", "/gradio_api/info",
+        "/gradio_api/info/", "/gradio_api/openapi.json", "/gradio_api/reset",
+        "/gradio_api/reset/", "/gradio_api/heartbeat/{session_hash}",
+        "/gradio_api/api/{api_name}", "/gradio_api/api/{api_name}/",
+        "/gradio_api/run/{api_name}", "/gradio_api/run/{api_name}/",
+        "/gradio_api/call/{api_name}", "/gradio_api/call/{api_name}/",
+        "/gradio_api/call/{api_name}/{event_id}", "/gradio_api/call/v2/{api_name}",
+        "/gradio_api/call/v2/{api_name}/", "/gradio_api/call/v2/{api_name}/{event_id}",
+        "/gradio_api/queue/join", "/gradio_api/queue/data", "/gradio_api/queue/status",
+        "/gradio_api/cancel", "/gradio_api/component_server", "/gradio_api/component_server/",
+        "/gradio_api/upload_progress", "/gradio_api/startup-events", "/gradio_api/theme.css",
+        "/gradio_api/mcp", "/gradio_api/mcp/{path:path}",
+    ], "page"),
+    # qa streams no media, records no audio, proxies nothing, has no custom components, no run
+    # history and no vibe editor: those routes write or serve files qa never handed out.
+    **dict.fromkeys([
+        "/gradio_api/process_recording", "/gradio_api/proxy={url_path:path}",
+        "/gradio_api/custom_component/{id}/{environment}/{type}/{file_name}",
+        "/gradio_api/stream/{event_id}", "/gradio_api/stream/{event_id}/close",
+        "/gradio_api/stream/{session_hash}/{run}/{component_id}/playlist.m3u8",
+        "/gradio_api/stream/{session_hash}/{run}/{component_id}/{segment_id}.{ext}",
+        "/gradio_api/stream/{session_hash}/{run}/{component_id}/playlist-file",
+        "/gradio_api/dev/reload", "/gradio_api/runs", "/gradio_api/runs/",
+        "/gradio_api/run-history/connect", "/gradio_api/run-history/buckets",
+        "/gradio_api/run-history/records",
+        "/gradio_api/run-history/records/{endpoint}/{record_id}/assets/{asset_id}",
+        "/gradio_api/vibe-edit", "/gradio_api/vibe-edit/", "/gradio_api/undo-vibe-edit",
+        "/gradio_api/undo-vibe-edit/", "/gradio_api/vibe-code", "/gradio_api/vibe-code/",
+        "/gradio_api/vibe-starter-queries", "/gradio_api/vibe-starter-queries/",
+    ], "closed"),
+    "/gradio_api/file={path_or_url:path}": "files",
+    "/gradio_api/file/{path:path}": "files",
+    UPLOAD_ROUTE: "upload",
+    **dict.fromkeys(["/monitoring", "/monitoring/summary", "/monitoring/{key}"], "monitoring"),
+}
+
+
+def _pattern(route: str) -> str:
+    """A regular expression for one of Gradio's route templates."""
+    parts = re.split(r"(\{[^}]+\})", route)
+    return "".join(("(.*)" if part.endswith(":path}") else "([^/]*)") if part.startswith("{")
+                   else re.escape(part) for part in parts)
+
+
+# Longest templates first: "/gradio_api/file=..." must win over nothing shorter by accident.
+_JUDGED = [(re.compile(_pattern(route) + "$"), verdict, route)
+           for route, verdict in sorted(ROUTES.items(), key=lambda item: -len(item[0]))]
+
+
+def verdict(path: str) -> tuple[str, str]:
+    """The verdict for a request path and the template it matched; ("unjudged", "") if none."""
+    for pattern, judged, route in _JUDGED:
+        match = pattern.match(path)
+        if match:
+            return judged, match.group(1) if judged == "files" else route
+    return "unjudged", ""
 
 
 class RouteGuard:
@@ -26,11 +98,13 @@ class RouteGuard:
 
     def __init__(self, app: ASGIApp, served_files: Callable[[], Iterable[set[str]]],
                  uploads_allowed: bool,
-                 document_file: Callable[[str], Path | None] = lambda name: None) -> None:
+                 document_file: Callable[[str], Path | None] = lambda name: None,
+                 monitoring: bool = False) -> None:
         self.app = app
         self.served_files = served_files
         self.uploads_allowed = uploads_allowed
         self.document_file = document_file
+        self.monitoring = monitoring
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(DOCUMENT_ROUTE):
@@ -39,7 +113,7 @@ class RouteGuard:
         if scope["type"] == "http":
             refusal = self._refusal(scope["path"])
             if refusal:
-                await _refuse(send, refusal)
+                await _refuse(send, refusal, status=404 if refusal == "not found" else 403)
                 return
         await self.app(scope, receive, send)
 
@@ -60,11 +134,18 @@ class RouteGuard:
         await response(scope, receive, send)
 
     def _refusal(self, path: str) -> str:
-        if path.rstrip("/") == UPLOAD_ROUTE and not self.uploads_allowed:
-            return "uploads are turned off on this server"
-        if path.startswith(FILE_ROUTE) and not self._served(path[len(FILE_ROUTE):]):
-            return "this server only serves its own downloads"
-        return ""
+        judged, detail = verdict(path)
+        if judged == "page":
+            return ""
+        if judged == "upload":
+            return "" if self.uploads_allowed else "uploads are turned off on this server"
+        if judged == "files":
+            return "" if self._served(detail) else "this server only serves its own downloads"
+        if judged == "monitoring":
+            return "" if self.monitoring else "monitoring is off (qa serve --monitoring)"
+        if judged == "closed":
+            return "this server does not offer that route"
+        return "not found"
 
     def _served(self, requested: str) -> bool:
         wanted = os.path.abspath(requested)

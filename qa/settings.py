@@ -72,6 +72,9 @@ class Settings:
     # older ones are deleted, so disk use stays bounded under any load.
     downloads_kept_seconds: int = 300
     downloads_kept_files: int = 400
+    downloads_kept_bytes: int = 200_000_000
+    # An upload not used by then (posted without its event, or cut off) is deleted.
+    uploads_kept_seconds: int = 100
     # Page sessions whose state the server keeps (each API call is one); the oldest go first.
     sessions_kept: int = 500
     # Index type: exact below the threshold, the approximate index above it: "pq-rerank" (a scan

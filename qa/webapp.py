@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import html
 import json
+import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -19,7 +22,9 @@ from qa.cite import citation_text, display_source, highlighted_html, page_label
 from qa.embed import Progress
 from qa.exports import ExportFolder, keep_pruning
 from qa.guard import DOCUMENT_ROUTE, RouteGuard
+from qa.isolation import ReadLimits, read_files
 from qa.library import QA, SearchResult
+from qa.load import SkippedFile
 from qa.readers import READERS
 from qa.search import Hit
 from qa.settings import SEARCH_MODES, Settings
@@ -154,6 +159,8 @@ class ServeOptions:
     port: int = 7860
     mcp: bool = False
     uploads: bool = False
+    read_only: bool = False  # no uploads and no Rebuild: nothing a visitor does writes anything
+    monitoring: bool = False  # Gradio's /monitoring pages (every handler's counts and times)
 
 
 def citation_radio() -> gr.Radio:
@@ -184,9 +191,11 @@ def _embedding_progress(progress: gr.Progress) -> Progress:
     return report
 
 
-def build_page(qa: QA, exports: ExportFolder, uploads: bool = False) -> Page:
+def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bool = True
+               ) -> Page:
     """The page over `qa`; result downloads are written to `exports`; with `uploads`, a panel
-    adds documents to the folder and refreshes the index."""
+    adds documents to the folder and refreshes the index; with `rebuild`, a button (and an API
+    event) rebuilds the index."""
 
     def ask(question: str, k: float, mode: str, sources: list[str] | None
             ) -> tuple[Any, ...]:
@@ -219,7 +228,7 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False) -> Page:
         named = parse_choice(choice) if isinstance(choice, str) else None
         return render_document(qa, *named) if named else ""
 
-    def rebuild(progress: gr.Progress = gr.Progress()) -> tuple[str, Any]:  # noqa: B008
+    def rebuild_index(progress: gr.Progress = gr.Progress()) -> tuple[str, Any]:  # noqa: B008
         summary = qa.index(force=True, progress=_embedding_progress(progress)).summary()
         return (index_status(qa) + f"  \nRebuilt: {summary}",
                 gr.update(choices=qa.searcher.sources))
@@ -253,7 +262,11 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False) -> Page:
             document = gr.HTML(elem_id="qa-document")
         with gr.Row():
             status = gr.Markdown(index_status(qa), elem_id="qa-status")
-            rebuild_button = gr.Button("Rebuild index", scale=0)
+            if rebuild:
+                rebuild_button = gr.Button("Rebuild index", scale=0)
+                # Callable by name (the load benchmark rebuilds mid-run), not in the API docs.
+                rebuild_button.click(rebuild_index, None, [status, sources], api_name="rebuild",
+                                     api_visibility="undocumented")
         if uploads:
             with gr.Accordion("Add documents", open=False):
                 new_files = gr.File(label=f"Drop files here ({', '.join(READERS)})",
@@ -269,9 +282,6 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False) -> Page:
         submit.click(ask, [question, top_k, mode, sources], outputs, api_visibility="private")
         choice.change(show_document, choice, document, api_visibility="private").then(
             None, js=SCROLL_TO_TARGET)
-        # Callable by name (the load benchmark rebuilds mid-run), but not in the API docs.
-        rebuild_button.click(rebuild, None, [status, sources], api_name="rebuild",
-                             api_visibility="undocumented")
         gr.api(search, api_name="search")
     return Page(page, downloads)
 
@@ -280,8 +290,11 @@ def add_files(qa: QA, uploaded: list[Path], progress: Progress | None = None) ->
     """Store uploaded files in the documents folder, refresh the index; one line per outcome.
     A stored file qa then cannot read is removed again, with the reason."""
     lines, added = [], []
+    read_failures = _unreadable_uploads(qa.settings, uploaded)
     for path in uploaded:
         try:
+            if path in read_failures:
+                raise UploadRefused(f"{path.name}: not added, {read_failures[path]}")
             stored = store_upload(qa.settings.docs_dir, path.name, path, qa.settings.max_file_bytes)
         except (UploadRefused, OSError) as error:
             lines.append(f"refused: {error}")
@@ -305,21 +318,69 @@ def add_files(qa: QA, uploaded: list[Path], progress: Progress | None = None) ->
     return [*lines, f"index: {report.summary()}"]
 
 
+def _unreadable_uploads(settings: Settings, uploaded: list[Path]) -> dict[Path, str]:
+    """Why each upload that qa cannot read is so, found by reading it in a worker (under the
+    read limits) before it joins the folder: a file that would hang a build is never stored,
+    so it can neither hold the build lock for long nor stall the next start."""
+    readable = [path for path in uploaded if path.suffix.lower() in READERS and path.is_file()]
+    limits = ReadLimits(settings.read_seconds, settings.read_memory_mb, settings.threads)
+    by_name = {str(path): path for path in readable}
+    return {by_name[outcome.source]: outcome.reason
+            for outcome in read_files([(str(path), path) for path in readable], limits)
+            if isinstance(outcome, SkippedFile)}
+
+
+def _own_gradio_folder() -> Path:
+    """A folder of this server's own for Gradio's uploads and cached downloads (inside
+    GRADIO_TEMP_DIR when set), removed at exit: its pruner then never deletes another server's
+    files, and nothing is left behind."""
+    parent = os.environ.get("GRADIO_TEMP_DIR") or None
+    folder = Path(tempfile.mkdtemp(prefix="qa-gradio-", dir=parent))
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)  # read by Gradio as it makes the page and app
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+def _answers_in_json(page: gr.Blocks) -> None:
+    """MCP clients get the search result as JSON text: Gradio's MCP server writes str() of a
+    returned dict, a Python repr that no agent can parse."""
+    server = page.mcp_server_obj
+    if server is None:
+        return
+    as_text = server.postprocess_output_data
+
+    def postprocess(data: Any, root_url: str) -> Any:
+        return as_text([json.dumps(output, ensure_ascii=False)
+                        if isinstance(output, dict) and "hits" in output else output
+                        for output in data], root_url)
+
+    server.postprocess_output_data = postprocess  # type: ignore[method-assign]
+
+
 def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.Blocks:
     qa = QA.open(settings)
     exports = ExportFolder(Path(tempfile.mkdtemp(prefix="qa-exports-")),
-                           settings.downloads_kept_files)
-    built = build_page(qa, exports, options.uploads)
-    # Gradio copies every download into its cache; without pruning the copies pile up.
-    keep_pruning(built.served_files, settings.downloads_kept_seconds)
+                           settings.downloads_kept_files, settings.downloads_kept_bytes)
+    atexit.register(shutil.rmtree, exports.folder, ignore_errors=True)
+    uploads_folder = _own_gradio_folder()
+    built = build_page(qa, exports, options.uploads and not options.read_only,
+                       rebuild=not options.read_only)
+    # Gradio copies every download into its cache; without pruning the copies pile up. Uploads
+    # land there too, and one posted without its event would stay for ever.
+    keep_pruning(built.served_files, settings.downloads_kept_seconds, uploads_folder,
+                 settings.uploads_kept_seconds)
     page = built.blocks.queue(default_concurrency_limit=4)
     guard = Middleware(RouteGuard, served_files=built.served_files,
-                       uploads_allowed=options.uploads, document_file=qa.document_path)
+                       uploads_allowed=options.uploads and not options.read_only,
+                       document_file=qa.document_path, monitoring=options.monitoring)
     # Every API call is a new Gradio session holding a copy of the page's settings (tens of
     # kilobytes): without a cap they pile up to Gradio's default of 10,000 sessions.
     page.launch(server_name=options.host, server_port=options.port, css=CSS,
                 state_session_capacity=settings.sessions_kept,
-                prevent_thread_lock=not block, show_error=True, footer_links=[],
+                prevent_thread_lock=True, show_error=True, footer_links=[],
                 max_file_size=settings.max_file_bytes, mcp_server=options.mcp,
                 app_kwargs={"middleware": [guard]})
+    _answers_in_json(page)  # before any request: launch made the MCP server, nothing serves yet
+    if block:
+        page.block_thread()
     return page

@@ -47,6 +47,7 @@ def free_port() -> int:
 # and only 8 result files are kept, so trimming runs all through the load test.
 LIVE_MAX_FILE_BYTES = 1_000_000
 LIVE_KEPT_FILES = 8
+LIVE_UPLOADS_KEPT_SECONDS = 5  # an unused upload is deleted after this (default 100)
 LIVE_SESSIONS_KEPT = 20  # the server forgets older sessions' state (a browser test relies on it)
 
 
@@ -75,6 +76,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, live_docs: Path) -> Iterat
                    "QA_MAX_FILE_BYTES": str(LIVE_MAX_FILE_BYTES),
                    "QA_DOWNLOADS_KEPT_FILES": str(LIVE_KEPT_FILES),
                    "QA_SESSIONS_KEPT": str(LIVE_SESSIONS_KEPT),
+                   "QA_UPLOADS_KEPT_SECONDS": str(LIVE_UPLOADS_KEPT_SECONDS),
                    "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio"))}
     # `timeout` makes sure the server stops by itself even if the test run is killed.
     server = subprocess.Popen(

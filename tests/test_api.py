@@ -51,7 +51,8 @@ def respond(guard: RouteGuard, path: str) -> int:
     async def receive() -> dict[str, Any]:
         return {"type": "http.request"}
 
-    guarded = RouteGuard(app, served_files=guard.served_files, uploads_allowed=guard.uploads_allowed)
+    guarded = RouteGuard(app, served_files=guard.served_files, uploads_allowed=guard.uploads_allowed,
+                         monitoring=guard.monitoring)
     asyncio.run(guarded({"type": "http", "path": path}, receive, send))
     return statuses[0]
 

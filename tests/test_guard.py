@@ -1,0 +1,81 @@
+"""Every route the page's server has is judged by the guard: a route added by a Gradio upgrade
+fails here until it is judged in qa.guard.ROUTES; what writes or serves files is closed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_api import respond
+
+from qa.exports import ExportFolder
+from qa.guard import ROUTES, RouteGuard, verdict
+from qa.library import QA
+from qa.webapp import build_page
+
+
+def _routes(routes: list[Any], prefix: str = "") -> list[str]:
+    """Every route template of a Starlette/FastAPI app, included routers followed."""
+    found: list[str] = []
+    for route in routes:
+        if hasattr(route, "original_router"):
+            found += _routes(route.original_router.routes, prefix + route.include_context.prefix)
+        else:
+            found.append(prefix + route.path)
+    return found
+
+
+@pytest.mark.parametrize("uploads", [False, True])
+def test_every_route_of_the_page_is_judged(seeds_qa: QA, tmp_path: Path, uploads: bool) -> None:
+    from gradio.routes import App
+
+    page = build_page(seeds_qa, ExportFolder(tmp_path), uploads=uploads)
+    app = App.create_app(page.blocks, mcp_server=True)
+    unjudged = sorted(set(_routes(app.routes)) - set(ROUTES))
+    assert not unjudged, f"judge these routes in qa.guard.ROUTES first: {unjudged}"
+
+
+def _guard(uploads: bool = False, monitoring: bool = False) -> RouteGuard:
+    handed_out = {"/tmp/gradio/abc/qa-results-1.md"}
+    return RouteGuard(lambda *a: None, lambda: [handed_out], uploads_allowed=uploads,  # type: ignore[arg-type, return-value]
+                      monitoring=monitoring)
+
+
+def test_routes_that_write_or_serve_files_are_closed() -> None:
+    guard = _guard(uploads=True)
+    for path in ["/gradio_api/process_recording", "/gradio_api/proxy=http://example.org/",
+                 "/gradio_api/stream/abc", "/gradio_api/dev/reload", "/gradio_api/vibe-edit",
+                 "/gradio_api/run-history/records", "/gradio_api/custom_component/a/b/c/d"]:
+        assert respond(guard, path) == 403, path
+    assert respond(guard, "/gradio_api/no-such-route") == 404
+    assert respond(guard, "/gradio_api/queue/join") == 200
+    assert respond(guard, "/gradio_api/mcp/") == 200
+
+
+def test_both_file_routes_serve_only_handed_out_downloads() -> None:
+    guard = _guard()
+    assert respond(guard, "/gradio_api/file=/tmp/gradio/abc/qa-results-1.md") == 200
+    assert respond(guard, "/gradio_api/file//tmp/gradio/abc/qa-results-1.md") == 200
+    for path in ["/gradio_api/file//tmp/gradio/def/upload.txt", "/gradio_api/file//etc/passwd",
+                 "/gradio_api/file=/tmp/gradio/def/upload.txt"]:
+        assert respond(guard, path) == 403, path
+
+
+def test_monitoring_only_when_asked_for() -> None:
+    assert respond(_guard(), "/monitoring/summary") == 403
+    assert respond(_guard(monitoring=True), "/monitoring/summary") == 200
+
+
+def test_verdicts_name_the_template() -> None:
+    assert verdict("/gradio_api/call/search/abc123") == ("page", "/gradio_api/call/{api_name}/{event_id}")
+    assert verdict("/gradio_api/file=/x/y.md") == ("files", "/x/y.md")
+    assert verdict("/nothing/here") == ("unjudged", "")
+
+
+def test_a_read_only_page_has_no_rebuild_event(seeds_qa: QA, tmp_path: Path) -> None:
+    names = {fn.api_name for fn in build_page(seeds_qa, ExportFolder(tmp_path),
+                                              rebuild=False).blocks.fns.values()}
+    assert "rebuild" not in names and "search" in names
+    names = {fn.api_name for fn in build_page(seeds_qa, ExportFolder(tmp_path)).blocks.fns.values()}
+    assert "rebuild" in names
