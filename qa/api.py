@@ -11,6 +11,8 @@ from qa.library import QA
 from qa.settings import SEARCH_MODES, SearchMode
 
 MAX_K = 100
+_SHOWN_NAMES = 5
+_SHOWN_NAME_CHARS = 100
 
 
 class ApiInputError(ValueError):
@@ -59,6 +61,9 @@ def _documents(documents: Any, known: Sequence[str]) -> list[str] | None:
         raise ApiInputError(f"documents must be a list of file names, not {_kind(documents)}")
     unknown = sorted(set(names) - set(known))
     if unknown:
-        raise ApiInputError(f"not indexed: {', '.join(map(repr, unknown))}; indexed documents "
+        # Only a few names, each cut short: the refusal of a huge filter stays small.
+        shown = ", ".join(repr(name[:_SHOWN_NAME_CHARS]) for name in unknown[:_SHOWN_NAMES])
+        more = f" and {len(unknown) - _SHOWN_NAMES:,} more" if len(unknown) > _SHOWN_NAMES else ""
+        raise ApiInputError(f"not indexed: {shown}{more}; indexed documents "
                             f"are {', '.join(map(repr, known[:20]))}")
     return names or None

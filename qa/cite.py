@@ -13,9 +13,16 @@ if TYPE_CHECKING:
     from qa.library import SearchResult
 
 
+# Characters that reorder the text around them: "evil\u202etxt.md" would read as "evildm.txt".
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                           "\u2066\u2067\u2068\u2069")
+
+
 def display_source(source: str) -> str:
-    """A file name on one line: tabs, newlines and other control characters shown escaped."""
-    return "".join(repr(c)[1:-1] if unicodedata.category(c) == "Cc" else c for c in source)
+    """A file name on one line, read in its own order: tabs, newlines, other control characters
+    and bidirectional controls shown escaped."""
+    return "".join(repr(c)[1:-1] if unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS
+                   else c for c in source)
 
 
 def page_label(first: int | None, last: int | None) -> str:

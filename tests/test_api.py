@@ -68,3 +68,19 @@ def test_guard_serves_only_handed_out_files_and_uploads_when_allowed() -> None:
     assert respond(closed, "/gradio_api/call/search") == 200
     opened = RouteGuard(lambda *a: None, lambda: [handed_out], uploads_allowed=True)  # type: ignore[arg-type, return-value]
     assert respond(opened, "/gradio_api/upload") == 200
+
+
+def test_a_huge_filter_of_unknown_names_is_not_echoed_back(seeds_qa: QA) -> None:
+    names = [f"missing-{number}-" + "x" * 200 + ".txt" for number in range(100_000)]
+    with pytest.raises(ApiInputError) as refused:
+        search_json(seeds_qa, PAROS, 5, None, names)
+    message = str(refused.value)
+    assert len(message) < 2_000 and "99,995 more" in message, message[:300]
+
+
+def test_bidi_controls_in_file_names_are_shown_escaped() -> None:
+    from qa.cite import display_source
+
+    assert display_source("evil\u202etxt.md") == "evil\\u202etxt.md"
+    assert display_source("\u2067report\u2069.md") == "\\u2067report\\u2069.md"
+    assert display_source("كتاب.md") == "كتاب.md"  # right-to-left letters are not controls

@@ -99,3 +99,44 @@ def test_read_limits_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QA_READ_SECONDS", "0")
     with pytest.raises(ValueError, match="QA_READ_SECONDS"):
         settings_from_env()
+
+
+def test_a_folder_of_hostile_files_is_indexed_and_the_good_file_answers(tmp_path: Path, embedder
+                                                                         ) -> None:  # type: ignore[no-untyped-def]
+    from documents import lying_zip_docx, many_styles_docx, transcript_without_blank_lines
+
+    from qa.library import QA
+    from qa.settings import Settings
+
+    docs = tmp_path / "docs"
+    write(docs, "lines.pdf", many_lines_pdf(5_000))
+    write(docs, "styles.docx", many_styles_docx(500))
+    write(docs, "lying.docx", lying_zip_docx(50_000_000))
+    write(docs, "transcript.txt", transcript_without_blank_lines(30))
+    write(docs, "good.txt", GOOD)
+    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=embedder)
+    report = qa.index()
+    assert [(s.source, s.reason.split(":")[0]) for s in report.skipped] == [
+        ("lying.docx", "damaged archive")]
+    assert report.files == 4
+    assert qa.search("Where do visiting boats find fresh water?", 1).hits[0].passage.source \
+        == "good.txt"
+
+
+def test_an_upload_that_hangs_its_reader_is_refused_and_never_stored(tmp_path: Path, embedder
+                                                                      ) -> None:  # type: ignore[no-untyped-def]
+    from qa.library import QA
+    from qa.settings import Settings
+    from qa.webapp import add_files
+
+    docs = tmp_path / "docs"
+    write(docs, "good.txt", GOOD)
+    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index", read_seconds=2),
+            embedder=embedder)
+    qa.index()
+    upload = write(tmp_path / "gradio", "slow.pdf", many_lines_pdf(400_000))
+    started = time.monotonic()
+    lines = add_files(qa, [upload])
+    assert time.monotonic() - started < 20
+    assert len(lines) == 1 and "took longer than 2 s" in lines[0], lines
+    assert sorted(path.name for path in docs.iterdir()) == ["good.txt"]

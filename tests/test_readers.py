@@ -131,3 +131,17 @@ def test_a_folder_of_every_format_skips_only_the_unreadable(tmp_path: Path) -> N
     reasons = {s.source: s.reason for s in loaded.skipped}
     assert set(reasons) == {"locked.pdf", "scan.pdf", "cut.pdf", "fake.docx"}
     assert "encrypted" in reasons["locked.pdf"] and "no text layer" in reasons["scan.pdf"]
+
+
+def test_html_that_is_utf8_under_a_false_charset_reads_as_utf8() -> None:
+    from qa.readers.html import read_html
+
+    body = ("<body><main><h1>Tides</h1><p>A naïve reading of the harbour tide tables is wrong "
+            "every spring.</p></main></body></html>")
+    lying = f'<html><head><meta charset="windows-1250"></head>{body}'.encode()
+    assert "naïve" in read_html(lying).text
+    declared = f'<?xml version="1.0" encoding="utf-8"?><html><head></head>{body}'.encode()
+    assert "naïve" in read_html(declared).text
+    czech = body.replace("naïve", "důležitý")  # letters windows-1250 has
+    honest = f'<html><head><meta charset="windows-1250"></head>{czech}'.encode("cp1250")
+    assert "důležitý" in read_html(honest).text

@@ -5,12 +5,14 @@ without the parts that are never content."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from qa.readers import Extracted, UnreadableError, from_blocks
 
 _NEVER_CONTENT = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form",
                   "template", "svg", "button")
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _HEADINGS = {f"h{level}": level for level in range(1, 7)}
 
 
@@ -18,10 +20,11 @@ def read_html(data: bytes) -> Extracted:
     """The article's text; UnreadableError when the page holds no text at all."""
     import trafilatura
 
-    xml = trafilatura.extract(data, output_format="xml", include_tables=True,
+    page = _decoded(data)
+    xml = trafilatura.extract(page, output_format="xml", include_tables=True,
                               include_comments=False, include_images=False, favor_recall=True,
                               with_metadata=True)
-    blocks = _from_trafilatura(xml) if xml else _from_markup(data)
+    blocks = _from_trafilatura(xml) if xml else _from_markup(page)
     extracted = from_blocks(blocks)
     if not extracted.text.strip():
         raise UnreadableError("no text found in the page")
@@ -57,7 +60,21 @@ def _text(element: Any) -> str:
     return " ".join("".join(element.itertext()).split())
 
 
-def _from_markup(data: bytes) -> list[tuple[str, int | None]]:
+def _decoded(data: bytes) -> str | bytes:
+    """The page as text when its bytes are UTF-8 beyond ASCII, whatever its <meta charset> says:
+    text in another encoding is almost never valid UTF-8 by chance, while pages saved as UTF-8
+    under an old declaration are common ("naïve" read as windows-1250 is "naďve"). Otherwise the
+    bytes, for the parsers to decode as the page declares."""
+    if data.isascii():
+        return data
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data
+    return _XML_DECLARATION.sub("", text, count=1)  # lxml refuses text that names an encoding
+
+
+def _from_markup(data: str | bytes) -> list[tuple[str, int | None]]:
     import lxml.html
 
     try:

@@ -75,7 +75,9 @@ def _read_lines(data: bytes) -> tuple[list[list[Line]], list[float]]:
     except pdfium.PdfiumError as error:
         if "password" in str(error).lower():
             raise UnreadableError("encrypted (password-protected); qa cannot read it") from error
-        raise UnreadableError(f"not a readable PDF ({error})") from error
+        # PDFium reports some parse failures with its "success" code: say what happened instead.
+        reason = str(error).replace("(PDFium: Success)", "(no valid PDF structure found)")
+        raise UnreadableError(f"not a readable PDF ({reason})") from error
     try:
         pages, widths = [], []
         for number in range(len(document)):
