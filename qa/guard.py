@@ -99,8 +99,12 @@ class RouteGuard:
     def __init__(self, app: ASGIApp, served_files: Callable[[], Iterable[set[str]]],
                  uploads_allowed: bool,
                  document_file: Callable[[str], Path | None] = lambda name: None,
-                 monitoring: bool = False) -> None:
+                 monitoring: bool = False,
+                 api_arguments: dict[str, tuple[str, ...]] | None = None) -> None:
         self.app = app
+        # Named APIs whose calls are checked for arguments they do not take (Gradio drops them
+        # silently, so a misspelt or extra argument would go unnoticed).
+        self.api_arguments = api_arguments or {}
         self.served_files = served_files
         self.uploads_allowed = uploads_allowed
         self.document_file = document_file
@@ -115,6 +119,14 @@ class RouteGuard:
             if refusal:
                 await _refuse(send, refusal, status=404 if refusal == "not found" else 403)
                 return
+            api_name = _called_api(scope)
+            if api_name in self.api_arguments:
+                body = await _body(receive)
+                refusal = _argument_refusal(body, api_name, self.api_arguments[api_name])
+                if refusal:
+                    await _refuse(send, refusal, status=422)
+                    return
+                receive = _replay(body)
         await self.app(scope, receive, send)
 
     async def _document(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -150,6 +162,58 @@ class RouteGuard:
     def _served(self, requested: str) -> bool:
         wanted = os.path.abspath(requested)
         return any(wanted in files for files in self.served_files())
+
+
+_API_CALL = re.compile(r"^/gradio_api/(?:call/v2|call|run|api)/([^/]+)/?$")
+_MAX_CHECKED_BODY = 1_000_000
+
+
+def _called_api(scope: Scope) -> str:
+    """The api_name a POST starts a call of, or ""."""
+    match = _API_CALL.match(scope["path"]) if scope.get("method") == "POST" else None
+    return match.group(1) if match else ""
+
+
+async def _body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    more = True
+    while more:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> dict[str, object]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+def _argument_refusal(body: bytes, api_name: str, parameters: tuple[str, ...]) -> str:
+    """Why a call's arguments are refused: more than the API takes, or names it does not know."""
+    if len(body) > _MAX_CHECKED_BODY:
+        return f"the request is over {_MAX_CHECKED_BODY:,} bytes"
+    try:
+        data = json.loads(body or b"{}").get("data", [])
+    except (ValueError, AttributeError):
+        return ""  # not a call qa can read: Gradio answers it as it does
+    if isinstance(data, list) and len(data) > len(parameters):
+        return (f"{api_name} takes at most {len(parameters)} arguments "
+                f"({', '.join(parameters)}), not {len(data)}")
+    if isinstance(data, dict):
+        unknown = sorted(str(name)[:50] for name in set(data) - set(parameters))[:5]
+        if unknown:
+            return (f"{api_name} has no argument {', '.join(map(repr, unknown))}; it takes "
+                    f"{', '.join(parameters)}")
+    return ""
 
 
 async def _refuse(send: Send, message: str, status: int = 403) -> None:

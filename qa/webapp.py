@@ -151,6 +151,9 @@ def parse_choice(choice: str) -> tuple[str, int] | None:
     return source, paragraph
 
 
+SEARCH_ARGUMENTS = ("question", "k", "mode", "documents")  # the /search API's, in order
+
+
 @dataclass(frozen=True)
 class ServeOptions:
     """How the page is served; the CLI fills it from flags, Gradio's variables and defaults."""
@@ -372,7 +375,8 @@ def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.
     page = built.blocks.queue(default_concurrency_limit=4)
     guard = Middleware(RouteGuard, served_files=built.served_files,
                        uploads_allowed=options.uploads and not options.read_only,
-                       document_file=qa.document_path, monitoring=options.monitoring)
+                       document_file=qa.document_path, monitoring=options.monitoring,
+                       api_arguments={"search": SEARCH_ARGUMENTS})
     # Every API call is a new Gradio session holding a copy of the page's settings (tens of
     # kilobytes): without a cap they pile up to Gradio's default of 10,000 sessions.
     page.launch(server_name=options.host, server_port=options.port, css=CSS,

@@ -79,3 +79,37 @@ def test_a_read_only_page_has_no_rebuild_event(seeds_qa: QA, tmp_path: Path) -> 
     assert "rebuild" not in names and "search" in names
     names = {fn.api_name for fn in build_page(seeds_qa, ExportFolder(tmp_path)).blocks.fns.values()}
     assert "rebuild" in names
+
+
+def _call(body: bytes, path: str = "/gradio_api/call/search") -> tuple[int, bytes]:
+    """The status and body the guard's app sees (200 and the replayed body) or its refusal."""
+    import asyncio
+    import json
+
+    seen: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append((200, (await receive())["body"]))
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            seen.append([message["status"]])
+        elif seen and isinstance(seen[-1], list):
+            seen[-1].append(json.loads(message["body"])["error"].encode())
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    guard = RouteGuard(app, lambda: [], uploads_allowed=False,
+                       api_arguments={"search": ("question", "k", "mode", "documents")})
+    asyncio.run(guard({"type": "http", "path": path, "method": "POST"}, receive, send))
+    return tuple(seen[0])  # type: ignore[return-value]
+
+
+def test_search_calls_with_arguments_it_does_not_take_are_refused() -> None:
+    assert _call(b'{"data": ["q", 5, null, null]}') == (200, b'{"data": ["q", 5, null, null]}')
+    status, message = _call(b'{"data": ["q", 5, null, null, "extra"]}')
+    assert status == 422 and b"at most 4 arguments" in message
+    status, message = _call(b'{"data": {"question": "q", "top": 5}}', "/gradio_api/call/v2/search")
+    assert status == 422 and b"no argument 'top'" in message
+    assert _call(b'{"data": ["q", 1, 2, 3, 4, 5]}', "/gradio_api/call/ask")[0] == 200

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from qa.backends.local import LocalIndex
+from qa.chunk import MAX_PASSAGE_CHARS
 from qa.library import QA
 from qa.settings import Settings
 from qa.store import IndexUnusableError, atomic_write_text, read_manifest
@@ -161,21 +162,23 @@ def test_repeated_texts_are_encoded_once(embedder) -> None:  # type: ignore[no-u
 
 def test_paragraph_longer_than_the_model_is_cut_into_windows(  # type: ignore[no-untyped-def]
         tmp_path: Path, embedder) -> None:
-    sentences = [f"Sentence number {n} talks about orbital debris mitigation rules." for n in range(80)]
+    # Far longer than the model's 256 word pieces, yet one passage (under MAX_PASSAGE_CHARS).
+    sentences = [f"Sentence number {n} talks about orbital debris mitigation rules." for n in range(55)]
+    assert len(" ".join(sentences)) < MAX_PASSAGE_CHARS
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "long.txt").write_text("Long\n\n" + " ".join(sentences), encoding="utf-8")
     qa = QA(Settings(docs_dir=tmp_path / "docs", index_dir=tmp_path / "index"), embedder=embedder)
     qa.index()
     [item] = qa.searcher.passages
-    assert item.window_count > 1 and len(item.sentences) == 80
-    assert item.row_count == item.window_count + 80
+    assert item.window_count > 1 and len(item.sentences) == 55
+    assert item.row_count == item.window_count + 55
 
 
 @pytest.mark.parametrize("long_paragraph", [False, True])
 def test_late_sentence_vectors_fill_the_same_rows_and_find_the_answer(  # type: ignore[no-untyped-def]
         tmp_path: Path, embedder, long_paragraph: bool) -> None:
     filler = [f"Clause {n} of the treaty concerns the registration of launched objects."
-              for n in range(60 if long_paragraph else 3)]
+              for n in range(50 if long_paragraph else 3)]  # 50: one passage, many windows
     answer = "The observatory on the ridge was closed in 1987 after a landslide."
     half = len(filler) // 2
     text = " ".join([*filler[:half], answer, *filler[half:]])

@@ -73,6 +73,12 @@ def test_json_api_refuses_wrong_arguments_with_a_message(app_url: str, data: lis
     assert "event: error" in stream and message in stream, stream
 
 
+def test_json_api_refuses_arguments_it_does_not_take(app_url: str) -> None:
+    posted = httpx.post(app_url + "gradio_api/call/search", timeout=60,
+                        json={"data": [PAROS, 5, None, None, "surplus"]})
+    assert posted.status_code == 422 and "at most 4 arguments" in posted.json()["error"]
+
+
 def test_gradio_client_calls_the_json_api(app_url: str) -> None:
     from gradio_client import Client
 
