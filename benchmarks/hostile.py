@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -34,22 +33,40 @@ GOOD = ("Harbour notes\n\nThe east pontoon has fresh water and power for visitin
 QUESTION = "When does the harbour master's office open?"
 
 
-def _qa(*arguments: str) -> tuple[float, subprocess.CompletedProcess[str]]:
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "qa.cli", *arguments], capture_output=True,
+def _qa(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "qa.cli", *arguments], capture_output=True,
                           text=True, check=False)
-    return time.perf_counter() - started, done
+
+
+def _index_with_peak(folder: Path, index: Path) -> tuple[float, int, str, float]:
+    """`qa index` timed, with the peak of its RSS plus its reader workers' (sampled every
+    50 ms: ru_maxrss of a child would count what it inherited from this process at fork)."""
+    import psutil
+
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "qa.cli", "index", "--docs", str(folder),
+                                "--index", str(index)], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    watched, peak = psutil.Process(process.pid), 0
+    while process.poll() is None:
+        try:
+            family = [watched, *watched.children(recursive=True)]
+            peak = max(peak, sum(member.memory_info().rss for member in family))
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    output = process.stdout.read() if process.stdout else ""
+    return time.perf_counter() - started, process.returncode, output, peak / 2**20
 
 
 def _build(folder: Path, index: Path) -> dict[str, object]:
-    seconds, done = _qa("index", "--docs", str(folder), "--index", str(index))
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    _, answer = _qa("ask", QUESTION, "--docs", str(folder), "--index", str(index), "--json", "-k",
+    seconds, code, output, peak_mb = _index_with_peak(folder, index)
+    answer = _qa("ask", QUESTION, "--docs", str(folder), "--index", str(index), "--json", "-k",
                     "1")
     hits = json.loads(answer.stdout)["hits"] if answer.returncode == 0 else []
-    return {"seconds": round(seconds, 1), "peak_rss_mb_so_far": round(peak_mb),
-            "exit": done.returncode, "output": (done.stdout + done.stderr)[-3000:],
-            "answer": hits[0]["source"] if hits else None}
+    skipped = [line for line in output.splitlines() if line.startswith("skipped")]
+    return {"seconds": round(seconds, 1), "peak_rss_mb": round(peak_mb), "exit": code,
+            "skipped": skipped, "answer": hits[0]["source"] if hits else None}
 
 
 def main() -> None:
@@ -68,10 +85,9 @@ def main() -> None:
     for path in sorted(hostile.iterdir()):
         print(f"{path.name}: {path.stat().st_size:,} bytes")
     baseline = _build(good, root / "good-index")
-    print("good file alone:", json.dumps({k: v for k, v in baseline.items() if k != "output"}))
+    print("good file alone:", json.dumps(baseline))
     result = _build(hostile, root / "hostile-index")
-    print("hostile folder:", json.dumps({k: v for k, v in result.items() if k != "output"}))
-    print(result["output"])
+    print("hostile folder:", json.dumps(result))
     print(f"ratio of wall times: {result['seconds'] / baseline['seconds']:.1f}x "  # type: ignore[operator]
           "(target: under 150 s, under 1.5 GB peak RSS, every file indexed or named)")
 

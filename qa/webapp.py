@@ -7,6 +7,8 @@ import html
 import json
 import os
 import shutil
+import signal
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -386,5 +388,8 @@ def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.
                 app_kwargs={"middleware": [guard]})
     _answers_in_json(page)  # before any request: launch made the MCP server, nothing serves yet
     if block:
+        # `kill` and service managers stop a server with SIGTERM, which by default skips atexit:
+        # turned into a normal exit, the export and upload folders are removed.
+        signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(0))
         page.block_thread()
     return page

@@ -187,3 +187,37 @@ def test_json_api_cites_pdf_pages_and_sections(app_url: str) -> None:
     hit = answer["hits"][0]
     assert (hit["page"], hit["page_end"], hit["section"]) == (2, 2, "The lamp")
     assert "p. 2" in hit["citation"] and "¶" in hit["citation"]
+
+
+def test_a_stopped_server_leaves_no_exports_or_uploads(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from conftest import SEEDS, free_port
+
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    port = free_port()
+    environment = {**os.environ, "TMPDIR": str(temporary), "GRADIO_TEMP_DIR": str(temporary)}
+    server = subprocess.Popen(
+        ["timeout", "300", sys.executable, "app.py", "--docs", str(SEEDS), "--index",
+         str(tmp_path / "index"), "--port", str(port)],
+        cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            try:
+                httpx.get(url, timeout=2)
+                break
+            except httpx.HTTPError:
+                time.sleep(1)
+        with httpx.Client(base_url=url, timeout=60) as http:
+            assert len(call(http, "ask", [PAROS, 2, "hybrid", []])[3]) == 2  # two downloads
+        assert any(temporary.glob("qa-exports-*")) and any(temporary.glob("qa-gradio-*"))
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    left = sorted(path.name for path in temporary.iterdir() if path.name.startswith("qa-"))
+    assert not left, left
