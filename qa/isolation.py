@@ -13,7 +13,6 @@ The workers speak JSON lines over their standard input and output (no pickle): a
 from __future__ import annotations
 
 import json
-import logging
 import os
 import selectors
 import signal
@@ -28,8 +27,6 @@ from typing import IO, Any
 from qa.load import Document, SkippedFile, read_file
 from qa.readers import Heading
 from qa.settings import usable_cores
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

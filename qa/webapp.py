@@ -368,17 +368,16 @@ def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.
                            settings.downloads_kept_files, settings.downloads_kept_bytes)
     atexit.register(shutil.rmtree, exports.folder, ignore_errors=True)
     uploads_folder = _own_gradio_folder()
-    built = build_page(qa, exports, options.uploads and not options.read_only,
-                       rebuild=not options.read_only)
+    uploads = options.uploads and not options.read_only
+    built = build_page(qa, exports, uploads, rebuild=not options.read_only)
     # Gradio copies every download into its cache; without pruning the copies pile up. Uploads
     # land there too, and one posted without its event would stay for ever.
     keep_pruning(built.served_files, settings.downloads_kept_seconds, uploads_folder,
                  settings.uploads_kept_seconds)
     page = built.blocks.queue(default_concurrency_limit=4)
     guard = Middleware(RouteGuard, served_files=built.served_files,
-                       uploads_allowed=options.uploads and not options.read_only,
-                       document_file=qa.document_path, monitoring=options.monitoring,
-                       api_arguments={"search": SEARCH_ARGUMENTS})
+                       uploads_allowed=uploads, document_file=qa.document_path,
+                       monitoring=options.monitoring, api_arguments={"search": SEARCH_ARGUMENTS})
     # Every API call is a new Gradio session holding a copy of the page's settings (tens of
     # kilobytes): without a cap they pile up to Gradio's default of 10,000 sessions.
     page.launch(server_name=options.host, server_port=options.port, css=CSS,
@@ -386,7 +385,9 @@ def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.
                 prevent_thread_lock=True, show_error=True, footer_links=[],
                 max_file_size=settings.max_file_bytes, mcp_server=options.mcp,
                 app_kwargs={"middleware": [guard]})
-    _answers_in_json(page)  # before any request: launch made the MCP server, nothing serves yet
+    # Launch made the MCP server (and already listens): a tool call in this first instant would
+    # still get Gradio's repr text.
+    _answers_in_json(page)
     if block:
         # `kill` and service managers stop a server with SIGTERM, which by default skips atexit:
         # turned into a normal exit, the export and upload folders are removed.

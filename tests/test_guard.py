@@ -113,3 +113,13 @@ def test_search_calls_with_arguments_it_does_not_take_are_refused() -> None:
     status, message = _call(b'{"data": {"question": "q", "top": 5}}', "/gradio_api/call/v2/search")
     assert status == 422 and b"no argument 'top'" in message
     assert _call(b'{"data": ["q", 1, 2, 3, 4, 5]}', "/gradio_api/call/ask")[0] == 200
+
+
+def test_the_checked_arguments_are_the_search_functions(seeds_qa: QA, tmp_path: Path) -> None:
+    import inspect
+
+    from qa.webapp import SEARCH_ARGUMENTS
+
+    page = build_page(seeds_qa, ExportFolder(tmp_path))
+    [search] = [fn.fn for fn in page.blocks.fns.values() if fn.api_name == "search"]
+    assert tuple(inspect.signature(search).parameters) == SEARCH_ARGUMENTS
