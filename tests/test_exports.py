@@ -91,3 +91,29 @@ def test_young_copies_are_kept(tmp_path: Path) -> None:
     copy.write_text("answer", encoding="utf-8")
     served = {str(copy)}
     assert prune_served_copies(served, max_age_seconds=60) == 0 and copy.exists()
+
+
+def test_exports_are_bounded_by_bytes_as_well_as_by_count(tmp_path: Path) -> None:
+    exports = ExportFolder(tmp_path, kept_files=1000, kept_bytes=5_000, min_age_seconds=0.0)
+    for number in range(40):
+        exports.export(result(number))
+    sizes = [path.stat().st_size for path in tmp_path.glob("qa-results-*")]
+    assert sum(sizes) <= 5_000 + max(sizes) * 2, sum(sizes)  # the newest pair is always kept
+    assert len(sizes) < 80
+
+
+def test_abandoned_uploads_go_and_served_copies_stay(tmp_path: Path) -> None:
+    import os
+
+    from qa.exports import prune_abandoned_uploads
+
+    old, served, fresh = (tmp_path / "a" / "old.txt", tmp_path / "b" / "served.md",
+                          tmp_path / "c" / "fresh.txt")
+    for path in (old, served, fresh):
+        path.parent.mkdir()
+        path.write_text("x")
+    os.utime(old, (time.time() - 500, time.time() - 500))
+    os.utime(served, (time.time() - 500, time.time() - 500))
+    assert prune_abandoned_uploads(tmp_path, [{str(served)}], max_age_seconds=100) == 1
+    assert not old.exists() and not old.parent.exists()
+    assert served.exists() and fresh.exists()
