@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from qa.load import Document, SkippedFile, read_file
 from qa.readers import Heading
-from qa.settings import usable_cores
+from qa.settings import Settings, usable_cores
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,11 @@ class ReadLimits:
     seconds: float = 60.0
     memory_mb: int = 2048
     workers: int = 0  # 0: one per usable core
+
+    @classmethod
+    def of(cls, settings: Settings) -> ReadLimits:
+        """The limits the settings name (QA_READ_SECONDS, QA_READ_MEMORY_MB, QA_THREADS)."""
+        return cls(settings.read_seconds, settings.read_memory_mb, settings.threads)
 
 
 class _Worker:

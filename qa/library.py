@@ -36,8 +36,7 @@ Corpus = Callable[[], tuple[list[SourceText], list[SkippedFile]]]
 
 def folder_corpus(settings: Settings) -> Corpus:
     def read() -> tuple[list[SourceText], list[SkippedFile]]:
-        loaded = load_folder(settings.docs_dir, settings.max_file_bytes, ReadLimits(
-            settings.read_seconds, settings.read_memory_mb, settings.threads))
+        loaded = load_folder(settings.docs_dir, settings.max_file_bytes, ReadLimits.of(settings))
         sources = sources_from_documents(loaded.documents)
         # A file of one huge line, or of headings only, has text but nothing to search: say so.
         empty = [SkippedFile(s.document.source, "no passage: no paragraph of prose found")

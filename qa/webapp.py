@@ -328,7 +328,7 @@ def _unreadable_uploads(settings: Settings, uploaded: list[Path]) -> dict[Path, 
     read limits) before it joins the folder: a file that would hang a build is never stored,
     so it can neither hold the build lock for long nor stall the next start."""
     readable = [path for path in uploaded if path.suffix.lower() in READERS and path.is_file()]
-    limits = ReadLimits(settings.read_seconds, settings.read_memory_mb, settings.threads)
+    limits = ReadLimits.of(settings)
     by_name = {str(path): path for path in readable}
     return {by_name[outcome.source]: outcome.reason
             for outcome in read_files([(str(path), path) for path in readable], limits)
