@@ -116,9 +116,12 @@ def keep_pruning(served: Callable[[], list[set[str]]], max_age_seconds: float,
                  ) -> threading.Thread:
     """A daemon thread pruning the served copies every tenth of their lifetime (and abandoned
     uploads in `uploads` past their age), and handing freed memory back to the system."""
+    # Without an upload folder to watch, the pruner wakes as seldom as it did before uploads.
+    lifetime = min(max_age_seconds, uploads_max_age_seconds) if uploads else max_age_seconds
+
     def prune_forever() -> None:
         while True:
-            time.sleep(max(1.0, min(max_age_seconds, uploads_max_age_seconds) / 10))
+            time.sleep(max(1.0, lifetime / 10))
             for files in served():
                 prune_served_copies(files, max_age_seconds)
             if uploads is not None:
