@@ -182,12 +182,12 @@ def _body_size(pages: list[list[Line]]) -> float:
 def _reading_order(lines: list[Line], width: float) -> list[Line]:
     """Column by column where the page has two columns; PDFium's order otherwise."""
     middle = width / 2
-    in_column = {id(line) for line in lines if line.right <= middle + 0.02 * width
-                 or line.left >= middle - 0.02 * width}
-    left = sum(line.right <= middle + 0.02 * width for line in lines)
-    right = sum(line.left >= middle - 0.02 * width for line in lines)
-    if min(left, right) < max(3, len(lines) // 5):
+    in_left = [line.right <= middle + 0.02 * width for line in lines]
+    in_right = [line.left >= middle - 0.02 * width for line in lines]
+    if min(sum(in_left), sum(in_right)) < max(3, len(lines) // 5):
         return lines
+    in_column = {id(line) for line, left, right in zip(lines, in_left, in_right, strict=True)
+                 if left or right}
     ordered: list[Line] = []
     band: list[Line] = []
     for line in sorted(lines, key=lambda line: -line.top):
