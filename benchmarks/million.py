@@ -40,9 +40,9 @@ import numpy as np
 
 from benchmarks.report import print_sections, save
 from qa.beir import load_collection
-from qa.chunk import Passage, sentence_spans
+from qa.chunk import ChunkedDocument, Passage, chunk_documents, sentence_spans
 from qa.embed import Embedder, Progress
-from qa.indexer import SourceText, build_index, sources_from_documents
+from qa.indexer import build_index
 from qa.load import Document, load_folder
 from qa.settings import Settings
 
@@ -53,7 +53,7 @@ PASSAGES_PER_DOCUMENT = 20
 
 def real_sentences() -> list[str]:
     paragraphs = [p.text for folder in (SHARED / "squad" / "docs", REPO / "seeds")
-                  for s in sources_from_documents(load_folder(folder).documents)
+                  for s in chunk_documents(load_folder(folder).documents)
                   for p in s.passages]
     paragraphs += [p.text for s in load_collection(SHARED / "beir" / "cranfield").sources
                    for p in s.passages]
@@ -99,7 +99,7 @@ class PooledEmbedder(Embedder):
 
 
 def synthetic_sources(pool: list[str], passages: int, per_passage: int
-                      ) -> tuple[list[SourceText], dict[str, list[int]]]:
+                      ) -> tuple[list[ChunkedDocument], dict[str, list[int]]]:
     """Documents of PASSAGES_PER_DOCUMENT passages, and each passage's pool rows."""
     rng = np.random.default_rng(7)
     picks = rng.integers(0, len(pool), size=(passages, per_passage))
@@ -114,7 +114,7 @@ def synthetic_sources(pool: list[str], passages: int, per_passage: int
         for number, text in enumerate(texts, 1):
             items.append(Passage(name, f"Synthetic {first}", number, start, start + len(text), text))
             start += len(text) + 2
-        sources.append(SourceText(document, items))
+        sources.append(ChunkedDocument(document, items))
     return sources, parts
 
 
@@ -165,7 +165,8 @@ def store_heads(folder: Path) -> dict[str, float]:
     lexical_folder = store.build_folder(folder, manifest) / store.LEXICAL_FOLDER
     length = Settings(index_dir=folder).lexical_head_size(manifest.passage_count)
     started = time.perf_counter()
-    ImpactHeads.build(LexicalIndex.load(lexical_folder)._retriever, length).save(lexical_folder)
+    lexical = LexicalIndex.load(lexical_folder)
+    ImpactHeads.build(lexical._indptr, lexical._passages, lexical._weights, length).save(lexical_folder)
     heads_s = time.perf_counter() - started
     store.commit_build(folder, store.build_folder(folder, manifest), manifest)
     return {"heads_build_s": heads_s}

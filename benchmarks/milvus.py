@@ -26,8 +26,9 @@ import numpy as np
 
 from benchmarks.report import print_sections, save
 from benchmarks.run import QUESTIONS, synthetic_qa
-from qa.backends import publish
+from qa.backends import backend_for
 from qa.backends.milvus import connect
+from qa.build import BuildOptions
 from qa.embed import Embedder
 from qa.library import QA
 from qa.settings import Settings
@@ -73,7 +74,7 @@ def compare(local: QA, uri: str, name: str, rounds: int) -> dict[str, Any]:
     remote_settings = local.settings.with_overrides(backend="milvus", milvus_uri=uri,
                                                     milvus_collection=name)
     started = time.perf_counter()
-    publish(remote_settings, force=True)
+    backend_for(remote_settings).publish(remote_settings.index_dir, BuildOptions(force=True))
     publish_s = time.perf_counter() - started
     remote = QA(remote_settings, local.embedder, corpus=lambda: ([], []))
     passages = local.searcher.index.passage_count

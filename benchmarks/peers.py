@@ -41,11 +41,11 @@ TXTAI_WORKER = Path(__file__).resolve().parent / "peer_txtai.py"
 def collection(name: str, questions: int) -> tuple[Any, list[str], list[str]]:
     """qa's sources for a collection, the passage texts every engine indexes, and questions."""
     from qa.beir import load_collection
-    from qa.indexer import sources_from_documents
+    from qa.chunk import chunk_documents
     from qa.load import load_folder
 
     if name == "squad":
-        sources = sources_from_documents(load_folder(SHARED / "squad" / "docs").documents)
+        sources = chunk_documents(load_folder(SHARED / "squad" / "docs").documents)
         lines = (SHARED / "squad" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
         asked = [json.loads(line)["question"] for line in lines]
     else:

@@ -29,8 +29,8 @@ import numpy as np
 
 from benchmarks.report import print_sections, save
 from qa.beir import load_collection
+from qa.chunk import ChunkedDocument
 from qa.embed import Embedder, load_sentence_transformer
-from qa.indexer import SourceText
 from qa.library import QA
 from qa.settings import ENCODERS, Settings
 
@@ -48,7 +48,7 @@ def timed(action) -> float:  # type: ignore[no-untyped-def]
     return time.perf_counter() - started
 
 
-def cranfield_sources(count: int) -> list[SourceText]:
+def cranfield_sources(count: int) -> list[ChunkedDocument]:
     """Real paragraphs: the first `count` Cranfield abstracts, one document each."""
     return load_collection(CRANFIELD).sources[:count]
 

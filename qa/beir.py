@@ -7,8 +7,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.chunk import Passage, normalise_whitespace
-from qa.indexer import SourceText
+from qa.chunk import ChunkedDocument, Passage, normalise_whitespace
 from qa.load import Document, SkippedFile, content_hash
 
 
@@ -19,7 +18,7 @@ class CollectionError(Exception):
 @dataclass(frozen=True)
 class Collection:
     name: str
-    sources: list[SourceText]
+    sources: list[ChunkedDocument]
     skipped: list[SkippedFile]
     queries: dict[str, str]
     qrels: dict[str, dict[str, int]]  # query id -> document id -> grade (> 0 is relevant)
@@ -32,7 +31,7 @@ def _jsonl(path: Path) -> list[dict[str, str]]:
         return [json.loads(line) for line in stream if line.strip()]
 
 
-def _record_source(record: dict[str, str]) -> SourceText | SkippedFile:
+def _record_source(record: dict[str, str]) -> ChunkedDocument | SkippedFile:
     # Title and text together, as the BEIR paper indexes them; one record is one passage.
     doc_id = str(record["_id"])
     raw = f"{record.get('title') or ''} {record.get('text') or ''}".strip()
@@ -40,7 +39,7 @@ def _record_source(record: dict[str, str]) -> SourceText | SkippedFile:
         return SkippedFile(doc_id, "no title and no text")
     document = Document(doc_id, raw, content_hash(raw.encode("utf-8")))
     title = normalise_whitespace(record.get("title") or "") or doc_id
-    return SourceText(document, [Passage(doc_id, title, 1, 0, len(raw), normalise_whitespace(raw))])
+    return ChunkedDocument(document, [Passage(doc_id, title, 1, 0, len(raw), normalise_whitespace(raw))])
 
 
 def read_qrels(path: Path) -> dict[str, dict[str, int]]:
@@ -72,9 +71,9 @@ def load_collection(folder: Path, limit_queries: int | None = None) -> Collectio
         judged = {doc for grades in qrels.values() for doc in grades}
         others = [r for r in records if str(r["_id"]) not in judged][: len(judged)]
         records = [r for r in records if str(r["_id"]) in judged] + others
-    sources: list[SourceText] = []
+    sources: list[ChunkedDocument] = []
     skipped: list[SkippedFile] = []
     for record in records:
         outcome = _record_source(record)
-        (sources if isinstance(outcome, SourceText) else skipped).append(outcome)  # type: ignore[arg-type]
+        (sources if isinstance(outcome, ChunkedDocument) else skipped).append(outcome)  # type: ignore[arg-type]
     return Collection(folder.name, sources, skipped, queries, qrels)

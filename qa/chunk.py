@@ -180,6 +180,37 @@ def _cut(text: str, start: int, end: int, level: int) -> list[tuple[int, int]]:
     return spans
 
 
+@dataclass(frozen=True)
+class Sentences:
+    """A passage's sentences: spans in the passage text, and the same sentences as offsets into
+    its document's text (the offsets a citation gives)."""
+
+    spans: tuple[tuple[int, int], ...]
+    offsets: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class ChunkedDocument:
+    """A document and its passages, as the chunk stage hands them to the indexer."""
+
+    document: Document
+    passages: list[Passage]
+
+    def sentences(self, passage: Passage,
+                  known_spans: tuple[tuple[int, int], ...] | None = None) -> Sentences:
+        """The passage's sentences. `known_spans` are spans an earlier build found for the same
+        text: segmenting depends on the text alone and is the slow part of chunking (pysbd), so
+        a passage already indexed is not segmented again."""
+        spans = known_spans if known_spans is not None else tuple(sentence_spans(passage.text))
+        original = self.document.text[passage.start : passage.end]
+        return Sentences(spans, tuple((passage.start + a, passage.start + b)
+                                      for a, b in file_offsets(original, list(spans))))
+
+
+def chunk_documents(documents: list[Document]) -> list[ChunkedDocument]:
+    return [ChunkedDocument(document, chunk_document(document)) for document in documents]
+
+
 def chunk_document(document: Document) -> list[Passage]:
     """Split a document into paragraphs; headings, bylines and junk lines are not passages."""
     blocks = _first_line_as_block(document.text, document.headings)

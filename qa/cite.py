@@ -5,13 +5,9 @@ from __future__ import annotations
 import html
 import textwrap
 import unicodedata
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from qa.search import Hit
-
-if TYPE_CHECKING:
-    from qa.library import SearchResult
-
+from qa.search import Hit, SearchResult
 
 # Characters that reorder the text around them: "evil\u202etxt.md" would read as "evildm.txt".
 _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"

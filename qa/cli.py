@@ -45,7 +45,7 @@ def make_settings(docs: Path | None, index: Path | None, **overrides: Any) -> Se
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Errors a user can act on become one line on stderr and exit status 1, not a traceback."""
-    from qa.backends.milvus import MilvusUnavailableError
+    from qa.backends import BackendUnavailableError
     from qa.beir import CollectionError
     from qa.embed import ModelUnavailableError
     from qa.evaluate import QuestionSetError
@@ -55,7 +55,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (DocumentFolderError, ModelUnavailableError, IndexUnusableError, QuestionSetError,
-            CollectionError, MilvusUnavailableError, ValueError, OSError) as error:
+            CollectionError, BackendUnavailableError, ValueError, OSError) as error:
         click.echo(f"qa: error: {error}", err=True)
         sys.exit(1)
 
@@ -88,24 +88,19 @@ mode_option = click.option("--mode", type=click.Choice(SEARCH_MODES),
 
 
 def backend_options(command: Callable[..., None]) -> Callable[..., None]:
-    """--backend, --milvus-uri and --milvus-collection; each, when given, wins over its QA_*
-    variable (it is handed to the settings through that variable, so every layer sees it)."""
+    """--backend, and a flag for each setting a registered backend reads; each, when given,
+    wins over its QA_* variable. They reach the command as `where`, settings overrides."""
+    from qa import backends
 
-    @click.option("--backend", type=click.Choice(("local", "milvus")),
+    @click.option("--backend", type=click.Choice(backends.names()),
                   help="Where the index is served from (default: local, or QA_BACKEND).")
-    @click.option("--milvus-uri", help="Milvus as pymilvus takes it: a file path (Milvus Lite) or "
-                  "http://host:19530 (default: QA_MILVUS_URI; token: QA_MILVUS_TOKEN).")
-    @click.option("--milvus-collection", help="The index's name on the Milvus server (default: "
-                  "derived from the documents folder, or QA_MILVUS_COLLECTION).")
     @functools.wraps(command)
-    def with_backend(*args: Any, backend: str | None, milvus_uri: str | None,
-                     milvus_collection: str | None, **kwargs: Any) -> None:
-        for name, value in (("QA_BACKEND", backend), ("QA_MILVUS_URI", milvus_uri),
-                            ("QA_MILVUS_COLLECTION", milvus_collection)):
-            if value:
-                os.environ[name] = value
-        command(*args, **kwargs)
+    def with_backend(*args: Any, backend: str | None, **kwargs: Any) -> None:
+        where = {option.field: kwargs.pop(option.field) for option in backends.options()}
+        command(*args, where={"backend": backend, **where}, **kwargs)
 
+    for option in backends.options():
+        with_backend = click.option(option.flag, option.field, help=option.help)(with_backend)
     return with_backend
 
 
@@ -141,9 +136,10 @@ def open_qa(settings: Settings, quiet: bool = False) -> Any:
               "finished: build the whole index from their vectors and publish it.")
 @backend_options
 def index(docs_dir: Path | None, docs: Path | None, index_dir: Path | None, model: str | None,
-          force: bool, shard_text: str | None, gather_shards: bool) -> None:
+          force: bool, shard_text: str | None, gather_shards: bool, where: dict[str, Any]
+          ) -> None:
     """Build or refresh the index of DOCS_DIR or --docs DIR (default: seeds/)."""
-    from qa.indexer import Shard
+    from qa.build import Shard
     from qa.library import QA
 
     with user_errors():
@@ -153,14 +149,14 @@ def index(docs_dir: Path | None, docs: Path | None, index_dir: Path | None, mode
             raise click.UsageError("--shard and --publish are separate steps: first every "
                                    "shard, then --publish once")
         shard = Shard.parse(shard_text) if shard_text else None
-        settings = make_settings(docs_dir or docs, index_dir, model=model)
+        settings = make_settings(docs_dir or docs, index_dir, model=model, **where)
         qa = QA(settings)
         report = qa.index(force=force, progress=tqdm_progress("embedding"), shard=shard,
                           gather_shards=gather_shards)
         for skipped in report.skipped:
             click.echo(f"skipped {skipped.source}: {skipped.reason}", err=True)
-        where = f"shard {shard} staged" if shard else str(settings.index_dir)
-        click.echo(f"{where}: {report.summary()}")
+        place = f"shard {shard} staged" if shard else str(settings.index_dir)
+        click.echo(f"{place}: {report.summary()}")
 
 
 @main.command()
@@ -196,12 +192,13 @@ def verify(docs: Path | None, index_dir: Path | None) -> None:
 @mode_option
 @backend_options
 def ask(question: str, top_k: int | None, as_json: bool, docs: Path | None,
-        index_dir: Path | None, model: str | None, mode: str | None) -> None:
+        index_dir: Path | None, model: str | None, mode: str | None, where: dict[str, Any]
+        ) -> None:
     """Print the passages that best answer QUESTION, with citations."""
     from qa.cite import hit_to_terminal, result_to_json
 
     with user_errors():
-        settings = make_settings(docs, index_dir, model=model, mode=mode, top_k=top_k)
+        settings = make_settings(docs, index_dir, model=model, mode=mode, top_k=top_k, **where)
         result = open_qa(settings, quiet=as_json).search(question)
         if as_json:
             click.echo(json.dumps(result_to_json(result), indent=1, ensure_ascii=False))
@@ -228,7 +225,7 @@ def ask(question: str, top_k: int | None, as_json: bool, docs: Path | None,
 @backend_options
 def evaluate(questions: tuple[Path, ...], beir_dir: Path | None, limit: int | None, top_k: int,
              as_json: bool, verbose: bool, docs: Path | None, index_dir: Path | None,
-             model: str | None, mode: str | None) -> None:
+             model: str | None, mode: str | None, where: dict[str, Any]) -> None:
     """Recall@k, MRR@10 and nDCG@10 of QUESTIONS.jsonl files over the documents, or of --beir DIR.
 
     Questions with "relevant": [] are left out of the averages; the report then says how well
@@ -238,7 +235,7 @@ def evaluate(questions: tuple[Path, ...], beir_dir: Path | None, limit: int | No
     with user_errors():
         if bool(questions) == (beir_dir is not None):
             raise click.UsageError("give a QUESTIONS.jsonl file or --beir DIR (one of them)")
-        settings = make_settings(docs, index_dir, model=model, mode=mode)
+        settings = make_settings(docs, index_dir, model=model, mode=mode, **where)
         if beir_dir is not None:
             report = runs.evaluate_beir(beir_dir, settings, top_k, limit, tqdm_progress("embedding"))
         else:
@@ -287,7 +284,7 @@ def serve_options(host: str | None, port: int | None, mcp: bool, allow_uploads: 
 @backend_options
 def serve(docs: Path | None, index_dir: Path | None, model: str | None, host: str | None,
           port: int | None, mcp: bool, allow_uploads: bool, read_only: bool,
-          monitoring: bool) -> None:
+          monitoring: bool, where: dict[str, Any]) -> None:
     """Serve the web page (and the JSON API at /gradio_api/call/search) over the documents."""
     from qa.webapp import launch
 
@@ -296,7 +293,7 @@ def serve(docs: Path | None, index_dir: Path | None, model: str | None, host: st
         if options.host not in LOOPBACK:
             click.echo(f"warning: listening on {options.host}: anyone who can reach it can read "
                        "your documents", err=True)
-        launch(make_settings(docs, index_dir, model=model), options)
+        launch(make_settings(docs, index_dir, model=model, **where), options)
 
 
 if __name__ == "__main__":

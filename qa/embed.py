@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 
-from qa.settings import ENCODERS, usable_cores
+from qa.settings import usable_cores
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -91,6 +91,42 @@ def load_sentence_transformer(model: str, threads: int = 0) -> SentenceTransform
             f"cannot load embedding model {model!r} ({path}): {error}. "
             "Set --model / QA_MODEL to a local sentence-transformers folder."
         ) from error
+
+
+class Encoder(Protocol):
+    """What qa asks of a text encoder: unit vectors for passages and questions, the model's
+    word-piece budget, and what an index built with it must agree on (`identity`). The
+    sentence-transformer run by ONNX Runtime or by torch (`Embedder`) is the one qa ships."""
+
+    dimension: int
+    max_tokens: int  # word pieces a text may have before it is cut into windows
+
+    @property
+    def pools_by_mean(self) -> bool:
+        """True when a text's vector is the mean of its word pieces' vectors, so a sentence's
+        vector can be pooled from its paragraph's pass (`encode_with_spans`)."""
+        ...
+
+    def identity(self) -> ModelIdentity: ...
+
+    def token_counts(self, texts: Sequence[str]) -> list[int]: ...
+
+    def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """One unit float32 vector per text, rows in input order."""
+        ...
+
+    def encode_query(self, question: str) -> np.ndarray:
+        """A (1, dimension) array: the question's unit vector."""
+        ...
+
+    def encode_with_spans(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
+                          progress: Progress | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per text, its unit vector and one unit vector per character span of it."""
+        ...
+
+    def release_batch_workers(self) -> None:
+        """Free what encoding many texts at once holds; the next build makes it again."""
+        ...
 
 
 class _Runtime(Protocol):
@@ -252,6 +288,42 @@ def default_onnx_cache() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qa" / "onnx"
 
 
+@dataclass(frozen=True)
+class _ModelFiles:
+    """The model a runtime loads: the setting as the user gave it, the folder it resolved to,
+    its fingerprint, and where exported forms of it are cached."""
+
+    setting: str
+    path: str
+    fingerprint: str
+    cache: Path
+
+
+class RuntimeUnsupported(Exception):
+    """This runtime cannot run this model; the next in line (sentence-transformers) may."""
+
+
+def _start_onnx(model: _ModelFiles, threads: int) -> _Runtime:
+    from qa.onnx_encoder import OnnxUnsupported
+
+    if not Path(model.path).is_dir():
+        raise RuntimeUnsupported(f"ONNX Runtime cannot run {model.setting} (not a local folder)")
+    try:
+        return _OnnxRuntime(Path(model.path), model.fingerprint, model.cache, threads)
+    except OnnxUnsupported as error:
+        raise RuntimeUnsupported(f"ONNX Runtime cannot run {model.setting} ({error})") from error
+
+
+def _start_torch(model: _ModelFiles, threads: int) -> _Runtime:
+    return _TorchRuntime(model.setting, threads)
+
+
+# Each runtime by its QA_ENCODER name (settings.ENCODERS); a runtime that cannot run a model
+# hands over to sentence-transformers ("torch"), which runs every model it can load.
+RUNTIMES: dict[str, Callable[[_ModelFiles, int], _Runtime]] = {
+    "onnx": _start_onnx, "torch": _start_torch}
+
+
 class Embedder:
     """Encodes texts into unit-length float32 vectors with a sentence-transformer, run by ONNX
     Runtime (`encoder="onnx"`, the default) or by sentence-transformers (`"torch"`). A model
@@ -269,21 +341,19 @@ class Embedder:
         self.max_tokens = self._runtime.max_seq_length - 2
 
     def _start(self, encoder: str, threads: int, onnx_cache: Path) -> _Runtime:
-        if encoder not in ENCODERS:
-            raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}, not {encoder!r}")
-        if encoder == "onnx" and Path(self._path).is_dir():
-            from qa.onnx_encoder import OnnxUnsupported
-
+        if encoder not in RUNTIMES:
+            raise ValueError(f"encoder must be one of {', '.join(RUNTIMES)}, not {encoder!r}")
+        model = _ModelFiles(self.model_setting, self._path, self._fingerprint, onnx_cache)
+        if encoder != "torch":
             try:
-                runtime: _Runtime = _OnnxRuntime(Path(self._path), self._fingerprint, onnx_cache,
-                                                 threads)
-                self.runtime = "onnx"
+                runtime = RUNTIMES[encoder](model, threads)
+                self.runtime = encoder
                 return runtime
-            except OnnxUnsupported as error:
-                log.warning("ONNX Runtime cannot run %s (%s); using sentence-transformers",
-                            self.model_setting, error)
+            except RuntimeUnsupported as error:
+                if Path(self._path).is_dir():  # a hub name was never meant for this runtime
+                    log.warning("%s; using sentence-transformers", error)
         self.runtime = "torch"
-        return _TorchRuntime(self.model_setting, threads)
+        return _start_torch(model, threads)
 
     @property
     def onnx_file(self) -> Path | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from qa import metrics
 from qa.chunk import Passage, normalise_whitespace
-from qa.library import SearchResult
+from qa.search import SearchResult
 
 RECALL_CUTOFFS = (1, 3, 5, 10, 100)
 METRIC_KEYS = ("recall@1", "recall@3", "recall@5", "recall@10", "recall@100", "mrr@10",

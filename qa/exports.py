@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from qa.cite import hit_to_markdown, result_to_json
-from qa.library import SearchResult
+from qa.search import SearchResult
 
 
 class ExportFolder:

@@ -1,10 +1,10 @@
-"""Fusing the dense and lexical scores of the same candidate passages."""
+"""Fusing the named signals' scores of the same candidate passages into one ranking."""
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Mapping
 
-from qa.settings import Settings
+import numpy as np
 
 
 def zscore(scores: np.ndarray) -> np.ndarray:
@@ -23,23 +23,32 @@ def ranks(scores: np.ndarray) -> np.ndarray:
     return positions
 
 
-def reciprocal_rank_fusion(dense: np.ndarray, lexical: np.ndarray, k: int,
-                           dense_weight: float, lexical_weight: float) -> np.ndarray:
-    """Cormack et al. (2009): sum of weight / (k + rank) over the retrievers."""
-    return (dense_weight / (k + ranks(dense)) + lexical_weight / (k + ranks(lexical))).astype(
-        np.float32)
+def reciprocal_rank_fusion(signals: Mapping[str, np.ndarray], weights: Mapping[str, float],
+                           k: int) -> np.ndarray:
+    """Cormack et al. (2009): sum of weight / (k + rank) over the signals."""
+    total: np.ndarray | float = 0.0
+    for name, scores in signals.items():
+        total = total + weights[name] / (k + ranks(scores))
+    return np.asarray(total).astype(np.float32)
 
 
-def zscore_fusion(dense: np.ndarray, lexical: np.ndarray, dense_weight: float,
-                  lexical_weight: float) -> np.ndarray:
-    """Weighted sum of each retriever's z-normalised scores over the candidate set.
+def zscore_fusion(signals: Mapping[str, np.ndarray], weights: Mapping[str, float]
+                  ) -> np.ndarray:
+    """Weighted sum of each signal's z-normalised scores over the candidate set.
 
     Unlike RRF it keeps how far ahead a passage is, not only its place in line."""
-    return dense_weight * zscore(dense) + lexical_weight * zscore(lexical)
+    total: np.ndarray | float = 0.0
+    for name, scores in signals.items():
+        total = total + weights[name] * zscore(scores)
+    return np.asarray(total, dtype=np.float32)
 
 
-def fuse(dense: np.ndarray, lexical: np.ndarray, settings: Settings) -> np.ndarray:
-    if settings.fusion == "rrf":
-        return reciprocal_rank_fusion(dense, lexical, settings.rrf_k, settings.dense_weight,
-                                      settings.lexical_weight)
-    return zscore_fusion(dense, lexical, settings.dense_weight, settings.lexical_weight)
+def fuse(signals: Mapping[str, np.ndarray], weights: Mapping[str, float], method: str,
+         rrf_k: int) -> np.ndarray:
+    """One score per candidate from any number of named signals: "zscore" or "rrf" fusion of
+    them, weighted by name; a lone signal ranks by its own scores."""
+    if len(signals) == 1:
+        return next(iter(signals.values()))
+    if method == "rrf":
+        return reciprocal_rank_fusion(signals, weights, rrf_k)
+    return zscore_fusion(signals, weights)

@@ -1,21 +1,32 @@
-"""Lexical retrieval: BM25 over whole passages with bm25s, saved as plain numpy and JSON."""
+"""Lexical retrieval: BM25 over whole passages, its formula in one place, saved as plain numpy and
+JSON.
+
+`bm25_weights` is the only place qa computes BM25. The local index stores each posting's weight
+from it when it is built; a backend that keeps the words elsewhere (a server) hands the candidates'
+words and the collection's statistics to `candidate_scores`, which applies the same function.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import threading
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import bm25s
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+# Lucene's BM25 (bm25s's default method): idf = ln(1 + (N - df + 0.5) / (df + 0.5)), and a
+# term frequency part tf / (tf + k1 (1 - b + b len / mean len)), without the (k1 + 1) factor.
+BM25_K1, BM25_B = 1.5, 0.75
 
 
 @lru_cache(maxsize=1)
@@ -32,31 +43,80 @@ _KEPT_HEADS = 4096  # words whose impact heads are kept (at most 4096 × 5,000 p
 
 
 def analyse(texts: Sequence[str]) -> list[list[str]]:
-    """Each text as the words BM25 sees: lower-cased, English stopwords out, stemmed.
-
-    The same words as the bm25s.tokenize call that builds the index (a test checks it), without
-    its per-call set-up, which cost about 0.4 ms of every question's search."""
+    """Each text as the words BM25 sees: lower-cased, English stopwords out, stemmed (the words
+    bm25s.tokenize gives, a test checks it)."""
     kept = [[w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS] for text in texts]
     distinct = list({word for words in kept for word in words})
     stems = dict(zip(distinct, _stemmer().stemWords(distinct), strict=True))
     return [[stems[word] for word in words] for words in kept]
 
 
-def _index_tokens(texts: Sequence[str]) -> bm25s.tokenization.Tokenized:
-    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), show_progress=False)
+@dataclass(frozen=True)
+class CollectionStatistics:
+    """What BM25 needs of the whole collection besides each word's document frequency."""
+
+    passage_count: int
+    mean_length: float  # analysed words per passage
+
+    @classmethod
+    def of(cls, words: Sequence[Sequence[str]]) -> CollectionStatistics:
+        lengths = np.array([len(passage) for passage in words], dtype=np.int64)
+        return cls(len(words), float(lengths.mean()) if len(words) else 0.0)
+
+
+def bm25_weights(term_frequencies: np.ndarray, lengths: np.ndarray,
+                 document_frequencies: np.ndarray, statistics: CollectionStatistics
+                 ) -> np.ndarray:
+    """Each posting's BM25 weight: a word occurring `term_frequencies[i]` times in a passage of
+    `lengths[i]` words, the word being in `document_frequencies[i]` passages.
+
+    With bm25s's arithmetic (idf rounded to float32, the rest in float64, the weight rounded to
+    float32), so the weights are bm25s's to the bit (a test checks it): the ranking does not
+    move with the implementation."""
+    frequencies = np.asarray(term_frequencies, dtype=np.float64)
+    counts = np.asarray(document_frequencies, dtype=np.int64)
+    distinct, slot = np.unique(counts, return_inverse=True)
+    total = statistics.passage_count
+    idf = np.array([math.log(1 + (total - df + 0.5) / (df + 0.5)) for df in distinct.tolist()],
+                   dtype=np.float32)[slot].astype(np.float64)
+    norm = BM25_K1 * ((1 - BM25_B) + BM25_B * np.asarray(lengths, dtype=np.float64)
+                      / statistics.mean_length)
+    return (idf * (frequencies / (norm + frequencies))).astype(np.float32)
+
+
+def candidate_scores(weights: Mapping[str, float], candidate_words: Sequence[Sequence[str]],
+                     document_frequencies: Mapping[str, int],
+                     statistics: CollectionStatistics) -> np.ndarray:
+    """Sum over words of weight × the word's BM25, for passages given by their analysed words
+    (a backend that keeps them; the local index reads its stored postings instead)."""
+    counts = [Counter(words) for words in candidate_words]
+    lengths = np.array([len(words) for words in candidate_words], dtype=np.int64)
+    total = np.zeros(len(candidate_words), dtype=np.float64)
+    for word, weight in weights.items():
+        frequency = document_frequencies.get(word, 0)
+        if not frequency:
+            continue
+        found = np.array([c[word] for c in counts], dtype=np.int64)
+        held = np.flatnonzero(found)
+        if len(held):
+            word_weights = bm25_weights(found[held], lengths[held],
+                                        np.full(len(held), frequency), statistics)
+            total[held] += weight * word_weights.astype(np.float64)
+    return total.astype(np.float32)
 
 
 class LexicalIndex:
-    """BM25 scores for every passage, in passage order."""
+    """BM25 postings of every word, in passage order: for each word the passages it occurs in
+    (ascending) and its weight in each, from bm25_weights."""
 
-    def __init__(self, retriever: bm25s.BM25, stored_heads: ImpactHeads | None = None
-                 ) -> None:
-        # Plain ndarrays over bm25s's memory maps: slicing a np.memmap builds a memmap object
-        # each time (about 100 postings slices a question; the candidates' BM25 and feedback
-        # went from 1.73 to 1.49 ms at a million passages).
-        retriever.scores = {key: np.asarray(value) if isinstance(value, np.ndarray) else value
-                            for key, value in retriever.scores.items()}
-        self._retriever = retriever
+    _FILES = ("indptr", "passages", "weights")
+
+    def __init__(self, vocabulary: dict[str, int], indptr: np.ndarray, passages: np.ndarray,
+                 weights: np.ndarray, statistics: CollectionStatistics,
+                 stored_heads: ImpactHeads | None = None) -> None:
+        self.vocabulary = vocabulary
+        self.statistics = statistics
+        self._indptr, self._passages, self._weights = indptr, passages, weights
         self._stored = stored_heads
         self._heads: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._per_thread = threading.local()
@@ -64,29 +124,59 @@ class LexicalIndex:
     @classmethod
     def build(cls, texts: Sequence[str], head: int = 0) -> LexicalIndex:
         """BM25 over the texts; with `head`, each word's `head` best postings stored too."""
-        retriever = bm25s.BM25()
-        retriever.index(_index_tokens(texts), show_progress=False)
-        _check_postings_sorted(retriever)
-        return cls(retriever, ImpactHeads.build(retriever, head) if head else None)
+        words = analyse(texts)
+        vocabulary: dict[str, int] = {}
+        for passage_words in words:
+            for word in passage_words:
+                vocabulary.setdefault(word, len(vocabulary))
+        count = len(words)
+        lengths = np.array([len(passage_words) for passage_words in words], dtype=np.int64)
+        tokens = np.fromiter((vocabulary[w] for ws in words for w in ws), dtype=np.int64,
+                             count=int(lengths.sum()))
+        owners = np.repeat(np.arange(count, dtype=np.int64), lengths)
+        # One key per (word, passage), sorted by word and then passage: the postings' order.
+        keys, frequencies = np.unique(tokens * max(count, 1) + owners, return_counts=True)
+        token_of, passages = np.divmod(keys, max(count, 1))
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(token_of, minlength=len(vocabulary)))])
+        statistics = CollectionStatistics.of(words)
+        weights = bm25_weights(frequencies, lengths[passages], np.diff(indptr)[token_of], statistics)
+        passages = passages.astype(np.int32)
+        heads = ImpactHeads.build(indptr, passages, weights, head) if head else None
+        return cls(vocabulary, indptr, passages, weights, statistics, heads)
 
     def save(self, folder: Path) -> None:
-        self._retriever.save(str(folder))
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in self._FILES:
+            np.save(folder / f"postings.{name}.npy", getattr(self, f"_{name}"), allow_pickle=False)
+        words = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
+        (folder / "lexical.json").write_text(json.dumps(
+            {"passage_count": self.statistics.passage_count,
+             "mean_length": self.statistics.mean_length, "words": words}, ensure_ascii=False),
+            encoding="utf-8")
         if self._stored is not None:
             self._stored.save(folder)
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
-        return cls(bm25s.BM25.load(str(folder), mmap=True, allow_pickle=False),
+        """The postings memory-mapped, as plain ndarrays: slicing a np.memmap builds a memmap
+        object each time (about 100 slices a question)."""
+        meta = json.loads((folder / "lexical.json").read_text(encoding="utf-8"))
+        indptr, passages, weights = (
+            np.asarray(np.load(folder / f"postings.{name}.npy", mmap_mode="r", allow_pickle=False))
+            for name in cls._FILES)
+        return cls({word: token for token, word in enumerate(meta["words"])}, indptr, passages,
+                   weights,
+                   CollectionStatistics(int(meta["passage_count"]), float(meta["mean_length"])),
                    ImpactHeads.load(folder))
 
     def scores(self, words: Sequence[str]) -> np.ndarray:
         """BM25 score of every passage for a question's analysed words (zeros when none is
-        known), a word counted as often as it occurs, as bm25s.get_scores does.
+        known), a word counted as often as it occurs.
 
-        Summed with one np.bincount over the words' postings: bm25s's np.add.at took 3.4 ms
-        a question at 300,000 passages, this 2.7 ms (benchmarks in docs/benchmarks.md)."""
-        size = int(self._retriever.scores["num_docs"])
-        tokens = [self._retriever.vocab_dict[w] for w in words if w in self._retriever.vocab_dict]
+        Summed with one np.bincount over the words' postings (faster than np.add.at; figures in
+        docs/benchmarks.md)."""
+        size = self.statistics.passage_count
+        tokens = [self.vocabulary[w] for w in words if w in self.vocabulary]
         if not tokens:
             return np.zeros(size, dtype=np.float32)
         postings = [self._postings(token) for token in tokens]
@@ -95,23 +185,22 @@ class LexicalIndex:
                            minlength=size).astype(np.float32)
 
     def _postings(self, token: int) -> tuple[np.ndarray, np.ndarray]:
-        """A word's postings: the passages it occurs in, ascending, and its BM25 score in each."""
-        scores = self._retriever.scores
-        first, last = int(scores["indptr"][token]), int(scores["indptr"][token + 1])
-        return scores["indices"][first:last], scores["data"][first:last]
+        """A word's postings: the passages it occurs in, ascending, and its weight in each."""
+        first, last = int(self._indptr[token]), int(self._indptr[token + 1])
+        return self._passages[first:last], self._weights[first:last]
 
     def head_top(self, words: Sequence[str], depth: int, head: int) -> np.ndarray:
         """Up to `depth` passages, best first, ranked by the sum over the words of their scores
         among each word's `head` best postings: an approximation of the top that reads a few
-        thousand postings, not every passage's (10.4 against 1.5 ms at 300,000 passages, with
-        98 % of the exact top 10 found among 200; benchmarks in docs/benchmarks.md)."""
+        thousand postings, not every passage's (its speed and agreement with the exact top are
+        in docs/benchmarks.md)."""
         heads = [self._head(token, head) for token in
-                 (self._retriever.vocab_dict.get(w) for w in words) if token is not None]
+                 (self.vocabulary.get(w) for w in words) if token is not None]
         if not heads:
             return np.zeros(0, dtype=np.int64)
         passages = np.concatenate([h[0] for h in heads])
-        # Summed in a per-thread array over every passage, not by sorting the postings (np.unique
-        # took 1.6 ms for eight heads of 5,000 at a million passages; this about a quarter).
+        # Summed in a per-thread array over every passage, not by sorting the postings
+        # (np.unique is slower at a million passages; docs/benchmarks.md).
         totals = self._totals()
         np.add.at(totals, passages, np.concatenate([h[1] for h in heads]))
         sums = totals[passages]
@@ -128,7 +217,7 @@ class LexicalIndex:
         """This thread's zeroed array of a float per passage (threads search at once)."""
         totals: np.ndarray | None = getattr(self._per_thread, "totals", None)
         if totals is None:
-            totals = np.zeros(int(self._retriever.scores["num_docs"]), dtype=np.float32)
+            totals = np.zeros(self.statistics.passage_count, dtype=np.float32)
             self._per_thread.totals = totals
         return totals
 
@@ -144,7 +233,6 @@ class LexicalIndex:
         kept = self._heads.get(key)
         if kept is None:
             passages, values = self._postings(token)
-            values = values.astype(np.float32, copy=False)  # np.add.at is slow across dtypes
             if len(values) > size:
                 best = np.argpartition(-values, size)[:size]
                 passages, values = passages[best], values[best]
@@ -154,19 +242,19 @@ class LexicalIndex:
         return kept
 
     def weighted_scores(self, weights: Mapping[str, float], passages: np.ndarray) -> np.ndarray:
-        """Sum over the words of weight × the word's BM25 score, for the given passages.
+        """Sum over the words of weight × the word's BM25 score, for the given passages (a
+        question's own words weigh how often they occur in it).
 
         Each passage is looked up in each word's postings by binary search (postings are in
-        passage order, checked when the index is built), so the cost grows with the number of
-        candidates, not with how common the word is: for ten frequent feedback words and 400
-        candidates at 300,000 passages, 0.8 ms against 12.3 ms for a set intersection."""
+        passage order), so the cost grows with the number of candidates, not with how common
+        the word is. Summed in float64 as `scores` sums, so the two agree to the bit."""
         order = np.argsort(passages, kind="stable")
         # In the postings' own integer type: searchsorted would otherwise convert the whole of
-        # each word's postings to match (6x the time for 300,000 postings and 400 candidates).
-        ordered = passages[order].astype(self._retriever.scores["indices"].dtype)
-        total = np.zeros(len(passages), dtype=np.float32)
+        # each word's postings to match.
+        ordered = passages[order].astype(self._passages.dtype)
+        total = np.zeros(len(passages), dtype=np.float64)
         for word, weight in weights.items():
-            token = self._retriever.vocab_dict.get(word)
+            token = self.vocabulary.get(word)
             if token is None:
                 continue
             docs, values = self._postings(token)
@@ -174,10 +262,8 @@ class LexicalIndex:
                 continue
             at = np.minimum(np.searchsorted(docs, ordered), len(docs) - 1)
             found = docs[at] == ordered
-            word_scores = np.zeros(len(passages), dtype=np.float32)
-            word_scores[order[found]] = values[at[found]]
-            total += weight * word_scores
-        return total
+            total[order[found]] += weight * values[at[found]].astype(np.float64)
+        return total.astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -186,8 +272,7 @@ class ImpactHeads:
 
     Only words with more postings than the head length have one (a shorter list is its own
     head). A stored head is a slice of a memory map, where a computed one partitions the word's
-    whole postings and is then kept in this process: at a million passages, the head step's p95
-    for questions' first words went from 4.5 to 3.1 ms (p50 1.70 to 1.59; docs/benchmarks.md)."""
+    whole postings and is then kept in this process (docs/benchmarks.md has the difference)."""
 
     length: int
     starts: np.ndarray  # per word: where its head begins in `passages`, and one past the last
@@ -197,19 +282,18 @@ class ImpactHeads:
     _FILES = ("starts", "passages", "scores")
 
     @classmethod
-    def build(cls, retriever: bm25s.BM25, length: int) -> ImpactHeads:
-        indptr, indices, data = (np.asarray(retriever.scores[key])
-                                 for key in ("indptr", "indices", "data"))
+    def build(cls, indptr: np.ndarray, passages: np.ndarray, weights: np.ndarray,
+              length: int) -> ImpactHeads:
         heads: list[np.ndarray] = []
         sizes = np.zeros(len(indptr) - 1, dtype=np.int64)
         for token in np.flatnonzero(np.diff(indptr) > length):
-            values = data[indptr[token]:indptr[token + 1]]
+            values = weights[indptr[token]:indptr[token + 1]]
             best = np.argpartition(-values, length)[:length]
             heads.append(indptr[token] + best[np.argsort(-values[best], kind="stable")])
             sizes[token] = length
         order = np.concatenate(heads) if heads else np.zeros(0, dtype=np.int64)
-        return cls(length, np.concatenate([[0], np.cumsum(sizes)]), indices[order],
-                   data[order].astype(np.float32))
+        return cls(length, np.concatenate([[0], np.cumsum(sizes)]), passages[order],
+                   weights[order].astype(np.float32))
 
     def save(self, folder: Path) -> None:
         for name in self._FILES:
@@ -231,15 +315,3 @@ class ImpactHeads:
         if size > last - first:
             return None
         return self.passages[first:first + size], self.scores[first:first + size]
-
-
-def _check_postings_sorted(retriever: bm25s.BM25) -> None:
-    """weighted_scores binary-searches each word's postings: they must ascend by passage."""
-    indices, indptr = retriever.scores["indices"], retriever.scores["indptr"]
-    steps = np.diff(np.asarray(indices, dtype=np.int64))
-    column_ends = np.asarray(indptr[1:-1], dtype=np.int64) - 1
-    ascending = steps > 0
-    ascending[column_ends[(column_ends >= 0) & (column_ends < len(steps))]] = True
-    if not ascending.all():
-        raise RuntimeError("bm25s wrote postings out of passage order; qa's BM25 lookups "
-                           "assume them sorted")

@@ -7,37 +7,31 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from qa import backends
-from qa.embed import Embedder, Progress
-from qa.indexer import (
-    IndexReport,
-    Shard,
-    SourceText,
-    build_index,
-    file_hashes,
-    identity,
-    sources_from_documents,
-)
+from qa.build import BuildOptions, Shard
+from qa.chunk import ChunkedDocument, chunk_documents
+from qa.embed import Embedder, Encoder, Progress
+from qa.indexer import IndexReport, build_index, file_hashes, identity
 from qa.isolation import ReadLimits
 from qa.load import DocumentFolderError, SkippedFile, load_folder
 from qa.rerank import CrossEncoderReranker, Reranker
-from qa.search import Hit, Searcher
+from qa.search import Searcher, SearchResult
 from qa.settings import SEARCH_MODES, SearchMode, Settings
 from qa.store import IndexUnusableError
 
 log = logging.getLogger(__name__)
 
 # Where the passages come from: a documents folder by default, a BEIR collection in evaluation.
-Corpus = Callable[[], tuple[list[SourceText], list[SkippedFile]]]
+Corpus = Callable[[], tuple[list[ChunkedDocument], list[SkippedFile]]]
 
 
 def folder_corpus(settings: Settings) -> Corpus:
-    def read() -> tuple[list[SourceText], list[SkippedFile]]:
+    def read() -> tuple[list[ChunkedDocument], list[SkippedFile]]:
         loaded = load_folder(settings.docs_dir, settings.max_file_bytes, ReadLimits.of(settings))
-        sources = sources_from_documents(loaded.documents)
+        sources = chunk_documents(loaded.documents)
         # A file of one huge line, or of headings only, has text but nothing to search: say so.
         empty = [SkippedFile(s.document.source, "no passage: no paragraph of prose found")
                  for s in sources if not s.passages]
@@ -49,18 +43,6 @@ def folder_corpus(settings: Settings) -> Corpus:
         return [s for s in sources if s.passages], loaded.skipped + empty
 
     return read
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    question: str
-    hits: list[Hit]
-    notices: list[str] = field(default_factory=list)
-
-    @property
-    def no_good_match(self) -> bool:
-        """True when there is no hit, or even the best one is below the similarity threshold."""
-        return not self.hits or self.hits[0].below_threshold
 
 
 def clean_question(question: str, limit: int) -> tuple[str, list[str]]:
@@ -77,12 +59,13 @@ def clean_question(question: str, limit: int) -> tuple[str, list[str]]:
 class QA:
     """Index a corpus and answer questions over it."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None,
+    def __init__(self, settings: Settings, embedder: Encoder | None = None,
                  corpus: Corpus | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder or Embedder(settings.model, settings.batch_size, settings.threads,
-                                             settings.encoder,
-                                             Path(settings.onnx_cache) if settings.onnx_cache else None)
+        self.backend = backends.backend_for(settings)
+        self.embedder: Encoder = embedder or Embedder(
+            settings.model, settings.batch_size, settings.threads, settings.encoder,
+            Path(settings.onnx_cache) if settings.onnx_cache else None)
         self._corpus = corpus or folder_corpus(settings)
         self._reranker: Reranker | None = (
             CrossEncoderReranker(settings.reranker) if settings.reranker else None)
@@ -92,13 +75,14 @@ class QA:
 
     @classmethod
     def open(cls, settings: Settings, progress: Progress | None = None,
-             embedder: Embedder | None = None, corpus: Corpus | None = None,
+             embedder: Encoder | None = None, corpus: Corpus | None = None,
              refresh: bool | None = None) -> QA:
-        """Load the model and the index. With `refresh` (the default for the local backend),
-        bring the index up to date first, re-embedding only what changed. A reader of a shared
-        backend does not: it answers from what `qa index` published last."""
+        """Load the model and the index. With `refresh` (the default where readers build, as
+        on the local backend), bring the index up to date first, re-embedding only what
+        changed. A reader of a shared backend does not: it answers from what `qa index`
+        published last."""
         qa = cls(settings, embedder, corpus)
-        if refresh if refresh is not None else not backends.is_shared(settings):
+        if refresh if refresh is not None else qa.backend.readers_build:
             qa.index(progress=progress)
         else:
             qa.searcher  # noqa: B018 - opens the index now: a missing one is an error here
@@ -107,42 +91,44 @@ class QA:
     def index(self, force: bool = False, progress: Progress | None = None,
               shard: Shard | None = None, gather_shards: bool = False) -> IndexReport:
         """Build or refresh the index and publish it; searches keep using the old index until
-        the new one loads. A `shard` embeds its share of the files and stages it on the shared
-        backend; `gather_shards` builds the whole folder from every staged share and publishes."""
+        the new one loads. A `shard` embeds its share of the files and stages it on a backend
+        that gathers shards; `gather_shards` builds the whole folder from every staged share
+        and publishes."""
+        options = BuildOptions(force, shard, gather_shards)
         with self._build_lock:
-            sources, skipped = self._corpus()
+            chunked, skipped = self._corpus()
             settings = self.settings
             if shard is not None:
-                if not backends.is_shared(settings):
-                    raise ValueError("--shard needs a shared backend (--backend milvus): the "
-                                     "shards meet on the server")
-                sources = [source for source in sources if shard.holds(source.document.source)]
+                if not self.backend.stages_shards:
+                    raise ValueError(f"--shard needs a backend where shards meet ("
+                                     f"{self.settings.backend} builds on each machine alone)")
+                chunked = [item for item in chunked if shard.holds(item.document.source)]
                 settings = settings.with_overrides(
                     index_dir=settings.index_dir / "shards" / f"{shard.number}-of-{shard.count}")
-            report = self._build(settings, sources, skipped, force, progress, shard, gather_shards)
+            report = self._build(settings, chunked, skipped, options, progress)
             if shard is None and (report.rebuilt_because or self._searcher is None):
                 self._searcher = self._load_searcher()
             self.last_report = report
             return report
 
-    def _build(self, settings: Settings, sources: list[SourceText], skipped: list[SkippedFile],
-               force: bool, progress: Progress | None, shard: Shard | None,
-               gather_shards: bool) -> IndexReport:
+    def _build(self, settings: Settings, chunked: list[ChunkedDocument],
+               skipped: list[SkippedFile], options: BuildOptions,
+               progress: Progress | None) -> IndexReport:
         started = time.perf_counter()
-        if not (force or shard or gather_shards) and backends.serves_already(
-                settings, identity(settings, self.embedder), file_hashes(sources)):
-            passages = sum(len(source.passages) for source in sources)
-            return IndexReport(len(sources), passages, 0, passages,
+        if options.may_skip and self.backend.serves_already(identity(settings, self.embedder),
+                                                             file_hashes(chunked)):
+            passages = sum(len(item.passages) for item in chunked)
+            return IndexReport(len(chunked), passages, 0, passages,
                                time.perf_counter() - started, skipped, "")
-        report = build_index(sources, settings, self.embedder, skipped, progress, force,
-                             backends.known_vectors(settings, gather_shards))
-        if backends.publish(settings, force, shard, gather_shards) and not report.rebuilt_because:
+        report = build_index(chunked, settings, self.embedder, skipped, options, progress,
+                             self.backend.known_vectors(options.gather_shards))
+        if self.backend.publish(settings.index_dir, options) and not report.rebuilt_because:
             report = replace(report, rebuilt_because=f"published to {settings.backend}")
         return report
 
     def _load_searcher(self) -> Searcher:
         try:
-            return Searcher(backends.open_index(self.settings), self.settings, self.embedder,
+            return Searcher(self.backend.open_reader(), self.settings, self.embedder,
                             self._reranker)
         except IndexUnusableError as error:
             raise IndexUnusableError(f"{error}; run `qa index --force` to rebuild") from error

@@ -5,9 +5,9 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from qa.backends.milvus import default_collection
+from qa.backends import separate_index
 from qa.beir import load_collection
-from qa.embed import Embedder, Progress
+from qa.embed import Encoder, Progress
 from qa.evaluate import (
     METRIC_KEYS,
     EvalReport,
@@ -22,7 +22,7 @@ from qa.settings import Settings
 
 def evaluate_question_files(paths: list[Path], settings: Settings, top_k: int = 100,
                             progress: Progress | None = None,
-                            embedder: Embedder | None = None) -> EvalReport:
+                            embedder: Encoder | None = None) -> EvalReport:
     """Evaluate one or more question-set files together over the documents folder in settings."""
     questions = [question for path in paths for question in read_question_set(path)]
     qa = QA.open(settings, progress, embedder, refresh=True)
@@ -32,16 +32,14 @@ def evaluate_question_files(paths: list[Path], settings: Settings, top_k: int = 
 
 
 def evaluate_beir(folder: Path, settings: Settings, top_k: int = 100, limit: int | None = None,
-                  progress: Progress | None = None, embedder: Embedder | None = None
+                  progress: Progress | None = None, embedder: Encoder | None = None
                   ) -> EvalReport:
     """Evaluate a BEIR collection; its index is cached under the index folder and reused."""
     collection = load_collection(folder, limit)
     suffix = f"-first{limit}" if limit else ""
     index_dir = settings.index_dir / "beir" / f"{collection.name}{suffix}"
-    # On Milvus, the collection's own name (from its folder), unless one was given.
-    name = settings.milvus_collection or default_collection(folder) + suffix.replace("-", "_")
-    qa = QA.open(settings.with_overrides(index_dir=index_dir, milvus_collection=name), progress,
-                 embedder, corpus=lambda: (collection.sources, collection.skipped), refresh=True)
+    qa = QA.open(separate_index(settings, index_dir, folder, suffix), progress, embedder,
+                 corpus=lambda: (collection.sources, collection.skipped), refresh=True)
     judged = [JudgedQuestion(qid, text, collection.qrels[qid])
               for qid, text in collection.queries.items()]
     return evaluate(judged, partial(qa.search, k=top_k), key=lambda passage: passage.source,

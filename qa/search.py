@@ -1,9 +1,11 @@
-"""Search stage: dense and lexical candidates, fused, optionally reranked, with answer sentences."""
+"""Search stage: candidates from each retriever, scored by named signals, fused, optionally
+reranked, each hit with its answer sentence."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -12,7 +14,7 @@ from qa import store
 from qa.backends import IndexReader
 from qa.chunk import Passage
 from qa.dense import inner_products
-from qa.embed import Embedder
+from qa.embed import Encoder
 from qa.feedback import expanded_scores, relevance_model
 from qa.fusion import fuse, zscore
 from qa.lexical import analyse
@@ -41,6 +43,18 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class SearchResult:
+    question: str
+    hits: list[Hit]
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def no_good_match(self) -> bool:
+        """True when there is no hit, or even the best one is below the similarity threshold."""
+        return not self.hits or self.hits[0].below_threshold
+
+
+@dataclass(frozen=True)
 class _DenseScores:
     """Per candidate passage: window+sentence cosine sum and the best single cosine; and every
     row's cosine, with where each candidate's sentence rows begin and end in it."""
@@ -55,10 +69,31 @@ class _DenseScores:
         return int(self.cosines[first:last].argmax()) if last > first else 0
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """The passages a question's retrievers proposed, and what signals are computed from."""
+
+    numbers: np.ndarray
+    query: np.ndarray  # the question's unit vector
+    words: list[str]  # the question's analysed words
+    dense: _DenseScores
+
+
+# A retrieval signal: a score for each candidate, from the opened index. Fusion weighs each by
+# Settings.signal_weights()[name]; a new signal is one function here and one weight there.
+Signal = Callable[[IndexReader, Candidates], np.ndarray]
+SIGNALS: dict[str, Signal] = {
+    "dense": lambda index, found: found.dense.combined,  # best window + best sentence cosine
+    "lexical": lambda index, found: index.lexical_scores(Counter(found.words), found.numbers),
+}
+MODE_SIGNALS: dict[SearchMode, tuple[str, ...]] = {
+    "dense": ("dense",), "lexical": ("lexical",), "hybrid": tuple(SIGNALS)}
+
+
 class Searcher:
     """An opened index (any backend); answers questions without reloading anything per query."""
 
-    def __init__(self, index: IndexReader, settings: Settings, embedder: Embedder,
+    def __init__(self, index: IndexReader, settings: Settings, embedder: Encoder,
                  reranker: Reranker | None = None) -> None:
         self.index = index
         self.manifest = index.manifest
@@ -90,28 +125,29 @@ class Searcher:
                 sources: Collection[str] | None) -> list[Hit]:
         query = self._embedder.encode_query(question)[0]
         words = analyse([question])[0]
-        candidates = self._candidates(query, words, sources, mode)
-        if candidates.size == 0:
+        numbers = self._candidates(query, words, sources, mode)
+        if numbers.size == 0:
             return []
-        items = self.index.passages(candidates.tolist())
-        dense = self._dense_scores(query, candidates)
-        lexical = self.index.lexical_scores(words, candidates)
-        ranking = self._ranking(mode, dense, lexical)
-        if mode != "dense" and self._settings.feedback_passages > 0:
-            expanded = self._feedback_lexical(words, items, candidates, ranking, lexical)
-            ranking = self._ranking(mode, dense, expanded)
+        items = self.index.passages(numbers.tolist())
+        found = Candidates(numbers, query, words, self._dense_scores(query, numbers))
+        # Every signal is computed (hits report the question's BM25 in every mode); the mode
+        # chooses which of them rank.
+        scores = {name: signal(self.index, found) for name, signal in SIGNALS.items()}
+        ranked = {name: scores[name] for name in MODE_SIGNALS[mode]}
+        ranking = self._ranking(ranked)
+        if "lexical" in ranked and self._settings.feedback_passages > 0:
+            ranked["lexical"] = self._feedback_lexical(words, items, numbers, ranking,
+                                                       scores["lexical"])
+            ranking = self._ranking(ranked)
         order = np.argsort(-ranking, kind="stable")
-        scores = ranking[order]
-        order, scores = self._rerank(question, items, order, scores)
-        return [self._hit(rank, items[i], float(score), dense, i, float(lexical[i]))
-                for rank, (i, score) in enumerate(zip(order[:k], scores[:k], strict=True), 1)]
+        order, ordered_scores = self._rerank(question, items, order, ranking[order])
+        return [self._hit(rank, items[i], float(score), found.dense, i, float(scores["lexical"][i]))
+                for rank, (i, score) in enumerate(zip(order[:k], ordered_scores[:k], strict=True),
+                                                  1)]
 
-    def _ranking(self, mode: SearchMode, dense: _DenseScores, lexical: np.ndarray) -> np.ndarray:
-        if mode == "dense":
-            return dense.combined
-        if mode == "lexical":
-            return lexical
-        return fuse(dense.combined, lexical, self._settings)
+    def _ranking(self, signals: dict[str, np.ndarray]) -> np.ndarray:
+        settings = self._settings
+        return fuse(signals, settings.signal_weights(), settings.fusion, settings.rrf_k)
 
     def _feedback_lexical(self, words: list[str], items: list[store.IndexedPassage],
                           candidates: np.ndarray, ranking: np.ndarray,
@@ -124,7 +160,7 @@ class Searcher:
         scores = zscore(ranking)[best]
         relevance = relevance_model(analyse(texts), scores, settings.feedback_terms)
         return expanded_scores(lexical, len(words),
-                               self.index.weighted_lexical_scores(relevance, candidates),
+                               self.index.lexical_scores(relevance, candidates),
                                settings.feedback_weight)
 
     def _candidates(self, query: np.ndarray, words: list[str],

@@ -23,10 +23,11 @@ class Settings:
 
     docs_dir: Path = Path("seeds")
     index_dir: Path = Path("embeddings")
-    # Where searches read the index: "local" (index_dir) or "milvus" (a server, cluster or
-    # Milvus Lite at milvus_uri, as pymilvus takes it: a file path or http://host:19530), under
-    # milvus_collection (default: a name derived from the documents folder). With "milvus",
-    # index_dir only holds the local build that `qa index` publishes.
+    # Where searches read the index, a name in qa.backends' registry: "local" (index_dir) or
+    # "milvus" (a server, cluster or Milvus Lite at milvus_uri, as pymilvus takes it: a file path
+    # or http://host:19530), under milvus_collection (default: a name derived from the documents
+    # folder). With "milvus", index_dir only holds the local build that `qa index` publishes.
+    # Checked when the backend is made (qa.backends.backend_for).
     backend: str = "local"
     milvus_uri: str = ""
     milvus_token: str = ""
@@ -105,6 +106,10 @@ class Settings:
     lexical_exact_max_passages: int = 200_000
     lexical_head: int = 0
 
+    def signal_weights(self) -> dict[str, float]:
+        """Each retrieval signal's weight in fusion, by the signal's name (qa.search.SIGNALS)."""
+        return {"dense": self.dense_weight, "lexical": self.lexical_weight}
+
     def lexical_head_size(self, passage_count: int) -> int:
         """The impact head length for an index of `passage_count` passages; 0: exact BM25."""
         if passage_count <= self.lexical_exact_max_passages:
@@ -150,11 +155,6 @@ def settings_from_env(base: Settings | None = None) -> Settings:
         raise ValueError(f"QA_APPROXIMATE_INDEX must be {' or '.join(APPROXIMATE_INDEXES)}")
     if overrides.get("vector_storage", settings.vector_storage) not in ("float16", "float32"):
         raise ValueError("QA_VECTOR_STORAGE must be float16 or float32")
-    backend = overrides.get("backend", settings.backend)
-    if backend not in ("local", "milvus"):
-        raise ValueError("QA_BACKEND must be local or milvus")
-    if backend == "milvus" and not overrides.get("milvus_uri", settings.milvus_uri):
-        raise ValueError("QA_BACKEND=milvus needs QA_MILVUS_URI (a file path or http://host:19530)")
     if overrides.get("sentence_vectors", settings.sentence_vectors) not in ("late", "separate"):
         raise ValueError("QA_SENTENCE_VECTORS must be late or separate")
     if overrides.get("encoder", settings.encoder) not in ENCODERS:

@@ -26,7 +26,10 @@ from qa.chunk import Passage
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Formats whose passage table and vectors this qa reads, so their vectors are reused: version 2
+# changed only the lexical folder (qa's own BM25 postings).
+VECTOR_FORMATS = (1, 2)
 MANIFEST_NAME = "manifest.json"
 PASSAGES_NAME = "passages.jsonl"
 VECTORS_NAME = "vectors.npy"
@@ -90,9 +93,10 @@ class Manifest:
     created: float = 0.0
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Manifest:
+    def from_json(cls, data: dict[str, Any], versions: Sequence[int] = (FORMAT_VERSION,)
+                  ) -> Manifest:
         version = data.get("format_version")
-        if version != FORMAT_VERSION:
+        if version not in versions:
             raise IndexUnusableError(
                 f"index format version {version} is not {FORMAT_VERSION} (built by another qa)"
             )
@@ -229,7 +233,7 @@ def writer_lock(index_dir: Path) -> Iterator[None]:
         lock.release()
 
 
-def read_manifest(index_dir: Path) -> Manifest:
+def read_manifest(index_dir: Path, versions: Sequence[int] = (FORMAT_VERSION,)) -> Manifest:
     path = index_dir / MANIFEST_NAME
     if not path.exists():
         raise IndexUnusableError(f"no index in {index_dir} (no {MANIFEST_NAME})")
@@ -239,7 +243,7 @@ def read_manifest(index_dir: Path) -> Manifest:
         raise IndexUnusableError(f"{path} is not readable JSON: {error}") from error
     if not isinstance(data, dict):
         raise IndexUnusableError(f"{path} is not a JSON object")
-    return Manifest.from_json(data)
+    return Manifest.from_json(data, versions)
 
 
 def build_folder(index_dir: Path, manifest: Manifest) -> Path:

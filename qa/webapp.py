@@ -25,10 +25,10 @@ from qa.embed import Progress
 from qa.exports import ExportFolder, keep_pruning
 from qa.guard import DOCUMENT_ROUTE, RouteGuard
 from qa.isolation import ReadLimits, read_files
-from qa.library import QA, SearchResult
+from qa.library import QA
 from qa.load import SkippedFile
 from qa.readers import READERS
-from qa.search import Hit
+from qa.search import Hit, SearchResult
 from qa.settings import SEARCH_MODES, Settings
 from qa.uploads import UploadRefused, store_upload
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qa.lexical import _stemmer, analyse
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, SHARED
 
 
 def _as_indexed(texts: list[str]) -> list[list[str]]:
@@ -30,46 +30,108 @@ def test_analysis_matches_the_index_tokenizer_on_any_text(texts: list[str]) -> N
     assert analyse(texts) == _as_indexed(texts)
 
 
-def test_weighted_scores_read_from_postings_equal_bm25s_scores() -> None:
-    """Feedback scores only the candidates, from each word's postings; they must be exactly
-    what bm25s gives for each word over every passage."""
+def _seed_paragraphs() -> list[str]:
+    return [p for f in sorted(SEEDS.iterdir()) for p in f.read_text(encoding="utf-8").split("\n\n")]
+
+
+def _bm25s_reference(texts: list[str]) -> bm25s.BM25:
+    """bm25s over the same texts: qa's postings were bm25s's before qa computed them itself."""
+    reference = bm25s.BM25()
+    reference.index(bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False),
+                    show_progress=False)
+    return reference
+
+
+def test_postings_are_bm25s_scores_to_the_bit() -> None:
+    """qa's one BM25 formula gives, word by word and passage by passage, the very float32
+    weights bm25s (Lucene's variant) computes: empty and stopword-only passages included."""
     import numpy as np
 
     from qa.lexical import LexicalIndex
 
-    texts = [p for f in sorted(SEEDS.iterdir()) for p in f.read_text(encoding="utf-8").split("\n\n")]
-    index = LexicalIndex.build(texts)
+    squad = sorted((SHARED / "squad" / "docs").glob("*"))
+    for texts in (_seed_paragraphs() + ["", "the of and", "orbit orbit orbit debris"],
+                  [p for f in squad[:40] for p in f.read_text(encoding="utf-8").split("\n\n")]):
+        ours, reference = LexicalIndex.build(texts), _bm25s_reference(texts)
+        assert set(ours.vocabulary) == set(reference.vocab_dict) - {""}
+        for word in ours.vocabulary:
+            expected = np.asarray(reference.get_scores([word]), dtype=np.float32)
+            assert np.array_equal(ours.scores([word]), expected), word
+
+
+def test_candidate_scores_from_words_equal_the_postings() -> None:
+    """A backend that keeps passages' words (Milvus) scores candidates with the same formula:
+    the same figures as the local postings, to the bit."""
+    from collections import Counter
+
+    import numpy as np
+
+    from qa.lexical import CollectionStatistics, LexicalIndex, candidate_scores
+
+    texts = _seed_paragraphs()
+    index, words = LexicalIndex.build(texts), analyse(texts)
+    frequencies = Counter(word for passage in words for word in set(passage))
+    statistics = CollectionStatistics.of(words)
+    assert statistics == index.statistics
+    rng = np.random.default_rng(7)
+    vocabulary = sorted(frequencies)
+    for _ in range(20):
+        weights = {str(w): float(rng.random()) for w in rng.choice(vocabulary, 6)}
+        weights["notawordanywhere"] = 0.5
+        passages = rng.choice(len(texts), 12, replace=False)
+        assert np.array_equal(
+            candidate_scores(weights, [words[p] for p in passages], frequencies, statistics),
+            index.weighted_scores(weights, passages))
+
+
+def test_weighted_scores_read_from_postings_equal_bm25s_scores() -> None:
+    """Feedback scores only the candidates, from each word's postings; they must be what
+    bm25s gives for each word over every passage, weighted (summed in float64)."""
+    import numpy as np
+
+    from qa.lexical import LexicalIndex
+
+    texts = _seed_paragraphs()
+    index, reference = LexicalIndex.build(texts), _bm25s_reference(texts)
     rng = np.random.default_rng(3)
     words = sorted({w for ws in analyse(texts) for w in ws})
     for _ in range(20):
         weights = {str(w): float(rng.random()) for w in rng.choice(words, 6)}
         weights["notawordanywhere"] = 0.5
         passages = np.sort(rng.choice(len(texts), 15, replace=False))[::-1].copy()
-        expected = np.zeros(len(passages), dtype=np.float32)
+        expected = np.zeros(len(passages), dtype=np.float64)
         for word, weight in weights.items():
-            if word in index._retriever.vocab_dict:
-                expected += weight * np.asarray(index._retriever.get_scores([word]))[passages]
-        assert np.array_equal(index.weighted_scores(weights, passages), expected)
+            if word in index.vocabulary:
+                expected += weight * np.asarray(reference.get_scores([word]),
+                                                dtype=np.float64)[passages]
+        assert np.array_equal(index.weighted_scores(weights, passages),
+                              expected.astype(np.float32))
 
 
 def test_question_scores_equal_bm25s_scores() -> None:
     """A question's BM25 over every passage, summed from the postings at once, is what bm25s
-    gives (to float32 rounding: the sums are taken in float64), repeated words included."""
+    gives (to float32 rounding: the sums are taken in float64), repeated words included; and
+    the candidates' scores of the question's words are the same figures to the bit."""
+    from collections import Counter
+
     import numpy as np
 
     from qa.lexical import LexicalIndex
 
-    texts = [p for f in sorted(SEEDS.iterdir()) for p in f.read_text(encoding="utf-8").split("\n\n")]
-    index = LexicalIndex.build(texts)
+    texts = _seed_paragraphs()
+    index, reference = LexicalIndex.build(texts), _bm25s_reference(texts)
     rng = np.random.default_rng(5)
     words = sorted({w for ws in analyse(texts) for w in ws})
     for size in (1, 3, 8):
         question = [str(w) for w in rng.choice(words, size)] + ["notawordanywhere"]
         question += question[:1]  # a repeated word counts twice
-        known = [w for w in question if w in index._retriever.vocab_dict]
-        expected = np.asarray(index._retriever.get_scores(known), dtype=np.float32)
+        known = [w for w in question if w in index.vocabulary]
+        expected = np.asarray(reference.get_scores(known), dtype=np.float32)
         np.testing.assert_allclose(index.scores(question), expected, rtol=1e-6, atol=1e-6)
         assert np.count_nonzero(index.scores(question)) == np.count_nonzero(expected) > 0
+        everyone = np.arange(len(texts))
+        assert np.array_equal(index.weighted_scores(Counter(question), everyone),
+                              index.scores(question))
     assert not index.scores(["notawordanywhere"]).any()
 
 
@@ -85,7 +147,7 @@ def test_impact_heads_find_the_top_and_candidates_keep_exact_scores(seeds_qa, tm
 
     exact = seeds_qa.searcher.index
     words = analyse(["Which countries joined China in submitting the working paper on PAROS?"])[0]
-    full = exact._bm25(words)
+    full = exact._lexical.scores(words)
     whole = LocalIndex(seeds_qa.settings.index_dir, seeds_qa.settings.with_overrides(
         lexical_exact_max_passages=5, lexical_head=10_000))
     assert whole._lexical_head == 10_000
@@ -98,8 +160,9 @@ def test_impact_heads_find_the_top_and_candidates_keep_exact_scores(seeds_qa, tm
     assert found[0] == expected[0]  # the best passage leads the heads of its words
     # The head candidates kept are ranked by their exact BM25, not by the heads' partial sums.
     assert (np.diff(full[found]) <= 1e-6).all()
-    np.testing.assert_allclose(short.lexical_scores(words, found), full[found], rtol=1e-6)
-    assert np.array_equal(short.lexical_scores(words, found),
+    np.testing.assert_allclose(short.lexical_scores(Counter(words), found), full[found],
+                               rtol=1e-6)
+    assert np.array_equal(short.lexical_scores(Counter(words), found),
                           short._lexical.weighted_scores(Counter(words), found))
     # A document filter scores every chosen passage exactly, as before.
     source = seeds_qa.searcher.sources[0]
@@ -113,11 +176,11 @@ def test_stored_impact_heads_are_each_words_best_postings(tmp_path) -> None:  # 
 
     from qa.lexical import LexicalIndex
 
-    texts = [p for f in sorted(SEEDS.iterdir()) for p in f.read_text(encoding="utf-8").split("\n\n")]
+    texts = _seed_paragraphs()
     LexicalIndex.build(texts, head=3).save(tmp_path)
     stored, plain = LexicalIndex.load(tmp_path), LexicalIndex.build(texts)
     assert stored._stored is not None and stored._stored.length == 3
-    lengths = np.diff(np.asarray(plain._retriever.scores["indptr"]))
+    lengths = np.diff(plain._indptr)
     long_listed, short_listed = np.flatnonzero(lengths > 3), np.flatnonzero(lengths <= 3)
     assert len(long_listed) > 10 and len(short_listed) > 10
     for token in long_listed.tolist():

@@ -4,19 +4,58 @@ from __future__ import annotations
 
 import numpy as np
 
+import pytest
+from encoders import HashingEncoder
+
+from qa import search
 from qa.backends.local import LocalIndex
-from qa.fusion import reciprocal_rank_fusion, zscore_fusion
+from qa.fusion import fuse, reciprocal_rank_fusion, zscore_fusion
 from qa.library import QA, clean_question
 from qa.search import Searcher
 
+ONE_EACH = {"dense": 1.0, "lexical": 1.0}
+
 
 def test_rrf_and_zscore_by_hand() -> None:
-    dense = np.array([0.9, 0.1, 0.5])
-    lexical = np.array([0.0, 3.0, 2.0])
-    rrf = reciprocal_rank_fusion(dense, lexical, k=60, dense_weight=1, lexical_weight=1)
+    signals = {"dense": np.array([0.9, 0.1, 0.5]), "lexical": np.array([0.0, 3.0, 2.0])}
+    rrf = reciprocal_rank_fusion(signals, ONE_EACH, k=60)
     assert np.allclose(rrf, [1 / 61 + 1 / 63, 1 / 63 + 1 / 61, 1 / 62 + 1 / 62])
-    z = zscore_fusion(dense, lexical, 1.0, 1.0)
+    z = zscore_fusion(signals, ONE_EACH)
     assert int(np.argmax(z)) == 2  # second in both lists beats first-in-one, last-in-other
+    assert fuse({"dense": signals["dense"]}, ONE_EACH, "zscore", 60) is signals["dense"]
+
+
+def test_fusion_takes_any_number_of_weighted_signals() -> None:
+    signals = {"dense": np.array([0.9, 0.1, 0.5]), "lexical": np.array([0.0, 3.0, 2.0]),
+               "recency": np.array([0.0, 0.0, 9.0])}
+    weights = {**ONE_EACH, "recency": 0.0}
+    assert np.array_equal(fuse(signals, weights, "zscore", 60),
+                          fuse({k: signals[k] for k in ONE_EACH}, ONE_EACH, "zscore", 60))
+    assert np.allclose(fuse(signals, {**weights, "recency": 2.0}, "rrf", 60),
+                       reciprocal_rank_fusion(signals, {**weights, "recency": 2.0}, 60))
+    assert int(np.argmax(fuse(signals, {**weights, "recency": 5.0}, "zscore", 60))) == 2
+
+
+def test_a_new_signal_is_one_function_and_one_weight(seeds_qa: QA, monkeypatch: pytest.MonkeyPatch
+                                                     ) -> None:
+    """A signal that favours one document, registered with a weight, moves that document's
+    passages up in hybrid search and leaves the dense mode alone."""
+    favoured = "001_3bdd3841a68f260c.txt"
+
+    def from_that_document(index, found):  # type: ignore[no-untyped-def]
+        return np.array([item.passage.source == favoured for item in
+                         index.passages(found.numbers.tolist())], dtype=np.float32)
+
+    question = "Which countries joined China in submitting working paper CD/1679?"
+    before = seeds_qa.search(question, k=5)
+    dense_before = [h.passage for h in seeds_qa.search(question, k=5, mode="dense").hits]
+    assert before.hits[0].passage.source != favoured
+    monkeypatch.setitem(search.SIGNALS, "favoured", from_that_document)
+    monkeypatch.setitem(search.MODE_SIGNALS, "hybrid", ("dense", "lexical", "favoured"))
+    weights = {**seeds_qa.settings.signal_weights(), "favoured": 10.0}
+    monkeypatch.setattr(type(seeds_qa.settings), "signal_weights", lambda self: weights)
+    assert seeds_qa.search(question, k=5).hits[0].passage.source == favoured
+    assert [h.passage for h in seeds_qa.search(question, k=5, mode="dense").hits] == dense_before
 
 
 def test_every_mode_answers(seeds_qa: QA) -> None:
@@ -64,13 +103,13 @@ def test_search_holds_blas_to_one_thread(seeds_qa: QA) -> None:
 
     blas_threads: list[list[int]] = []
 
-    class RecordingEmbedder:
+    class RecordingEncoder(HashingEncoder):
         def encode_query(self, question: str) -> np.ndarray:
             blas_threads.append([pool["num_threads"] for pool in threadpool_info()
                                  if pool["user_api"] == "blas"])
-            return seeds_qa.embedder.encode_query(question)
+            return super().encode_query(question)
 
     searcher = Searcher(LocalIndex(seeds_qa.settings.index_dir, seeds_qa.settings), seeds_qa.settings,
-                        RecordingEmbedder())  # type: ignore[arg-type]
+                        RecordingEncoder(seeds_qa.embedder.dimension))
     assert searcher.search("outer space treaty", 3, "hybrid")
     assert blas_threads and blas_threads[0] and set(blas_threads[0]) == {1}

@@ -1,26 +1,32 @@
-"""Where an index lives, behind one small interface the Searcher reads through.
+"""Where an index lives: one `Backend` protocol, one registry of backends by name.
 
-A backend answers the questions search asks of an index: which passages a query vector or a
+A backend publishes the local build (store.py's layout in settings.index_dir) where searches
+read it, and opens it for searching as an `IndexReader`: which passages a query vector or a
 question's words propose, the window and sentence vectors of a few candidates (for exact
-rescoring), BM25 scores of candidates, and the candidates' passage records. The Searcher never
-touches files or servers itself, so the CLI, the page and the evaluations work the same over any
-backend: `local`, the index folder (manifest, vectors.npy, FAISS, BM25, qa/backends/local.py),
-or `milvus`, a Milvus server, cluster or Milvus Lite (qa/backends/milvus.py), for which the index
-folder is only the local build it publishes from.
+rescoring), BM25 scores of candidates (always by qa.lexical's formula), and the candidates'
+passage records. The Searcher never touches files or servers itself, so the CLI, the page and
+the evaluations work the same over any backend. Registered here: `local`, the index folder
+itself (qa/backends/local.py), and `milvus`, a Milvus server, cluster or Milvus Lite
+(qa/backends/milvus.py). A new backend is one module and one `register` call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+import importlib
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from qa import store
-from qa.indexer import KnownVectors, Shard
+from qa.build import BuildIdentity, BuildOptions, KnownVectors
 from qa.settings import Settings
 
-BACKENDS = ("local", "milvus")
+
+class BackendUnavailableError(Exception):
+    """A backend's server cannot be reached, refuses us, or holds no index under that name."""
 
 
 class IndexReader(Protocol):
@@ -50,8 +56,8 @@ class IndexReader(Protocol):
 
     def dense_candidates(self, query: np.ndarray, depth: int,
                          sources: Collection[str] | None) -> np.ndarray:
-        """Up to `depth` passage numbers whose windows lie nearest the query, nearest first;
-        with `sources`, only passages of those documents (all of them, scored exactly)."""
+        """Up to `depth` passage numbers whose rows lie nearest the query, nearest first;
+        with `sources`, every passage of those documents (the caller scores them exactly)."""
         ...
 
     def candidate_vectors(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -64,107 +70,123 @@ class IndexReader(Protocol):
         """Up to `depth` passage numbers with a BM25 score above zero, best first."""
         ...
 
-    def lexical_scores(self, words: Sequence[str], numbers: np.ndarray) -> np.ndarray:
-        """BM25 of the analysed question for each of the given passages."""
-        ...
-
-    def weighted_lexical_scores(self, weights: Mapping[str, float],
-                                numbers: np.ndarray) -> np.ndarray:
-        """Sum over words of weight × that word's BM25, for each of the given passages."""
+    def lexical_scores(self, weights: Mapping[str, float], numbers: np.ndarray) -> np.ndarray:
+        """Sum over words of weight × that word's BM25, for each of the given passages (a
+        question's words weigh how often they occur in it)."""
         ...
 
 
-def milvus_alias(settings: Settings) -> str:
-    from qa.backends.milvus import default_collection
+class Backend(Protocol):
+    """Where builds are published and read, for one settings' index."""
 
-    return settings.milvus_collection or default_collection(settings.docs_dir)
+    # True: every process that opens the index first brings it up to date and serves its own
+    # build (one machine). False: readers answer from what `qa index` published last, and never
+    # build (many processes and machines share one index).
+    readers_build: bool
+    # True: `qa index --shard I/N` can stage shares here for `qa index --publish` to gather.
+    stages_shards: bool
 
+    def open_reader(self) -> IndexReader:
+        """The published index, opened for searching; store.IndexUnusableError if none."""
+        ...
 
-def open_index(settings: Settings) -> IndexReader:
-    """The published index the settings name, opened for searching."""
-    if settings.backend == "milvus":
-        from qa.backends.milvus import MilvusIndex, connect
+    def serves_already(self, identity: BuildIdentity, files: Mapping[str, str]) -> bool:
+        """True when the published index is this content already (same model, chunking and
+        files), so nothing needs building, even on a machine without the local build."""
+        ...
 
-        return MilvusIndex(connect(settings.milvus_uri, settings.milvus_token),
-                           milvus_alias(settings))
-    from qa.backends.local import LocalIndex
+    def known_vectors(self, gather_shards: bool) -> KnownVectors | None:
+        """Where a build finds vectors the local build lacks (the published build; with
+        `gather_shards`, every staged share), or None."""
+        ...
 
-    return LocalIndex(settings.index_dir, settings)
-
-
-def is_shared(settings: Settings) -> bool:
-    """A backend that many processes and machines serve from: only `qa index` publishes to it,
-    and a reader never builds (it answers from whatever was published last)."""
-    return settings.backend == "milvus"
-
-
-def serves_already(settings: Settings, identity: Mapping[str, Any],
-                   files: Mapping[str, str]) -> bool:
-    """True when a shared backend already serves this content: same model, chunking and files
-    (then nothing needs building, even on a machine without the local build)."""
-    if not is_shared(settings):
-        return False
-    from qa.backends import milvus
-
-    client = milvus.connect(settings.milvus_uri, settings.milvus_token)
-    served = milvus.published_manifest(client, milvus_alias(settings))
-    return served is not None and (served.model, served.chunking, served.files) == \
-        (identity["model"], identity["chunking"], dict(files))
+    def publish(self, index_dir: Path, options: BuildOptions) -> bool:
+        """Make the finished local build in `index_dir` what searches read (or stage it, for a
+        shard). True when something was published."""
+        ...
 
 
-def known_vectors(settings: Settings, gather_shards: bool = False) -> KnownVectors | None:
-    """Where a build finds vectors the local build lacks: the published build of a shared
-    backend, and with `gather_shards` the parts every shard staged (all must have finished)."""
-    if not is_shared(settings):
-        return None
-    from qa.backends import milvus
+@dataclass(frozen=True)
+class BackendOption:
+    """A setting a backend reads, offered as a command-line flag (--milvus-uri for
+    milvus_uri)."""
 
-    client = milvus.connect(settings.milvus_uri, settings.milvus_token)
-    alias = milvus_alias(settings)
-    builds = milvus.finished_parts(client, alias) if gather_shards else []
-    published = milvus.alias_target(client, alias)
-    builds += [published] if published else []
+    field: str
+    help: str
 
-    def fetch(identity: dict[str, Any], keys: list[str]
-              ) -> dict[str, tuple[store.IndexedPassage, np.ndarray]]:
-        alike = [name for name in builds if _same_identity(milvus.build_manifest(client, name),
-                                                          identity)]
-        return milvus.known_vectors(client, alike, keys)
-
-    return fetch
+    @property
+    def flag(self) -> str:
+        return "--" + self.field.replace("_", "-")
 
 
-def _same_identity(manifest: store.Manifest | None, identity: Mapping[str, Any]) -> bool:
-    return manifest is not None and manifest.model == identity["model"] \
-        and manifest.chunking == identity["chunking"]
+def _moved(settings: Settings, index_dir: Path, folder: Path, suffix: str) -> Settings:
+    return settings.with_overrides(index_dir=index_dir)
 
 
-def publish(settings: Settings, force: bool = False, shard: Shard | None = None,
-            gather_shards: bool = False) -> bool:
-    """Make the local build in settings.index_dir the one the backend serves. The local
-    backend serves it already; Milvus gets a copy unless it holds the same content. A shard's
-    build is staged, not served; gathering shards drops their parts once published. True when
-    something was published."""
-    if not is_shared(settings):
-        return False
-    from qa.backends import milvus
-
-    manifest = store.read_manifest(settings.index_dir)
-    folder = store.build_folder(settings.index_dir, manifest)
-    client = milvus.connect(settings.milvus_uri, settings.milvus_token)
-    alias = milvus_alias(settings)
-    if shard is not None:
-        milvus.stage_part(client, alias, shard.number, shard.count, folder, manifest)
-        return False
-    served = milvus.published_manifest(client, alias)
-    changed = force or served is None or not _same_content(served, manifest)
-    if changed:
-        milvus.publish(client, alias, folder, manifest)
-    if gather_shards:
-        milvus.drop_parts(client, alias)
-    return changed
+# Settings for another collection's index (an evaluation's), kept apart from the documents
+# folder's: its local build in `index_dir`, and wherever the backend keeps it, a place of its
+# own for the collection in `folder` (`suffix` tells a slice of it apart).
+Separate = Callable[[Settings, Path, Path, str], Settings]
 
 
-def _same_content(one: store.Manifest, other: store.Manifest) -> bool:
-    return (one.files, one.model, one.chunking, one.passage_count, one.vector_count) == \
-        (other.files, other.model, other.chunking, other.passage_count, other.vector_count)
+@dataclass(frozen=True)
+class BackendKind:
+    """A registered backend: how to make one for some settings, the settings it reads, and
+    how it keeps another collection's index apart."""
+
+    name: str
+    make: Callable[[Settings], Backend]
+    options: tuple[BackendOption, ...] = ()
+    separate: Separate = _moved
+
+
+_REGISTRY: dict[str, BackendKind] = {}
+
+
+def register(kind: BackendKind) -> None:
+    _REGISTRY[kind.name] = kind
+
+
+def names() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
+
+
+def options() -> list[BackendOption]:
+    """Every registered backend's settings, each once."""
+    return list({option.field: option for kind in _REGISTRY.values()
+                 for option in kind.options}.values())
+
+
+def backend_for(settings: Settings) -> Backend:
+    """The backend settings.backend names, for these settings (ValueError when unknown, or
+    when its settings are incomplete)."""
+    kind = _REGISTRY.get(settings.backend)
+    if kind is None:
+        raise ValueError(f"QA_BACKEND must be one of {', '.join(_REGISTRY)}, not "
+                         f"{settings.backend!r}")
+    return kind.make(settings)
+
+
+def separate_index(settings: Settings, index_dir: Path, folder: Path, suffix: str = ""
+                   ) -> Settings:
+    """Settings for the index of the collection in `folder` (see Separate)."""
+    kind = _REGISTRY.get(settings.backend)
+    return (kind.separate if kind else _moved)(settings, index_dir, folder, suffix)
+
+
+def _lazy(module: str, attribute: str) -> Callable[..., Any]:
+    """A backend module's function or class, imported only when that backend is used."""
+
+    def call(*args: Any) -> Any:
+        return getattr(importlib.import_module(module), attribute)(*args)
+
+    return call
+
+
+register(BackendKind("local", _lazy("qa.backends.local", "LocalBackend")))
+register(BackendKind("milvus", _lazy("qa.backends.milvus", "MilvusBackend"), separate=_lazy(
+    "qa.backends.milvus", "separate_index"), options=(
+    BackendOption("milvus_uri", "Milvus as pymilvus takes it: a file path (Milvus Lite) or "
+                  "http://host:19530 (default: QA_MILVUS_URI; token: QA_MILVUS_TOKEN)."),
+    BackendOption("milvus_collection", "The index's name on the Milvus server (default: "
+                  "derived from the documents folder, or QA_MILVUS_COLLECTION)."))))

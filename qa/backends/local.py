@@ -1,4 +1,8 @@
-"""The local backend: an index folder on this machine (store.py's layout), memory-mapped."""
+"""The local backend: the index folder on this machine (store.py's layout), memory-mapped.
+
+The local build is what it serves: publishing is a no-op, and every process that opens it
+first brings it up to date.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,36 @@ from pathlib import Path
 import numpy as np
 
 from qa import store
+from qa.backends import IndexReader
+from qa.build import BuildIdentity, BuildOptions, KnownVectors
 from qa.dense import load_dense_index
 from qa.lexical import LexicalIndex
 from qa.settings import Settings
 
 # BM25 head candidates scored exactly for each one kept (see lexical_top).
 _HEAD_CANDIDATES_PER_KEPT = 3
+
+
+class LocalBackend:
+    """The index folder in settings.index_dir, built and read by the same machine."""
+
+    readers_build = True
+    stages_shards = False
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def open_reader(self) -> IndexReader:
+        return LocalIndex(self._settings.index_dir, self._settings)
+
+    def serves_already(self, identity: BuildIdentity, files: Mapping[str, str]) -> bool:
+        return False  # the build itself decides, from the manifest beside it
+
+    def known_vectors(self, gather_shards: bool) -> KnownVectors | None:
+        return None  # no vectors but the local build's
+
+    def publish(self, index_dir: Path, options: BuildOptions) -> bool:
+        return False  # the local build is what it serves
 
 
 class LocalIndex:
@@ -38,7 +66,6 @@ class LocalIndex:
                                        dense_rows, manifest.dense_index.get("kind", ""))
         self._lexical = LexicalIndex.load(folder / store.LEXICAL_FOLDER)
         self._sources = np.array([item.passage.source for item in self._passages], dtype=object)
-        self._last_bm25: tuple[tuple[str, ...], np.ndarray] = ((), np.zeros(0))
         # Past the threshold, BM25 candidates come from each word's best postings (impact
         # heads), and candidates are scored exactly from the postings.
         self._lexical_head = settings.lexical_head_size(len(self._passages))
@@ -95,40 +122,24 @@ class LocalIndex:
         rows = store.row_ranges(self._first_rows[numbers], counts)
         return self._vectors[rows], counts, self._window_counts[numbers]
 
-    def _bm25(self, words: Sequence[str]) -> np.ndarray:
-        """Every passage's BM25 for the words; the last answer is kept, because a search asks
-        for the top and then for the candidates' scores of the same words."""
-        key = tuple(words)
-        last_key, last_scores = self._last_bm25
-        if key != last_key or not key:
-            last_scores = self._lexical.scores(words)
-            self._last_bm25 = (key, last_scores)  # one assignment: safe between threads
-        return last_scores
-
     def lexical_top(self, words: Sequence[str], depth: int,
                     sources: Collection[str] | None) -> np.ndarray:
         allowed = self._allowed(sources)
         if self._lexical_head and allowed is None:
             # The heads' partial sums rank loosely: the best few times `depth` of them are scored
-            # exactly, then cut to `depth` (at a million passages the top 1 of the whole search
-            # agreed with exact search for 89 % of questions, against 82.5 %, for 1.1 ms more).
+            # exactly, then cut to `depth` (closer to the exact top for a little more time;
+            # docs/benchmarks.md).
             found = self._lexical.head_top(words, depth * _HEAD_CANDIDATES_PER_KEPT,
                                            self._lexical_head)
             exact = self._lexical.weighted_scores(Counter(words), found)
             return found[np.argsort(-exact, kind="stable")[:depth]]
-        scores = self._bm25(words)
+        scores = self._lexical.scores(words)
         if allowed is not None:
             scores = np.where(allowed, scores, 0.0)
         top = _top_indices(scores, depth)
         return top[scores[top] > 0]
 
-    def lexical_scores(self, words: Sequence[str], numbers: np.ndarray) -> np.ndarray:
-        if self._lexical_head and self._last_bm25[0] != tuple(words):
-            return self._lexical.weighted_scores(Counter(words), numbers)
-        return self._bm25(words)[numbers]
-
-    def weighted_lexical_scores(self, weights: Mapping[str, float],
-                                numbers: np.ndarray) -> np.ndarray:
+    def lexical_scores(self, weights: Mapping[str, float], numbers: np.ndarray) -> np.ndarray:
         return self._lexical.weighted_scores(weights, numbers)
 
 

@@ -14,8 +14,9 @@ search never sees half a build. A reader resolves the alias once, when it opens.
 
 The server proposes candidates (nearest windows; best BM25); qa then scores the candidates
 exactly as the local backend does, from what it fetches for them alone: their rows, their words
-and their words' document frequencies. Milvus Lite computes BM25 statistics over the filtered
-entities only when a search is filtered, so scores are never taken from a filtered search.
+and their words' document frequencies, handed to qa.lexical's one BM25 formula. Milvus Lite
+computes BM25 statistics over the filtered entities only when a search is filtered, so scores
+are never taken from a filtered search.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import hashlib
 import itertools
 import json
 import logging
-import math
 import re
 import time
 from collections import Counter
@@ -36,10 +36,11 @@ from typing import Any
 import numpy as np
 
 from qa import store
-from qa.lexical import analyse
+from qa.backends import BackendUnavailableError, IndexReader
+from qa.build import BuildIdentity, BuildOptions, KnownVectors, same_content
+from qa.lexical import BM25_B, BM25_K1, CollectionStatistics, analyse, candidate_scores
+from qa.settings import Settings
 
-# bm25s's defaults (its "lucene" method), which the local backend uses.
-BM25_K1, BM25_B = 1.5, 0.75
 _INSERT_BATCH = 1000
 _QUERY_BATCH = 500  # ids per `in [...]` filter
 _META = ""  # the terms collection's entity that holds the manifest
@@ -48,7 +49,7 @@ _MAX_TEXT = 65_535  # bytes in a VARCHAR field
 _KEPT_RECORDS = 200_000  # passage records a reader keeps (a few hundred MB at most)
 
 
-class MilvusUnavailableError(Exception):
+class MilvusUnavailableError(BackendUnavailableError):
     """The Milvus server cannot be reached, refuses us, or holds no index under that name."""
 
 
@@ -57,6 +58,74 @@ def default_collection(docs_dir: Path) -> str:
     resolved = str(docs_dir.resolve())
     stem = re.sub(r"[^A-Za-z0-9_]", "_", Path(resolved).name)[:40]
     return f"qa_{stem}_{hashlib.sha256(resolved.encode()).hexdigest()[:10]}"
+
+
+def separate_index(settings: Settings, index_dir: Path, folder: Path, suffix: str) -> Settings:
+    """A collection's index under its own alias (from its folder), unless one was given."""
+    name = settings.milvus_collection or default_collection(folder) + suffix.replace("-", "_")
+    return settings.with_overrides(index_dir=index_dir, milvus_collection=name)
+
+
+class MilvusBackend:
+    """Builds published to a Milvus server under an alias; many readers, one `qa index`."""
+
+    readers_build = False
+    stages_shards = True
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.milvus_uri:
+            raise ValueError("QA_BACKEND=milvus needs QA_MILVUS_URI (a file path or "
+                             "http://host:19530)")
+        self._settings = settings
+        self.alias = settings.milvus_collection or default_collection(settings.docs_dir)
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        """Connected on first use, so making the backend costs nothing."""
+        if self._client is None:
+            self._client = connect(self._settings.milvus_uri, self._settings.milvus_token)
+        return self._client
+
+    def open_reader(self) -> IndexReader:
+        return MilvusIndex(self.client, self.alias)
+
+    def serves_already(self, identity: BuildIdentity, files: Mapping[str, str]) -> bool:
+        served = published_manifest(self.client, self.alias)
+        return served is not None and served.files == dict(files) \
+            and identity.shares_vectors_with(BuildIdentity.of(served))
+
+    def known_vectors(self, gather_shards: bool) -> KnownVectors | None:
+        client, alias = self.client, self.alias
+        builds = finished_parts(client, alias) if gather_shards else []
+        published = alias_target(client, alias)
+        builds += [published] if published else []
+
+        def fetch(identity: BuildIdentity, keys: list[str]
+                  ) -> dict[str, tuple[store.IndexedPassage, np.ndarray]]:
+            alike = [name for name in builds
+                     if (manifest := build_manifest(client, name)) is not None
+                     and identity.shares_vectors_with(BuildIdentity.of(manifest))]
+            return known_vectors(client, alike, keys)
+
+        return fetch
+
+    def publish(self, index_dir: Path, options: BuildOptions) -> bool:
+        """A shard's build is staged, not served; gathering shards drops their parts once
+        published. Nothing is copied when the server holds the same content already."""
+        manifest = store.read_manifest(index_dir)
+        folder = store.build_folder(index_dir, manifest)
+        if options.shard is not None:
+            stage_part(self.client, self.alias, options.shard.number, options.shard.count,
+                       folder, manifest)
+            return False
+        served = published_manifest(self.client, self.alias)
+        changed = options.force or served is None or not same_content(served, manifest)
+        if changed:
+            publish(self.client, self.alias, folder, manifest)
+        if options.gather_shards:
+            drop_parts(self.client, self.alias)
+        return changed
 
 
 def connect(uri: str, token: str = "", timeout: float = 10.0) -> Any:
@@ -315,7 +384,7 @@ def _create_terms(client: Any, name: str, manifest: store.Manifest,
     indexes.add_index(field_name="unused", index_type="FLAT", metric_type="L2")
     client.create_collection(name, schema=schema, index_params=indexes)
     frequencies = Counter(word for passage_words in words for word in set(passage_words))
-    mean_length = sum(map(len, words)) / max(1, len(words))
+    mean_length = CollectionStatistics.of(words).mean_length
     # The manifest's file list can be long; each file is an entity of its own ("file:" + name;
     # no analysed word contains a colon).
     meta = {"term": _META, "df": len(words), "unused": [0.0, 0.0],
@@ -474,31 +543,19 @@ class MilvusIndex:
                                    search_params={"metric_type": "BM25"})[0]
         return np.array([int(hit["entity"]["number"]) for hit in hits], dtype=np.int64)
 
-    def lexical_scores(self, words: Sequence[str], numbers: np.ndarray) -> np.ndarray:
-        return self.weighted_lexical_scores(Counter(words), numbers)
-
-    def weighted_lexical_scores(self, weights: Mapping[str, float],
-                                numbers: np.ndarray) -> np.ndarray:
-        """BM25 as bm25s computes it (Lucene's idf, no (k1 + 1) factor), from the candidates'
-        own words and the collection's document frequencies."""
+    def lexical_scores(self, weights: Mapping[str, float], numbers: np.ndarray) -> np.ndarray:
+        """From the candidates' own words and the collection's document frequencies."""
         self._fetch(numbers.tolist())
-        idf = self._idf(list(weights))
-        total = np.zeros(len(numbers), dtype=np.float32)
-        for slot, number in enumerate(numbers.tolist()):
-            words = self._words[number]
-            counts = Counter(words)
-            norm = BM25_K1 * (1 - BM25_B + BM25_B * len(words) / self._mean_length)
-            total[slot] = sum(weight * idf.get(word, 0.0) * counts[word] / (counts[word] + norm)
-                              for word, weight in weights.items() if counts[word])
-        return total
+        return candidate_scores(weights, [self._words[n] for n in numbers.tolist()],
+                                self._frequencies(list(weights)),
+                                CollectionStatistics(self._count, self._mean_length))
 
-    def _idf(self, words: list[str]) -> dict[str, float]:
-        """Lucene's idf of each word the collection has. Document frequencies fetched once are
-        kept (a build never changes), so feedback words and repeated questions cost nothing."""
+    def _frequencies(self, words: list[str]) -> dict[str, int]:
+        """Each word's document frequency. Those fetched once are kept (a build never
+        changes), so feedback words and repeated questions cost nothing."""
         wanted = [w for w in dict.fromkeys(words) if w and w not in self._df]
         if wanted:
             found = {e["term"]: int(e["df"]) for e in self._client.query(
                 self._names["terms"], **_among("term", wanted), output_fields=["term", "df"])}
             self._df.update({word: found.get(word, 0) for word in wanted})
-        return {w: math.log(1 + (self._count - self._df[w] + 0.5) / (self._df[w] + 0.5))
-                for w in dict.fromkeys(words) if w and self._df.get(w)}
+        return {w: self._df[w] for w in dict.fromkeys(words) if w and self._df.get(w)}
