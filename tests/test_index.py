@@ -220,3 +220,68 @@ def test_checked_index_is_not_hashed_again_until_a_file_changes(  # type: ignore
     target.write_bytes(bytes(data))
     with pytest.raises(IndexUnusableError, match=r"vectors\.npy"):
         store.verify_checksums(settings.index_dir, manifest)
+
+
+def _chunked(folder: Path):  # type: ignore[no-untyped-def]
+    from qa.chunk import chunk_documents
+    from qa.load import load_folder
+
+    return chunk_documents(load_folder(folder, 1_000_000).documents)
+
+
+def test_embedding_plan_lays_out_rows_without_a_model(tmp_path: Path) -> None:
+    """Planning is a pure function: passages and reusable vectors in, rows out. A passage that
+    fits is one window then its sentences; one too long is cut into overlapping windows; a
+    passage an earlier build has keeps its rows and is not embedded again."""
+    import numpy as np
+    from encoders import HashingEncoder
+
+    from qa import store
+    from qa.indexer import Windowing, plan_embedding
+
+    write_docs(tmp_path / "docs")
+    long_text = " ".join(f"Clause {n} governs launches and registries." for n in range(12))
+    (tmp_path / "docs" / "c.txt").write_text(f"Gamma\n\n{long_text}", encoding="utf-8")
+    chunked = _chunked(tmp_path / "docs")
+    encoder = HashingEncoder(max_tokens=20)
+    windowing = Windowing(encoder.token_counts, encoder.max_tokens, 1, late=False)
+    plan = plan_embedding(chunked, {}, windowing)
+    assert [p.passage.source for p in plan.passages] == ["a.txt", "a.txt", "b.md", "c.txt"]
+    assert len(plan.pending) == 4 and plan.blocks == [None] * 4
+    first, *_, long_one = plan.passages
+    assert first.window_count == 1 and plan.pending[0].texts[0] == first.passage.text
+    assert long_one.window_count > 1 and len(long_one.sentences) == 12
+    assert all(len(t.split()) <= 20 for t in plan.pending[3].texts[:long_one.window_count])
+    rows = [p.first_row for p in plan.passages]
+    assert rows == list(np.cumsum([0] + [p.row_count for p in plan.passages[:-1]]))
+    # Offsets point into the document's text, sentence by sentence.
+    text = chunked[0].document.text
+    for passage in plan.passages[:2]:
+        assert [" ".join(text[a:b].split()) for a, b in passage.sentence_offsets] == \
+            [passage.passage.text[a:b] for a, b in passage.sentences]
+    reused_rows = np.ones((first.row_count, encoder.dimension), dtype=np.float32)
+    again = plan_embedding(chunked, {store.text_key(first.passage.text): (first, reused_rows)},
+                           windowing)
+    assert len(again.pending) == 3 and again.blocks[0] is reused_rows
+    assert again.passages == plan.passages
+    late = plan_embedding(chunked, {}, Windowing(encoder.token_counts, 20, 1, late=True))
+    assert late.pending[0].texts == [first.passage.text]  # sentences pooled from its pass
+    assert [p.row_count for p in late.passages[:3]] == [p.row_count for p in plan.passages[:3]]
+
+
+def test_a_whole_index_and_search_runs_on_any_encoder(tmp_path: Path) -> None:
+    """The Encoder protocol is all the library needs: a tiny real encoder builds, refreshes
+    and searches an index (and re-embeds only the passage that changed)."""
+    from encoders import HashingEncoder
+
+    write_docs(tmp_path / "docs")
+    encoder = HashingEncoder()
+    qa = QA(Settings(docs_dir=tmp_path / "docs", index_dir=tmp_path / "index"), embedder=encoder)
+    assert qa.index().embedded_passages == 3
+    assert qa.search("tomatoes in gardens").hits[0].passage.source == "b.md"
+    (tmp_path / "docs" / "b.md").write_text("Beta\n\nThe beta file is about harbours and ships.",
+                                            encoding="utf-8")
+    encoder.encoded.clear()
+    assert qa.index().embedded_passages == 1
+    assert "The beta file is about harbours and ships." in encoder.encoded
+    assert qa.search("harbours and ships").hits[0].passage.source == "b.md"

@@ -50,7 +50,7 @@ def test_postings_are_bm25s_scores_to_the_bit() -> None:
     from qa.lexical import LexicalIndex
 
     squad = sorted((SHARED / "squad" / "docs").glob("*"))
-    for texts in (_seed_paragraphs() + ["", "the of and", "orbit orbit orbit debris"],
+    for texts in ([*_seed_paragraphs(), "", "the of and", "orbit orbit orbit debris"],
                   [p for f in squad[:40] for p in f.read_text(encoding="utf-8").split("\n\n")]):
         ours, reference = LexicalIndex.build(texts), _bm25s_reference(texts)
         assert set(ours.vocabulary) == set(reference.vocab_dict) - {""}

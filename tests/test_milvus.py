@@ -126,15 +126,12 @@ def test_a_server_that_is_down_is_one_line(tmp_path: Path) -> None:
     assert time.monotonic() - started < 60
 
 
-def test_milvus_settings_are_checked() -> None:
+def test_milvus_settings_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     from qa.settings import settings_from_env
 
-    os.environ["QA_BACKEND"] = "milvus"
-    try:
-        with pytest.raises(ValueError, match="QA_MILVUS_URI"):
-            settings_from_env()
-    finally:
-        del os.environ["QA_BACKEND"]
+    monkeypatch.setenv("QA_BACKEND", "milvus")
+    with pytest.raises(ValueError, match="QA_MILVUS_URI"):
+        QA(settings_from_env())
 
 
 def test_cli_flags_choose_the_backend_and_override_the_environment(tmp_path: Path) -> None:

@@ -49,6 +49,9 @@ class LocalIndex:
     """An index folder opened for searching: checksums verified, files memory-mapped."""
 
     def __init__(self, index_dir: Path, settings: Settings) -> None:
+        # Taken before the manifest is read: a build committed in between reads as newer.
+        self._manifest_path = index_dir / store.MANIFEST_NAME
+        self._manifest_stamp = _stamp(self._manifest_path)
         manifest = store.read_manifest(index_dir)
         store.verify_checksums(index_dir, manifest)
         folder = store.build_folder(index_dir, manifest)
@@ -90,8 +93,18 @@ class LocalIndex:
         return sorted(set(self._sources))
 
     def is_current(self) -> bool:
-        """Always: this process publishes what it serves, and reopens after its own builds."""
-        return True
+        """False once another build has been committed to the folder (by `qa index`, or another
+        process serving it). One stat a search; the manifest is read only when it changed."""
+        stamp = _stamp(self._manifest_path)
+        if stamp == self._manifest_stamp:
+            return True
+        try:
+            same = store.read_manifest(self._manifest_path.parent).build == self.manifest.build
+        except store.IndexUnusableError:
+            return False
+        if same:
+            self._manifest_stamp = stamp  # rewritten, same build: no need to read it again
+        return same
 
     def passages(self, numbers: Sequence[int]) -> list[store.IndexedPassage]:
         return [self._passages[int(n)] for n in numbers]
@@ -141,6 +154,14 @@ class LocalIndex:
 
     def lexical_scores(self, weights: Mapping[str, float], numbers: np.ndarray) -> np.ndarray:
         return self._lexical.weighted_scores(weights, numbers)
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size, status.st_ino
 
 
 def _top_indices(scores: np.ndarray, count: int) -> np.ndarray:

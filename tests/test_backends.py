@@ -1,0 +1,192 @@
+"""The backend conformance suite: the same tests against every backend — the local index
+folder, Milvus Lite (embedded, file mode) and an in-memory backend written in the tests
+(tests/memory_backend.py). Each must hold what was published and answer exactly as the local
+build does."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO, SEEDS
+from memory_backend import register as register_memory_backend
+
+from qa import backends
+from qa.backends import IndexReader
+from qa.backends.local import LocalIndex
+from qa.build import BuildOptions
+from qa.indexer import file_hashes, identity
+from qa.lexical import analyse
+from qa.library import QA, folder_corpus
+from qa.settings import Settings
+
+register_memory_backend()
+
+QUESTIONS = ["Who co-organised the 2018 PAROS workshop?",
+             "Why is amending the Outer Space Treaty not a workable solution?",
+             "debris mitigation guidelines"]
+BACKENDS = ["local", "memory", "milvus"]
+
+
+def backend_settings(base: Settings, name: str, where: Path) -> Settings:
+    if name == "milvus":
+        pytest.importorskip("pymilvus")
+        return base.with_overrides(backend="milvus", milvus_uri=str(where / "lite.db"),
+                                   milvus_collection="conformance")
+    return base.with_overrides(backend=name)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def published(request: pytest.FixtureRequest, seeds_qa: QA,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[QA, IndexReader]]:
+    """The seeds' local build published to the backend, and a reader of it."""
+    settings = backend_settings(seeds_qa.settings, request.param,
+                                tmp_path_factory.mktemp(request.param))
+    QA(settings, embedder=seeds_qa.embedder).index()
+    qa = QA.open(settings, embedder=seeds_qa.embedder)
+    yield qa, qa.backend.open_reader()
+
+
+@pytest.fixture(scope="module")
+def local(seeds_qa: QA) -> LocalIndex:
+    return LocalIndex(seeds_qa.settings.index_dir, seeds_qa.settings)
+
+
+def test_the_reader_holds_the_published_build(published: tuple[QA, IndexReader],
+                                              local: LocalIndex) -> None:
+    _, reader = published
+    assert reader.passage_count == local.passage_count > 10
+    assert reader.sources == local.sources
+    assert reader.manifest.files == local.manifest.files
+    assert reader.all_passages() == local.all_passages()
+    assert reader.passages([5, 0, 3]) == local.passages([5, 0, 3])
+    for source in local.sources:
+        assert reader.passages_in(source) == local.passages_in(source)
+
+
+def test_dense_candidates_are_the_nearest_passages(published: tuple[QA, IndexReader],
+                                                   local: LocalIndex, seeds_qa: QA) -> None:
+    _, reader = published
+    for question in QUESTIONS:
+        query = seeds_qa.embedder.encode_query(question)[0]
+        assert reader.dense_candidates(query, 8, None).tolist() == \
+            local.dense_candidates(query, 8, None).tolist()
+        chosen = [local.sources[1]]
+        assert sorted(reader.dense_candidates(query, 8, chosen).tolist()) == \
+            sorted(local.dense_candidates(query, 8, chosen).tolist())
+
+
+def test_candidate_vectors_are_the_stored_rows(published: tuple[QA, IndexReader],
+                                               local: LocalIndex) -> None:
+    _, reader = published
+    numbers = np.array([7, 2, 11], dtype=np.int64)
+    rows, counts, windows = reader.candidate_vectors(numbers)
+    expected_rows, expected_counts, expected_windows = local.candidate_vectors(numbers)
+    assert np.array_equal(rows.astype(np.float32), expected_rows.astype(np.float32))
+    assert counts.tolist() == expected_counts.tolist()
+    assert windows.tolist() == expected_windows.tolist()
+
+
+def test_bm25_is_the_local_figures_to_the_bit(published: tuple[QA, IndexReader],
+                                              local: LocalIndex) -> None:
+    _, reader = published
+    for question in QUESTIONS:
+        words = analyse([question])[0]
+        top = local.lexical_top(words, 10, None)
+        assert reader.lexical_top(words, 10, None).tolist() == top.tolist()
+        chosen = [local.sources[0]]
+        assert reader.lexical_top(words, 10, chosen).tolist() == \
+            local.lexical_top(words, 10, chosen).tolist()
+        candidates = np.arange(local.passage_count, dtype=np.int64)[::-1].copy()
+        for weights in (Counter(words), {"space": 0.4, "treati": 0.2, "notaword": 1.0}):
+            assert np.array_equal(reader.lexical_scores(weights, candidates),
+                                  local.lexical_scores(weights, candidates))
+
+
+def test_answers_are_the_local_answers(published: tuple[QA, IndexReader], seeds_qa: QA) -> None:
+    qa, _ = published
+
+    def answers(of: QA, **options: object) -> list[list[tuple[str, int, float, tuple[int, int]]]]:
+        return [[(h.passage.source, h.passage.paragraph, round(h.score, 4), h.answer)
+                 for h in of.search(question, k=5, **options).hits]  # type: ignore[arg-type]
+                for question in QUESTIONS]
+
+    for mode in ("hybrid", "dense", "lexical"):
+        assert answers(qa, mode=mode) == answers(seeds_qa, mode=mode)
+    source = seeds_qa.searcher.sources[2]
+    assert answers(qa, sources=[source]) == answers(seeds_qa, sources=[source])
+
+
+def test_what_a_backend_already_serves(published: tuple[QA, IndexReader], seeds_qa: QA,
+                                       local: LocalIndex) -> None:
+    """A backend that readers do not build from knows what it serves, and hands out the
+    vectors it holds; the local backend leaves both to the build beside it."""
+    qa, _ = published
+    chunked, _ = folder_corpus(seeds_qa.settings)()
+    wanted = identity(seeds_qa.settings, seeds_qa.embedder)
+    known = qa.backend.known_vectors(False)
+    if qa.backend.readers_build:
+        assert not qa.backend.serves_already(wanted, file_hashes(chunked)) and known is None
+        return
+    assert qa.backend.serves_already(wanted, file_hashes(chunked))
+    assert not qa.backend.serves_already(wanted, {**file_hashes(chunked), "new.txt": "0"})
+    assert known is not None
+    item = local.all_passages()[4]
+    from qa.store import text_key
+
+    found = known(wanted, [text_key(item.passage.text), "no-such-key"])
+    assert list(found) == [text_key(item.passage.text)]
+    rows = local.candidate_vectors(np.array([4]))[0]
+    assert np.array_equal(found[text_key(item.passage.text)][1].astype(np.float32),
+                          rows.astype(np.float32))
+    assert not qa.backend.publish(qa.settings.index_dir, BuildOptions())  # the same content
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_a_new_build_reaches_readers(name: str, seeds_qa: QA, tmp_path: Path) -> None:
+    """A changed folder is built and published; a reader that opened the build before sees it
+    is no longer current and reopens to the new build (on the local backend too: `qa index`
+    beside a running page)."""
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+    settings = backend_settings(Settings(docs_dir=docs, index_dir=tmp_path / "index"), name,
+                                tmp_path)
+    writer = QA(settings, embedder=seeds_qa.embedder)
+    writer.index()
+    reader = QA.open(settings, embedder=seeds_qa.embedder)
+    opened = reader.searcher.index
+    before = opened.passage_count
+    (docs / "note.txt").write_text("Harbour note\n\nThe lighthouse keeper logged a green comet "
+                                   "over the bay at midnight.\n", encoding="utf-8")
+    report = writer.index()
+    assert report.embedded_passages == 1
+    assert not opened.is_current()
+    hits = reader.search("Who logged a green comet over the bay?").hits
+    assert hits[0].passage.source == "note.txt"
+    assert reader.searcher.index.passage_count == before + 1
+
+
+def test_the_registry_names_every_backend_and_refuses_others() -> None:
+    assert {"local", "milvus", "memory"} <= set(backends.names())
+    with pytest.raises(ValueError, match="QA_BACKEND must be one of local, milvus"):
+        backends.backend_for(Settings(backend="nosuch"))
+    with pytest.raises(ValueError, match="QA_MILVUS_URI"):
+        backends.backend_for(Settings(backend="milvus"))
+    assert "--milvus-uri" in [option.flag for option in backends.options()]
+
+
+def test_no_backend_is_named_outside_the_backends() -> None:
+    """Only qa/backends/ and the settings' one list know which backends exist."""
+    names = "|".join(re.escape(name) for name in ("milvus", "is_shared"))
+    pattern = re.compile(rf"{names}|backend\s*==|\"local\"", re.IGNORECASE)
+    found = [f"{path.relative_to(REPO)}:{number}"
+             for path in sorted((REPO / "qa").rglob("*.py"))
+             if "backends" not in path.parts and path.name != "settings.py"
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if pattern.search(line)]
+    assert found == []
