@@ -127,8 +127,8 @@ class DenseIndex:
 
 def exact_index(vectors: np.ndarray) -> faiss.Index:
     """A flat FAISS index whose codes are the stored vectors' own bytes (float16 or float32), so
-    it needs no file of its own. FAISS scores float16 codes directly with SIMD: measured here,
-    0.6 ms for 10,000 rows where widening them to float32 for numpy took 12 ms."""
+    it needs no file of its own. FAISS scores float16 codes directly with SIMD, far faster than
+    widening them to float32 for numpy (docs/benchmarks.md)."""
     dimension = int(vectors.shape[1]) if vectors.ndim == 2 else 0
     index: faiss.Index
     if vectors.dtype == np.float16:
@@ -146,8 +146,7 @@ def exact_index(vectors: np.ndarray) -> faiss.Index:
 
 def inner_products(vectors: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Each row's inner product with the query, in row order, float16 rows included. FAISS
-    scores the rows' own bytes: 0.27 ms for 783 float16 rows, where numpy's widening to
-    float32 alone took 0.6 ms."""
+    scores the rows' own bytes, faster than numpy's widening of them to float32 alone."""
     products = np.zeros(len(vectors), dtype=np.float32)
     if len(vectors):
         scores, rows = _faiss_search(exact_index(vectors), np.asarray(query, dtype=np.float32),
@@ -196,7 +195,6 @@ def automatic_rerank_rows(vector_count: int, per_root: int = _RERANK_ROWS_PER_RO
 def ivf_lists(vector_count: int) -> int:
     """IVF partitions for an index over `vector_count` rows (windows are about 1 in 4 of them):
     about √(windows) / 4, 250 at a million passages, and never so many that k-means lacks the
-    windows to train them. Few long lists suit the fast-scan kernel: at a million windows, with
-    1,000 rows reranked, a quarter of 256 lists found 98 % of the exact top 10 in 2.3 ms, 128 of
-    4,096 lists 92 % in 2.2 ms (docs/benchmarks.md)."""
+    windows to train them. Few long lists suit the fast-scan kernel: they find more of the exact
+    top 10 in the same time than many short ones (docs/benchmarks.md)."""
     return max(1, min(round(math.sqrt(vector_count) / 8), vector_count // 256))

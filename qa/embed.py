@@ -231,8 +231,8 @@ class _OnnxRuntime:
     def _each_batch(self, texts: list[str], work: Callable[[Any, list[str]], _Batch]
                     ) -> list[_Batch]:
         """`work(encoder, batch)` for each batch, in order. Several batches run at once, one
-        core each: on 2 cores that encoded Cranfield abstracts 1.1 times as fast as one batch at
-        a time on both cores (small batches leave ONNX Runtime's threads waiting)."""
+        core each: faster than one batch at a time on every core, as small batches leave ONNX
+        Runtime's threads waiting (docs/benchmarks.md)."""
         spans = self._batches(texts)
         if len(spans) == 1:
             return [work(self.encoder, texts)]

@@ -264,8 +264,8 @@ def test_two_shards_in_parallel_give_the_index_of_one_process(
         seeds_qa: QA, milvus_server: str, tmp_path: Path) -> None:
     import numpy as np
 
-    from qa.backends import open_index
-    from qa.indexer import Shard
+    from qa.backends import backend_for
+    from qa.build import Shard
 
     docs = tmp_path / "docs"
     shutil.copytree(SEEDS, docs)
@@ -301,7 +301,7 @@ def test_two_shards_in_parallel_give_the_index_of_one_process(
     sharded_qa = QA.open(one.with_overrides(milvus_collection="sharded"),
                          embedder=seeds_qa.embedder)
     one_qa = QA.open(one, embedder=seeds_qa.embedder)
-    sharded, single = open_index(sharded_qa.settings), open_index(one)
+    sharded, single = backend_for(sharded_qa.settings).open_reader(), backend_for(one).open_reader()
     assert sharded.manifest.files == single.manifest.files
     assert sharded.all_passages() == single.all_passages()
     every = np.arange(single.passage_count)

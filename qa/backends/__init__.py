@@ -16,13 +16,15 @@ import importlib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
-
-from qa import store
-from qa.build import BuildIdentity, BuildOptions, KnownVectors
 from qa.settings import Settings
+
+if TYPE_CHECKING:  # the registry stays cheap to import: the CLI reads it for its flags
+    import numpy as np
+
+    from qa import store
+    from qa.build import BuildIdentity, BuildOptions, KnownVectors
 
 
 class BackendUnavailableError(Exception):
