@@ -200,7 +200,7 @@ def remove_leftovers(index_dir: Path) -> None:
     """Drop what killed builds left: build folders the manifest does not name, and temporary
     files of atomic writes. Only the holder of `writer_lock` may call this."""
     try:
-        keep = read_manifest(index_dir).build
+        keep = read_manifest(index_dir, VECTOR_FORMATS).build  # its vectors may be reused
     except IndexUnusableError:
         keep = ""
     remove_stale_builds(index_dir, keep)

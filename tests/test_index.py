@@ -113,6 +113,24 @@ def test_future_format_version_is_refused(small) -> None:  # type: ignore[no-unt
     assert "format version" in qa.index().rebuilt_because
 
 
+def test_an_index_of_the_earlier_format_is_rebuilt_from_its_own_vectors(small) -> None:  # type: ignore[no-untyped-def]
+    """Format 2 changed only the lexical folder: a format-1 index is rebuilt on first use, its
+    vectors reused, nothing embedded, and it then searches."""
+    settings, qa = small
+    qa.index()
+    manifest_path = settings.index_dir / "manifest.json"
+    data = json.loads(manifest_path.read_text())
+    data["format_version"] = 1
+    manifest_path.write_text(json.dumps(data))
+    with pytest.raises(IndexUnusableError, match="format version 1"):
+        read_manifest(settings.index_dir)
+    report = QA(settings, embedder=qa.embedder).index()
+    assert "format version 1" in report.rebuilt_because
+    assert (report.embedded_passages, report.reused_passages) == (0, 3)
+    assert read_manifest(settings.index_dir).format_version == 2
+    assert qa.search("tomatoes", k=1).hits[0].passage.source == "b.md"
+
+
 def test_passage_table_not_matching_vectors_is_refused(small, embedder) -> None:  # type: ignore[no-untyped-def]
     from qa.search import Searcher
     from qa.store import file_sha256
