@@ -40,7 +40,7 @@ import numpy as np
 
 from benchmarks.report import print_sections, save
 from qa.beir import load_collection
-from qa.chunk import ChunkedDocument, Passage, chunk_documents, sentence_spans
+from qa.chunk import ChunkedCorpus, ChunkedDocument, Passage, chunk_documents, sentence_spans
 from qa.embed import Embedder, Progress
 from qa.indexer import build_index
 from qa.load import Document, load_folder
@@ -127,7 +127,7 @@ def build(folder: Path, passages: int, per_passage: int) -> dict[str, float]:
     sources, parts = synthetic_sources(pool, passages, per_passage)
     embedder = PooledEmbedder(pool, pool_vectors, parts)
     generated = time.perf_counter()
-    report = build_index(sources, Settings(index_dir=folder), embedder, [])
+    report = build_index(ChunkedCorpus.of(sources, []), Settings(index_dir=folder), embedder)
     build_s = time.perf_counter() - generated
     index_bytes = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     return {"pool_sentences": len(pool), "pool_embed_s": pool_s, "passages": report.passages,
@@ -178,7 +178,7 @@ def query(folder: Path, questions: int) -> dict[str, float]:
     asked = [json.loads(line)["question"] for line in
              (SHARED / "squad" / "questions.jsonl").read_text().splitlines()][:questions]
     opened = time.perf_counter()
-    qa = QA(Settings(index_dir=folder), corpus=lambda: ([], []))
+    qa = QA(Settings(index_dir=folder), corpus=lambda: ChunkedCorpus.of([], []))
     qa.search(asked[0])
     open_s = time.perf_counter() - opened
     search_ms, encode_ms = [], []

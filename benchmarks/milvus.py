@@ -29,6 +29,7 @@ from benchmarks.run import QUESTIONS, synthetic_qa
 from qa.backends import backend_for
 from qa.backends.milvus import connect
 from qa.build import BuildOptions
+from qa.chunk import ChunkedCorpus
 from qa.embed import Embedder
 from qa.library import QA
 from qa.settings import Settings
@@ -76,7 +77,7 @@ def compare(local: QA, uri: str, name: str, rounds: int) -> dict[str, Any]:
     started = time.perf_counter()
     backend_for(remote_settings).publish(remote_settings.index_dir, BuildOptions(force=True))
     publish_s = time.perf_counter() - started
-    remote = QA(remote_settings, local.embedder, corpus=lambda: ([], []))
+    remote = QA(remote_settings, local.embedder, corpus=lambda: ChunkedCorpus.of([], []))
     passages = local.searcher.index.passage_count
     local_latency, remote_latency = latency(local, rounds), latency(remote, rounds)
     # Past exact_max_vectors the local build searches approximately (PQ + rerank) where Milvus

@@ -57,11 +57,12 @@ def collection(name: str, questions: int) -> tuple[Any, list[str], list[str]]:
 
 def qa_worker(name: str, questions: int, folder: Path) -> dict[str, Any]:
     """Runs in the child process: build qa's index of the collection, then time questions."""
+    from qa.chunk import ChunkedCorpus
     from qa.library import QA
     from qa.settings import Settings
 
     sources, _, asked = collection(name, questions)
-    qa = QA(Settings(index_dir=folder), corpus=lambda: (sources, []))
+    qa = QA(Settings(index_dir=folder), corpus=lambda: ChunkedCorpus.of(sources, []))
     qa.index(force=True)
     built_at = time.time()
     return {"built_at": built_at, **timed_questions(lambda q: qa.search(q, k=10), asked)}

@@ -29,7 +29,7 @@ import numpy as np
 
 from benchmarks.report import print_sections, save
 from qa.beir import load_collection
-from qa.chunk import ChunkedDocument
+from qa.chunk import ChunkedCorpus, ChunkedDocument
 from qa.embed import Embedder, load_sentence_transformer
 from qa.library import QA
 from qa.settings import ENCODERS, Settings
@@ -56,7 +56,7 @@ def cranfield_sources(count: int) -> list[ChunkedDocument]:
 def throughput(embedder: Embedder, bare_model: Any, count: int, folder: Path) -> dict[str, float]:
     sources = cranfield_sources(count)
     settings = Settings(index_dir=folder / "throughput")
-    qa = QA(settings, embedder, corpus=lambda: (sources, []))
+    qa = QA(settings, embedder, corpus=lambda: ChunkedCorpus.of(sources, []))
     # Record exactly the texts qa asks the embedder for (windows and sentences of every passage).
     requested: list[str] = []
     encode = embedder.encode
@@ -132,7 +132,7 @@ def synthetic_qa(embedder: Embedder, size: int, folder: Path) -> QA:
     LexicalIndex.build([i.passage.text for i in items]).save(build / store.LEXICAL_FOLDER)
     store.commit_build(settings.index_dir, build, store.Manifest(
         store.FORMAT_VERSION, build.name, {"name": "synthetic"}, {}, {}, size, row, spec.to_json()))
-    qa = QA(settings, embedder, corpus=lambda: ([], []))
+    qa = QA(settings, embedder, corpus=lambda: ChunkedCorpus.of([], []))
     return qa
 
 

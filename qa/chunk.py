@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from qa.load import Document
+from qa.load import Document, SkippedFile
 from qa.readers import Heading
 
 CHUNKING_VERSION = 3  # bump when the rules below change: it forces a rebuild of every index
@@ -209,6 +210,29 @@ class ChunkedDocument:
 
 def chunk_documents(documents: list[Document]) -> list[ChunkedDocument]:
     return [ChunkedDocument(document, chunk_document(document)) for document in documents]
+
+
+@dataclass(frozen=True)
+class ChunkedCorpus:
+    """What a build indexes: each document's content hash by source (known without reading an
+    unchanged file, qa.catalog), the files left out, and the chunked documents, read only
+    when a build needs them."""
+
+    files: dict[str, str]
+    skipped: list[SkippedFile]
+    read: Callable[[], list[ChunkedDocument]]
+
+    @classmethod
+    def of(cls, chunked: list[ChunkedDocument], skipped: list[SkippedFile]) -> ChunkedCorpus:
+        """A corpus already in memory (a BEIR collection, a test's documents)."""
+        return cls({item.document.source: item.document.content_hash for item in chunked},
+                   skipped, lambda: chunked)
+
+    def only(self, keep: Callable[[str], bool]) -> ChunkedCorpus:
+        """The part of the corpus whose sources `keep` holds (a shard's share)."""
+        read = self.read
+        return ChunkedCorpus({s: h for s, h in self.files.items() if keep(s)}, self.skipped,
+                             lambda: [item for item in read() if keep(item.document.source)])
 
 
 def chunk_document(document: Document) -> list[Passage]:

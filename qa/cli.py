@@ -163,14 +163,25 @@ def index(docs_dir: Path | None, docs: Path | None, index_dir: Path | None, mode
 @docs_option
 @index_option
 def verify(docs: Path | None, index_dir: Path | None) -> None:
-    """Re-hash every index file and name any that is missing or damaged (exit status 1).
+    """Re-hash every document and every index file; name any index file that is missing or
+    damaged (exit status 1), and any document changed behind an unchanged stamp.
 
-    Opening an index skips hashing files whose size, modification time and inode are unchanged
-    since their last check; this command trusts nothing and reads everything."""
+    Opening an index skips reading documents and hashing index files whose size, modification
+    time and inode are unchanged since their last check; this command trusts nothing and reads
+    everything."""
+    from qa.catalog import Catalog, changed_behind_stamps
+    from qa.chunk import CHUNKING_VERSION
     from qa.store import verify_everything
 
     with user_errors():
         settings = make_settings(docs, index_dir)
+        hashed, changed = changed_behind_stamps(
+            settings.docs_dir, Catalog(settings.index_dir / "catalog", CHUNKING_VERSION))
+        for source in changed:
+            click.echo(f"changed without a new modification time: {source} (read again at the "
+                       "next `qa index` or `qa ask`)", err=True)
+        click.echo(f"{settings.docs_dir}: {hashed} documents re-hashed, {len(changed)} changed "
+                   "behind an unchanged size, time and inode")
         report = verify_everything(settings.index_dir)
         for damage in report.damage:
             click.echo(f"damaged: {damage}", err=True)

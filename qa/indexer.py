@@ -19,7 +19,7 @@ import numpy as np
 
 from qa import store
 from qa.build import BuildIdentity, BuildOptions, KnownVectors
-from qa.chunk import CHUNKING_VERSION, ChunkedDocument
+from qa.chunk import CHUNKING_VERSION, ChunkedCorpus, ChunkedDocument
 from qa.dense import build_dense_index, choose_index_spec, save_dense_index
 from qa.embed import Encoder, Progress, window_runs, windows
 from qa.lexical import LexicalIndex
@@ -202,33 +202,36 @@ class _Job:
         return sum(len(item.passages) for item in self.chunked)
 
 
-def build_index(chunked: list[ChunkedDocument], settings: Settings, encoder: Encoder,
-                skipped: list[SkippedFile], options: BuildOptions | None = None,
-                progress: Progress | None = None, known: KnownVectors | None = None
-                ) -> IndexReport:
-    """Bring the index in settings.index_dir up to date with `chunked`. Passage texts an
-    earlier local build has keep their vectors; `known` is asked for the rest before anything
-    is embedded (with options.force, nothing is reused).
+def build_index(corpus: ChunkedCorpus, settings: Settings, encoder: Encoder,
+                options: BuildOptions | None = None, progress: Progress | None = None,
+                known: KnownVectors | None = None) -> IndexReport:
+    """Bring the index in settings.index_dir up to date with `corpus`, whose documents are read
+    only when something changed. Passage texts an earlier local build has keep their vectors;
+    `known` is asked for the rest before anything is embedded (with options.force, nothing is
+    reused).
 
     Builds of one index folder take turns (a file lock): the second sees the first's result,
     and only then decides what is left to do."""
-    job = _Job(chunked, file_hashes(chunked), identity(settings, encoder), settings, encoder,
-               progress)
     with store.writer_lock(settings.index_dir):
         store.remove_leftovers(settings.index_dir)
-        return _build_locked(job, skipped, options or BuildOptions(), known)
+        return _build_locked(corpus, settings, encoder, options or BuildOptions(), progress,
+                             known)
 
 
-def _build_locked(job: _Job, skipped: list[SkippedFile], options: BuildOptions,
+def _build_locked(corpus: ChunkedCorpus, settings: Settings, encoder: Encoder,
+                  options: BuildOptions, progress: Progress | None,
                   known: KnownVectors | None) -> IndexReport:
     started = time.perf_counter()
-    index_dir = job.settings.index_dir
+    index_dir = settings.index_dir
+    expected = identity(settings, encoder)
     manifest, damage = (None, "rebuild requested") if options.force else _sound_manifest(index_dir)
-    reason = why_rebuild(manifest, job.expected, job.files, job.settings) if manifest else damage
-    if not reason:
-        return IndexReport(len(job.files), job.passage_count, 0, job.passage_count,
-                           time.perf_counter() - started, skipped, "")
+    reason = why_rebuild(manifest, expected, corpus.files, settings) if manifest else damage
+    if manifest is not None and not reason:
+        return IndexReport(len(corpus.files), manifest.passage_count, 0, manifest.passage_count,
+                           time.perf_counter() - started, corpus.skipped, "")
     log.info("indexing %s: %s", index_dir, reason)
+    chunked = corpus.read()
+    job = _Job(chunked, file_hashes(chunked), expected, settings, encoder, progress)
     reusable = _reusable(index_dir, manifest, job.expected)
     missing = [key for key in dict.fromkeys(store.text_key(p.text) for item in job.chunked
                                             for p in item.passages) if key not in reusable]
@@ -244,7 +247,7 @@ def _build_locked(job: _Job, skipped: list[SkippedFile], options: BuildOptions,
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return IndexReport(len(job.files), job.passage_count, embedded, job.passage_count - embedded,
-                       time.perf_counter() - started, skipped, reason)
+                       time.perf_counter() - started, corpus.skipped, reason)
 
 
 def _sound_manifest(index_dir: Path) -> tuple[store.Manifest | None, str]:

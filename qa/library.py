@@ -12,11 +12,11 @@ from pathlib import Path
 
 from qa import backends
 from qa.build import BuildOptions, Shard
-from qa.chunk import ChunkedDocument, chunk_documents
+from qa.catalog import Catalog, read_folder
+from qa.chunk import CHUNKING_VERSION, ChunkedCorpus
 from qa.embed import Embedder, Encoder, Progress
-from qa.indexer import IndexReport, build_index, file_hashes, identity
+from qa.indexer import IndexReport, build_index, identity
 from qa.isolation import ReadLimits
-from qa.load import DocumentFolderError, SkippedFile, load_folder
 from qa.rerank import CrossEncoderReranker, Reranker
 from qa.search import Searcher, SearchResult
 from qa.settings import SEARCH_MODES, SearchMode, Settings
@@ -25,22 +25,18 @@ from qa.store import IndexUnusableError
 log = logging.getLogger(__name__)
 
 # Where the passages come from: a documents folder by default, a BEIR collection in evaluation.
-Corpus = Callable[[], tuple[list[ChunkedDocument], list[SkippedFile]]]
+Corpus = Callable[[], ChunkedCorpus]
 
 
 def folder_corpus(settings: Settings) -> Corpus:
-    def read() -> tuple[list[ChunkedDocument], list[SkippedFile]]:
-        loaded = load_folder(settings.docs_dir, settings.max_file_bytes, ReadLimits.of(settings))
-        sources = chunk_documents(loaded.documents)
-        # A file of one huge line, or of headings only, has text but nothing to search: say so.
-        empty = [SkippedFile(s.document.source, "no passage: no paragraph of prose found")
-                 for s in sources if not s.passages]
-        for skip in empty:
-            log.warning("skipping %s: %s", skip.source, skip.reason)
-        if len(empty) == len(sources):
-            raise DocumentFolderError(f"no passage to index in {settings.docs_dir}: every "
-                                      "document is empty of prose")
-        return [s for s in sources if s.passages], loaded.skipped + empty
+    """The documents folder, read through the catalogue kept in the index folder: an unchanged
+    file is not read again (a file of one huge line, or of headings only, has text but nothing
+    to search: it is skipped with that reason)."""
+
+    def read() -> ChunkedCorpus:
+        catalog = Catalog(settings.index_dir / "catalog", CHUNKING_VERSION)
+        return read_folder(settings.docs_dir, settings.max_file_bytes, ReadLimits.of(settings),
+                           catalog)
 
     return read
 
@@ -96,31 +92,30 @@ class QA:
         and publishes."""
         options = BuildOptions(force, shard, gather_shards)
         with self._build_lock:
-            chunked, skipped = self._corpus()
+            corpus = self._corpus()
             settings = self.settings
             if shard is not None:
                 if not self.backend.stages_shards:
                     raise ValueError(f"--shard needs a backend where shards meet ("
                                      f"{self.settings.backend} builds on each machine alone)")
-                chunked = [item for item in chunked if shard.holds(item.document.source)]
+                corpus = corpus.only(shard.holds)
                 settings = settings.with_overrides(
                     index_dir=settings.index_dir / "shards" / f"{shard.number}-of-{shard.count}")
-            report = self._build(settings, chunked, skipped, options, progress)
+            report = self._build(settings, corpus, options, progress)
             if shard is None and (report.rebuilt_because or self._searcher is None):
                 self._searcher = self._load_searcher()
             self.last_report = report
             return report
 
-    def _build(self, settings: Settings, chunked: list[ChunkedDocument],
-               skipped: list[SkippedFile], options: BuildOptions,
+    def _build(self, settings: Settings, corpus: ChunkedCorpus, options: BuildOptions,
                progress: Progress | None) -> IndexReport:
         started = time.perf_counter()
         if options.may_skip and self.backend.serves_already(identity(settings, self.embedder),
-                                                             file_hashes(chunked)):
-            passages = sum(len(item.passages) for item in chunked)
-            return IndexReport(len(chunked), passages, 0, passages,
-                               time.perf_counter() - started, skipped, "")
-        report = build_index(chunked, settings, self.embedder, skipped, options, progress,
+                                                             corpus.files):
+            passages = sum(len(item.passages) for item in corpus.read())
+            return IndexReport(len(corpus.files), passages, 0, passages,
+                               time.perf_counter() - started, corpus.skipped, "")
+        report = build_index(corpus, settings, self.embedder, options, progress,
                              self.backend.known_vectors(options.gather_shards))
         if self.backend.publish(settings.index_dir, options) and not report.rebuilt_because:
             report = replace(report, rebuilt_because=f"published to {settings.backend}")

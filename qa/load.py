@@ -38,8 +38,12 @@ class Document:
 
 @dataclass(frozen=True)
 class SkippedFile:
+    """A file left out, and why. `content_hash` is set when its reader judged the content
+    itself (not when reading it timed out or crashed, which may go otherwise next time)."""
+
     source: str
     reason: str
+    content_hash: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,17 +112,17 @@ def read_file(source: str, path: Path) -> Document | SkippedFile:
 
 def _extract(source: str, data: bytes) -> Document | SkippedFile:
     reader = READERS[Path(source).suffix.lower()]
+    digest = content_hash(data)
     try:
         extracted = reader(data)
     except UnreadableError as error:
-        return SkippedFile(source, str(error))
+        return SkippedFile(source, str(error), digest)
     except Exception as error:  # a reader's library failing on one odd file must not stop a build
         log.debug("reader failed on %s", source, exc_info=True)
-        return SkippedFile(source, f"could not be read ({type(error).__name__}: {error})")
+        return SkippedFile(source, f"could not be read ({type(error).__name__}: {error})", digest)
     if not extracted.text.strip():
-        return SkippedFile(source, "empty")
-    return Document(source, extracted.text, content_hash(data), extracted.page_starts,
-                    extracted.headings)
+        return SkippedFile(source, "empty", digest)
+    return Document(source, extracted.text, digest, extracted.page_starts, extracted.headings)
 
 
 def load_folder(folder: Path, max_file_bytes: int = 20_000_000,
@@ -131,6 +135,25 @@ def load_folder(folder: Path, max_file_bytes: int = 20_000_000,
     """
     from qa.isolation import ReadLimits, read_files
 
+    readable, skipped = readable_files(folder, max_file_bytes)
+    documents: list[Document] = []
+    for outcome in read_files(readable, limits or ReadLimits()):
+        if isinstance(outcome, Document):
+            documents.append(outcome)
+        else:
+            skipped.append(outcome)
+    documents.sort(key=lambda document: document.source)
+    skipped.sort(key=lambda skip: skip.source)
+    for skip in skipped:
+        log.warning("skipping %s: %s", skip.source, skip.reason)
+    if not documents:
+        raise no_documents(folder, skipped)
+    return LoadedFolder(documents, skipped)
+
+
+def readable_files(folder: Path, max_file_bytes: int
+                   ) -> tuple[list[tuple[str, Path]], list[SkippedFile]]:
+    """Every (source, path) under `folder` that may be read, and the files that may not."""
     if not folder.exists():
         raise DocumentFolderError(f"documents folder {folder} does not exist")
     if not folder.is_dir():
@@ -143,19 +166,9 @@ def load_folder(folder: Path, max_file_bytes: int = 20_000_000,
             skipped.append(refusal)
         else:
             readable.append((_source(path, folder), path))
-    documents: list[Document] = []
-    for outcome in read_files(readable, limits or ReadLimits()):
-        if isinstance(outcome, Document):
-            documents.append(outcome)
-        else:
-            skipped.append(outcome)
-    documents.sort(key=lambda document: document.source)
-    skipped.sort(key=lambda skip: skip.source)
-    for skip in skipped:
-        log.warning("skipping %s: %s", skip.source, skip.reason)
-    if not documents:
-        raise DocumentFolderError(
-            f"no usable documents ({', '.join(DOCUMENT_SUFFIXES)}) in {folder}"
-            + (f" ({len(skipped)} skipped)" if skipped else "")
-        )
-    return LoadedFolder(documents, skipped)
+    return readable, skipped
+
+
+def no_documents(folder: Path, skipped: list[SkippedFile]) -> DocumentFolderError:
+    return DocumentFolderError(f"no usable documents ({', '.join(DOCUMENT_SUFFIXES)}) in "
+                               f"{folder}" + (f" ({len(skipped)} skipped)" if skipped else ""))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from qa.backends import separate_index
 from qa.beir import load_collection
+from qa.chunk import ChunkedCorpus
 from qa.embed import Encoder, Progress
 from qa.evaluate import (
     METRIC_KEYS,
@@ -39,7 +40,8 @@ def evaluate_beir(folder: Path, settings: Settings, top_k: int = 100, limit: int
     suffix = f"-first{limit}" if limit else ""
     index_dir = settings.index_dir / "beir" / f"{collection.name}{suffix}"
     qa = QA.open(separate_index(settings, index_dir, folder, suffix), progress, embedder,
-                 corpus=lambda: (collection.sources, collection.skipped), refresh=True)
+                 corpus=lambda: ChunkedCorpus.of(collection.sources, collection.skipped),
+                 refresh=True)
     judged = [JudgedQuestion(qid, text, collection.qrels[qid])
               for qid, text in collection.queries.items()]
     return evaluate(judged, partial(qa.search, k=top_k), key=lambda passage: passage.source,

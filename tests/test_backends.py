@@ -20,7 +20,7 @@ from qa import backends
 from qa.backends import IndexReader
 from qa.backends.local import LocalIndex
 from qa.build import BuildOptions
-from qa.indexer import file_hashes, identity
+from qa.indexer import identity
 from qa.lexical import analyse
 from qa.library import QA, folder_corpus
 from qa.settings import Settings
@@ -127,14 +127,14 @@ def test_what_a_backend_already_serves(published: tuple[QA, IndexReader], seeds_
     """A backend that readers do not build from knows what it serves, and hands out the
     vectors it holds; the local backend leaves both to the build beside it."""
     qa, _ = published
-    chunked, _ = folder_corpus(seeds_qa.settings)()
+    files = folder_corpus(seeds_qa.settings)().files
     wanted = identity(seeds_qa.settings, seeds_qa.embedder)
     known = qa.backend.known_vectors(False)
     if qa.backend.readers_build:
-        assert not qa.backend.serves_already(wanted, file_hashes(chunked)) and known is None
+        assert not qa.backend.serves_already(wanted, files) and known is None
         return
-    assert qa.backend.serves_already(wanted, file_hashes(chunked))
-    assert not qa.backend.serves_already(wanted, {**file_hashes(chunked), "new.txt": "0"})
+    assert qa.backend.serves_already(wanted, files)
+    assert not qa.backend.serves_already(wanted, {**files, "new.txt": "0"})
     assert known is not None
     item = local.all_passages()[4]
     from qa.store import text_key

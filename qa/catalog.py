@@ -1,0 +1,254 @@
+"""What earlier reads of a documents folder learned, kept beside its index (index_dir/catalog/):
+each file's stat stamp and content hash, what each content came to (its passage count, or why
+it has none), and each readable content's extracted document.
+
+So opening an index lists the folder and stats each file: a file whose size, modification time
+and inode are unchanged is not read at all, a file whose stamp changed is read and hashed but
+extracted again only when its content is new (a renamed or touched file is not), and documents
+are loaded and chunked only when a build needs them. An edit that keeps size, modification time
+and inode goes unseen until `qa verify` (which re-hashes everything) or a forced build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from qa.chunk import ChunkedCorpus, ChunkedDocument, chunk_document
+from qa.isolation import ReadLimits, read_files
+from qa.load import Document, DocumentFolderError, SkippedFile, no_documents, readable_files
+from qa.readers import Heading
+from qa.store import atomic_write_text, file_sha256
+
+log = logging.getLogger(__name__)
+
+# Bump when a reader extracts differently: every cached document is then read again.
+EXTRACTION_VERSION = 1
+_FORMAT = 1
+_ENTRIES = "entries.json"
+_DOCUMENTS = "documents"
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What a file's stat says of it: unchanged stamps are taken for unchanged content."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+
+    @classmethod
+    def of(cls, path: Path) -> Stamp:
+        status = path.stat()
+        return cls(status.st_size, status.st_mtime_ns, status.st_ino)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What one content came to: `passages` the chunker found in its document (None: not
+    chunked under this chunking version), or `reason` it has no document."""
+
+    passages: int | None = None
+    reason: str = ""
+
+    @property
+    def indexed(self) -> bool:
+        return not self.reason and bool(self.passages)
+
+
+class Catalog:
+    """The catalogue in `folder`; a damaged or missing one is an empty one (it is a cache)."""
+
+    def __init__(self, folder: Path, chunking_version: int) -> None:
+        self.folder = folder
+        self._chunking = chunking_version
+        self._files: dict[str, tuple[Stamp, str]] = {}
+        self._contents: dict[str, dict[str, Any]] = {}
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            data = json.loads((folder / _ENTRIES).read_text(encoding="utf-8"))
+            if data.get("format") == _FORMAT:
+                self._files = {source: (Stamp(*entry[:3]), entry[3])
+                               for source, entry in data["files"].items()}
+                self._contents = data["contents"]
+
+    @property
+    def files(self) -> dict[str, tuple[Stamp, str]]:
+        """Each file's stamp and content hash when it was last read or hashed."""
+        return dict(self._files)
+
+    def hash_of(self, source: str, stamp: Stamp) -> str | None:
+        """The content hash of a file seen before with this very stamp."""
+        known = self._files.get(source)
+        return known[1] if known is not None and known[0] == stamp else None
+
+    def summary(self, content_hash: str) -> Summary | None:
+        """What this content came to, if it was read by this version of the readers (and, for
+        its passage count, chunked by this version of the chunker)."""
+        entry = self._contents.get(content_hash)
+        if entry is None or entry.get("extraction") != EXTRACTION_VERSION:
+            return None
+        if entry.get("reason"):
+            return Summary(reason=str(entry["reason"]))
+        if not self._document_path(content_hash).is_file():
+            return None
+        chunked = entry.get("chunking") == self._chunking
+        return Summary(passages=int(entry["passages"]) if chunked else None)
+
+    def document(self, content_hash: str, source: str) -> Document | None:
+        """The document this content was extracted as, named `source`; None if it is gone."""
+        try:
+            data = json.loads(self._document_path(content_hash).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return Document(source, data["text"], content_hash, tuple(data["page_starts"]),
+                        tuple(Heading(**heading) for heading in data["headings"]))
+
+    def remember_document(self, document: Document) -> None:
+        path = self._document_path(document.content_hash)
+        fields = {"text": document.text, "page_starts": document.page_starts,
+                  "headings": [asdict(heading) for heading in document.headings]}
+        try:
+            atomic_write_text(path, json.dumps(fields, ensure_ascii=False))
+        except OSError as error:  # a cache: the build goes on, and reads the file next time
+            log.warning("cannot keep %s's extracted text in %s: %s", document.source,
+                        self.folder, error)
+            return
+        self._contents.setdefault(document.content_hash, {"extraction": EXTRACTION_VERSION})
+
+    def remember_passages(self, content_hash: str, passages: int) -> None:
+        self._contents[content_hash] = {"extraction": EXTRACTION_VERSION,
+                                        "chunking": self._chunking, "passages": passages}
+
+    def remember_skip(self, skipped: SkippedFile) -> None:
+        """A reader's verdict on this content (not a time-out or crash: those depend on the
+        limits, and are tried again next time)."""
+        if skipped.content_hash:
+            self._contents[skipped.content_hash] = {"extraction": EXTRACTION_VERSION,
+                                                    "reason": skipped.reason}
+
+    def save(self, files: dict[str, tuple[Stamp, str]]) -> None:
+        """Keep these files' stamps, and only the contents they hold."""
+        held = {content_hash for _, content_hash in files.values()}
+        self._files = dict(files)
+        self._contents = {h: entry for h, entry in self._contents.items() if h in held}
+        data = {"format": _FORMAT,
+                "files": {source: [stamp.size, stamp.mtime_ns, stamp.inode, content_hash]
+                          for source, (stamp, content_hash) in files.items()},
+                "contents": self._contents}
+        try:
+            atomic_write_text(self.folder / _ENTRIES, json.dumps(data, ensure_ascii=False))
+            for path in (self.folder / _DOCUMENTS).glob("*/*.json"):
+                if path.stem not in held:
+                    path.unlink(missing_ok=True)
+        except OSError as error:
+            log.warning("cannot keep the catalogue in %s: %s", self.folder, error)
+
+    def _document_path(self, content_hash: str) -> Path:
+        return self.folder / _DOCUMENTS / content_hash[:2] / f"{content_hash}.json"
+
+
+NO_PROSE = "no passage: no paragraph of prose found"
+
+
+def read_folder(folder: Path, max_file_bytes: int, limits: ReadLimits, catalog: Catalog
+                ) -> ChunkedCorpus:
+    """The documents under `folder` as a corpus, reading only files the catalogue has not seen
+    with their present stamp, and extracting only contents it does not hold."""
+    readable, skipped = readable_files(folder, max_file_bytes)
+    files: dict[str, tuple[Stamp, str]] = {}
+    summaries: dict[str, Summary] = {}
+    fresh: dict[str, ChunkedDocument] = {}  # read or chunked now: kept for the build
+    to_read: list[tuple[str, Path]] = []
+    for source, path in readable:
+        try:
+            stamp = Stamp.of(path)
+            content_hash = catalog.hash_of(source, stamp) or file_sha256(path)
+        except OSError as error:
+            skipped.append(SkippedFile(source, str(error)))
+            continue
+        files[source] = (stamp, content_hash)
+        summary = catalog.summary(content_hash)
+        if summary is not None and (summary.reason or summary.passages is not None):
+            summaries[source] = summary
+            continue
+        # Extracted before but chunked under other rules: chunked again, not read again.
+        document = catalog.document(content_hash, source) if summary is not None else None
+        if document is not None:
+            summaries[source] = _chunked(document, catalog, fresh)
+        else:
+            to_read.append((source, path))
+    for outcome in read_files(to_read, limits):
+        stamp, _ = files[outcome.source]
+        if isinstance(outcome, Document):
+            files[outcome.source] = (stamp, outcome.content_hash)  # as read, if it just changed
+            catalog.remember_document(outcome)
+            summaries[outcome.source] = _chunked(outcome, catalog, fresh)
+        elif outcome.content_hash:
+            files[outcome.source] = (stamp, outcome.content_hash)
+            catalog.remember_skip(outcome)
+            summaries[outcome.source] = Summary(reason=outcome.reason)
+        else:  # timed out or crashed: tried again next time
+            del files[outcome.source]
+            skipped.append(outcome)
+    skipped += [SkippedFile(source, summary.reason or NO_PROSE)
+                for source, summary in summaries.items() if not summary.indexed]
+    catalog.save(files)
+    skipped.sort(key=lambda skip: skip.source)
+    for skip in skipped:
+        log.warning("skipping %s: %s", skip.source, skip.reason)
+    if not any(not summary.reason for summary in summaries.values()):
+        raise no_documents(folder, skipped)
+    indexed = {source: files[source][1] for source in sorted(summaries)
+               if summaries[source].indexed}
+    if not indexed:
+        raise DocumentFolderError(f"no passage to index in {folder}: every document is empty "
+                                  "of prose")
+    return ChunkedCorpus(indexed, skipped,
+                         lambda: _documents(folder, indexed, catalog, fresh, limits))
+
+
+def _chunked(document: Document, catalog: Catalog, fresh: dict[str, ChunkedDocument]
+             ) -> Summary:
+    passages = chunk_document(document)
+    catalog.remember_passages(document.content_hash, len(passages))
+    fresh[document.source] = ChunkedDocument(document, passages)
+    return Summary(passages=len(passages))
+
+
+def _documents(folder: Path, indexed: dict[str, str], catalog: Catalog,
+               fresh: dict[str, ChunkedDocument], limits: ReadLimits) -> list[ChunkedDocument]:
+    """Every indexed document chunked, in source order: those read now as they are, the others
+    from the catalogue (read again should another process have dropped one meanwhile)."""
+    found: dict[str, ChunkedDocument] = {}
+    missing: list[tuple[str, Path]] = []
+    for source, content_hash in indexed.items():
+        if source in fresh:
+            found[source] = fresh[source]
+        elif (document := catalog.document(content_hash, source)) is not None:
+            found[source] = ChunkedDocument(document, chunk_document(document))
+        else:
+            missing.append((source, folder / source))
+    for outcome in read_files(missing, limits):
+        if isinstance(outcome, Document):
+            found[outcome.source] = ChunkedDocument(outcome, chunk_document(outcome))
+    return [found[source] for source in indexed if source in found]
+
+
+def changed_behind_stamps(folder: Path, catalog: Catalog) -> tuple[int, list[str]]:
+    """Re-hash every file the catalogue knows (as `qa verify` does, trusting no stamp): how
+    many were hashed, and those whose content changed though size, modification time and
+    inode did not. Their stamps are forgotten, so the next build reads them again."""
+    known = catalog.files
+    changed: list[str] = []
+    for source, (stamp, content_hash) in known.items():
+        path = folder / source
+        with contextlib.suppress(OSError):
+            if Stamp.of(path) == stamp and file_sha256(path) != content_hash:
+                changed.append(source)
+    if changed:
+        catalog.save({s: entry for s, entry in known.items() if s not in changed})
+    return len(known), changed
