@@ -134,10 +134,12 @@ def open_qa(settings: Settings, quiet: bool = False) -> Any:
               "once, anywhere, then `qa index --publish`.")
 @click.option("--publish", "gather_shards", is_flag=True, help="After every --shard I/N has "
               "finished: build the whole index from their vectors and publish it.")
+@click.option("--watch", is_flag=True, help="Then follow the folder: index (and publish) each "
+              "batch of changes until interrupted.")
 @backend_options
 def index(docs_dir: Path | None, docs: Path | None, index_dir: Path | None, model: str | None,
-          force: bool, shard_text: str | None, gather_shards: bool, where: dict[str, Any]
-          ) -> None:
+          force: bool, shard_text: str | None, gather_shards: bool, watch: bool,
+          where: dict[str, Any]) -> None:
     """Build or refresh the index of DOCS_DIR or --docs DIR (default: seeds/)."""
     from qa.build import Shard
     from qa.library import QA
@@ -145,6 +147,9 @@ def index(docs_dir: Path | None, docs: Path | None, index_dir: Path | None, mode
     with user_errors():
         if docs_dir and docs and docs_dir != docs:
             raise click.UsageError("give the documents folder once: DOCS_DIR or --docs")
+        if watch and (shard_text or gather_shards):
+            raise click.UsageError("--watch follows the whole folder: not with --shard or "
+                                   "--publish")
         if shard_text and gather_shards:
             raise click.UsageError("--shard and --publish are separate steps: first every "
                                    "shard, then --publish once")
@@ -157,6 +162,20 @@ def index(docs_dir: Path | None, docs: Path | None, index_dir: Path | None, mode
             click.echo(f"skipped {skipped.source}: {skipped.reason}", err=True)
         place = f"shard {shard} staged" if shard else str(settings.index_dir)
         click.echo(f"{place}: {report.summary()}")
+        if watch:
+            follow_folder(qa)
+
+
+def follow_folder(qa: Any) -> None:
+    """`qa index --watch`: each batch of changes indexed (and published) as it settles."""
+    from qa.watch import FolderWatcher
+
+    settings = qa.settings
+    watcher = FolderWatcher(qa, settings.watch_poll_seconds, settings.watch_polling,
+                            on_applied=lambda report: click.echo(
+                                f"{settings.index_dir}: {report.summary()}", err=True))
+    click.echo(f"following {settings.docs_dir} ({watcher.how}); Ctrl-C stops", err=True)
+    watcher.follow()
 
 
 @main.command()
@@ -292,10 +311,12 @@ def serve_options(host: str | None, port: int | None, mcp: bool, allow_uploads: 
               help="Nothing a visitor does writes anything: no uploads, no Rebuild.")
 @click.option("--monitoring", is_flag=True,
               help="Also serve Gradio's /monitoring pages (every handler's counts and times).")
+@click.option("--no-watch", "no_watch", is_flag=True,
+              help="Do not follow the documents folder (default: changes are indexed live).")
 @backend_options
 def serve(docs: Path | None, index_dir: Path | None, model: str | None, host: str | None,
           port: int | None, mcp: bool, allow_uploads: bool, read_only: bool,
-          monitoring: bool, where: dict[str, Any]) -> None:
+          monitoring: bool, no_watch: bool, where: dict[str, Any]) -> None:
     """Serve the web page (and the JSON API at /gradio_api/call/search) over the documents."""
     from qa.webapp import launch
 
@@ -304,7 +325,8 @@ def serve(docs: Path | None, index_dir: Path | None, model: str | None, host: st
         if options.host not in LOOPBACK:
             click.echo(f"warning: listening on {options.host}: anyone who can reach it can read "
                        "your documents", err=True)
-        launch(make_settings(docs, index_dir, model=model, **where), options)
+        launch(make_settings(docs, index_dir, model=model, watch=False if no_watch else None,
+                             **where), options)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DOCUMENT_SUFFIXES = tuple(READERS)
+# Names editors, office suites and browsers give files that are not documents yet (or any more).
+_TRANSIENT_SUFFIXES = (".swp", ".swx", ".swo", ".part", ".crdownload", ".tmp", ".download", "~")
+
+
+def is_transient(name: str) -> bool:
+    """Hidden files, lock files (~$x.docx, .#x), swap files and partial downloads: never
+    documents, and never worth a rebuild."""
+    return name.startswith((".", "~$")) or name.endswith(_TRANSIENT_SUFFIXES) or name == "4913"
 
 
 class DocumentFolderError(Exception):
@@ -69,7 +77,7 @@ def _candidate_files(folder: Path) -> tuple[list[Path], list[SkippedFile]]:
     for root, folders, files in os.walk(folder, onerror=cannot_list):
         folders[:] = sorted(name for name in folders if not name.startswith("."))
         found.extend(Path(root, name) for name in files
-                     if not name.startswith(".") and Path(name).suffix.lower() in DOCUMENT_SUFFIXES)
+                     if not is_transient(name) and Path(name).suffix.lower() in DOCUMENT_SUFFIXES)
     return sorted(found), unlisted
 
 

@@ -46,6 +46,12 @@ class Settings:
     # 0.6-0.7x the time but cost up to 0.007 of recall (docs/benchmarks.md), so it is not the default.
     sentence_vectors: str = "separate"
     max_file_bytes: int = 20_000_000
+    # `qa serve` follows the documents folder live (qa.watch): by change events, or by polling
+    # every watch_poll_seconds where the filesystem delivers none ("auto": network filesystems;
+    # "always"; "never").
+    watch: bool = True
+    watch_polling: str = "auto"
+    watch_poll_seconds: float = 2.0
     # Each file is read in a worker process (qa.isolation); one that takes longer than this, or
     # whose worker needs more address space than this, is skipped with the reason.
     read_seconds: float = 60.0
@@ -165,6 +171,10 @@ def settings_from_env(base: Settings | None = None) -> Settings:
         raise ValueError("QA_FEEDBACK_WEIGHT must be between 0 and 1")
     if not 0.0 < overrides.get("ivf_scanned_share", settings.ivf_scanned_share) <= 1.0:
         raise ValueError("QA_IVF_SCANNED_SHARE must be above 0 and at most 1")
+    if overrides.get("watch_polling", settings.watch_polling) not in ("auto", "always", "never"):
+        raise ValueError("QA_WATCH_POLLING must be auto, always or never")
+    if overrides.get("watch_poll_seconds", settings.watch_poll_seconds) <= 0:
+        raise ValueError("QA_WATCH_POLL_SECONDS must be above 0")
     if overrides.get("read_seconds", settings.read_seconds) <= 0:
         raise ValueError("QA_READ_SECONDS must be above 0")
     if overrides.get("read_memory_mb", settings.read_memory_mb) < 256:

@@ -31,6 +31,7 @@ from qa.readers import READERS
 from qa.search import Hit, SearchResult
 from qa.settings import SEARCH_MODES, Settings
 from qa.uploads import UploadRefused, store_upload
+from qa.watch import FolderWatcher, watcher_for
 
 EXAMPLES = [
     "When did the third ARF workshop on space security open?",
@@ -121,12 +122,13 @@ def render_document(qa: QA, source: str, paragraph: int) -> str:
     return '<div class="qa-doc">' + "".join(parts) + "</div>"
 
 
-def index_status(qa: QA) -> str:
+def index_status(qa: QA, watcher: FolderWatcher | None = None) -> str:
     manifest = qa.searcher.manifest
     age = time.time() - manifest.created
-    return (f"**Index** · {len(manifest.files)} documents · {manifest.passage_count} passages · "
+    line = (f"**Index** · {len(manifest.files)} documents · {manifest.passage_count} passages · "
             f"model `{manifest.model.get('name')}` · {manifest.dense_index.get('kind')} search · "
             f"built {_age(age)} ago")
+    return line + (f"  \n{html.escape(watcher.status.line())}" if watcher else "")
 
 
 def _age(seconds: float) -> str:
@@ -196,11 +198,11 @@ def _embedding_progress(progress: gr.Progress) -> Progress:
     return report
 
 
-def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bool = True
-               ) -> Page:
+def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bool = True,
+               watcher: FolderWatcher | None = None) -> Page:
     """The page over `qa`; result downloads are written to `exports`; with `uploads`, a panel
     adds documents to the folder and refreshes the index; with `rebuild`, a button (and an API
-    event) rebuilds the index."""
+    event) rebuilds the index; with `watcher`, the index panel follows what it applies."""
 
     def ask(question: str, k: float, mode: str, sources: list[str] | None
             ) -> tuple[Any, ...]:
@@ -235,13 +237,20 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
 
     def rebuild_index(progress: gr.Progress = gr.Progress()) -> tuple[str, Any]:  # noqa: B008
         summary = qa.index(force=True, progress=_embedding_progress(progress)).summary()
-        return (index_status(qa) + f"  \nRebuilt: {summary}",
+        return (index_status(qa, watcher) + f"  \nRebuilt: {summary}",
                 gr.update(choices=qa.searcher.sources))
+
+    def follow_watcher(seen: int) -> tuple[str, Any, int]:
+        """The panel's line every few seconds; the documents list once a batch was applied."""
+        assert watcher is not None
+        applied = watcher.status.applied
+        choices = gr.update(choices=qa.searcher.sources) if applied != seen else gr.skip()
+        return index_status(qa, watcher), choices, applied
 
     def add_documents(files: list[str] | None, progress: gr.Progress = gr.Progress()  # noqa: B008
                       ) -> tuple[str, Any, str, None]:
         lines = add_files(qa, [Path(f) for f in files or []], _embedding_progress(progress))
-        return (index_status(qa), gr.update(choices=qa.searcher.sources),
+        return (index_status(qa, watcher), gr.update(choices=qa.searcher.sources),
                 "\n".join(f"- {line}" for line in lines), None)
 
     with gr.Blocks(title="qa — ask your documents") as page:
@@ -266,7 +275,7 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
             choice = citation_radio()
             document = gr.HTML(elem_id="qa-document")
         with gr.Row():
-            status = gr.Markdown(index_status(qa), elem_id="qa-status")
+            status = gr.Markdown(index_status(qa, watcher), elem_id="qa-status")
             if rebuild:
                 rebuild_button = gr.Button("Rebuild index", scale=0)
                 # Callable by name (the load benchmark rebuilds mid-run), not in the API docs.
@@ -288,6 +297,10 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
         choice.change(show_document, choice, document, api_visibility="private").then(
             None, js=SCROLL_TO_TARGET)
         gr.api(search, api_name="search")
+        if watcher is not None:
+            seen = gr.State(watcher.status.applied)
+            gr.Timer(3.0).tick(follow_watcher, seen, [status, sources, seen],
+                               api_visibility="private", show_progress="hidden")
     return Page(page, downloads)
 
 
@@ -364,12 +377,17 @@ def _answers_in_json(page: gr.Blocks) -> None:
 
 def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.Blocks:
     qa = QA.open(settings)
+    watcher = watcher_for(qa)
+    if watcher is not None:
+        print(f"qa: following {settings.docs_dir} for changes ({watcher.how}); --no-watch turns "
+              "it off", file=sys.stderr, flush=True)
+        atexit.register(watcher.start().stop)
     exports = ExportFolder(Path(tempfile.mkdtemp(prefix="qa-exports-")),
                            settings.downloads_kept_files, settings.downloads_kept_bytes)
     atexit.register(shutil.rmtree, exports.folder, ignore_errors=True)
     uploads_folder = _own_gradio_folder()
     uploads = options.uploads and not options.read_only
-    built = build_page(qa, exports, uploads, rebuild=not options.read_only)
+    built = build_page(qa, exports, uploads, rebuild=not options.read_only, watcher=watcher)
     # Gradio copies every download into its cache; without pruning the copies pile up. Uploads
     # land there too, and one posted without its event would stay for ever.
     keep_pruning(built.served_files, settings.downloads_kept_seconds, uploads_folder,

@@ -1,0 +1,127 @@
+"""Following the folder live: adds, edits, renames, deletes and bursts reach the answers while
+searches go on; junk names never trigger a build; a network filesystem is polled."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from encoders import HashingEncoder
+
+from qa.library import QA
+from qa.load import is_transient
+from qa.settings import Settings
+from qa.watch import FolderWatcher, filesystem_type, watcher_for
+
+
+def wait_for(condition: Callable[[], bool], seconds: float) -> float:
+    """Seconds until `condition` holds; fails after `seconds`."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > seconds:
+            raise AssertionError(f"not within {seconds} s")
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
+@pytest.fixture()
+def watched(tmp_path: Path) -> Iterator[tuple[QA, FolderWatcher]]:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "harbour.txt").write_text("Harbour\n\nThe harbour master logs every ship that "
+                                      "enters the bay before dawn.\n", encoding="utf-8")
+    qa = QA.open(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=HashingEncoder())
+    watcher = FolderWatcher(qa, debounce_ms=400).start()
+    yield qa, watcher
+    watcher.stop()
+
+
+def first_source(qa: QA, question: str) -> str | None:
+    hits = qa.search(question, mode="lexical").hits
+    return hits[0].passage.source if hits else None
+
+
+def test_adds_edits_renames_and_deletes_are_followed(watched: tuple[QA, FolderWatcher]) -> None:
+    qa, watcher = watched
+    docs = qa.settings.docs_dir
+    (docs / "comet.md").write_text("# Comet\n\nThe keeper saw a green comet over the bay.\n",
+                                   encoding="utf-8")
+    wait_for(lambda: first_source(qa, "green comet") == "comet.md", 5)
+    (docs / "comet.md").write_text("# Comet\n\nThe keeper saw a violet comet over the bay.\n",
+                                   encoding="utf-8")
+    wait_for(lambda: "violet" in qa.search("violet comet", mode="lexical").hits[0].passage.text, 5)
+    (docs / "comet.md").rename(docs / "sky.md")
+    wait_for(lambda: first_source(qa, "violet comet") == "sky.md", 5)
+    assert "comet.md" not in qa.searcher.sources
+    (docs / "sky.md").unlink()
+    wait_for(lambda: "sky.md" not in qa.searcher.sources, 5)
+    assert all(h.passage.source == "harbour.txt" for h in qa.search("comet", k=10).hits)
+    assert watcher.status.applied >= 4 and "watching the folder" in watcher.status.line()
+
+
+def test_a_burst_of_files_is_applied_in_batches(watched: tuple[QA, FolderWatcher]) -> None:
+    qa, watcher = watched
+    staging = qa.settings.docs_dir.parent / "staging"
+    staging.mkdir()
+    for number in range(300):
+        (staging / f"note-{number:03d}.txt").write_text(
+            f"Note {number}\n\nThe tide table for pier number {number} was posted at noon "
+            f"beside the ferry office.\n", encoding="utf-8")
+    shutil.copytree(staging, qa.settings.docs_dir / "notes")
+    wait_for(lambda: len(qa.searcher.sources) == 301, 15)
+    assert first_source(qa, "tide table pier number 217") == "notes/note-217.txt"
+    assert watcher.status.applied < 300  # debounced: far fewer builds than files
+
+
+def test_junk_names_are_not_documents_and_trigger_nothing(watched: tuple[QA, FolderWatcher]
+                                                          ) -> None:
+    qa, watcher = watched
+    docs = qa.settings.docs_dir
+    for name in ("~$report.docx", ".#harbour.txt", "harbour.txt.swp", "film.mp4.part",
+                 "paper.pdf.crdownload", ".hidden.txt", "notes.txt~"):
+        (docs / name).write_bytes(b"not a document yet")
+        assert is_transient(name)
+    time.sleep(2.5)
+    assert watcher.status.applied == 0 and qa.searcher.sources == ["harbour.txt"]
+    assert not is_transient("report.docx") and not is_transient("notes.txt")
+
+
+def test_a_file_still_being_written_is_taken_when_it_settles(watched: tuple[QA, FolderWatcher]
+                                                              ) -> None:
+    """A copy that keeps growing for two seconds (longer than the batching) is indexed once,
+    whole, when it stops: never as the half written so far."""
+    qa, watcher = watched
+    path = qa.settings.docs_dir / "slow.txt"
+    with path.open("w", encoding="utf-8") as stream:
+        stream.write("Slow\n\nThe log mentions")
+        for number in range(20):
+            stream.write(f" the lighthouse {number} and")
+            stream.flush()
+            time.sleep(0.1)
+        stream.write(" a silver dolphin.\n")
+    wait_for(lambda: first_source(qa, "silver dolphin") == "slow.txt", 8)
+    [passage] = qa.searcher.index.passages_in("slow.txt")
+    assert passage.passage.text.endswith("a silver dolphin.")
+    assert watcher.status.applied == 1  # one build, of the finished file
+
+
+def test_network_filesystems_are_polled_and_watching_can_be_off(tmp_path: Path) -> None:
+    assert filesystem_type(Path("/proc")) == "proc"
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("A\n\nThe alpha file talks about rockets.\n", encoding="utf-8")
+    settings = Settings(docs_dir=docs, index_dir=tmp_path / "index", watch_polling="always",
+                        watch_poll_seconds=0.5)
+    qa = QA.open(settings, embedder=HashingEncoder())
+    watcher = watcher_for(qa)
+    assert watcher is not None and watcher.polling and "polling every 0.5 s" in watcher.how
+    watcher.start()
+    try:
+        (docs / "b.txt").write_text("B\n\nThe beta file talks about gardens.\n", encoding="utf-8")
+        wait_for(lambda: "b.txt" in qa.searcher.sources, 8)
+    finally:
+        watcher.stop()
+    assert watcher_for(QA(settings.with_overrides(watch=False), embedder=HashingEncoder())) is None

@@ -1,0 +1,66 @@
+"""The live server follows its documents folder with no flag: files added, edited, renamed and
+deleted behind its back reach the JSON API's answers within 5 s each, and 300 files copied in
+at once within 15 s; a deleted or renamed file's old name is never cited again."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks.load import call
+
+
+def sources(app_url: str, question: str, k: int = 5) -> list[str]:
+    with httpx.Client(base_url=app_url, timeout=60) as http:
+        answer: dict[str, Any] = call(http, "search", [question, k, "hybrid", None])[0]
+    return [hit["source"] for hit in answer["hits"]]
+
+
+def within(seconds: float, condition: Callable[[], bool]) -> float:
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < seconds, f"not reflected within {seconds} s"
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def test_changes_behind_the_servers_back_reach_its_answers(app_url: str, live_docs: Path
+                                                           ) -> None:
+    note = live_docs / "watched-note.txt"
+    note.write_text("Watched note\n\nThe quartermaster stored twelve brass lanterns in the "
+                    "north cellar of the fort.\n", encoding="utf-8")
+    question = "Where did the quartermaster store the brass lanterns?"
+    within(5, lambda: sources(app_url, question)[0] == "watched-note.txt")
+    note.write_text("Watched note\n\nThe quartermaster stored twelve copper kettles in the "
+                    "south tower of the fort.\n", encoding="utf-8")
+    within(5, lambda: sources(app_url, "Where were the copper kettles stored?")[0]
+           == "watched-note.txt")
+    note.rename(live_docs / "renamed-note.txt")
+    within(5, lambda: sources(app_url, "Where were the copper kettles stored?")[0]
+           == "renamed-note.txt")
+    assert "watched-note.txt" not in sources(app_url, "copper kettles south tower", 20)
+    (live_docs / "renamed-note.txt").unlink()
+    within(5, lambda: "renamed-note.txt" not in sources(app_url, "copper kettles", 20))
+
+
+def test_three_hundred_files_copied_at_once_are_answerable(app_url: str, live_docs: Path,
+                                                           tmp_path: Path) -> None:
+    staging = tmp_path / "batch"
+    staging.mkdir()
+    for number in range(300):
+        (staging / f"ledger-{number:03d}.txt").write_text(
+            f"Ledger {number}\n\nShipment {number} of the ledger carried {number + 7} barrels "
+            f"of tar for the dockyard of Harbourtown-{number}.\n", encoding="utf-8")
+    shutil.copytree(staging, live_docs / "ledgers")
+    try:
+        within(15, lambda: sources(app_url, "Which shipment carried barrels of tar for the "
+                                   "dockyard of Harbourtown-297?")[0] == "ledgers/ledger-297.txt")
+    finally:
+        shutil.rmtree(live_docs / "ledgers")
+    within(15, lambda: not any(s.startswith("ledgers/") for s in
+                               sources(app_url, "barrels of tar for the dockyard", 20)))
