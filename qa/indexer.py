@@ -7,6 +7,8 @@ passage's rows and what is left to embed out) and the writing of the build folde
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import shutil
 import time
@@ -27,6 +29,11 @@ from qa.load import SkippedFile
 from qa.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# Passages embedded between two saves of a build's progress (index_dir/partial/): a build
+# killed at any moment loses at most this many passages' work.
+DURABLE_PASSAGES = 256
+PARTIAL_FOLDER = "partial"
 
 
 @dataclass(frozen=True)
@@ -233,6 +240,8 @@ def _build_locked(corpus: ChunkedCorpus, settings: Settings, encoder: Encoder,
     chunked = corpus.read()
     job = _Job(chunked, file_hashes(chunked), expected, settings, encoder, progress)
     reusable = _reusable(index_dir, manifest, job.expected)
+    if not options.force:  # what a killed build had embedded already
+        reusable.update(_Progress(index_dir, job.expected).vectors())
     missing = [key for key in dict.fromkeys(store.text_key(p.text) for item in job.chunked
                                             for p in item.passages) if key not in reusable]
     if known is not None and missing and not options.force:
@@ -292,7 +301,7 @@ def _write_build(job: _Job, folder: Path, reusable: Reusable) -> int:
     """Embed what is new, write every index file into `folder`, commit it; passages embedded."""
     settings = job.settings
     plan = plan_embedding(job.chunked, reusable, Windowing.of(settings, job.encoder))
-    vectors = _embed(plan, job.encoder, job.progress)
+    vectors = _embed(plan, job)
     spec = choose_index_spec(int(vectors.shape[0]), job.encoder.dimension, settings)
     store.write_passages(folder, plan.passages)
     store.write_vectors(folder, vectors, spec.stored)
@@ -310,13 +319,58 @@ def _write_build(job: _Job, folder: Path, reusable: Reusable) -> int:
         chunking=dict(built.chunking), files=job.files, passage_count=len(plan.passages),
         vector_count=int(vectors.shape[0]), dense_index=dict(built.dense_index))
     store.commit_build(settings.index_dir, folder, new_manifest)
+    _Progress(settings.index_dir, job.expected).clear()
     return len(plan.pending)
 
 
-def _embed(plan: EmbedPlan, encoder: Encoder, progress: Progress | None) -> np.ndarray:
+class _Progress:
+    """A build's embedded passages, saved as they are computed (in runs of DURABLE_PASSAGES:
+    their records as JSON lines, their rows as .npy), so the next build after a kill reuses
+    them. Kept per identity; dropped once a build is committed. Never served: only a
+    committed build is."""
+
+    def __init__(self, index_dir: Path, identity: BuildIdentity) -> None:
+        key = json.dumps([identity.model, identity.chunking], sort_keys=True)
+        self.root = index_dir / PARTIAL_FOLDER
+        self.folder = self.root / hashlib.sha256(key.encode()).hexdigest()[:16]
+
+    def save(self, records: list[store.IndexedPassage], rows: list[np.ndarray]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = f"run-{time.time_ns()}"
+        np.save(self.folder / f"{name}.npy", np.concatenate(rows).astype(np.float32),
+                allow_pickle=False)
+        # The records are written last, atomically: a run without them is ignored.
+        store.atomic_write_text(self.folder / f"{name}.jsonl",
+                                "".join(store.passage_record(r) + "\n" for r in records))
+
+    def vectors(self) -> Reusable:
+        found: Reusable = {}
+        for records in sorted(self.folder.glob("run-*.jsonl")):
+            try:
+                rows = np.load(records.with_suffix(".npy"), allow_pickle=False)
+                items = [store.passage_from_record(line) for line in
+                         records.read_text(encoding="utf-8").splitlines()]
+            except (OSError, ValueError, KeyError) as error:
+                log.warning("ignoring a damaged part of an earlier build (%s): %s", records, error)
+                continue
+            first = 0
+            for item in items:
+                found[store.text_key(item.passage.text)] = (item, rows[first:first + item.row_count])
+                first += item.row_count
+        if found:
+            log.info("reusing %d passages a stopped build had embedded", len(found))
+        return found
+
+    def clear(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _embed(plan: EmbedPlan, job: _Job) -> np.ndarray:
     """Every passage's rows, in order: the reused blocks, and the pending ones embedded."""
+    encoder = job.encoder
     try:
-        blocks = _embed_pending(plan, encoder, progress)
+        blocks = _embed_pending(plan, encoder, job.progress,
+                                _Progress(job.settings.index_dir, job.expected))
     finally:
         encoder.release_batch_workers()
     if not blocks:
@@ -324,29 +378,50 @@ def _embed(plan: EmbedPlan, encoder: Encoder, progress: Progress | None) -> np.n
     return np.concatenate(blocks).astype(np.float32, copy=False)
 
 
-def _embed_pending(plan: EmbedPlan, encoder: Encoder, progress: Progress | None
-                   ) -> list[np.ndarray]:
-    """Fill each pending passage's block of rows (windows, then sentences): late passages with
-    one forward pass per window, the others text by text."""
+def _embed_pending(plan: EmbedPlan, encoder: Encoder, progress: Progress | None,
+                   durable: _Progress) -> list[np.ndarray]:
+    """Fill each pending passage's block of rows (windows, then sentences), a run of passages
+    at a time, each run saved as soon as it is embedded."""
     blocks = list(plan.blocks)
-    late = [p for p in plan.pending if p.window_spans]
-    separate = [p for p in plan.pending if not p.window_spans]
+    total = sum(len(p.texts) for p in plan.pending)
+    done = 0
+    for first in range(0, len(plan.pending), DURABLE_PASSAGES):
+        run = plan.pending[first : first + DURABLE_PASSAGES]
+        rows = _embed_run(run, encoder, _shifted(progress, done, total))
+        for item, block in zip(run, rows, strict=True):
+            blocks[item.block] = block
+        durable.save([plan.passages[item.block] for item in run], rows)
+        done += sum(len(p.texts) for p in run)
+    return [block for block in blocks if block is not None]
+
+
+def _shifted(progress: Progress | None, offset: int, total: int) -> Progress | None:
+    """Progress of a part of the work, reported as progress of the whole."""
+    if progress is None:
+        return None
+    return lambda done, _: progress(offset + done, total)
+
+
+def _embed_run(run: list[PendingPassage], encoder: Encoder, progress: Progress | None
+               ) -> list[np.ndarray]:
+    """Each passage's rows: late passages with one forward pass per window, the others text
+    by text."""
+    late = [p for p in run if p.window_spans]
+    separate = [p for p in run if not p.window_spans]
     late_texts = [text for p in late for text in p.texts]
     total = len(late_texts) + sum(len(p.texts) for p in separate)
-
-    def shifted(offset: int) -> Progress | None:
-        return (lambda done, _: progress(offset + done, total)) if progress else None
-
+    rows: dict[int, np.ndarray] = {}
     passes = iter(encoder.encode_with_spans(
-        late_texts, [spans for p in late for spans in p.window_spans or []], shifted(0)))
+        late_texts, [spans for p in late for spans in p.window_spans or []],
+        _shifted(progress, 0, total)))
     for item in late:
         window_rows, sentence_rows = zip(*[next(passes) for _ in item.texts], strict=True)
-        blocks[item.block] = np.vstack([np.vstack(window_rows), *sentence_rows])
+        rows[item.block] = np.vstack([np.vstack(window_rows), *sentence_rows])
     texts = [text for p in separate for text in p.texts]
-    fresh = encoder.encode(texts, shifted(len(late_texts))) if texts else None
+    fresh = encoder.encode(texts, _shifted(progress, len(late_texts), total)) if texts else None
     cursor = 0
     for item in separate:
         assert fresh is not None
-        blocks[item.block] = fresh[cursor : cursor + len(item.texts)]
+        rows[item.block] = fresh[cursor : cursor + len(item.texts)]
         cursor += len(item.texts)
-    return [block for block in blocks if block is not None]
+    return [rows[item.block] for item in run]

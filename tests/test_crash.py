@@ -51,3 +51,47 @@ def test_sigkill_during_build_keeps_previous_index(tmp_path: Path, embedder) -> 
     assert report.files == 18 and report.rebuilt_because
     assert [p.name for p in index.glob("build-*")] == [json.loads(
         (index / "manifest.json").read_text())["build"]]
+
+
+def test_a_build_killed_past_half_resumes_from_what_it_had_embedded(tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                     embedder) -> None:
+    """Vectors are saved as they are computed: `qa index` SIGKILLed once two runs of passages
+    are saved leaves them for the next build, which embeds only the rest, serves nothing
+    partial in between, and answers exactly as a build that never stopped."""
+    import shutil
+
+    from qa.indexer import DURABLE_PASSAGES, PARTIAL_FOLDER
+
+    abstracts = [json.loads(line)["text"] for line in
+                 (REPO.parent / "shared" / "beir" / "cranfield" / "corpus.jsonl").open()]
+    count = 3 * DURABLE_PASSAGES - 100
+    docs, index = tmp_path / "docs", tmp_path / "index"
+    docs.mkdir()
+    for number, text in enumerate(abstracts[:count]):
+        (docs / f"abstract-{number:04d}.txt").write_text(f"Abstract {number}\n\n{text}\n",
+                                                         encoding="utf-8")
+    build = subprocess.Popen(
+        ["timeout", "600", sys.executable, "-m", "qa.cli", "index", str(docs), "--index", str(index)],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while len(list((index / PARTIAL_FOLDER).glob("*/run-*.jsonl"))) < 2:
+        assert time.time() < deadline and build.poll() is None, "the build never saved two runs"
+        time.sleep(0.05)
+    os.killpg(build.pid, signal.SIGKILL)
+    build.wait()
+    assert not (index / "manifest.json").exists()  # nothing partial is ever served
+    settings = Settings(docs_dir=docs, index_dir=index)
+    resumed = QA(settings, embedder=embedder).index()
+    assert resumed.passages == count
+    assert resumed.embedded_passages <= 0.6 * count, resumed
+    assert not (index / PARTIAL_FOLDER).exists()  # dropped once the build is committed
+    clean_docs = tmp_path / "clean"
+    shutil.copytree(docs, clean_docs)
+    clean = QA(Settings(docs_dir=clean_docs, index_dir=tmp_path / "clean-index"),
+               embedder=embedder)
+    assert clean.index().embedded_passages == count
+    survivor = QA(settings, embedder=embedder)
+    for question in ("heat transfer in laminar boundary layers", "buckling of thin cylinders",
+                     "supersonic flow over a wedge"):
+        assert [(h.passage.source, round(h.score, 4)) for h in survivor.search(question, k=10).hits] \
+            == [(h.passage.source, round(h.score, 4)) for h in clean.search(question, k=10).hits]
