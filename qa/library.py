@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from qa import backends
-from qa.build import BuildOptions, Shard
+from qa.build import BuildIdentity, BuildOptions, Shard
 from qa.catalog import Catalog, read_folder
 from qa.chunk import CHUNKING_VERSION, ChunkedCorpus
 from qa.embed import Embedder, Encoder, Progress
@@ -78,11 +78,30 @@ class QA:
         changed. A reader of a shared backend does not: it answers from what `qa index`
         published last."""
         qa = cls(settings, embedder, corpus)
-        if refresh if refresh is not None else qa.backend.readers_build:
-            qa.index(progress=progress)
-        else:
-            qa.searcher  # noqa: B018 - opens the index now: a missing one is an error here
+        qa.prepare(progress, refresh)
         return qa
+
+    def prepare(self, progress: Progress | None = None, refresh: bool | None = None) -> None:
+        """Bring the index up to date (with `refresh`, by default where readers build), or
+        open it as published; a missing one is an error here, not at the first question."""
+        if refresh if refresh is not None else self.backend.readers_build:
+            self.index(progress=progress)
+        else:
+            self.searcher  # noqa: B018 - opens the index now
+
+    def open_published(self) -> bool:
+        """Open the index as it is, without bringing it up to date first, if it was built for
+        this model and chunking (it may lag the folder: a server answers from it at once and
+        refreshes in the background). False when there is none such to open."""
+        try:
+            manifest = self.searcher.manifest
+        except IndexUnusableError:
+            return False
+        built = identity(self.settings, self.embedder)
+        if not built.shares_vectors_with(BuildIdentity.of(manifest)):
+            self._searcher = None
+            return False
+        return True
 
     def index(self, force: bool = False, progress: Progress | None = None,
               shard: Shard | None = None, gather_shards: bool = False) -> IndexReport:

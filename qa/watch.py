@@ -55,6 +55,8 @@ class WatchStatus:
 
     how: str = ""  # "events" or "polling every N s (nfs4)"; "" while not watching
     pending: int = 0  # changes seen and not yet applied
+    refreshing: bool = False  # bringing the index up to date with the folder on start
+    embedded: tuple[int, int] = (0, 0)  # texts embedded of those the batch has, while it runs
     applied: int = 0  # batches applied
     last: str = ""  # the last batch: what changed and what the build did
     last_at: float = 0.0
@@ -64,8 +66,13 @@ class WatchStatus:
         if not self.how:
             return ""
         parts = [f"watching the folder ({self.how})"]
+        if self.refreshing:
+            parts.append("bringing the index up to date with the folder")
         if self.pending:
             parts.append(f"{self.pending} change(s) being applied")
+        done, total = self.embedded
+        if (self.refreshing or self.pending) and total:
+            parts.append(f"{done:,} of {total:,} texts embedded")
         if self.last:
             parts.append(f"last applied {time.strftime('%H:%M:%S', time.localtime(self.last_at))}:"
                          f" {self.last}")
@@ -105,13 +112,16 @@ class FolderWatcher:
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> FolderWatcher:
-        """Watch in a thread; back once the watching has begun (changes from then on are seen,
-        and those made since the index was opened are applied first)."""
+    def start(self, wait: bool = True) -> FolderWatcher:
+        """Watch in a thread. With `wait`, back once the watching has begun and what changed
+        since the index was opened is applied; without, at once (a server answers meanwhile
+        from the index as it was, and the status says it is being brought up to date)."""
         self.status.how = self.how
+        self.status.refreshing = True
         self._thread = threading.Thread(target=self._run, name="qa-watch", daemon=True)
         self._thread.start()
-        self._ready.wait(timeout=30)
+        if wait:
+            self._ready.wait(timeout=60)
         return self
 
     def follow(self) -> None:
@@ -146,6 +156,7 @@ class FolderWatcher:
                 raise_interrupt=False):
             if changes or not self._ready.is_set():
                 self.apply(changes)
+            self.status.refreshing = False
             self._ready.set()
 
     def apply(self, changes: Collection[tuple[object, str]]) -> None:
@@ -153,7 +164,7 @@ class FolderWatcher:
         self.status.pending = len(changes)
         try:
             _settle([Path(path) for _, path in changes], self._stop)
-            report = self.qa.index()
+            report = self.qa.index(progress=self._embedding)
         except Exception as error:  # a bad batch must not stop the watching: say so, go on
             log.warning("applying changes under %s failed: %s", self.folder, error)
             self.status.errors = [*self.status.errors[-4:], str(error)]
@@ -166,6 +177,10 @@ class FolderWatcher:
                     self._on_applied(report)
         finally:
             self.status.pending = 0
+            self.status.embedded = (0, 0)
+
+    def _embedding(self, done: int, total: int) -> None:
+        self.status.embedded = (done, total)
 
 
 def _settle(paths: list[Path], stop: threading.Event) -> None:

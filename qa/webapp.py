@@ -376,12 +376,17 @@ def _answers_in_json(page: gr.Blocks) -> None:
 
 
 def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.Blocks:
-    qa = QA.open(settings)
+    qa = QA(settings)
     watcher = watcher_for(qa)
+    # A watched folder is answered from the last index at once, while the watcher's first
+    # batch brings it up to date (a large folder's changes take a while); otherwise, or when
+    # no index for this model exists, it is brought up to date before the page opens.
+    if watcher is None or not qa.open_published():
+        qa.prepare()
     if watcher is not None:
         print(f"qa: following {settings.docs_dir} for changes ({watcher.how}); --no-watch turns "
               "it off", file=sys.stderr, flush=True)
-        atexit.register(watcher.start().stop)
+        atexit.register(watcher.start(wait=False).stop)
     exports = ExportFolder(Path(tempfile.mkdtemp(prefix="qa-exports-")),
                            settings.downloads_kept_files, settings.downloads_kept_bytes)
     atexit.register(shutil.rmtree, exports.folder, ignore_errors=True)

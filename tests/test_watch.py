@@ -125,3 +125,34 @@ def test_network_filesystems_are_polled_and_watching_can_be_off(tmp_path: Path) 
     finally:
         watcher.stop()
     assert watcher_for(QA(settings.with_overrides(watch=False), embedder=HashingEncoder())) is None
+
+
+def test_a_server_answers_from_the_last_index_at_once_and_refreshes_behind(tmp_path: Path
+                                                                           ) -> None:
+    """Files added while nothing ran: the index as it was answers at once; the watcher's first
+    batch brings it up to date in the background, and the status says so meanwhile."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "harbour.txt").write_text("Harbour\n\nThe harbour master logs every ship.\n",
+                                      encoding="utf-8")
+    settings = Settings(docs_dir=docs, index_dir=tmp_path / "index")
+    QA.open(settings, embedder=HashingEncoder())
+    for number in range(200):
+        (docs / f"added-{number:03d}.txt").write_text(
+            f"Added {number}\n\nThe buoy number {number} marks the channel of the river.\n",
+            encoding="utf-8")
+    qa = QA(settings, embedder=HashingEncoder())
+    assert qa.open_published()
+    watcher = watcher_for(qa)
+    assert watcher is not None
+    watcher.start(wait=False)
+    try:
+        assert qa.searcher.sources == ["harbour.txt"]  # the last index, answering at once
+        assert "bringing the index up to date" in watcher.status.line()
+        wait_for(lambda: len(qa.searcher.sources) == 201, 30)
+        wait_for(lambda: not watcher.status.refreshing, 5)
+    finally:
+        watcher.stop()
+    assert "bringing" not in watcher.status.line()
+    other_model = QA(settings, embedder=HashingEncoder(dimension=32))
+    assert not other_model.open_published()  # built for another model: not served as it is
