@@ -101,13 +101,18 @@ def test_damaged_files_are_detected_and_rebuilt(small, damage: str) -> None:  # 
     assert qa.search("tomatoes", k=1).hits[0].passage.source == "b.md"
 
 
+def _mark_format_version(index_dir: Path, version: int) -> None:
+    """Make the manifest say another version of qa wrote it."""
+    manifest_path = index_dir / "manifest.json"
+    data = json.loads(manifest_path.read_text())
+    data["format_version"] = version
+    manifest_path.write_text(json.dumps(data))
+
+
 def test_future_format_version_is_refused(small) -> None:  # type: ignore[no-untyped-def]
     settings, qa = small
     qa.index()
-    manifest_path = settings.index_dir / "manifest.json"
-    data = json.loads(manifest_path.read_text())
-    data["format_version"] = 99
-    manifest_path.write_text(json.dumps(data))
+    _mark_format_version(settings.index_dir, 99)
     with pytest.raises(IndexUnusableError, match="format version 99"):
         read_manifest(settings.index_dir)
     assert "format version" in qa.index().rebuilt_because
@@ -118,10 +123,7 @@ def test_an_index_of_the_earlier_format_is_rebuilt_from_its_own_vectors(small) -
     vectors reused, nothing embedded, and it then searches."""
     settings, qa = small
     qa.index()
-    manifest_path = settings.index_dir / "manifest.json"
-    data = json.loads(manifest_path.read_text())
-    data["format_version"] = 1
-    manifest_path.write_text(json.dumps(data))
+    _mark_format_version(settings.index_dir, 1)
     with pytest.raises(IndexUnusableError, match="format version 1"):
         read_manifest(settings.index_dir)
     report = QA(settings, embedder=qa.embedder).index()
