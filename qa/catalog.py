@@ -85,11 +85,14 @@ class Catalog:
         known = self._files.get(source)
         return known[1] if known is not None and known[0] == stamp else None
 
-    def summary(self, content_hash: str) -> Summary | None:
+    def summary(self, content_hash: str, limits: ReadLimits) -> Summary | None:
         """What this content came to, if it was read by this version of the readers (and, for
-        its passage count, chunked by this version of the chunker)."""
+        its passage count, chunked by this version of the chunker). A read that ran out of
+        time or memory counts only under the same limits: raised ones try it again."""
         entry = self._contents.get(content_hash)
         if entry is None or entry.get("extraction") != EXTRACTION_VERSION:
+            return None
+        if "limits" in entry and entry["limits"] != _limits_key(limits):
             return None
         if entry.get("reason"):
             return Summary(reason=str(entry["reason"]))
@@ -123,12 +126,14 @@ class Catalog:
         self._contents[content_hash] = {"extraction": EXTRACTION_VERSION,
                                         "chunking": self._chunking, "passages": passages}
 
-    def remember_skip(self, skipped: SkippedFile) -> None:
-        """A reader's verdict on this content (not a time-out or crash: those depend on the
-        limits, and are tried again next time)."""
-        if skipped.content_hash:
-            self._contents[skipped.content_hash] = {"extraction": EXTRACTION_VERSION,
-                                                    "reason": skipped.reason}
+    def remember_skip(self, skipped: SkippedFile, content_hash: str,
+                      limits: ReadLimits | None = None) -> None:
+        """Why this content has no document: a reader's verdict, or (with `limits`) a read
+        stopped for time or memory, or a crash, which holds only under the same limits."""
+        entry: dict[str, Any] = {"extraction": EXTRACTION_VERSION, "reason": skipped.reason}
+        if limits is not None:
+            entry["limits"] = _limits_key(limits)
+        self._contents[content_hash] = entry
 
     def save(self, files: dict[str, tuple[Stamp, str]]) -> None:
         """Keep these files' stamps, and only the contents they hold."""
@@ -154,6 +159,10 @@ class Catalog:
 NO_PROSE = "no passage: no paragraph of prose found"
 
 
+def _limits_key(limits: ReadLimits) -> list[float]:
+    return [float(limits.seconds), float(limits.memory_mb)]
+
+
 def read_folder(folder: Path, max_file_bytes: int, limits: ReadLimits, catalog: Catalog
                 ) -> ChunkedCorpus:
     """The documents under `folder` as a corpus, reading only files the catalogue has not seen
@@ -171,7 +180,7 @@ def read_folder(folder: Path, max_file_bytes: int, limits: ReadLimits, catalog: 
             skipped.append(SkippedFile(source, str(error)))
             continue
         files[source] = (stamp, content_hash)
-        summary = catalog.summary(content_hash)
+        summary = catalog.summary(content_hash, limits)
         if summary is not None and (summary.reason or summary.passages is not None):
             summaries[source] = summary
             continue
@@ -187,13 +196,13 @@ def read_folder(folder: Path, max_file_bytes: int, limits: ReadLimits, catalog: 
             files[outcome.source] = (stamp, outcome.content_hash)  # as read, if it just changed
             catalog.remember_document(outcome)
             summaries[outcome.source] = _chunked(outcome, catalog, fresh)
-        elif outcome.content_hash:
+        elif outcome.content_hash:  # its reader's verdict on the content
             files[outcome.source] = (stamp, outcome.content_hash)
-            catalog.remember_skip(outcome)
+            catalog.remember_skip(outcome, outcome.content_hash)
             summaries[outcome.source] = Summary(reason=outcome.reason)
-        else:  # timed out or crashed: tried again next time
-            del files[outcome.source]
-            skipped.append(outcome)
+        else:  # timed out, out of memory or crashed: not again under the same limits
+            catalog.remember_skip(outcome, files[outcome.source][1], limits)
+            summaries[outcome.source] = Summary(reason=outcome.reason)
     skipped += [SkippedFile(source, summary.reason or NO_PROSE)
                 for source, summary in summaries.items() if not summary.indexed]
     catalog.save(files)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from documents import image_only_pdf, report_pdf, write
+from documents import image_only_pdf, many_lines_pdf, report_pdf, write
 
 from qa import catalog
 from qa.library import QA
@@ -117,8 +117,9 @@ def test_a_new_chunking_version_chunks_again_without_reading(tmp_path: Path, emb
     qa = folder_qa(tmp_path, embedder)
     qa.index()
     kept = catalog.Catalog(qa.settings.index_dir / "catalog", chunking_version=-1)
-    assert all(kept.summary(h) is None or kept.summary(h).reason  # type: ignore[union-attr]
-               or kept.summary(h).passages is None  # type: ignore[union-attr]
+    limits = catalog.ReadLimits()
+    assert all(kept.summary(h, limits) is None or kept.summary(h, limits).reason  # type: ignore[union-attr]
+               or kept.summary(h, limits).passages is None  # type: ignore[union-attr]
                for _, h in kept.files.values())
     reads.clear()
     corpus = catalog.read_folder(qa.settings.docs_dir, 1_000_000, catalog.ReadLimits(), kept)
@@ -139,3 +140,22 @@ def test_verify_finds_an_edit_that_kept_size_time_and_inode(tmp_path: Path, embe
     assert catalog.changed_behind_stamps(qa.settings.docs_dir, kept) == (4, ["garden.md"])
     assert qa.index().embedded_passages == 1
     assert "potatoes" in qa.search("What does the garden grow?").hits[0].passage.text
+
+
+def test_a_file_that_ran_out_of_time_is_tried_again_only_under_other_limits(  # type: ignore[no-untyped-def]
+        tmp_path: Path, embedder, reads: list[str]) -> None:
+    """A watched folder applies many batches: a file that hangs its reader must not cost its
+    time-out in every one of them. Raised limits try it again."""
+    qa = folder_qa(tmp_path, embedder)
+    write(qa.settings.docs_dir, "slow.pdf", many_lines_pdf(400_000))  # about a minute to read
+    settings = qa.settings.with_overrides(read_seconds=2.0)
+    first = QA(settings, embedder=embedder).index()
+    assert "read slow.pdf" in reads
+    [slow] = [s for s in first.skipped if s.source == "slow.pdf"]
+    assert "took longer than 2 s" in slow.reason
+    reads.clear()
+    again = QA(settings, embedder=embedder).index()
+    assert reads == [] and slow in again.skipped
+    reads.clear()
+    QA(settings.with_overrides(read_seconds=2.5), embedder=embedder).index()
+    assert "read slow.pdf" in reads
