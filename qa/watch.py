@@ -135,13 +135,13 @@ class FolderWatcher:
             self._thread.join(timeout=10)
 
     def _wanted(self, change: object, path: str) -> bool:
-        where = Path(path)
-        if where.resolve().is_relative_to(self._index_dir):  # the index kept inside the folder
+        """Not a junk name, nor anything under a hidden folder (.git) or the index kept inside
+        the folder (its own writes would start a build after every build)."""
+        where = Path(path).resolve()
+        if where.is_relative_to(self._index_dir):
             return False
-        try:
-            parts = where.relative_to(self.folder).parts
-        except ValueError:
-            parts = where.parts[-1:]
+        root = self.folder.resolve()
+        parts = where.relative_to(root).parts if where.is_relative_to(root) else where.parts[-1:]
         return not any(is_transient(part) for part in parts)
 
     def _run(self) -> None:

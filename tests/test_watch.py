@@ -84,6 +84,9 @@ def test_junk_names_are_not_documents_and_trigger_nothing(watched: tuple[QA, Fol
                  "paper.pdf.crdownload", ".hidden.txt", "notes.txt~"):
         (docs / name).write_bytes(b"not a document yet")
         assert is_transient(name)
+    (docs / ".git" / "objects").mkdir(parents=True)
+    (docs / ".git" / "objects" / "a1b2c3").write_bytes(b"a git object")
+
     time.sleep(2.5)
     assert watcher.status.applied == 0 and qa.searcher.sources == ["harbour.txt"]
     assert not is_transient("report.docx") and not is_transient("notes.txt")
@@ -156,3 +159,18 @@ def test_a_server_answers_from_the_last_index_at_once_and_refreshes_behind(tmp_p
     assert "bringing" not in watcher.status.line()
     other_model = QA(settings, embedder=HashingEncoder(dimension=32))
     assert not other_model.open_published()  # built for another model: not served as it is
+
+
+def test_an_index_kept_inside_the_folder_does_not_start_builds(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("A\n\nThe alpha file talks about rockets.\n", encoding="utf-8")
+    qa = QA.open(Settings(docs_dir=docs, index_dir=docs / "index"), embedder=HashingEncoder())
+    watcher = FolderWatcher(qa, debounce_ms=400).start()
+    try:
+        (docs / "b.txt").write_text("B\n\nThe beta file talks about gardens.\n", encoding="utf-8")
+        wait_for(lambda: "b.txt" in qa.searcher.sources, 5)
+        time.sleep(2.5)  # the build wrote into docs/index: no batch may follow from that
+        assert watcher.status.applied == 1
+    finally:
+        watcher.stop()
