@@ -6,9 +6,10 @@
 Generates `--pdfs` PDFs of `--pages` pages each (reportlab; each page a paragraph of Cranfield
 abstracts, so every file's text is its own), indexes them once, and then, alternating with the
 bundled seeds as the baseline measured in the same run, times a cold `qa ask` (a new process:
-model load, index open, one question) and a `qa index` with nothing changed. Prints each time
-and the ratio to the seeds. With --baseline-repo (a checkout of an earlier qa), the same cold
-`qa ask` is also timed with that qa's code, on its own copy of the index.
+model load, index open, one question), a `qa index` with nothing changed, and `qa serve` from
+start to its first answer through the JSON API. Prints each time and the ratio to the seeds.
+With --baseline-repo (a checkout of an earlier qa), the same cold `qa ask` is also timed with
+that qa's code, on its own copy of the index.
 """
 
 from __future__ import annotations
@@ -65,6 +66,37 @@ def qa_command(*arguments: str) -> list[str]:
     return [sys.executable, "-m", "qa.cli", *arguments]
 
 
+def serve_to_first_answer(arguments: list[str]) -> float:
+    """Seconds from starting `qa serve` to its first answer through the JSON API."""
+    import socket
+
+    import httpx
+
+    from benchmarks.load import call
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    started = time.perf_counter()
+    server = subprocess.Popen(["timeout", "900", *qa_command("serve", *arguments, "--port",
+                                                             str(port))],
+                              cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    try:
+        while True:
+            try:
+                with httpx.Client(base_url=f"http://127.0.0.1:{port}/", timeout=30) as http:
+                    call(http, "search", [QUESTION, 5, "hybrid", None])
+                return time.perf_counter() - started
+            except (httpx.HTTPError, OSError):
+                if server.poll() is not None:
+                    raise SystemExit("qa serve exited") from None
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pdfs", type=int, default=230)
@@ -98,6 +130,8 @@ def main() -> None:
         measure("ask_folder_s", qa_command("ask", QUESTION, "--json", *big))
         measure("index_seeds_s", qa_command("index", *seeds))
         measure("index_folder_s", qa_command("index", *big))
+        runs.setdefault("serve_seeds_s", []).append(serve_to_first_answer(seeds))
+        runs.setdefault("serve_folder_s", []).append(serve_to_first_answer(big))
         if options.baseline_repo:
             measure("baseline_ask_folder_s", qa_command("ask", QUESTION, "--json", *baseline_big),
                     options.baseline_repo)
@@ -106,6 +140,7 @@ def main() -> None:
     results |= {name: statistics.median(times) for name, times in runs.items()}
     results["ask_ratio"] = results["ask_folder_s"] / results["ask_seeds_s"]
     results["index_ratio"] = results["index_folder_s"] / results["index_seeds_s"]
+    results["serve_ratio"] = results["serve_folder_s"] / results["serve_seeds_s"]
     if options.baseline_repo:
         results["baseline_ask_ratio"] = results["baseline_ask_folder_s"] / results["ask_seeds_s"]
     save(results, "folders")
