@@ -152,6 +152,15 @@ def write(folder: Path, name: str, data: bytes | str) -> Path:
     return path
 
 
+def numbered_notes(folder: Path, count: int, stem: str, sentence: str) -> None:
+    """`count` text files `<stem>-000.txt`...: a title and one paragraph each, `sentence` with
+    {n} as the file's number, so each file answers its own question."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for number in range(count):
+        write(folder, f"{stem}-{number:03d}.txt",
+              f"{stem.title()} {number}\n\n{sentence.format(n=number)}\n")
+
+
 # Hostile files: small on disk, each once made a reader take minutes or gigabytes (issue 25).
 
 def many_lines_pdf(lines: int) -> bytes:

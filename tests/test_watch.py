@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from documents import numbered_notes
 from encoders import HashingEncoder
 
 from qa.library import QA
@@ -65,11 +66,8 @@ def test_adds_edits_renames_and_deletes_are_followed(watched: tuple[QA, FolderWa
 def test_a_burst_of_files_is_applied_in_batches(watched: tuple[QA, FolderWatcher]) -> None:
     qa, watcher = watched
     staging = qa.settings.docs_dir.parent / "staging"
-    staging.mkdir()
-    for number in range(300):
-        (staging / f"note-{number:03d}.txt").write_text(
-            f"Note {number}\n\nThe tide table for pier number {number} was posted at noon "
-            f"beside the ferry office.\n", encoding="utf-8")
+    numbered_notes(staging, 300, "note", "The tide table for pier number {n} was posted at noon "
+                   "beside the ferry office.")
     shutil.copytree(staging, qa.settings.docs_dir / "notes")
     wait_for(lambda: len(qa.searcher.sources) == 301, 15)
     assert first_source(qa, "tide table pier number 217") == "notes/note-217.txt"
@@ -140,10 +138,7 @@ def test_a_server_answers_from_the_last_index_at_once_and_refreshes_behind(tmp_p
                                       encoding="utf-8")
     settings = Settings(docs_dir=docs, index_dir=tmp_path / "index")
     QA.open(settings, embedder=HashingEncoder())
-    for number in range(200):
-        (docs / f"added-{number:03d}.txt").write_text(
-            f"Added {number}\n\nThe buoy number {number} marks the channel of the river.\n",
-            encoding="utf-8")
+    numbered_notes(docs, 200, "added", "The buoy number {n} marks the channel of the river.")
     qa = QA(settings, embedder=HashingEncoder())
     assert qa.open_published()
     watcher = watcher_for(qa)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from documents import numbered_notes
 
 from benchmarks.load import call
 
@@ -51,11 +52,8 @@ def test_changes_behind_the_servers_back_reach_its_answers(app_url: str, live_do
 def test_three_hundred_files_copied_at_once_are_answerable(app_url: str, live_docs: Path,
                                                            tmp_path: Path) -> None:
     staging = tmp_path / "batch"
-    staging.mkdir()
-    for number in range(300):
-        (staging / f"ledger-{number:03d}.txt").write_text(
-            f"Ledger {number}\n\nShipment {number} of the ledger carried {number + 7} barrels "
-            f"of tar for the dockyard of Harbourtown-{number}.\n", encoding="utf-8")
+    numbered_notes(staging, 300, "ledger", "Shipment {n} of the ledger carried barrels of tar "
+                   "for the dockyard of Harbourtown-{n}.")
     shutil.copytree(staging, live_docs / "ledgers")
     try:
         within(15, lambda: sources(app_url, "Which shipment carried barrels of tar for the "
