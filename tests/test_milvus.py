@@ -235,7 +235,8 @@ def test_a_machine_without_the_local_build_embeds_only_what_changed(
     second = first.with_overrides(index_dir=tmp_path / "second-machine")
     unchanged = QA(second, embedder=seeds_qa.embedder).index()
     assert not unchanged.rebuilt_because and unchanged.embedded_passages == 0
-    assert not second.index_dir.exists()  # nothing fetched, nothing built
+    # Nothing fetched, nothing built: only the catalogue of the files it read is written.
+    assert [p.name for p in second.index_dir.iterdir()] == ["catalog"]
     changed_file = sorted(docs.iterdir())[1]
     _append(changed_file, "The lighthouse keeper logged a green comet over the bay.")
     refreshed = QA(second, embedder=seeds_qa.embedder)
