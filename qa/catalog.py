@@ -22,7 +22,7 @@ from qa.chunk import ChunkedCorpus, ChunkedDocument, chunk_document
 from qa.isolation import ReadLimits, read_files
 from qa.load import Document, DocumentFolderError, SkippedFile, no_documents, readable_files
 from qa.readers import Heading
-from qa.store import atomic_write_text, file_sha256
+from qa.store import Stamp, atomic_write_text, file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -31,20 +31,6 @@ EXTRACTION_VERSION = 1
 _FORMAT = 1
 _ENTRIES = "entries.json"
 _DOCUMENTS = "documents"
-
-
-@dataclass(frozen=True)
-class Stamp:
-    """What a file's stat says of it: unchanged stamps are taken for unchanged content."""
-
-    size: int
-    mtime_ns: int
-    inode: int
-
-    @classmethod
-    def of(cls, path: Path) -> Stamp:
-        status = path.stat()
-        return cls(status.st_size, status.st_mtime_ns, status.st_ino)
 
 
 @dataclass(frozen=True)

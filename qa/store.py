@@ -40,6 +40,29 @@ LOCK_NAME = ".writer.lock"
 _SETTLE_NS = 2_000_000_000
 
 
+@dataclass(frozen=True)
+class Stamp:
+    """What a file's stat says of it (the shortcut git uses): while size, modification time and
+    inode are unchanged, the content is taken as unchanged."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+
+    @classmethod
+    def of(cls, path: Path) -> Stamp:
+        status = path.stat()
+        return cls(status.st_size, status.st_mtime_ns, status.st_ino)
+
+    @classmethod
+    def of_or_none(cls, path: Path) -> Stamp | None:
+        """The stamp, or None for a file that is gone or cannot be read."""
+        try:
+            return cls.of(path)
+        except OSError:
+            return None
+
+
 class IndexUnusableError(Exception):
     """The index on disk is missing, damaged, from another version, or built differently."""
 
@@ -309,11 +332,10 @@ def _file_stamps(folder: Path, names: Iterable[str]) -> dict[str, list[int]]:
     """{name: [size, mtime_ns, inode]}; empty if any file is missing."""
     stamps = {}
     for name in names:
-        try:
-            status = (folder / name).stat()
-        except OSError:
+        stamp = Stamp.of_or_none(folder / name)
+        if stamp is None:
             return {}
-        stamps[name] = [status.st_size, status.st_mtime_ns, status.st_ino]
+        stamps[name] = [stamp.size, stamp.mtime_ns, stamp.inode]
     return stamps
 
 

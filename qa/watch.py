@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa.load import is_transient
+from qa.store import Stamp
 
 if TYPE_CHECKING:
     from qa.indexer import IndexReport
@@ -186,20 +187,9 @@ class FolderWatcher:
 def _settle(paths: list[Path], stop: threading.Event) -> None:
     """Wait until no changed file grows or is touched for a moment (a copy still running)."""
     deadline = time.monotonic() + _SETTLE_LIMIT_SECONDS
-    before = _stamps(paths)
+    before = [Stamp.of_or_none(path) for path in paths]
     while time.monotonic() < deadline and not stop.wait(_SETTLE_SECONDS):
-        now = _stamps(paths)
+        now = [Stamp.of_or_none(path) for path in paths]
         if now == before:
             return
         before = now
-
-
-def _stamps(paths: list[Path]) -> list[tuple[int, int] | None]:
-    stamps: list[tuple[int, int] | None] = []
-    for path in paths:
-        try:
-            status = path.stat()
-            stamps.append((status.st_size, status.st_mtime_ns))
-        except OSError:
-            stamps.append(None)
-    return stamps

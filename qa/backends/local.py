@@ -51,7 +51,7 @@ class LocalIndex:
     def __init__(self, index_dir: Path, settings: Settings) -> None:
         # Taken before the manifest is read: a build committed in between reads as newer.
         self._manifest_path = index_dir / store.MANIFEST_NAME
-        self._manifest_stamp = _stamp(self._manifest_path)
+        self._manifest_stamp = store.Stamp.of_or_none(self._manifest_path)
         manifest = store.read_manifest(index_dir)
         store.verify_checksums(index_dir, manifest)
         folder = store.build_folder(index_dir, manifest)
@@ -95,7 +95,7 @@ class LocalIndex:
     def is_current(self) -> bool:
         """False once another build has been committed to the folder (by `qa index`, or another
         process serving it). One stat a search; the manifest is read only when it changed."""
-        stamp = _stamp(self._manifest_path)
+        stamp = store.Stamp.of_or_none(self._manifest_path)
         if stamp == self._manifest_stamp:
             return True
         try:
@@ -154,14 +154,6 @@ class LocalIndex:
 
     def lexical_scores(self, weights: Mapping[str, float], numbers: np.ndarray) -> np.ndarray:
         return self._lexical.weighted_scores(weights, numbers)
-
-
-def _stamp(path: Path) -> tuple[int, int, int] | None:
-    try:
-        status = path.stat()
-    except OSError:
-        return None
-    return status.st_mtime_ns, status.st_size, status.st_ino
 
 
 def _top_indices(scores: np.ndarray, count: int) -> np.ndarray:
