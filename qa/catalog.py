@@ -82,8 +82,8 @@ class Catalog:
             return None
         if entry.get("reason"):
             return Summary(reason=str(entry["reason"]))
-        if not self._document_path(content_hash).is_file():
-            return None
+        # Not a stat of its document here (one per file on every open): a build that finds
+        # a document gone reads the file again (_documents).
         chunked = entry.get("chunking") == self._chunking
         return Summary(passages=int(entry["passages"]) if chunked else None)
 

@@ -99,6 +99,7 @@ class FolderWatcher:
                  ) -> None:
         self.qa = qa
         self.folder = qa.settings.docs_dir
+        self._root = self.folder.resolve()  # events name real paths
         self._index_dir = qa.settings.index_dir.resolve()
         kind = filesystem_type(self.folder)
         self.polling = polling == "always" or (polling == "auto" and kind in _EVENTLESS)
@@ -141,7 +142,7 @@ class FolderWatcher:
         where = Path(path).resolve()
         if where.is_relative_to(self._index_dir):
             return False
-        root = self.folder.resolve()
+        root = self._root
         parts = where.relative_to(root).parts if where.is_relative_to(root) else where.parts[-1:]
         return not any(is_transient(part) for part in parts)
 

@@ -159,3 +159,20 @@ def test_a_file_that_ran_out_of_time_is_tried_again_only_under_other_limits(  # 
     reads.clear()
     QA(settings.with_overrides(read_seconds=2.5), embedder=embedder).index()
     assert "read slow.pdf" in reads
+
+
+def test_a_lost_extraction_is_read_again_when_a_build_needs_it(tmp_path: Path, embedder,  # type: ignore[no-untyped-def]
+                                                                reads: list[str]) -> None:
+    """Opening an index does not check that each cached document is still there; a build that
+    needs one that is gone reads its file again."""
+    qa = folder_qa(tmp_path, embedder)
+    qa.index()
+    shutil.rmtree(qa.settings.index_dir / "catalog" / "documents")
+    reads.clear()
+    assert QA(qa.settings, embedder=embedder).index().rebuilt_because == ""
+    assert reads == []  # nothing changed: nothing needed
+    write(qa.settings.docs_dir, "new.txt", "New\n\nThe ferry to the island leaves at nine.")
+    report = QA(qa.settings, embedder=embedder).index()
+    assert report.embedded_passages == 1
+    assert sorted(r for r in reads if r.startswith("read")) == [
+        "read garden.md", "read harbour.txt", "read new.txt", "read report.pdf"]
