@@ -208,6 +208,11 @@ class _Job:
     def passage_count(self) -> int:
         return sum(len(item.passages) for item in self.chunked)
 
+    @property
+    def durable(self) -> _Progress:
+        """Where this build's embedded passages are saved as they are done."""
+        return _Progress(self.settings.index_dir, self.expected)
+
 
 def build_index(corpus: ChunkedCorpus, settings: Settings, encoder: Encoder,
                 options: BuildOptions | None = None, progress: Progress | None = None,
@@ -241,7 +246,7 @@ def _build_locked(corpus: ChunkedCorpus, settings: Settings, encoder: Encoder,
     job = _Job(chunked, file_hashes(chunked), expected, settings, encoder, progress)
     reusable = _reusable(index_dir, manifest, job.expected)
     if not options.force:  # what a killed build had embedded already
-        reusable.update(_Progress(index_dir, job.expected).vectors())
+        reusable.update(job.durable.vectors())
     missing = [key for key in dict.fromkeys(store.text_key(p.text) for item in job.chunked
                                             for p in item.passages) if key not in reusable]
     if known is not None and missing and not options.force:
@@ -319,7 +324,7 @@ def _write_build(job: _Job, folder: Path, reusable: Reusable) -> int:
         chunking=dict(built.chunking), files=job.files, passage_count=len(plan.passages),
         vector_count=int(vectors.shape[0]), dense_index=dict(built.dense_index))
     store.commit_build(settings.index_dir, folder, new_manifest)
-    _Progress(settings.index_dir, job.expected).clear()
+    job.durable.clear()
     return len(plan.pending)
 
 
@@ -369,8 +374,7 @@ def _embed(plan: EmbedPlan, job: _Job) -> np.ndarray:
     """Every passage's rows, in order: the reused blocks, and the pending ones embedded."""
     encoder = job.encoder
     try:
-        blocks = _embed_pending(plan, encoder, job.progress,
-                                _Progress(job.settings.index_dir, job.expected))
+        blocks = _embed_pending(plan, encoder, job.progress, job.durable)
     finally:
         encoder.release_batch_workers()
     if not blocks:
