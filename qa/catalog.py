@@ -66,6 +66,11 @@ class Catalog:
         """Each file's stamp and content hash when it was last read or hashed."""
         return dict(self._files)
 
+    @property
+    def held_documents(self) -> bool:
+        """True when the last build this catalogue saw indexed at least one passage."""
+        return any(entry.get("passages") for entry in self._contents.values())
+
     def hash_of(self, source: str, stamp: Stamp) -> str | None:
         """The content hash of a file seen before with this very stamp."""
         known = self._files.get(source)
@@ -154,6 +159,7 @@ def read_folder(folder: Path, max_file_bytes: int, limits: ReadLimits, catalog: 
     """The documents under `folder` as a corpus, reading only files the catalogue has not seen
     with their present stamp, and extracting only contents it does not hold."""
     readable, skipped = readable_files(folder, max_file_bytes)
+    held_documents = catalog.held_documents
     files: dict[str, tuple[Stamp, str]] = {}
     summaries: dict[str, Summary] = {}
     fresh: dict[str, ChunkedDocument] = {}  # read or chunked now: kept for the build
@@ -195,10 +201,15 @@ def read_folder(folder: Path, max_file_bytes: int, limits: ReadLimits, catalog: 
     skipped.sort(key=lambda skip: skip.source)
     for skip in skipped:
         log.warning("skipping %s: %s", skip.source, skip.reason)
-    if not any(not summary.reason for summary in summaries.values()):
-        raise no_documents(folder, skipped)
     indexed = {source: files[source][1] for source in sorted(summaries)
                if summaries[source].indexed}
+    if not indexed and held_documents:
+        # Every document was deleted (or emptied) since the last build: the index must follow,
+        # or a server would go on citing files that are gone.
+        log.warning("no usable document is left in %s: the index will hold none", folder)
+        return ChunkedCorpus.of([], skipped)
+    if not any(not summary.reason for summary in summaries.values()):
+        raise no_documents(folder, skipped)
     if not indexed:
         raise DocumentFolderError(f"no passage to index in {folder}: every document is empty "
                                   "of prose")

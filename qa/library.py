@@ -182,7 +182,11 @@ class QA:
         if not text:
             return SearchResult(question, [], ["Please type a question."])
         count = max(1, self.settings.top_k if k is None else k)
-        hits = self._current_searcher().search(text, count, mode, sources)
+        searcher = self._current_searcher()
+        if searcher.index.passage_count == 0:
+            return SearchResult(text, [], [f"Nothing is indexed: {self.settings.docs_dir} holds "
+                                           "no usable document now."])
+        hits = searcher.search(text, count, mode, sources)
         if not hits or hits[0].below_threshold:
             notices.append("No good match: no passage is close to this question.")
         return SearchResult(text, hits, notices)

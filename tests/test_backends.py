@@ -171,6 +171,32 @@ def test_a_new_build_reaches_readers(name: str, seeds_qa: QA, tmp_path: Path) ->
     assert reader.searcher.index.passage_count == before + 1
 
 
+@pytest.mark.parametrize("name", BACKENDS)
+def test_an_emptied_folder_publishes_an_empty_index(name: str, seeds_qa: QA,
+                                                    tmp_path: Path) -> None:
+    """Every document deleted: the next build publishes an index with nothing in it, so no
+    reader cites a deleted file; a document added again is answered again."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    note = docs / "note.txt"
+    note.write_text("Harbour note\n\nThe lighthouse keeper logged a green comet over the bay "
+                    "at midnight.\n", encoding="utf-8")
+    settings = backend_settings(Settings(docs_dir=docs, index_dir=tmp_path / "index"), name,
+                                tmp_path)
+    writer = QA(settings, embedder=seeds_qa.embedder)
+    writer.index()
+    reader = QA.open(settings, embedder=seeds_qa.embedder)
+    assert reader.search("green comet").hits
+    note.unlink()
+    assert writer.index().passages == 0
+    emptied = reader.search("green comet")
+    assert emptied.hits == [] and "holds no usable document" in emptied.notices[0]
+    assert reader.searcher.sources == [] and reader.document_path("note.txt") is None
+    note.write_text("Harbour note\n\nThe keeper logged a violet comet.\n", encoding="utf-8")
+    writer.index()
+    assert reader.search("violet comet").hits[0].passage.source == "note.txt"
+
+
 def test_the_registry_names_every_backend_and_refuses_others() -> None:
     assert {"local", "milvus", "memory"} <= set(backends.names())
     with pytest.raises(ValueError, match="QA_BACKEND must be one of local, milvus"):

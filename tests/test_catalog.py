@@ -14,6 +14,7 @@ from documents import image_only_pdf, many_lines_pdf, report_pdf, write
 
 from qa import catalog
 from qa.library import QA
+from qa.load import DocumentFolderError
 from qa.settings import Settings
 
 
@@ -94,6 +95,24 @@ def test_an_edited_file_is_read_once_and_a_deleted_one_leaves(tmp_path: Path, em
     assert qa.search("Who saw a green comet?").hits[0].passage.source == "harbour.txt"
     reads.clear()
     assert qa.index().rebuilt_because == "" and reads == []
+
+
+def test_an_empty_folder_is_an_error_until_it_held_documents(tmp_path: Path, embedder  # type: ignore[no-untyped-def]
+                                                              ) -> None:
+    """A folder that never held a document is a mistake worth saying (a wrong path); one whose
+    documents were all deleted is an index of nothing, never one of the deleted files."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    write(docs, "scan.pdf", image_only_pdf())
+    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=embedder)
+    with pytest.raises(DocumentFolderError, match=r"no usable documents .*\(1 skipped\)"):
+        qa.index()
+    write(docs, "garden.md", "# Garden\n\nThe garden grows tomatoes and basil along the wall.")
+    assert qa.index().passages == 1
+    (docs / "garden.md").unlink()
+    report = qa.index()
+    assert (report.files, report.passages, qa.searcher.sources) == (0, 0, [])
+    assert [skip.source for skip in report.skipped] == ["scan.pdf"]
 
 
 def test_a_damaged_catalogue_is_read_again_from_the_files(tmp_path: Path, embedder,  # type: ignore[no-untyped-def]

@@ -63,6 +63,15 @@ def test_adds_edits_renames_and_deletes_are_followed(watched: tuple[QA, FolderWa
     assert watcher.status.applied >= 4 and "watching the folder" in watcher.status.line()
 
 
+def test_deleting_every_document_empties_the_index(watched: tuple[QA, FolderWatcher]) -> None:
+    qa, watcher = watched
+    (qa.settings.docs_dir / "harbour.txt").unlink()
+    wait_for(lambda: qa.searcher.sources == [], 5)
+    result = qa.search("harbour master")
+    assert result.hits == [] and "holds no usable document" in result.notices[0]
+    assert not watcher.status.errors
+
+
 def test_a_burst_of_files_is_applied_in_batches(watched: tuple[QA, FolderWatcher]) -> None:
     qa, watcher = watched
     staging = qa.settings.docs_dir.parent / "staging"
