@@ -4,13 +4,16 @@
     .venv/bin/python -m benchmarks.load --url http://127.0.0.1:7860/ --clients 20 --seconds 30
     .venv/bin/python -m benchmarks.load --rebuild-at 10     # press "Rebuild index" after 10 s
     .venv/bin/python -m benchmarks.load --clients 10 --seconds 600 --unique --sample-every 60
+    .venv/bin/python -m benchmarks.load --routes search rest    # REST against the call API
 
-Each request is what the browser sends: `POST /gradio_api/call/ask`, then the event stream of
-`GET /gradio_api/call/ask/<event_id>`. An answer counts as failed when the stream ends in
-`event: error`, the request fails, or no passage comes back; it counts as wrong when its first
-hit is not the one the same question got when asked alone before the load started. With
-`--unique` every question carries a request number, so no answer is ever byte-identical to
-another (what a real crowd of users does to caches); first hits are then not compared.
+Each request is what the browser sends: `POST /gradio_api/call/ask`, then the event stream of `GET
+/gradio_api/call/ask/<event_id>`; with `--routes search rest`, the JSON call API and then the REST
+API's one `GET /api/search`, each for the whole time, with the ratio of their rates. An answer
+counts as failed when the stream ends in `event: error`, the request fails, or no passage comes
+back; it counts as wrong when its first hit is not the one the same question got when asked alone
+before the load started. With `--unique` every question carries a request number, so no answer is
+ever byte-identical to another (what a real crowd of users does to caches); first hits are then
+not compared.
 Prints requests, failures, wrong answers, p50/p95 latency and the server's memory, as text and JSON.
 """
 
@@ -38,6 +41,9 @@ QUESTIONS = ["When did the third ARF workshop on space security open?",
              "Which countries joined China in submitting working paper CD/1679?",
              "Who co-organised the 2018 PAROS workshop?",
              "Which expert body was the 2018 workshop preparing the ground for?"]
+# "ask": the page's own event (results as HTML, downloads written); "search": the page's JSON
+# call API (the same two-step protocol); "rest": one GET of /api/search.
+ROUTES = ("ask", "search", "rest")
 FIRST_SOURCE = re.compile(r'class="qa-hit" data-source="([^"]*)"')
 
 
@@ -63,12 +69,23 @@ def call(http: httpx.Client, endpoint: str, data: list[Any]) -> Any:
     raise AnswerFailed(f"stream ended without a result (last event {event!r})")
 
 
-def first_source(http: httpx.Client, question: str) -> str:
-    results_html = call(http, "ask", [question, 5, "hybrid", []])[0]
-    found = FIRST_SOURCE.search(results_html)
-    if not found:
+def first_source(http: httpx.Client, question: str, route: str = "ask") -> str:
+    """The first hit's file for a question, asked through one of the server's routes."""
+    if route == "ask":
+        results_html = call(http, "ask", [question, 5, "hybrid", []])[0]
+        found = FIRST_SOURCE.search(results_html)
+        source = found.group(1) if found else ""
+    else:
+        if route == "search":
+            answer = call(http, "search", [question, 5, "hybrid", None])[0]
+        else:
+            got = http.get("/api/search", params={"q": question, "k": 5})
+            got.raise_for_status()
+            answer = got.json()
+        source = answer["hits"][0]["source"] if answer["hits"] else ""
+    if not source:
         raise AnswerFailed(f"no passage for {question!r}")
-    return found.group(1)
+    return source
 
 
 @dataclass
@@ -82,7 +99,7 @@ class Tally:
 
 
 def client_loop(url: str, stop_at: float, expected: dict[str, str], unique: bool,
-                counter: itertools.count[int], tally: Tally) -> None:
+                counter: itertools.count[int], tally: Tally, route: str) -> None:
     with httpx.Client(base_url=url, timeout=120) as http:
         while time.time() < stop_at:
             number = next(counter)
@@ -90,7 +107,7 @@ def client_loop(url: str, stop_at: float, expected: dict[str, str], unique: bool
             asked = f"{question} (request {number})" if unique else question
             started = time.perf_counter()
             try:
-                source = first_source(http, asked)
+                source = first_source(http, asked, route)
             except (AnswerFailed, httpx.HTTPError, KeyError, ValueError) as error:
                 with tally.lock:
                     tally.failures.append(f"{type(error).__name__}: {error}"[:300])
@@ -118,17 +135,18 @@ def files_under(folder: Path | None) -> int | None:
 def run_load(url: str, clients: int, seconds: float, rebuild_at: float | None = None,
              unique: bool = False, server_pid: int | None = None, sample_every: float = 0.0,
              gradio_temp: Path | None = None,
-             report: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
+             report: Callable[[str], None] = lambda line: None, route: str = "ask"
+             ) -> dict[str, Any]:
     """Answered requests, failures, wrong first hits, latency and the server's memory."""
     with httpx.Client(base_url=url, timeout=120) as http:
-        expected = {question: first_source(http, question) for question in QUESTIONS}
+        expected = {question: first_source(http, question, route) for question in QUESTIONS}
     tally, counter = Tally(), itertools.count()
     rss_start = server_rss_mb(server_pid)
     samples: list[tuple[float, float | None, int | None]] = []
     started = time.perf_counter()
     stop_at = time.time() + seconds
     with ThreadPoolExecutor(max_workers=clients + 1) as pool:
-        jobs = [pool.submit(client_loop, url, stop_at, expected, unique, counter, tally)
+        jobs = [pool.submit(client_loop, url, stop_at, expected, unique, counter, tally, route)
                 for _ in range(clients)]
         if rebuild_at is not None:
             jobs.append(pool.submit(_rebuild_after, url, rebuild_at))
@@ -144,7 +162,7 @@ def run_load(url: str, clients: int, seconds: float, rebuild_at: float | None = 
             job.result()
     elapsed = time.perf_counter() - started
     latencies = tally.latencies
-    return {"clients": clients, "seconds": round(elapsed, 1), "requests": len(latencies),
+    return {"route": route, "clients": clients, "seconds": round(elapsed, 1), "requests": len(latencies),
             "failures": len(tally.failures), "wrong": len(tally.wrong),
             "rebuild_at": rebuild_at, "requests_per_s": len(latencies) / elapsed,
             "p50_ms": 1000 * statistics.median(latencies) if latencies else None,
@@ -172,12 +190,21 @@ def main() -> None:
     parser.add_argument("--sample-every", type=float, default=0.0,
                         help="print the server's memory every this many seconds")
     parser.add_argument("--gradio-temp", type=Path, help="the server's GRADIO_TEMP_DIR, to count")
+    parser.add_argument("--routes", nargs="+", choices=ROUTES, default=["ask"],
+                        help="run the load through each in turn (ratios against the first)")
     args = parser.parse_args()
-    figures = run_load(args.url, args.clients, args.seconds, args.rebuild_at, args.unique,
-                       args.server_pid, args.sample_every, args.gradio_temp, report=print)
-    print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                   for k, v in figures.items() if k != "samples"))
-    print(json.dumps(figures))
+    runs = []
+    for route in args.routes:
+        figures = run_load(args.url, args.clients, args.seconds, args.rebuild_at, args.unique,
+                           args.server_pid, args.sample_every, args.gradio_temp, report=print,
+                           route=route)
+        print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in figures.items() if k != "samples"))
+        runs.append(figures)
+    for figures in runs[1:]:
+        print(f"{figures['route']}: {figures['requests_per_s'] / runs[0]['requests_per_s']:.2f}×"
+              f" the answers per second of {runs[0]['route']}")
+    print(json.dumps(runs[0] if len(runs) == 1 else runs))
 
 
 if __name__ == "__main__":

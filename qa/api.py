@@ -64,6 +64,6 @@ def _documents(documents: Any, known: Sequence[str]) -> list[str] | None:
         # Only a few names, each cut short: the refusal of a huge filter stays small.
         shown = ", ".join(repr(name[:_SHOWN_NAME_CHARS]) for name in unknown[:_SHOWN_NAMES])
         more = f" and {len(unknown) - _SHOWN_NAMES:,} more" if len(unknown) > _SHOWN_NAMES else ""
-        raise ApiInputError(f"not indexed: {shown}{more}; indexed documents "
-                            f"are {', '.join(map(repr, known[:20]))}")
+        raise ApiInputError(f"documents names files not indexed: {shown}{more}; indexed "
+                            f"documents are {', '.join(map(repr, known[:20]))}")
     return names or None

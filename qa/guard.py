@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 UPLOAD_ROUTE = "/gradio_api/upload"
 FILE_ROUTE = "/gradio_api/file="
 DOCUMENT_ROUTE = "/qa/documents/"
+REST_PREFIX = "/api"
 
 # Gradio's routes (as its router spells them) and what qa lets through: "page" passes, "closed"
 # is refused, "files" serves only qa's downloads, "upload" passes when uploads are on,
@@ -100,8 +101,10 @@ class RouteGuard:
                  uploads_allowed: bool,
                  document_file: Callable[[str], Path | None] = lambda name: None,
                  monitoring: bool = False,
-                 api_arguments: dict[str, tuple[str, ...]] | None = None) -> None:
+                 api_arguments: dict[str, tuple[str, ...]] | None = None,
+                 rest: ASGIApp | None = None) -> None:
         self.app = app
+        self.rest = rest  # the REST API's own app (qa.rest), handed every path under /api/
         # Named APIs whose calls are checked for arguments they do not take (Gradio drops them
         # silently, so a misspelt or extra argument would go unnoticed).
         self.api_arguments = api_arguments or {}
@@ -111,6 +114,10 @@ class RouteGuard:
         self.monitoring = monitoring
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.rest is not None and (
+                scope["path"] + "/").startswith(REST_PREFIX + "/"):
+            await self.rest(scope, receive, send)
+            return
         if scope["type"] == "http" and scope["path"].startswith(DOCUMENT_ROUTE):
             await self._document(scope, receive, send)
             return

@@ -7,13 +7,13 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Collection
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qa import backends
 from qa.build import BuildIdentity, BuildOptions, Shard
 from qa.catalog import Catalog, read_folder
-from qa.chunk import CHUNKING_VERSION, ChunkedCorpus
+from qa.chunk import CHUNKING_VERSION, ChunkedCorpus, Passage
 from qa.embed import Embedder, Encoder, Progress
 from qa.indexer import IndexReport, build_index, identity
 from qa.isolation import ReadLimits
@@ -23,6 +23,28 @@ from qa.settings import SEARCH_MODES, SearchMode, Settings
 from qa.store import IndexUnusableError
 
 log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class IndexedDocument:
+    """One document as the index holds it. `pages` is the last page a passage reaches (None
+    for formats without pages)."""
+
+    source: str
+    title: str
+    pages: int | None
+    passages: int
+
+
+def indexed_documents(searcher: Searcher) -> list[IndexedDocument]:
+    """Every document of an opened index, by source."""
+    found: dict[str, list[Passage]] = {}
+    for item in searcher.passages:
+        found.setdefault(item.passage.source, []).append(item.passage)
+    return [IndexedDocument(source, passages[0].title,
+                            max((p.page_end or p.page or 0 for p in passages), default=0) or None,
+                            len(passages))
+            for source, passages in sorted(found.items())]
+
 
 # Where the passages come from: a documents folder by default, a BEIR collection in evaluation.
 Corpus = Callable[[], ChunkedCorpus]
@@ -68,6 +90,7 @@ class QA:
         self._searcher: Searcher | None = None
         self._build_lock = threading.Lock()
         self.last_report: IndexReport | None = None
+        self._documents: tuple[Searcher, list[IndexedDocument]] | None = None
 
     @classmethod
     def open(cls, settings: Settings, progress: Progress | None = None,
@@ -163,6 +186,14 @@ class QA:
                     self._searcher = self._load_searcher()
             searcher = self.searcher
         return searcher
+
+    def documents(self) -> list[IndexedDocument]:
+        """The indexed documents, worked out once per opened index."""
+        searcher = self._current_searcher()
+        cached = self._documents
+        if cached is None or cached[0] is not searcher:
+            cached = self._documents = (searcher, indexed_documents(searcher))
+        return cached[1]
 
     def document_path(self, source: str) -> Path | None:
         """The file behind an indexed source, if it lies inside the documents folder."""

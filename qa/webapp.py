@@ -28,6 +28,7 @@ from qa.isolation import ReadLimits, read_files
 from qa.library import QA
 from qa.load import SkippedFile
 from qa.readers import READERS
+from qa.rest import rest_app
 from qa.search import Hit, SearchResult
 from qa.settings import SEARCH_MODES, Settings
 from qa.uploads import UploadRefused, store_upload
@@ -400,7 +401,8 @@ def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.
     page = built.blocks.queue(default_concurrency_limit=4)
     guard = Middleware(RouteGuard, served_files=built.served_files,
                        uploads_allowed=uploads, document_file=qa.document_path,
-                       monitoring=options.monitoring, api_arguments={"search": SEARCH_ARGUMENTS})
+                       monitoring=options.monitoring, api_arguments={"search": SEARCH_ARGUMENTS},
+                       rest=rest_app(qa, watcher))
     # Every API call is a new Gradio session holding a copy of the page's settings (tens of
     # kilobytes): without a cap they pile up to Gradio's default of 10,000 sessions.
     page.launch(server_name=options.host, server_port=options.port, css=CSS,
