@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -78,10 +79,19 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, live_docs: Path) -> Iterat
                    "QA_SESSIONS_KEPT": str(LIVE_SESSIONS_KEPT),
                    "QA_UPLOADS_KEPT_SECONDS": str(LIVE_UPLOADS_KEPT_SECONDS),
                    "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio"))}
+    with serving(["--docs", str(docs), "--index", str(tmp_path_factory.mktemp("index")),
+                  "--mcp"], environment, port) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serving(arguments: list[str], environment: dict[str, str], port: int | None = None
+            ) -> Iterator[str]:
+    """`python app.py ARGUMENTS --port P` until it answers; its address, then it is stopped."""
+    port = port or free_port()
     # `timeout` makes sure the server stops by itself even if the test run is killed.
     server = subprocess.Popen(
-        ["timeout", "1800", sys.executable, "app.py", "--docs", str(docs), "--index",
-         str(tmp_path_factory.mktemp("index")), "--port", str(port), "--mcp"],
+        ["timeout", "1800", sys.executable, "app.py", *arguments, "--port", str(port)],
         cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 180
@@ -96,6 +106,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, live_docs: Path) -> Iterat
     else:
         server.kill()
         pytest.fail("the app did not start within 180 s")
-    yield url
-    server.terminate()
-    server.wait(timeout=30)
+    try:
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

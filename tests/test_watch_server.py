@@ -4,6 +4,7 @@ at once within 15 s; a deleted or renamed file's old name is never cited again."
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from conftest import serving
 from documents import numbered_notes
 
 from benchmarks.load import call
@@ -67,3 +69,35 @@ def test_three_hundred_files_copied_at_once_are_answerable(app_url: str, live_do
         shutil.rmtree(live_docs / "ledgers")
     within(15, lambda: not any(s.startswith("ledgers/") for s in
                                sources(app_url, "barrels of tar for the dockyard", 20)))
+
+
+def test_readers_that_crash_or_hang_leave_the_watching_server_answering(tmp_path: Path) -> None:
+    """A reader that segfaults on one file and one that never returns, both met by a batch of
+    the watcher: the server goes on answering, indexes the good file of the same batch, and
+    names the two files it left out, with the reason."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "harbour.txt").write_text("Harbour\n\nThe harbour master logs every ship that "
+                                      "enters the bay before dawn.\n", encoding="utf-8")
+    faulty = Path(__file__).parent / "faulty_readers"
+    environment = {**os.environ, "PYTHONPATH": str(faulty), "QA_READ_SECONDS": "4"}
+    with serving(["--docs", str(docs), "--index", str(tmp_path / "index")], environment) as url, \
+            httpx.Client(base_url=url, timeout=60) as http:
+        for name in ("segfault-reader.txt", "hang-reader.txt"):
+            (docs / name).write_text("Doomed\n\nThis file's reader fails before it reads a "
+                                     "word about the orange lighthouse.\n", encoding="utf-8")
+        (docs / "pier.txt").write_text("Pier\n\nThe old pier was painted orange and green in "
+                                       "the spring of 1931.\n", encoding="utf-8")
+
+        def pier_is_answered() -> bool:
+            got = http.get("/api/search", params={"q": "When was the pier painted orange?"})
+            return got.status_code == 200 and got.json()["hits"][0]["source"] == "pier.txt"
+
+        within(30, pier_is_answered)
+        skipped = {entry["source"]: entry["reason"]
+                   for entry in http.get("/api/documents").json()["skipped"]}
+        assert "crashed (SIGSEGV)" in skipped["segfault-reader.txt"], skipped
+        assert "took longer than 4 s" in skipped["hang-reader.txt"], skipped
+        assert http.get("/api/health").json()["status"] == "ok"
+        assert {d["source"] for d in http.get("/api/documents").json()["documents"]} == {
+            "harbour.txt", "pier.txt"}

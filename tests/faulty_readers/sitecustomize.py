@@ -1,0 +1,28 @@
+"""Readers made to fail, for a test's server: Python imports this module at start-up in every
+process with this folder on PYTHONPATH, the server's reader workers among them. A file whose
+name holds "segfault-reader" crashes its reader for real (a C read of address 0, as a bug in a
+native PDF library would); one whose name holds "hang-reader" is never answered."""
+
+from __future__ import annotations
+
+import ctypes
+import time
+from pathlib import Path
+from typing import Any
+
+try:
+    from qa import load
+except ImportError:  # a Python without qa (a tool the test runs): nothing to break
+    load = None  # type: ignore[assignment]
+
+if load is not None:
+    _real_read_file = load.read_file
+
+    def _faulty_read_file(source: str, path: Path, *more: Any, **options: Any) -> Any:
+        if "segfault-reader" in source:
+            ctypes.string_at(0)
+        if "hang-reader" in source:
+            time.sleep(3600)
+        return _real_read_file(source, path, *more, **options)
+
+    load.read_file = _faulty_read_file
