@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 
-from qa.settings import usable_cores
+from qa.settings import BUILD_PRECISIONS, usable_cores
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -139,6 +139,10 @@ class _Runtime(Protocol):
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray: ...
 
+    def encode_query(self, texts: list[str]) -> np.ndarray:
+        """Questions, always at the model's full precision."""
+        ...
+
     def encode_tokens(self, texts: list[str], batch_size: int) -> list[TokenVectors]: ...
 
 
@@ -177,6 +181,9 @@ class _TorchRuntime:
         encoded = self.model.tokenizer(texts, add_special_tokens=False, verbose=False)
         return [len(ids) for ids in encoded["input_ids"]]
 
+    def encode_query(self, texts: list[str]) -> np.ndarray:
+        return self.encode(texts, 1)
+
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         return np.asarray(self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
                                             convert_to_numpy=True, show_progress_bar=False),
@@ -209,17 +216,41 @@ ONNX_BATCH_TOKENS = 256
 
 
 class _OnnxRuntime:
-    def __init__(self, model_path: Path, fingerprint: str, cache_dir: Path, threads: int) -> None:
-        from qa.onnx_encoder import OnnxEncoder, cached_export, read_layout
+    """The export, run by ONNX Runtime: questions always at full precision, builds (every
+    batch of texts) by the file `build_precision` names."""
+
+    def __init__(self, model_path: Path, fingerprint: str, cache_dir: Path, threads: int,
+                 build_precision: str = "float32") -> None:
+        from qa.onnx_encoder import OnnxEncoder, cached_export, cached_int8, read_layout
 
         self.layout = read_layout(model_path)
         self.model_path = model_path
         self.exported = cached_export(model_path, fingerprint, cache_dir)
         self.encoder = OnnxEncoder(model_path, self.exported, self.layout, threads)
+        # int8 builds ask their questions at full precision: as good or better in every measured
+        # figure than int8 questions (docs/benchmarks.md).
+        self.build_file = cached_int8(self.exported) if build_precision == "int8" else self.exported
+        self._build_encoder: Any = None
         self.dimension = self.layout.dimension
         self.max_seq_length = self.layout.max_seq_length
         self.threads = threads
         self._workers: tuple[ThreadPoolExecutor, Any] | None = None
+
+    @property
+    def build_encoder(self) -> Any:
+        """The session a build's single batch runs on (made on first use when it is not the
+        questions' session)."""
+        from qa.onnx_encoder import OnnxEncoder
+
+        if self.build_file == self.exported:
+            return self.encoder
+        if self._build_encoder is None:
+            self._build_encoder = OnnxEncoder(self.model_path, self.build_file, self.layout,
+                                              self.threads)
+        return self._build_encoder
+
+    def encode_query(self, texts: list[str]) -> np.ndarray:
+        return self.encoder.encode(texts)
 
     def token_counts(self, texts: list[str]) -> list[int]:
         return self.encoder.token_counts(texts)
@@ -235,7 +266,7 @@ class _OnnxRuntime:
         Runtime's threads waiting (docs/benchmarks.md)."""
         spans = self._batches(texts)
         if len(spans) == 1:
-            return [work(self.encoder, texts)]
+            return [work(self.build_encoder, texts)]
         pool, encoder = self._batch_workers()
         return list(pool.map(lambda span: work(encoder, texts[span[0] : span[1]]), spans))
 
@@ -247,7 +278,7 @@ class _OnnxRuntime:
         if self._workers is None:
             cores = self.threads or usable_cores()
             self._workers = (ThreadPoolExecutor(cores, thread_name_prefix="qa-encode"),
-                             OnnxEncoder(self.model_path, self.exported, self.layout, threads=1))
+                             OnnxEncoder(self.model_path, self.build_file, self.layout, threads=1))
         return self._workers
 
     def release_batch_workers(self) -> None:
@@ -303,24 +334,25 @@ class RuntimeUnsupported(Exception):
     """This runtime cannot run this model; the next in line (sentence-transformers) may."""
 
 
-def _start_onnx(model: _ModelFiles, threads: int) -> _Runtime:
+def _start_onnx(model: _ModelFiles, threads: int, build_precision: str) -> _Runtime:
     from qa.onnx_encoder import OnnxUnsupported
 
     if not Path(model.path).is_dir():
         raise RuntimeUnsupported(f"ONNX Runtime cannot run {model.setting} (not a local folder)")
     try:
-        return _OnnxRuntime(Path(model.path), model.fingerprint, model.cache, threads)
+        return _OnnxRuntime(Path(model.path), model.fingerprint, model.cache, threads,
+                            build_precision)
     except OnnxUnsupported as error:
         raise RuntimeUnsupported(f"ONNX Runtime cannot run {model.setting} ({error})") from error
 
 
-def _start_torch(model: _ModelFiles, threads: int) -> _Runtime:
+def _start_torch(model: _ModelFiles, threads: int, build_precision: str) -> _Runtime:
     return _TorchRuntime(model.setting, threads)
 
 
 # Each runtime by its QA_ENCODER name (settings.ENCODERS); a runtime that cannot run a model
 # hands over to sentence-transformers ("torch"), which runs every model it can load.
-RUNTIMES: dict[str, Callable[[_ModelFiles, int], _Runtime]] = {
+RUNTIMES: dict[str, Callable[[_ModelFiles, int, str], _Runtime]] = {
     "onnx": _start_onnx, "torch": _start_torch}
 
 
@@ -330,9 +362,13 @@ class Embedder:
     ONNX cannot reproduce falls back to sentence-transformers, with a notice."""
 
     def __init__(self, model: str, batch_size: int = 32, threads: int = 0, encoder: str = "onnx",
-                 onnx_cache: Path | None = None) -> None:
+                 onnx_cache: Path | None = None, build_precision: str = "float32") -> None:
+        if build_precision not in BUILD_PRECISIONS:
+            raise ValueError(f"build precision must be one of {', '.join(BUILD_PRECISIONS)}, "
+                             f"not {build_precision!r}")
         self.model_setting = model
         self.batch_size = batch_size
+        self.build_precision = build_precision
         self._path = resolve_model_path(model)
         self._fingerprint = _fingerprint(self._path)
         self._runtime = self._start(encoder, threads, onnx_cache or default_onnx_cache())
@@ -346,14 +382,18 @@ class Embedder:
         model = _ModelFiles(self.model_setting, self._path, self._fingerprint, onnx_cache)
         if encoder != "torch":
             try:
-                runtime = RUNTIMES[encoder](model, threads)
+                runtime = RUNTIMES[encoder](model, threads, self.build_precision)
                 self.runtime = encoder
                 return runtime
             except RuntimeUnsupported as error:
                 if Path(self._path).is_dir():  # a hub name was never meant for this runtime
                     log.warning("%s; using sentence-transformers", error)
         self.runtime = "torch"
-        return _start_torch(model, threads)
+        if self.build_precision != "float32":
+            log.warning("an int8 build needs ONNX Runtime; %s builds at full precision",
+                        self.model_setting)
+            self.build_precision = "float32"
+        return _start_torch(model, threads, self.build_precision)
 
     @property
     def onnx_file(self) -> Path | None:
@@ -361,7 +401,11 @@ class Embedder:
         return self._runtime.exported if isinstance(self._runtime, _OnnxRuntime) else None
 
     def identity(self) -> ModelIdentity:
-        return ModelIdentity(self.model_setting, self.dimension, self._fingerprint)
+        # An int8 build's vectors are not the model's own: never reused by a full-precision
+        # build, nor the other way round.
+        fingerprint = self._fingerprint + ("" if self.build_precision == "float32"
+                                           else f"+{self.build_precision}")
+        return ModelIdentity(self.model_setting, self.dimension, fingerprint)
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         return self._runtime.token_counts(list(texts)) if texts else []
@@ -416,7 +460,7 @@ class Embedder:
         return blocks
 
     def encode_query(self, question: str) -> np.ndarray:
-        return self._runtime.encode([question], 1)
+        return self._runtime.encode_query([question])
 
     def release_batch_workers(self) -> None:
         """Free what encoding many texts at once holds (ONNX Runtime: a thread pool and a

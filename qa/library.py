@@ -83,7 +83,7 @@ class QA:
         self.backend = backends.backend_for(settings)
         self.embedder: Encoder = embedder or Embedder(
             settings.model, settings.batch_size, settings.threads, settings.encoder,
-            Path(settings.onnx_cache) if settings.onnx_cache else None)
+            Path(settings.onnx_cache) if settings.onnx_cache else None, settings.build_precision)
         self._corpus = corpus or folder_corpus(settings)
         self._reranker: Reranker | None = (
             CrossEncoderReranker(settings.reranker) if settings.reranker else None)

