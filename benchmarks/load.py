@@ -5,6 +5,7 @@
     .venv/bin/python -m benchmarks.load --rebuild-at 10     # press "Rebuild index" after 10 s
     .venv/bin/python -m benchmarks.load --clients 10 --seconds 600 --unique --sample-every 60
     .venv/bin/python -m benchmarks.load --routes search rest    # REST against the call API
+    .venv/bin/python -m benchmarks.load --token qa_...         # a signed-in server (qa serve --users)
 
 Each request is what the browser sends: `POST /gradio_api/call/ask`, then the event stream of `GET
 /gradio_api/call/ask/<event_id>`; with `--routes search rest`, the JSON call API and then the REST
@@ -98,9 +99,16 @@ class Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+def signed_client(url: str, token: str | None, timeout: float = 120) -> httpx.Client:
+    """A client of the server; with `token`, every request carries it (qa serve --users)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=url, timeout=timeout, headers=headers)
+
+
 def client_loop(url: str, stop_at: float, expected: dict[str, str], unique: bool,
-                counter: itertools.count[int], tally: Tally, route: str) -> None:
-    with httpx.Client(base_url=url, timeout=120) as http:
+                counter: itertools.count[int], tally: Tally, route: str,
+                token: str | None = None) -> None:
+    with signed_client(url, token) as http:
         while time.time() < stop_at:
             number = next(counter)
             question = QUESTIONS[number % len(QUESTIONS)]
@@ -135,10 +143,10 @@ def files_under(folder: Path | None) -> int | None:
 def run_load(url: str, clients: int, seconds: float, rebuild_at: float | None = None,
              unique: bool = False, server_pid: int | None = None, sample_every: float = 0.0,
              gradio_temp: Path | None = None,
-             report: Callable[[str], None] = lambda line: None, route: str = "ask"
-             ) -> dict[str, Any]:
+             report: Callable[[str], None] = lambda line: None, route: str = "ask",
+             token: str | None = None) -> dict[str, Any]:
     """Answered requests, failures, wrong first hits, latency and the server's memory."""
-    with httpx.Client(base_url=url, timeout=120) as http:
+    with signed_client(url, token) as http:
         expected = {question: first_source(http, question, route) for question in QUESTIONS}
     tally, counter = Tally(), itertools.count()
     rss_start = server_rss_mb(server_pid)
@@ -146,10 +154,10 @@ def run_load(url: str, clients: int, seconds: float, rebuild_at: float | None = 
     started = time.perf_counter()
     stop_at = time.time() + seconds
     with ThreadPoolExecutor(max_workers=clients + 1) as pool:
-        jobs = [pool.submit(client_loop, url, stop_at, expected, unique, counter, tally, route)
-                for _ in range(clients)]
+        jobs = [pool.submit(client_loop, url, stop_at, expected, unique, counter, tally, route,
+                            token) for _ in range(clients)]
         if rebuild_at is not None:
-            jobs.append(pool.submit(_rebuild_after, url, rebuild_at))
+            jobs.append(pool.submit(_rebuild_after, url, rebuild_at, token))
         while not all(job.done() for job in jobs):
             time.sleep(1)
             if sample_every and time.perf_counter() - started >= sample_every * (len(samples) + 1):
@@ -172,9 +180,9 @@ def run_load(url: str, clients: int, seconds: float, rebuild_at: float | None = 
             "first_failures": tally.failures[:5], "first_wrong": tally.wrong[:5]}
 
 
-def _rebuild_after(url: str, delay: float) -> None:
+def _rebuild_after(url: str, delay: float, token: str | None) -> None:
     time.sleep(delay)
-    with httpx.Client(base_url=url, timeout=600) as http:
+    with signed_client(url, token, timeout=600) as http:
         call(http, "rebuild", [])
 
 
@@ -192,12 +200,13 @@ def main() -> None:
     parser.add_argument("--gradio-temp", type=Path, help="the server's GRADIO_TEMP_DIR, to count")
     parser.add_argument("--routes", nargs="+", choices=ROUTES, default=["ask"],
                         help="run the load through each in turn (ratios against the first)")
+    parser.add_argument("--token", help="an API token (qa users token) for a signed-in server")
     args = parser.parse_args()
     runs = []
     for route in args.routes:
         figures = run_load(args.url, args.clients, args.seconds, args.rebuild_at, args.unique,
                            args.server_pid, args.sample_every, args.gradio_temp, report=print,
-                           route=route)
+                           route=route, token=args.token)
         print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                        for k, v in figures.items() if k != "samples"))
         runs.append(figures)

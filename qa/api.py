@@ -9,6 +9,7 @@ from typing import Any
 from qa.cite import result_to_json
 from qa.library import QA
 from qa.settings import SEARCH_MODES, SearchMode
+from qa.users import EVERYONE, Access
 
 MAX_K = 100
 _SHOWN_NAMES = 5
@@ -20,12 +21,13 @@ class ApiInputError(ValueError):
 
 
 def search_json(qa: QA, question: Any, k: Any = None, mode: Any = None,
-                documents: Any = None) -> dict[str, Any]:
-    """What `qa ask --json` prints for `question`, after checking every argument."""
+                documents: Any = None, access: Access = EVERYONE) -> dict[str, Any]:
+    """What `qa ask --json` prints for `question`, after checking every argument. A document
+    `access` may not read is refused as not indexed: its name is not confirmed either."""
     if not isinstance(question, str):
         raise ApiInputError(f"question must be a string, not {_kind(question)}")
     return result_to_json(qa.search(question, _top_k(k), _mode(mode),
-                                    _documents(documents, qa.searcher.sources)))
+                                    _documents(documents, qa.sources(access)), access))
 
 
 def _kind(value: Any) -> str:

@@ -278,10 +278,12 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def serve_options(host: str | None, port: int | None, mcp: bool, allow_uploads: bool,
-                  read_only: bool, monitoring: bool = False) -> Any:
+                  read_only: bool, monitoring: bool = False, users: Path | None = None,
+                  no_auth: bool = False) -> Any:
     """Flags win over Gradio's GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, which win over defaults.
     Uploads are on for a page on loopback, off elsewhere unless allowed; never when read-only,
-    which also removes the Rebuild button and its API event."""
+    which also removes the Rebuild button and its API event. Beyond loopback, a server without
+    sign-in (--users) starts only when --no-auth says so on purpose."""
     from qa.webapp import ServeOptions
 
     host = host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
@@ -292,9 +294,16 @@ def serve_options(host: str | None, port: int | None, mcp: bool, allow_uploads: 
         except ValueError:
             raise click.BadParameter(f"GRADIO_SERVER_PORT={raw_port!r} is not a port number"
                                      ) from None
-    uploads = not read_only and (host in LOOPBACK or allow_uploads)
+    if users is not None and no_auth:
+        raise click.UsageError("--users turns sign-in on and --no-auth off: give one of them")
+    if host not in LOOPBACK and users is None and not no_auth:
+        raise click.UsageError(
+            f"listening on {host} lets anyone who can reach it read your documents: give "
+            "--users FILE (sign-in; see `qa users add`), or --no-auth to serve them to anyone")
+    # Signed-in users upload where their write globs allow, beyond loopback too.
+    uploads = not read_only and (host in LOOPBACK or allow_uploads or users is not None)
     return ServeOptions(host=host, port=port, mcp=mcp, uploads=uploads, read_only=read_only,
-                        monitoring=monitoring)
+                        monitoring=monitoring, users=users)
 
 
 @main.command()
@@ -313,20 +322,103 @@ def serve_options(host: str | None, port: int | None, mcp: bool, allow_uploads: 
               help="Also serve Gradio's /monitoring pages (every handler's counts and times).")
 @click.option("--no-watch", "no_watch", is_flag=True,
               help="Do not follow the documents folder (default: changes are indexed live).")
+@click.option("--users", "users_file", type=click.Path(path_type=Path),
+              help="Sign-in on: the users file (qa users add); each user reads only their "
+                   "folders, and the APIs need Authorization: Bearer TOKEN.")
+@click.option("--no-auth", is_flag=True,
+              help="Serve beyond loopback without sign-in, to anyone who can reach it.")
 @backend_options
 def serve(docs: Path | None, index_dir: Path | None, model: str | None, host: str | None,
           port: int | None, mcp: bool, allow_uploads: bool, read_only: bool,
-          monitoring: bool, no_watch: bool, where: dict[str, Any]) -> None:
-    """Serve the web page (and the JSON API at /gradio_api/call/search) over the documents."""
+          monitoring: bool, no_watch: bool, users_file: Path | None, no_auth: bool,
+          where: dict[str, Any]) -> None:
+    """Serve the web page, the REST API at /api/ and the call API at /gradio_api/call/search
+    over the documents."""
     from qa.webapp import launch
 
     with user_errors():
-        options = serve_options(host, port, mcp, allow_uploads, read_only, monitoring)
-        if options.host not in LOOPBACK:
+        options = serve_options(host, port, mcp, allow_uploads, read_only, monitoring,
+                                users_file, no_auth)
+        if options.host not in LOOPBACK and users_file is None:
             click.echo(f"warning: listening on {options.host}: anyone who can reach it can read "
                        "your documents", err=True)
         launch(make_settings(docs, index_dir, model=model, watch=False if no_watch else None,
                              **where), options)
+
+
+users_file_option = click.option(
+    "--users", "users_file", type=click.Path(path_type=Path), required=True,
+    help="The users file (TOML; written owner-only, holding only salted scrypt hashes).")
+
+
+@main.group()
+def users() -> None:
+    """Who may sign in to `qa serve --users FILE`, and what each may read."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--folders", required=True,
+              help="What NAME may read: comma-separated globs relative to the documents folder "
+                   "(public/*,reports/**; * is everything).")
+@click.option("--write", "write", default="",
+              help="Where NAME's uploads may land (globs as --folders; none by default).")
+@users_file_option
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_add(name: str, folders: str, write: str, users_file: Path,
+              password_stdin: bool) -> None:
+    """Add NAME (or change their folders and password; their tokens stay)."""
+    from qa.users import UsersFile, parse_globs
+
+    with user_errors():
+        read, writable = parse_globs(folders), parse_globs(write)
+        if not read:
+            raise click.BadParameter("give at least one glob", param_hint="--folders")
+        password = (sys.stdin.readline().rstrip("\n") if password_stdin else
+                    click.prompt(f"password for {name}", hide_input=True,
+                                 confirmation_prompt=True))
+        UsersFile(users_file).add(name, read, writable, password)
+        click.echo(f"{name} reads {', '.join(read)}"
+                   f"{'; writes ' + ', '.join(writable) if writable else ''} ({users_file})")
+
+
+@users.command("remove")
+@click.argument("name")
+@users_file_option
+def users_remove(name: str, users_file: Path) -> None:
+    """Remove NAME: their password and tokens stop working at once, on a running server too."""
+    from qa.users import UsersFile
+
+    with user_errors():
+        UsersFile(users_file).remove(name)
+        click.echo(f"removed {name}")
+
+
+@users.command("list")
+@users_file_option
+def users_list(users_file: Path) -> None:
+    """Each user with what they may read and write, and how many tokens they hold."""
+    from qa.users import UsersFile
+
+    with user_errors():
+        listed = UsersFile(users_file)
+        warning = listed.warn_if_readable_by_others()
+        if warning:
+            click.echo(warning, err=True)
+        for user in listed.users().values():
+            click.echo(f"{user.name}\treads {','.join(user.read)}\twrites "
+                       f"{','.join(user.write) or '-'}\t{len(user.tokens)} tokens")
+
+
+@users.command("token")
+@click.argument("name")
+@users_file_option
+def users_token(name: str, users_file: Path) -> None:
+    """Make NAME a new API token and print it, once: only its hash is kept."""
+    from qa.users import UsersFile
+
+    with user_errors():
+        click.echo(UsersFile(users_file).new_token(name))
 
 
 if __name__ == "__main__":

@@ -33,18 +33,20 @@ class ExportFolder:
         self._lock = threading.Lock()
         folder.mkdir(parents=True, exist_ok=True)
 
-    def export(self, result: SearchResult) -> tuple[Path, Path]:
-        """Write the result as Markdown and JSON; return both paths."""
+    def export(self, result: SearchResult, owner: str = "") -> tuple[Path, Path]:
+        """Write the result as Markdown and JSON; return both paths. `owner` (a tag) starts
+        the names, so that a signed-in user's downloads can be told from another's."""
         markdown = f"# {result.question}\n\n" + "\n".join(hit_to_markdown(h) for h in result.hits)
         as_json = json.dumps(result_to_json(result), indent=1, ensure_ascii=False)
         with self._lock:
-            paths = (self._write(markdown, ".md"), self._write(as_json, ".json"))
+            paths = (self._write(markdown, ".md", owner), self._write(as_json, ".json", owner))
             self._trim(keep=set(paths))
         return paths
 
-    def _write(self, text: str, suffix: str) -> Path:
+    def _write(self, text: str, suffix: str, owner: str) -> Path:
         data = text.encode("utf-8")
-        path = self.folder / f"qa-results-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+        tag = f"{owner}-" if owner else ""
+        path = self.folder / f"qa-results-{tag}{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
         temporary = path.with_name(f".{path.name}.tmp")
         temporary.write_bytes(data)
         os.replace(temporary, path)  # a rewrite of the same answer also makes it the newest

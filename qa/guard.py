@@ -15,7 +15,10 @@ import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from qa.signin import LOGIN_ROUTE, SignIn
+from qa.users import EVERYONE, Access
 
 UPLOAD_ROUTE = "/gradio_api/upload"
 FILE_ROUTE = "/gradio_api/file="
@@ -99,11 +102,12 @@ class RouteGuard:
 
     def __init__(self, app: ASGIApp, served_files: Callable[[], Iterable[set[str]]],
                  uploads_allowed: bool,
-                 document_file: Callable[[str], Path | None] = lambda name: None,
+                 document_file: Callable[[str, Access], Path | None] = lambda name, access: None,
                  monitoring: bool = False,
                  api_arguments: dict[str, tuple[str, ...]] | None = None,
-                 rest: ASGIApp | None = None) -> None:
+                 rest: ASGIApp | None = None, signin: SignIn | None = None) -> None:
         self.app = app
+        self.signin = signin  # None: no sign-in, every reader reads everything (loopback)
         self.rest = rest  # the REST API's own app (qa.rest), handed every path under /api/
         # Named APIs whose calls are checked for arguments they do not take (Gradio drops them
         # silently, so a misspelt or extra argument would go unnoticed).
@@ -114,15 +118,25 @@ class RouteGuard:
         self.monitoring = monitoring
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        access = EVERYONE
+        if scope["type"] == "http" and self.signin is not None:
+            admission = self.signin.admit(scope)
+            if admission.refusal:
+                await _refuse(send, admission.refusal, status=admission.status)
+                return
+            scope = {**scope, "headers": admission.headers}
+            access = self.signin.access(admission.user)
+            if scope["path"].rstrip("/") == LOGIN_ROUTE and scope.get("method") == "POST":
+                send = self._counting_failures(scope, send)
         if scope["type"] == "http" and self.rest is not None and (
                 scope["path"] + "/").startswith(REST_PREFIX + "/"):
             await self.rest(scope, receive, send)
             return
         if scope["type"] == "http" and scope["path"].startswith(DOCUMENT_ROUTE):
-            await self._document(scope, receive, send)
+            await self._document(scope, receive, send, access)
             return
         if scope["type"] == "http":
-            refusal = self._refusal(scope["path"])
+            refusal = self._refusal(scope["path"], access)
             if refusal:
                 await _refuse(send, refusal, status=404 if refusal == "not found" else 403)
                 return
@@ -136,10 +150,24 @@ class RouteGuard:
                 receive = _replay(body)
         await self.app(scope, receive, send)
 
-    async def _document(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def _counting_failures(self, scope: Scope, send: Send) -> Send:
+        """`send` for Gradio's login: a refused password counts against the address."""
+        assert self.signin is not None
+        failures, client = self.signin.failures, scope.get("client")
+        address = str(client[0]) if client else "unknown"
+
+        async def counting(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] in (400, 401):
+                failures.failed(address)
+            await send(message)
+
+        return counting
+
+    async def _document(self, scope: Scope, receive: Receive, send: Send, access: Access
+                        ) -> None:
         from starlette.responses import FileResponse
 
-        path = self.document_file(scope["path"][len(DOCUMENT_ROUTE):])
+        path = self.document_file(scope["path"][len(DOCUMENT_ROUTE):], access)
         if path is None:
             await _refuse(send, "not an indexed document", status=404)
             return
@@ -152,22 +180,27 @@ class RouteGuard:
                                 filename=path.name)
         await response(scope, receive, send)
 
-    def _refusal(self, path: str) -> str:
+    def _refusal(self, path: str, access: Access) -> str:
         judged, detail = verdict(path)
         if judged == "page":
             return ""
         if judged == "upload":
             return "" if self.uploads_allowed else "uploads are turned off on this server"
         if judged == "files":
-            return "" if self._served(detail) else "this server only serves its own downloads"
+            return "" if self._served(detail, access) else \
+                "this server only serves its own downloads"
         if judged == "monitoring":
             return "" if self.monitoring else "monitoring is off (qa serve --monitoring)"
         if judged == "closed":
             return "this server does not offer that route"
         return "not found"
 
-    def _served(self, requested: str) -> bool:
+    def _served(self, requested: str, access: Access) -> bool:
         wanted = os.path.abspath(requested)
+        if self.signin is not None:  # signed in, each user downloads only their own results
+            owned = f"qa-results-{self.signin.export_tag(access.user)}-"
+            if access.user is None or not os.path.basename(wanted).startswith(owned):
+                return False
         return any(wanted in files for files in self.served_files())
 
 

@@ -21,6 +21,7 @@ from qa.rerank import CrossEncoderReranker, Reranker
 from qa.search import Searcher, SearchResult
 from qa.settings import SEARCH_MODES, SearchMode, Settings
 from qa.store import IndexUnusableError
+from qa.users import EVERYONE, Access
 
 log = logging.getLogger(__name__)
 
@@ -187,25 +188,34 @@ class QA:
             searcher = self.searcher
         return searcher
 
-    def documents(self) -> list[IndexedDocument]:
-        """The indexed documents, worked out once per opened index."""
+    def documents(self, access: Access = EVERYONE) -> list[IndexedDocument]:
+        """The indexed documents `access` may read, worked out once per opened index."""
         searcher = self._current_searcher()
         cached = self._documents
         if cached is None or cached[0] is not searcher:
             cached = self._documents = (searcher, indexed_documents(searcher))
-        return cached[1]
+        if access.everything:
+            return cached[1]
+        return [document for document in cached[1] if access.may_read(document.source)]
 
-    def document_path(self, source: str) -> Path | None:
-        """The file behind an indexed source, if it lies inside the documents folder."""
-        if source not in set(self.searcher.sources):
+    def sources(self, access: Access = EVERYONE) -> list[str]:
+        """The indexed files `access` may read."""
+        return access.readable(self._current_searcher().sources)
+
+    def document_path(self, source: str, access: Access = EVERYONE) -> Path | None:
+        """The file behind an indexed source `access` may read, inside the documents folder."""
+        if not access.may_read(source) or source not in set(self.searcher.sources):
             return None
         folder = self.settings.docs_dir.resolve()
         path = (folder / source).resolve()
         return path if path.is_relative_to(folder) and path.is_file() else None
 
     def search(self, question: str, k: int | None = None, mode: SearchMode | None = None,
-               sources: Collection[str] | None = None) -> SearchResult:
-        """The best passages for a question. A blank question gives no hits and a notice."""
+               sources: Collection[str] | None = None, access: Access = EVERYONE
+               ) -> SearchResult:
+        """The best passages for a question, among `sources` (all when empty) that `access` may
+        read: the filter goes before ranking, so every one of the k hits is readable. A blank
+        question gives no hits and a notice."""
         mode = mode or self.settings.mode
         if mode not in SEARCH_MODES:
             raise ValueError(f"mode must be one of {', '.join(SEARCH_MODES)}, not {mode!r}")
@@ -217,6 +227,11 @@ class QA:
         if searcher.index.passage_count == 0:
             return SearchResult(text, [], [f"Nothing is indexed: {self.settings.docs_dir} holds "
                                            "no usable document now."])
+        if not access.everything:
+            readable = access.readable(searcher.sources)
+            sources = [s for s in sources if access.may_read(s)] if sources else readable
+            if not sources:
+                return SearchResult(text, [], ["None of the indexed documents is yours to read."])
         hits = searcher.search(text, count, mode, sources)
         if not hits or hits[0].below_threshold:
             notices.append("No good match: no passage is close to this question.")

@@ -15,6 +15,7 @@ is one request, answered from a worker thread.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
@@ -26,7 +27,9 @@ from qa.api import MAX_K, ApiInputError, search_json
 from qa.guard import REST_PREFIX as PREFIX
 from qa.library import QA
 from qa.settings import SearchMode
+from qa.signin import no_sign_in
 from qa.store import IndexUnusableError
+from qa.users import Access
 from qa.watch import FolderWatcher
 
 
@@ -119,17 +122,20 @@ def _validation_refusal(request: Request, error: Exception) -> JSONResponse:
     return refusal(422, "; ".join(lines))
 
 
-def rest_app(qa: QA, watcher: FolderWatcher | None = None) -> FastAPI:
-    """The REST routes over `qa`, as an app of their own (the page's guard hands it /api/)."""
+def rest_app(qa: QA, watcher: FolderWatcher | None = None,
+             access_of: Callable[[Mapping[str, str]], Access] = no_sign_in) -> FastAPI:
+    """The REST routes over `qa`, as an app of their own (the page's guard hands it /api/).
+    `access_of` reads who a request is from (the guard named them) and what they may read."""
     app = FastAPI(title="qa", summary="Ask your documents; get passages you can cite.",
                   openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs", redoc_url=None)
     app.add_exception_handler(RequestValidationError, _validation_refusal)
 
-    def answer(question: str, k: int | None, mode: str | None,
+    def answer(request: Request, question: str, k: int | None, mode: str | None,
                documents: list[str] | None) -> JSONResponse:
         try:
             # Returned as built, not through a response model: byte for byte `qa ask --json`.
-            return JSONResponse(search_json(qa, question, k, mode, documents))
+            return JSONResponse(search_json(qa, question, k, mode, documents,
+                                            access_of(request.headers)))
         except ApiInputError as error:
             return refusal(422, str(error))
         except IndexUnusableError as error:
@@ -151,23 +157,25 @@ def rest_app(qa: QA, watcher: FolderWatcher | None = None) -> FastAPI:
         if unknown:  # a misspelt argument must not be ignored in silence
             return refusal(422, f"{unknown[0][:50]}: not an argument of /api/search (it takes "
                                 f"{', '.join(sorted(_GET_ARGUMENTS))})")
-        return answer(q, k, mode, documents)
+        return answer(request, q, k, mode, documents)
 
     @app.post(f"{PREFIX}/search", response_model=None,
              responses={200: {"model": SearchAnswer}, **_REFUSALS})
-    def search_posted(body: SearchRequest) -> JSONResponse:
+    def search_posted(request: Request, body: SearchRequest) -> JSONResponse:
         """The same search, its arguments in a JSON body."""
-        return answer(body.question, body.k, body.mode, body.documents)
+        return answer(request, body.question, body.k, body.mode, body.documents)
 
     @app.get(f"{PREFIX}/documents", response_model=None,
              responses={200: {"model": DocumentList}, **_REFUSALS})
-    def documents() -> JSONResponse:
-        """The indexed documents, and the files left out."""
+    def documents(request: Request) -> JSONResponse:
+        """The indexed documents you may read, and the files left out."""
+        reader = access_of(request.headers)
         try:
-            listed = qa.documents()
+            listed = qa.documents(reader)
         except IndexUnusableError as error:
             return refusal(503, str(error))
-        skipped = qa.last_report.skipped if qa.last_report else []
+        skipped = [skip for skip in (qa.last_report.skipped if qa.last_report else [])
+                   if reader.may_read(skip.source)]
         return JSONResponse({"documents": [vars(document) for document in listed],
                              "skipped": [{"source": s.source, "reason": s.reason}
                                          for s in skipped]})

@@ -31,7 +31,9 @@ from qa.readers import READERS
 from qa.rest import rest_app
 from qa.search import Hit, SearchResult
 from qa.settings import SEARCH_MODES, Settings
-from qa.uploads import UploadRefused, store_upload
+from qa.signin import SignIn, no_sign_in
+from qa.uploads import UploadRefused, safe_name, store_upload
+from qa.users import EVERYONE, Access, UsersFile, UsersFileError
 from qa.watch import FolderWatcher, watcher_for
 
 EXAMPLES = [
@@ -98,10 +100,11 @@ def render_results(result: SearchResult) -> str:
     return notices + "".join(render_hit(hit, best) for hit in result.hits)
 
 
-def render_document(qa: QA, source: str, paragraph: int) -> str:
+def render_document(qa: QA, source: str, paragraph: int, access: Access = EVERYONE) -> str:
     """The whole indexed document, HTML-escaped, with one paragraph highlighted; each passage
     with its character offsets into the extracted text, page boundaries and sections marked."""
-    passages = [i.passage for i in qa.searcher.index.passages_in(source)]
+    readable = access.may_read(source)
+    passages = [i.passage for i in qa.searcher.index.passages_in(source)] if readable else []
     if not passages:
         return _notice(f"{display_source(source)} is not an indexed document.")
     parts = [f"<h3>{html.escape(passages[0].title)}</h3>"
@@ -123,10 +126,16 @@ def render_document(qa: QA, source: str, paragraph: int) -> str:
     return '<div class="qa-doc">' + "".join(parts) + "</div>"
 
 
-def index_status(qa: QA, watcher: FolderWatcher | None = None) -> str:
+def index_status(qa: QA, watcher: FolderWatcher | None = None, access: Access = EVERYONE
+                 ) -> str:
+    """The index panel's line; a signed-in user counts only the documents they may read."""
     manifest = qa.searcher.manifest
     age = time.time() - manifest.created
-    line = (f"**Index** · {len(manifest.files)} documents · {manifest.passage_count} passages · "
+    documents, passages = len(manifest.files), manifest.passage_count
+    if not access.everything:
+        readable = qa.documents(access)
+        documents, passages = len(readable), sum(d.passages for d in readable)
+    line = (f"**Index** · {documents} documents · {passages} passages · "
             f"model `{manifest.model.get('name')}` · {manifest.dense_index.get('kind')} search · "
             f"built {_age(age)} ago")
     return line + (f"  \n{html.escape(watcher.status.line())}" if watcher else "")
@@ -169,6 +178,7 @@ class ServeOptions:
     uploads: bool = False
     read_only: bool = False  # no uploads and no Rebuild: nothing a visitor does writes anything
     monitoring: bool = False  # Gradio's /monitoring pages (every handler's counts and times)
+    users: Path | None = None  # sign-in on: the users file (qa users add ...)
 
 
 def citation_radio() -> gr.Radio:
@@ -200,21 +210,31 @@ def _embedding_progress(progress: gr.Progress) -> Progress:
 
 
 def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bool = True,
-               watcher: FolderWatcher | None = None) -> Page:
+               watcher: FolderWatcher | None = None, signin: SignIn | None = None) -> Page:
     """The page over `qa`; result downloads are written to `exports`; with `uploads`, a panel
     adds documents to the folder and refreshes the index; with `rebuild`, a button (and an API
-    event) rebuilds the index; with `watcher`, the index panel follows what it applies."""
+    event) rebuilds the index; with `watcher`, the index panel follows what it applies; with
+    `signin`, every handler answers within what the request's user may read."""
 
-    def ask(question: str, k: float, mode: str, sources: list[str] | None
-            ) -> tuple[Any, ...]:
-        result = qa.search(question or "", int(k), mode, sources or None)  # type: ignore[arg-type]
+    def access(request: gr.Request | None) -> Access:
+        if signin is None:
+            return EVERYONE
+        return signin.access_of(request.headers if request is not None else {})
+
+    def ask(question: str, k: float, mode: str, sources: list[str] | None,
+            request: gr.Request) -> tuple[Any, ...]:
+        reader = access(request)
+        result = qa.search(question or "", int(k), mode, sources or None,  # type: ignore[arg-type]
+                           reader)
         citations = "\n".join(citation_text(h) for h in result.hits)
-        files = [str(path) for path in exports.export(result)] if result.hits else None
+        owner = signin.export_tag(reader.user) if signin is not None else ""
+        files = [str(path) for path in exports.export(result, owner)] if result.hits else None
         return (render_results(result), citations, gr.update(choices=citation_choices(result),
                                                               value=None), files)
 
     def search(question: str, k: int | None = None, mode: str | None = None,
-               documents: list[str] | None = None) -> dict[str, Any]:
+               documents: list[str] | None = None, request: gr.Request = None  # type: ignore[assignment]
+               ) -> dict[str, Any]:
         """Search the user's documents; return the best passages, each with a citation.
 
         Args:
@@ -228,30 +248,44 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
             "start", "end", "answer", "citation", ...}], "no_good_match", "notices"}.
         """
         try:
-            return search_json(qa, question, k, mode, documents)
+            return search_json(qa, question, k, mode, documents, access(request))
         except ApiInputError as error:
             raise gr.Error(str(error)) from error
 
-    def show_document(choice: str | None) -> str:
+    def show_document(choice: str | None, request: gr.Request) -> str:
         named = parse_choice(choice) if isinstance(choice, str) else None
-        return render_document(qa, *named) if named else ""
+        return render_document(qa, *named, access(request)) if named else ""
 
-    def rebuild_index(progress: gr.Progress = gr.Progress()) -> tuple[str, Any]:  # noqa: B008
+    def rebuild_index(request: gr.Request,
+                      progress: gr.Progress = gr.Progress()  # noqa: B008
+                      ) -> tuple[str, Any]:
+        reader = access(request)
+        if not reader.may_write("*"):  # a rebuild is everyone's: only a user who may write all
+            raise gr.Error("Rebuilding needs write permission on every folder (--write '*').")
         summary = qa.index(force=True, progress=_embedding_progress(progress)).summary()
-        return (index_status(qa, watcher) + f"  \nRebuilt: {summary}",
-                gr.update(choices=qa.searcher.sources))
+        return (index_status(qa, watcher, reader) + f"  \nRebuilt: {summary}",
+                gr.update(choices=qa.sources(reader)))
 
-    def follow_watcher(seen: int) -> tuple[str, Any, int]:
+    def show_reader(request: gr.Request) -> tuple[str, Any]:
+        """The panel and the documents list as the signed-in user may see them."""
+        reader = access(request)
+        return index_status(qa, watcher, reader), gr.update(choices=qa.sources(reader))
+
+    def follow_watcher(seen: int, request: gr.Request) -> tuple[str, Any, int]:
         """The panel's line every few seconds; the documents list once a batch was applied."""
         assert watcher is not None
+        reader = access(request)
         applied = watcher.status.applied
-        choices = gr.update(choices=qa.searcher.sources) if applied != seen else gr.skip()
-        return index_status(qa, watcher), choices, applied
+        choices = gr.update(choices=qa.sources(reader)) if applied != seen else gr.skip()
+        return index_status(qa, watcher, reader), choices, applied
 
-    def add_documents(files: list[str] | None, progress: gr.Progress = gr.Progress()  # noqa: B008
+    def add_documents(files: list[str] | None, request: gr.Request,
+                      progress: gr.Progress = gr.Progress()  # noqa: B008
                       ) -> tuple[str, Any, str, None]:
-        lines = add_files(qa, [Path(f) for f in files or []], _embedding_progress(progress))
-        return (index_status(qa, watcher), gr.update(choices=qa.searcher.sources),
+        reader = access(request)
+        lines = add_files(qa, [Path(f) for f in files or []], _embedding_progress(progress),
+                          reader)
+        return (index_status(qa, watcher, reader), gr.update(choices=qa.sources(reader)),
                 "\n".join(f"- {line}" for line in lines), None)
 
     with gr.Blocks(title="qa — ask your documents") as page:
@@ -264,7 +298,7 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
         with gr.Row():
             top_k = gr.Slider(1, 20, value=qa.settings.top_k, step=1, label="Results")
             mode = gr.Radio(list(SEARCH_MODES), value=qa.settings.mode, label="Search")
-            sources = gr.Dropdown(qa.searcher.sources, multiselect=True, value=[],
+            sources = gr.Dropdown([] if signin else qa.searcher.sources, multiselect=True, value=[],
                                   label="Search within (all when empty)")
         gr.Examples(EXAMPLES, inputs=question)
         results = gr.HTML(elem_id="qa-results")
@@ -276,7 +310,9 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
             choice = citation_radio()
             document = gr.HTML(elem_id="qa-document")
         with gr.Row():
-            status = gr.Markdown(index_status(qa, watcher), elem_id="qa-status")
+            # Filled per reader when the page loads (the counts of what they may read).
+            status = gr.Markdown("" if signin else index_status(qa, watcher),
+                                 elem_id="qa-status")
             if rebuild:
                 rebuild_button = gr.Button("Rebuild index", scale=0)
                 # Callable by name (the load benchmark rebuilds mid-run), not in the API docs.
@@ -297,7 +333,11 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
         submit.click(ask, [question, top_k, mode, sources], outputs, api_visibility="private")
         choice.change(show_document, choice, document, api_visibility="private").then(
             None, js=SCROLL_TO_TARGET)
-        gr.api(search, api_name="search")
+        # Not queued: an MCP tool call then runs in the request that passed the guard (who it
+        # is from goes with it), not through Gradio's loopback client, which has no sign-in.
+        gr.api(search, api_name="search", queue=False)
+        if signin is not None:
+            page.load(show_reader, None, [status, sources], api_visibility="private")
         if watcher is not None:
             seen = gr.State(watcher.status.applied)
             gr.Timer(3.0).tick(follow_watcher, seen, [status, sources, seen],
@@ -305,25 +345,38 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
     return Page(page, downloads)
 
 
-def add_files(qa: QA, uploaded: list[Path], progress: Progress | None = None) -> list[str]:
-    """Store uploaded files in the documents folder, refresh the index; one line per outcome.
-    A stored file qa then cannot read is removed again, with the reason."""
+def add_files(qa: QA, uploaded: list[Path], progress: Progress | None = None,
+              access: Access = EVERYONE) -> list[str]:
+    """Store uploaded files in the documents folder (in the folder `access` may write to),
+    refresh the index; one line per outcome. A stored file qa then cannot read is removed
+    again, with the reason."""
     lines, added = [], []
+    folder = access.upload_folder()
+    if folder is None:
+        for path in uploaded:
+            path.unlink(missing_ok=True)
+        return [f"refused: {access.user} may not add documents (no write permission)"]
     read_failures = _unreadable_uploads(qa.settings, uploaded)
     for path in uploaded:
         try:
             if path in read_failures:
                 raise UploadRefused(f"{path.name}: not added, {read_failures[path]}")
-            stored = store_upload(qa.settings.docs_dir, path.name, path, qa.settings.max_file_bytes)
+            if not access.may_write(_in_folder(folder, safe_name(path.name))):
+                raise UploadRefused(f"{path.name}: not added, {folder or 'the top folder'} is "
+                                    "not yours to write")
+            target = qa.settings.docs_dir / folder
+            target.mkdir(parents=True, exist_ok=True)
+            stored = store_upload(target, path.name, path, qa.settings.max_file_bytes)
         except (UploadRefused, OSError) as error:
             lines.append(f"refused: {error}")
             continue
         finally:
             path.unlink(missing_ok=True)  # Gradio's copy: the folder now holds the file
+        name = _in_folder(folder, stored.name)
         if stored.new:
-            added.append(stored.name)
+            added.append(name)
         else:
-            lines.append(f"{stored.name}: already in the folder")
+            lines.append(f"{name}: already in the folder")
     if not added:
         return lines
     report = qa.index(progress=progress)
@@ -335,6 +388,10 @@ def add_files(qa: QA, uploaded: list[Path], progress: Progress | None = None) ->
         else:
             lines.append(f"added {name}")
     return [*lines, f"index: {report.summary()}"]
+
+
+def _in_folder(folder: str, name: str) -> str:
+    return f"{folder}/{name}" if folder else name
 
 
 def _unreadable_uploads(settings: Settings, uploaded: list[Path]) -> dict[Path, str]:
@@ -376,6 +433,20 @@ def _answers_in_json(page: gr.Blocks) -> None:
     server.postprocess_output_data = postprocess  # type: ignore[method-assign]
 
 
+def _signin(users_path: Path) -> SignIn:
+    """Sign-in over a users file that must exist and hold someone (a clear error otherwise)."""
+    users = UsersFile(users_path)
+    if not users.users():
+        raise UsersFileError(f"{users_path} holds no user: add one with `qa users add NAME "
+                             f"--folders GLOBS --users {users_path}`")
+    warning = users.warn_if_readable_by_others()
+    if warning:
+        print(f"qa: {warning}", file=sys.stderr, flush=True)
+    print(f"qa: sign-in on ({len(users.users())} users in {users_path}); the API needs "
+          "Authorization: Bearer TOKEN", file=sys.stderr, flush=True)
+    return SignIn(users)
+
+
 def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.Blocks:
     qa = QA(settings)
     watcher = watcher_for(qa)
@@ -393,7 +464,9 @@ def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.
     atexit.register(shutil.rmtree, exports.folder, ignore_errors=True)
     uploads_folder = _own_gradio_folder()
     uploads = options.uploads and not options.read_only
-    built = build_page(qa, exports, uploads, rebuild=not options.read_only, watcher=watcher)
+    signin = _signin(options.users) if options.users else None
+    built = build_page(qa, exports, uploads, rebuild=not options.read_only, watcher=watcher,
+                       signin=signin)
     # Gradio copies every download into its cache; without pruning the copies pile up. Uploads
     # land there too, and one posted without its event would stay for ever.
     keep_pruning(built.served_files, settings.downloads_kept_seconds, uploads_folder,
@@ -402,14 +475,19 @@ def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.
     guard = Middleware(RouteGuard, served_files=built.served_files,
                        uploads_allowed=uploads, document_file=qa.document_path,
                        monitoring=options.monitoring, api_arguments={"search": SEARCH_ARGUMENTS},
-                       rest=rest_app(qa, watcher))
+                       rest=rest_app(qa, watcher, signin.access_of if signin else no_sign_in),
+                       signin=signin)
     # Every API call is a new Gradio session holding a copy of the page's settings (tens of
     # kilobytes): without a cap they pile up to Gradio's default of 10,000 sessions.
     page.launch(server_name=options.host, server_port=options.port, css=CSS,
                 state_session_capacity=settings.sessions_kept,
                 prevent_thread_lock=True, show_error=True, footer_links=[],
                 max_file_size=settings.max_file_bytes, mcp_server=options.mcp,
+                auth=signin.check_password if signin else None,
+                auth_message="Sign in with your qa name and password." if signin else None,
                 app_kwargs={"middleware": [guard]})
+    if signin is not None:
+        signin.attach(page.server_app)
     # Launch made the MCP server (and already listens): a tool call in this first instant would
     # still get Gradio's repr text.
     _answers_in_json(page)

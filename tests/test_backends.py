@@ -24,6 +24,7 @@ from qa.indexer import identity
 from qa.lexical import analyse
 from qa.library import QA, folder_corpus
 from qa.settings import Settings
+from qa.users import Access
 
 register_memory_backend()
 
@@ -120,6 +121,21 @@ def test_answers_are_the_local_answers(published: tuple[QA, IndexReader], seeds_
         assert answers(qa, mode=mode) == answers(seeds_qa, mode=mode)
     source = seeds_qa.searcher.sources[2]
     assert answers(qa, sources=[source]) == answers(seeds_qa, sources=[source])
+
+
+def test_a_readers_folders_are_enforced_before_ranking(published: tuple[QA, IndexReader],
+                                                      seeds_qa: QA) -> None:
+    """What `qa serve --users` relies on, on every backend: a user who may read some files gets
+    k hits, all from those files, exactly as the local index ranks them."""
+    qa, _ = published
+    readable = seeds_qa.searcher.sources[1:]
+    reader = Access("reader", tuple(readable), ())
+    for question in QUESTIONS:
+        hits = qa.search(question, k=5, access=reader).hits
+        assert len(hits) == 5 and {h.passage.source for h in hits} <= set(readable)
+        local_hits = seeds_qa.search(question, k=5, access=reader).hits
+        assert [(h.passage.source, h.passage.paragraph) for h in hits] == \
+            [(h.passage.source, h.passage.paragraph) for h in local_hits]
 
 
 def test_what_a_backend_already_serves(published: tuple[QA, IndexReader], seeds_qa: QA,

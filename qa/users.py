@@ -1,0 +1,262 @@
+"""Who may read what: a users file that `qa users` writes and `qa serve --users` reads.
+
+The file is TOML, one table per user:
+
+    [users.alice]
+    read = ["public/*", "reports/**"]    # globs relative to the documents folder; "*" is all
+    write = ["public/*"]                 # where this user's uploads may land (none when empty)
+    password = "scrypt$16384$8$1$<salt>$<hash>"
+    [users.alice.tokens]
+    "3f2a9c1d" = "scrypt$16384$8$1$<salt>$<hash>"
+
+Passwords and API tokens are kept only as salted scrypt hashes, and the file is written readable by
+its owner alone. A token reads `qa_<id>_<secret>`: its id finds the one hash to check.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import stat
+import sys
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import tomli_w
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the same parser, before the standard library took it in
+    import tomli as tomllib
+
+# scrypt's cost: 16 MB and about 50 ms a check here, so a stolen file is slow to guess at.
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+_TOKEN = re.compile(r"^qa_([0-9a-f]{8})_([A-Za-z0-9_-]{20,100})$")
+
+
+class UsersFileError(ValueError):
+    """The users file or a change to it is refused; the message says why."""
+
+
+def hash_secret(secret: str) -> str:
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P,
+                            dklen=32)
+    return "$".join(["scrypt", str(_SCRYPT_N), str(_SCRYPT_R), str(_SCRYPT_P),
+                     base64.b64encode(salt).decode(), base64.b64encode(digest).decode()])
+
+
+def secret_matches(secret: str, stored: str) -> bool:
+    try:
+        kind, n, r, p, salt, digest = stored.split("$")
+        expected = base64.b64decode(digest)
+        got = hashlib.scrypt(secret.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r),
+                             p=int(p), dklen=len(expected))
+    except ValueError:
+        return False
+    return kind == "scrypt" and hmac.compare_digest(got, expected)
+
+
+def glob_pattern(glob: str) -> re.Pattern[str]:
+    """A folder glob as a pattern over names relative to the documents folder: "*" alone is
+    everything; otherwise "*" stays within one folder and "**" crosses folders; a name without
+    wildcards ("hr") is that file or everything under that folder."""
+    if glob.strip() == "*":
+        return re.compile(r".*", re.S)
+    parts = re.split(r"(\*\*/?|\*|\?)", glob.strip().strip("/"))
+    wild = {"**/": r"(?:.*/)?", "**": r".*", "*": r"[^/]*", "?": r"[^/]"}
+    pattern = "".join(wild.get(part, re.escape(part)) for part in parts)
+    return re.compile(pattern if len(parts) > 1 else pattern + r"(?:/.*)?", re.S)
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one reader may see and where their uploads may land (globs over sources)."""
+
+    user: str | None  # None: this server has no sign-in, and every reader sees everything
+    read: tuple[str, ...] = ("*",)
+    write: tuple[str, ...] = ("*",)
+
+    @cached_property
+    def _read(self) -> list[re.Pattern[str]]:
+        return [glob_pattern(glob) for glob in self.read]
+
+    @cached_property
+    def _write(self) -> list[re.Pattern[str]]:
+        return [glob_pattern(glob) for glob in self.write]
+
+    @property
+    def everything(self) -> bool:
+        return "*" in self.read
+
+    def may_read(self, source: str) -> bool:
+        return any(pattern.fullmatch(source) for pattern in self._read)
+
+    def may_write(self, source: str) -> bool:
+        return any(pattern.fullmatch(source) for pattern in self._write)
+
+    def readable(self, sources: list[str]) -> list[str]:
+        return sources if self.everything else [s for s in sources if self.may_read(s)]
+
+    def upload_folder(self) -> str | None:
+        """The folder an upload lands in: the first write glob's folder before any wildcard."""
+        for glob in self.write:
+            before_wildcard = re.split(r"[*?]", glob.strip(), maxsplit=1)
+            if len(before_wildcard) == 1:  # no wildcard: the glob names a folder
+                return glob.strip().strip("/")
+            folder = before_wildcard[0]
+            return folder.rsplit("/", 1)[0] if "/" in folder else ""
+        return None
+
+
+EVERYONE = Access(None)
+
+
+@dataclass
+class User:
+    name: str
+    read: list[str]
+    write: list[str] = field(default_factory=list)
+    password: str = ""
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def access(self) -> Access:
+        return Access(self.name, tuple(self.read), tuple(self.write))
+
+
+def parse_globs(text: str) -> list[str]:
+    globs = [glob.strip() for glob in text.split(",") if glob.strip()]
+    for glob in globs:
+        if glob.startswith("/") or ".." in glob.split("/"):
+            raise UsersFileError(f"{glob!r}: a folder glob is relative to the documents folder "
+                                 "and stays inside it")
+    return globs
+
+
+class UsersFile:
+    """The users file on disk. Reads follow edits to the file (by its modification time), so
+    `qa users add` and `qa users token` take effect on a running server without a restart."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._seen: tuple[int, int] | None = None
+        self._users: dict[str, User] = {}
+        self._known_tokens: dict[str, str] = {}  # sha256 of a checked token -> its user
+
+    # -- reading --------------------------------------------------------------------------
+    def users(self) -> dict[str, User]:
+        with self._lock:
+            try:
+                info = self.path.stat()
+            except FileNotFoundError:
+                raise UsersFileError(f"{self.path}: no users file (make one with "
+                                     "`qa users add NAME --folders GLOBS --users FILE`)") from None
+            if self._seen != (info.st_mtime_ns, info.st_size):
+                self._users = self._read()
+                self._known_tokens.clear()  # a removed token must stop working at once
+                self._seen = (info.st_mtime_ns, info.st_size)
+            return self._users
+
+    def _read(self) -> dict[str, User]:
+        try:
+            data = tomllib.loads(self.path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise UsersFileError(f"{self.path}: not a users file ({error})") from None
+        users = {}
+        for name, entry in data.get("users", {}).items():
+            if not isinstance(entry, dict):
+                raise UsersFileError(f"{self.path}: users.{name} is not a table")
+            users[name] = User(name, list(entry.get("read", [])), list(entry.get("write", [])),
+                               str(entry.get("password", "")), dict(entry.get("tokens", {})))
+        return users
+
+    def warn_if_readable_by_others(self) -> str:
+        mode = self.path.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            return (f"warning: {self.path} can be read by other accounts (mode "
+                    f"{stat.S_IMODE(mode):o}); `chmod 600 {self.path}` keeps its hashes to you")
+        return ""
+
+    def check_password(self, name: str, password: str) -> bool:
+        user = self.users().get(name)
+        return bool(user and user.password and secret_matches(password, user.password))
+
+    def user_for_token(self, token: str) -> str | None:
+        """The user an API token belongs to, or None. A token checked once is remembered by its
+        sha256 (never in clear), so a busy client costs one scrypt, not one per request."""
+        users = self.users()
+        fingerprint = hashlib.sha256(token.encode()).hexdigest()
+        with self._lock:
+            known = self._known_tokens.get(fingerprint)
+        if known is not None:
+            return known if known in users else None
+        match = _TOKEN.match(token)
+        if not match:
+            return None
+        for user in users.values():
+            stored = user.tokens.get(match.group(1))
+            if stored and secret_matches(token, stored):
+                with self._lock:
+                    self._known_tokens[fingerprint] = user.name
+                return user.name
+        return None
+
+    def access(self, name: str) -> Access:
+        user = self.users().get(name)
+        # A user removed while signed in keeps a session but reads nothing from then on.
+        return user.access() if user else Access(name, (), ())
+
+    # -- writing (qa users ...) -----------------------------------------------------------
+    def add(self, name: str, read: list[str], write: list[str], password: str) -> None:
+        if not _NAME.match(name):
+            raise UsersFileError(f"{name!r}: a user name is letters, digits and . _ @ - "
+                                 "(at most 64)")
+        if not password:
+            raise UsersFileError("the password is empty")
+        users = self._existing()
+        kept = users.get(name)
+        users[name] = User(name, read, write, hash_secret(password),
+                           kept.tokens if kept else {})
+        self._write(users)
+
+    def remove(self, name: str) -> None:
+        users = dict(self.users())
+        if users.pop(name, None) is None:
+            raise UsersFileError(f"{self.path}: no user {name!r}")
+        self._write(users)
+
+    def new_token(self, name: str) -> str:
+        users = dict(self.users())
+        if name not in users:
+            raise UsersFileError(f"{self.path}: no user {name!r} (add them first)")
+        token_id = secrets.token_hex(4)
+        token = f"qa_{token_id}_{secrets.token_urlsafe(30)}"
+        users[name].tokens[token_id] = hash_secret(token)
+        self._write(users)
+        return token
+
+    def _existing(self) -> dict[str, User]:
+        return dict(self.users()) if self.path.exists() else {}
+
+    def _write(self, users: dict[str, User]) -> None:
+        data = {"users": {user.name: {"read": user.read, "write": user.write,
+                                      "password": user.password, "tokens": user.tokens}
+                          for user in users.values()}}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_name(f".{self.path.name}.tmp")
+        # Created owner-only, so the hashes are never readable by others, not even for a moment.
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            tomli_w.dump(data, out)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, self.path)
+        if sys.platform != "win32":
+            os.chmod(self.path, 0o600)

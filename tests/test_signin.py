@@ -1,0 +1,336 @@
+"""Serving a team: the users file, sign-in, API tokens, and each user's folders enforced on every
+route of a live `qa serve --users FILE --mcp` over a folder with public/ and hr/."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import click
+import httpx
+import pytest
+from click.testing import CliRunner
+from conftest import serving
+
+from benchmarks.load import call, run_load
+from qa.cli import main, serve_options
+from qa.library import QA
+from qa.settings import Settings
+from qa.signin import FailedSignIns
+from qa.users import Access, UsersFile, glob_pattern
+from qa.webapp import add_files
+
+# Each file holds one fact; the hr/ ones must never reach a user limited to public/.
+PUBLIC = {
+    "public/harbour.txt": ("Harbour depot note", "The harbour depot in Plymouth is managed by "
+                           "Colette Moreau and opens at seven in the morning on weekdays."),
+    "public/ferries.md": ("# Ferry timetable", "The winter ferry to Roscoff leaves the harbour "
+                          "at nine and returns at six, except on public holidays."),
+    "public/notes/canteen.txt": ("Canteen", "The depot canteen serves soup from noon; staff "
+                                 "pay with their badge at the harbour office."),
+}
+HR = {
+    "hr/salaries.txt": ("Salary review", "The salary review for the harbour depot staff "
+                        "concluded that wages rise by four percent in March."),
+    "hr/complaints/moreau.txt": ("Complaint file", "A complaint about the harbour depot "
+                                 "manager's rota was settled by mediation in October."),
+}
+HR_QUESTION = "By how much do the harbour depot staff's wages rise?"
+PASSWORDS = {"alice": "alice-pass-1", "boss": "boss-pass-2"}
+
+
+def write_folder(docs: Path) -> None:
+    for name, (title, text) in {**PUBLIC, **HR}.items():
+        path = docs / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{title}\n\n{text}\n", encoding="utf-8")
+
+
+def add_user(users: Path, name: str, folders: str, write: str = "") -> None:
+    arguments = ["users", "add", name, "--folders", folders, "--users", str(users),
+                 "--password-stdin", *(["--write", write] if write else [])]
+    outcome = CliRunner().invoke(main, arguments, input=PASSWORDS[name] + "\n")
+    assert outcome.exit_code == 0, outcome.output
+
+
+def new_token(users: Path, name: str) -> str:
+    outcome = CliRunner().invoke(main, ["users", "token", name, "--users", str(users)])
+    assert outcome.exit_code == 0, outcome.output
+    return outcome.output.strip()
+
+
+# -- the users file ----------------------------------------------------------------------
+
+def test_users_file_keeps_only_salted_hashes_owner_only(tmp_path: Path) -> None:
+    users = tmp_path / "users.toml"
+    add_user(users, "alice", "public/*")
+    token = new_token(users, "alice")
+    text = users.read_text()
+    assert PASSWORDS["alice"] not in text and token not in text and token.split("_")[2] not in text
+    assert text.count("scrypt$") == 2
+    assert stat.S_IMODE(users.stat().st_mode) == 0o600
+    listed = UsersFile(users)
+    assert listed.check_password("alice", PASSWORDS["alice"])
+    assert not listed.check_password("alice", "wrong") and not listed.check_password("eve", "x")
+    assert listed.user_for_token(token) == "alice"
+    assert listed.user_for_token(token[:-1] + ("A" if token[-1] != "A" else "B")) is None
+    assert listed.user_for_token("qa_00000000_" + "x" * 40) is None
+    assert listed.warn_if_readable_by_others() == ""
+    os.chmod(users, 0o644)
+    assert "chmod 600" in listed.warn_if_readable_by_others()
+
+
+def test_removing_a_user_stops_their_token_at_once(tmp_path: Path) -> None:
+    users = tmp_path / "users.toml"
+    add_user(users, "alice", "public/*")
+    token = new_token(users, "alice")
+    running = UsersFile(users)
+    assert running.user_for_token(token) == "alice"  # now remembered by its hash
+    outcome = CliRunner().invoke(main, ["users", "remove", "alice", "--users", str(users)])
+    assert outcome.exit_code == 0, outcome.output
+    assert running.user_for_token(token) is None
+    listing = CliRunner().invoke(main, ["users", "list", "--users", str(users)])
+    assert "alice" not in listing.output
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["add", "bad name", "--folders", "*", "--password-stdin"], "a user name is"),
+    (["add", "alice", "--folders", "../etc/*", "--password-stdin"], "stays inside it"),
+    (["add", "alice", "--folders", " , ", "--password-stdin"], "at least one glob"),
+    (["token", "nobody"], "no users file"),
+    (["remove", "nobody"], "no users file"),
+])
+def test_users_command_refuses_bad_input(tmp_path: Path, arguments: list[str],
+                                         message: str) -> None:
+    outcome = CliRunner().invoke(main, ["users", *arguments, "--users",
+                                        str(tmp_path / "users.toml")], input="pw\n")
+    assert outcome.exit_code != 0 and message in outcome.output, outcome.output
+
+
+@pytest.mark.parametrize(("glob", "source", "matches"), [
+    ("*", "hr/complaints/moreau.txt", True),
+    ("public/*", "public/harbour.txt", True),
+    ("public/*", "public/notes/canteen.txt", False),
+    ("public/**", "public/notes/canteen.txt", True),
+    ("public", "public/notes/canteen.txt", True),
+    ("public", "publicity.txt", False),
+    ("**/*.md", "public/ferries.md", True),
+    ("hr/*", "public/hr/x.txt", False),
+])
+def test_folder_globs(glob: str, source: str, matches: bool) -> None:
+    assert bool(glob_pattern(glob).fullmatch(source)) is matches
+
+
+def test_failed_sign_ins_are_limited_per_address() -> None:
+    limit = FailedSignIns(allowed=3, window=60)
+    for _ in range(3):
+        assert limit.wait("10.0.0.1") == 0
+        limit.failed("10.0.0.1")
+    assert limit.wait("10.0.0.1") > 50 and limit.wait("10.0.0.2") == 0
+
+
+def test_serving_beyond_loopback_needs_users_or_no_auth(tmp_path: Path) -> None:
+    with pytest.raises(click.UsageError, match="--users FILE"):
+        serve_options("0.0.0.0", 7860, False, False, False)
+    assert serve_options("0.0.0.0", 7860, False, False, False, no_auth=True).users is None
+    signed = serve_options("0.0.0.0", 7860, False, False, False, users=tmp_path / "u.toml")
+    assert signed.users == tmp_path / "u.toml" and signed.uploads
+    assert serve_options("127.0.0.1", 7860, False, False, False).users is None
+
+
+# -- the library: what a user may read -----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def team_qa(embedder: Any, tmp_path_factory: pytest.TempPathFactory) -> QA:
+    docs = tmp_path_factory.mktemp("team-docs")
+    write_folder(docs)
+    settings = Settings(docs_dir=docs, index_dir=tmp_path_factory.mktemp("team-index"))
+    return QA.open(settings, embedder=embedder)
+
+
+def test_search_filters_before_ranking(team_qa: QA) -> None:
+    public_only = Access("alice", ("public/*", "public/**"), ())
+    everything = team_qa.search(HR_QUESTION, k=5)
+    assert everything.hits[0].passage.source == "hr/salaries.txt"
+    limited = team_qa.search(HR_QUESTION, k=3, access=public_only)
+    # k hits, every one readable: the filter ran before ranking, not on the top 3 afterwards.
+    assert [h.passage.source.startswith("public/") for h in limited.hits] == [True] * 3
+    nothing = team_qa.search(HR_QUESTION, k=3, access=Access("eve", (), ()))
+    assert nothing.hits == [] and "yours to read" in nothing.notices[0]
+    asked_for_hr = team_qa.search(HR_QUESTION, k=3, sources=["hr/salaries.txt"],
+                                  access=public_only)
+    assert all(h.passage.source.startswith("public/") for h in asked_for_hr.hits)
+    assert {d.source for d in team_qa.documents(public_only)} == set(PUBLIC)
+    assert team_qa.document_path("hr/salaries.txt", public_only) is None
+    assert team_qa.document_path("public/harbour.txt", public_only) is not None
+
+
+# -- the live server -----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def team_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """`qa serve --users FILE --mcp` over public/ and hr/: alice reads public/** and may upload
+    to public/uploads/; boss reads and writes everything."""
+    docs = tmp_path_factory.mktemp("served-team")
+    write_folder(docs)
+    users = tmp_path_factory.mktemp("users") / "users.toml"
+    add_user(users, "alice", "public/**", write="public/uploads/*")
+    add_user(users, "boss", "*", write="*")
+    tokens = {name: new_token(users, name) for name in PASSWORDS}
+    environment = {**os.environ, "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio"))}
+    with serving(["--docs", str(docs), "--index", str(tmp_path_factory.mktemp("index")),
+                  "--users", str(users), "--mcp"], environment) as url:
+        yield {"url": url, "tokens": tokens, "docs": docs, "users": users}
+
+
+def signed(server: dict[str, Any], name: str | None, token: str | None = None) -> httpx.Client:
+    token = token or (server["tokens"][name] if name else None)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=server["url"], timeout=60, headers=headers)
+
+
+def rest_sources(http: httpx.Client) -> set[str]:
+    answer = http.get("/api/search", params={"q": HR_QUESTION, "k": 5})
+    assert answer.status_code == 200, answer.text
+    return {hit["source"] for hit in answer.json()["hits"]}
+
+
+def mcp_search(server: dict[str, Any], token: str | None) -> Any:
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def ask() -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with httpx.AsyncClient(headers=headers, timeout=60) as client, \
+                streamable_http_client(server["url"] + "gradio_api/mcp/",
+                                       http_client=client) as (read, write, _), \
+                ClientSession(read, write) as session:
+            await session.initialize()
+            outcome = await session.call_tool("search", {"question": HR_QUESTION, "k": 5})
+            return json.loads("".join(p.text for p in outcome.content if hasattr(p, "text")))
+
+    return asyncio.run(ask())
+
+
+@pytest.mark.parametrize("token", [None, "qa_00000000_" + "w" * 40, "not-a-token"])
+def test_no_token_or_a_wrong_one_is_401_everywhere(team_server: dict[str, Any],
+                                                   token: str | None) -> None:
+    with signed(team_server, None, token) as http:
+        for method, route, body in [
+                ("GET", "/api/search?q=wages", None),
+                ("POST", "/api/search", {"question": "wages"}),
+                ("GET", "/api/documents", None),
+                ("POST", "/gradio_api/call/search", {"data": ["wages", 5, None, None]}),
+                ("POST", "/gradio_api/mcp/", {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+                ("GET", "/qa/documents/hr/salaries.txt", None),
+                ("POST", "/gradio_api/queue/join", {"data": [], "fn_index": 0}),
+                ("GET", "/gradio_api/info", None)]:
+            answer = http.request(method, route, json=body)
+            assert answer.status_code == 401, (route, answer.status_code, answer.text)
+            assert "wages" not in answer.text.replace(route, "")
+        # Open to load balancers, which carry no token; a wrong token is refused there too.
+        assert http.get("/api/health").status_code == (200 if token is None else 401)
+
+
+def test_a_public_user_gets_nothing_from_hr_on_any_route(team_server: dict[str, Any]) -> None:
+    with signed(team_server, "alice") as http:
+        assert rest_sources(http) and all(s.startswith("public/") for s in rest_sources(http))
+        posted = http.post("/api/search", json={"question": HR_QUESTION, "k": 5}).json()
+        assert all(hit["source"].startswith("public/") for hit in posted["hits"])
+        listed = http.get("/api/documents").json()["documents"]
+        assert {d["source"] for d in listed} == set(PUBLIC)
+        refused = http.get("/api/search", params={"q": HR_QUESTION,
+                                                  "documents": "hr/salaries.txt"})
+        assert refused.status_code == 422 and "not indexed" in refused.json()["error"]
+        assert http.get("/qa/documents/hr/salaries.txt").status_code == 404
+        assert http.get("/qa/documents/public/harbour.txt").status_code == 200
+        answer = call(http, "search", [HR_QUESTION, 5, None, None])[0]
+        assert answer["hits"] and all(h["source"].startswith("public/") for h in answer["hits"])
+        outputs = call(http, "ask", [HR_QUESTION, 5, "hybrid", []])
+        assert "hr/" not in outputs[0] and "four percent" not in outputs[0]
+    found = mcp_search(team_server, team_server["tokens"]["alice"])
+    assert found["hits"] and all(h["source"].startswith("public/") for h in found["hits"])
+
+
+def test_a_user_with_everything_reads_hr(team_server: dict[str, Any]) -> None:
+    with signed(team_server, "boss") as http:
+        assert "hr/salaries.txt" in rest_sources(http)
+        assert http.get("/qa/documents/hr/salaries.txt").status_code == 200
+        assert call(http, "search", [HR_QUESTION, 1, None, None])[0]["hits"][0]["source"] \
+            == "hr/salaries.txt"
+    assert mcp_search(team_server, team_server["tokens"]["boss"])["hits"][0]["source"] \
+        == "hr/salaries.txt"
+
+
+def test_the_page_signs_in_with_gradio_login(team_server: dict[str, Any]) -> None:
+    with httpx.Client(base_url=team_server["url"], timeout=60) as http:
+        shell = http.get("/")
+        assert shell.status_code == 200 and '"auth_required":true' in shell.text.replace(" ", "")
+        assert http.get("/config").status_code == 401
+        assert http.post("/login", data={"username": "alice",
+                                         "password": "wrong"}).status_code == 400
+        assert http.post("/login", data={"username": "alice", "password":
+                                         PASSWORDS["alice"]}).status_code == 200
+        assert "components" in http.get("/config").json()  # the cookie signs the page in
+        answer = call(http, "search", [HR_QUESTION, 5, None, None])[0]
+        assert answer["hits"] and all(h["source"].startswith("public/") for h in answer["hits"])
+        outputs = call(http, "ask", [HR_QUESTION, 3, "hybrid", []])
+        for download in outputs[3]:  # alice's downloads are hers alone
+            path = urlparse(download["url"]).path
+            assert http.get(path).status_code == 200
+            with signed(team_server, "boss") as other:
+                assert other.get(path).status_code == 403
+
+
+def test_uploads_need_write_permission_and_land_in_the_users_folder(
+        embedder: Any, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    write_folder(docs)
+    qa = QA.open(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=embedder)
+
+    def upload(access: Access, name: str) -> list[str]:
+        copy = tmp_path / "gradio" / name  # Gradio's copy of the upload: always removed
+        copy.parent.mkdir(exist_ok=True)
+        copy.write_text("Lighthouse\n\nThe lighthouse keeper at the harbour is Yann Le Goff, "
+                        "who lights the lamp at dusk every evening.", encoding="utf-8")
+        lines = add_files(qa, [copy], access=access)
+        assert not copy.exists()
+        return lines
+
+    reader = Access("reader", ("public/**",), ())
+    assert "no write permission" in upload(reader, "a.txt")[0]
+    assert not (docs / "a.txt").exists() and not (docs / "public/a.txt").exists()
+    writer = Access("alice", ("public/**",), ("public/uploads/*",))
+    assert "added public/uploads/lighthouse.txt" in upload(writer, "lighthouse.txt")
+    assert (docs / "public/uploads/lighthouse.txt").is_file()
+    found = qa.search("Who keeps the lighthouse?", k=1, access=writer).hits[0]
+    assert found.passage.source == "public/uploads/lighthouse.txt"
+    only_pdfs = Access("carol", ("*",), ("public/uploads/*.pdf",))
+    assert "not yours to write" in upload(only_pdfs, "keeper.txt")[0]
+
+
+@pytest.mark.parametrize("route", ["rest", "search"])
+def test_load_with_tokens_has_no_failed_answer(team_server: dict[str, Any], route: str) -> None:
+    figures = run_load(team_server["url"], clients=20, seconds=8, route=route,
+                       token=team_server["tokens"]["alice"])
+    assert figures["requests"] > 0 and figures["failures"] == 0 and figures["wrong"] == 0, \
+        figures["first_failures"]
+
+
+def test_repeated_failed_sign_ins_are_refused_for_a_while(team_server: dict[str, Any]) -> None:
+    # Last in the module: it locks 127.0.0.1 out of the login form for five minutes.
+    with httpx.Client(base_url=team_server["url"], timeout=60) as http:
+        # Five failures an address may have; one came from the page test before.
+        codes = [http.post("/login", data={"username": "boss", "password": f"guess{n}"}
+                           ).status_code for n in range(5)]
+        assert codes == [400] * 4 + [429], codes
+        right = http.post("/login", data={"username": "boss", "password": PASSWORDS["boss"]})
+        assert right.status_code == 429 and "too many failed sign-ins" in right.text
+        with signed(team_server, "boss") as api:  # tokens still work from that address
+            assert api.get("/api/documents").status_code == 200
