@@ -92,7 +92,8 @@ class DocumentList(BaseModel):
 
 class Health(BaseModel):
     status: str = Field(description="ok, or unavailable (with error) while no index opens.")
-    documents: int
+    documents: int = Field(description="Indexed documents (signed in: those you may read; "
+                                       "none without a token).")
     passages: int
     index_age_s: float = Field(description="Seconds since the served index was built.")
     watching: str = Field(description="What the folder watcher is doing; empty when off.")
@@ -182,17 +183,22 @@ def rest_app(qa: QA, watcher: FolderWatcher | None = None,
 
     @app.get(f"{PREFIX}/health", response_model=None,
              responses={200: {"model": Health}, **_REFUSALS})
-    def health() -> JSONResponse:
-        """Whether the server can answer, and how big and how old its index is."""
-        watching = watcher.status.line() if watcher is not None else ""
+    def health(request: Request) -> JSONResponse:
+        """Whether the server can answer, and how big (in what you may read) and how old its
+        index is."""
+        reader = access_of(request.headers)
+        watching = watcher.status.line(reader.everything) if watcher is not None else ""
         try:
             manifest = qa.searcher.manifest
+            documents, passages = len(manifest.files), manifest.passage_count
+            if not reader.everything:  # signed in: only what this caller may read
+                readable = qa.documents(reader)
+                documents, passages = len(readable), sum(d.passages for d in readable)
         except IndexUnusableError as error:
             return JSONResponse({"status": "unavailable", "error": str(error), "documents": 0,
                                  "passages": 0, "index_age_s": 0.0, "watching": watching},
                                 status_code=503)
-        return JSONResponse({"status": "ok", "documents": len(manifest.files),
-                             "passages": manifest.passage_count,
+        return JSONResponse({"status": "ok", "documents": documents, "passages": passages,
                              "index_age_s": round(time.time() - manifest.created, 1),
                              "watching": watching})
 

@@ -63,7 +63,9 @@ class WatchStatus:
     last_at: float = 0.0
     errors: list[str] = field(default_factory=list)
 
-    def line(self) -> str:
+    def line(self, detail: bool = True) -> str:
+        """What the watcher is doing; without `detail`, nothing of the whole folder (its counts
+        and errors, which name files), for a reader who may see only part of it."""
         if not self.how:
             return ""
         parts = [f"watching the folder ({self.how})"]
@@ -74,10 +76,10 @@ class WatchStatus:
         done, total = self.embedded
         if (self.refreshing or self.pending) and total:
             parts.append(f"{done:,} of {total:,} texts embedded")
-        if self.last:
+        if self.last and detail:
             parts.append(f"last applied {time.strftime('%H:%M:%S', time.localtime(self.last_at))}:"
                          f" {self.last}")
-        if self.errors:
+        if self.errors and detail:
             parts.append(f"last error: {self.errors[-1]}")
         return " · ".join(parts)
 

@@ -138,7 +138,8 @@ def index_status(qa: QA, watcher: FolderWatcher | None = None, access: Access = 
     line = (f"**Index** · {documents} documents · {passages} passages · "
             f"model `{manifest.model.get('name')}` · {manifest.dense_index.get('kind')} search · "
             f"built {_age(age)} ago")
-    return line + (f"  \n{html.escape(watcher.status.line())}" if watcher else "")
+    return line + (f"  \n{html.escape(watcher.status.line(access.everything))}"
+                   if watcher else "")
 
 
 def _age(seconds: float) -> str:
@@ -266,11 +267,6 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
         return (index_status(qa, watcher, reader) + f"  \nRebuilt: {summary}",
                 gr.update(choices=qa.sources(reader)))
 
-    def show_reader(request: gr.Request) -> tuple[str, Any]:
-        """The panel and the documents list as the signed-in user may see them."""
-        reader = access(request)
-        return index_status(qa, watcher, reader), gr.update(choices=qa.sources(reader))
-
     def follow_watcher(seen: int, request: gr.Request) -> tuple[str, Any, int]:
         """The panel's line every few seconds; the documents list once a batch was applied."""
         assert watcher is not None
@@ -319,7 +315,7 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
                 rebuild_button.click(rebuild_index, None, [status, sources], api_name="rebuild",
                                      api_visibility="undocumented")
         if uploads:
-            with gr.Accordion("Add documents", open=False):
+            with gr.Accordion("Add documents", open=False) as upload_panel:
                 new_files = gr.File(label=f"Drop files here ({', '.join(READERS)})",
                                     file_count="multiple", file_types=list(READERS),
                                     type="filepath", elem_id="qa-upload")
@@ -337,7 +333,23 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
         # is from goes with it), not through Gradio's loopback client, which has no sign-in.
         gr.api(search, api_name="search", queue=False)
         if signin is not None:
-            page.load(show_reader, None, [status, sources], api_visibility="private")
+            # What this reader may not do is not shown: Rebuild needs write on everything, and
+            # the upload panel a folder to write to (the handlers refuse either way).
+            whoami = gr.Markdown(elem_id="qa-user")
+            shown = [status, sources, whoami, *([rebuild_button] if rebuild else []),
+                     *([upload_panel] if uploads else [])]
+
+            def show_signed_in(request: gr.Request) -> tuple[Any, ...]:
+                """The panel, the documents list and the buttons as this user may see them."""
+                reader = access(request)
+                hidden = [gr.update(visible=reader.may_write("*"))] if rebuild else []
+                if uploads:
+                    hidden.append(gr.update(visible=reader.upload_folder() is not None))
+                return (index_status(qa, watcher, reader), gr.update(choices=qa.sources(reader)),
+                        f"Signed in as **{html.escape(str(reader.user))}** · "
+                        "[sign out](/logout)", *hidden)
+
+            page.load(show_signed_in, None, shown, api_visibility="private")
         if watcher is not None:
             seen = gr.State(watcher.status.applied)
             gr.Timer(3.0).tick(follow_watcher, seen, [status, sources, seen],

@@ -234,8 +234,12 @@ def test_no_token_or_a_wrong_one_is_401_everywhere(team_server: dict[str, Any],
             answer = http.request(method, route, json=body)
             assert answer.status_code == 401, (route, answer.status_code, answer.text)
             assert "wages" not in answer.text.replace(route, "")
-        # Open to load balancers, which carry no token; a wrong token is refused there too.
-        assert http.get("/api/health").status_code == (200 if token is None else 401)
+        # Open to load balancers, which carry no token (and then count nothing); a wrong token
+        # is refused there too.
+        health = http.get("/api/health")
+        assert health.status_code == (200 if token is None else 401)
+        if token is None:
+            assert health.json()["status"] == "ok" and health.json()["documents"] == 0
 
 
 def test_a_public_user_gets_nothing_from_hr_on_any_route(team_server: dict[str, Any]) -> None:
@@ -245,6 +249,7 @@ def test_a_public_user_gets_nothing_from_hr_on_any_route(team_server: dict[str, 
         assert all(hit["source"].startswith("public/") for hit in posted["hits"])
         listed = http.get("/api/documents").json()["documents"]
         assert {d["source"] for d in listed} == set(PUBLIC)
+        assert http.get("/api/health").json()["documents"] == len(PUBLIC)
         refused = http.get("/api/search", params={"q": HR_QUESTION,
                                                   "documents": "hr/salaries.txt"})
         assert refused.status_code == 422 and "not indexed" in refused.json()["error"]
@@ -313,6 +318,38 @@ def test_uploads_need_write_permission_and_land_in_the_users_folder(
     assert found.passage.source == "public/uploads/lighthouse.txt"
     only_pdfs = Access("carol", ("*",), ("public/uploads/*.pdf",))
     assert "not yours to write" in upload(only_pdfs, "keeper.txt")[0]
+
+
+@pytest.mark.browser
+def test_the_page_in_a_browser_signs_in_and_shows_only_the_users_folders(
+        team_server: dict[str, Any]) -> None:
+    from playwright.sync_api import sync_playwright
+    from test_browser import CHROMIUM, CHROMIUM_ARGS, ask, shoot
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        tab = browser.new_page(viewport={"width": 1200, "height": 900})
+        tab.goto(team_server["url"])
+        tab.locator("input[type=password]").wait_for(timeout=30_000)
+        tab.locator("input:not([type=password])").first.fill("alice")
+        tab.locator("input[type=password]").fill(PASSWORDS["alice"])
+        tab.locator("input[type=password]").press("Enter")
+        status = tab.locator("#qa-status")
+        tab.wait_for_function("document.querySelector('#qa-status')?.innerText.includes("
+                              "'documents')", timeout=60_000)
+        assert f"{len(PUBLIC)} documents" in status.inner_text()
+        assert "Signed in as alice" in tab.locator("#qa-user").inner_text()
+        # alice may not rebuild (that needs write on every folder); she may upload to
+        # public/uploads/, so the upload panel is there.
+        assert tab.get_by_role("button", name="Rebuild index").count() == 0
+        assert tab.get_by_text("Add documents").count() == 1
+        ask(tab, HR_QUESTION)
+        tab.wait_for_selector(".qa-hit", timeout=60_000)
+        sources = [hit.get_attribute("data-source") for hit in tab.locator(".qa-hit").all()]
+        assert sources and all(str(s).startswith("public/") for s in sources), sources
+        assert "four percent" not in tab.content()
+        shoot(tab, "signed-in")
+        browser.close()
 
 
 @pytest.mark.parametrize("route", ["rest", "search"])
