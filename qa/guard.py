@@ -185,7 +185,12 @@ class RouteGuard:
         if judged == "page":
             return ""
         if judged == "upload":
-            return "" if self.uploads_allowed else "uploads are turned off on this server"
+            if not self.uploads_allowed:
+                return "uploads are turned off on this server"
+            # Signed in, only a user with somewhere to write may send a file at all.
+            if self.signin is not None and access.upload_folder() is None:
+                return f"{access.user} may not add documents (no write permission)"
+            return ""
         if judged == "files":
             return "" if self._served(detail, access) else \
                 "this server only serves its own downloads"

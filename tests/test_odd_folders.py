@@ -70,7 +70,8 @@ def serve_with(monkeypatch, arguments: list[str], environment: dict[str, str]
 
 
 def test_serving_beyond_loopback_warns_and_turns_uploads_off(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    result, started = serve_with(monkeypatch, ["--host", "0.0.0.0", "--port", "7999"], {})
+    result, started = serve_with(monkeypatch, ["--host", "0.0.0.0", "--port", "7999",
+                                               "--no-auth"], {})
     assert "warning: listening on 0.0.0.0" in result.stderr
     options = started["options"]
     assert (options.host, options.port, options.uploads) == ("0.0.0.0", 7999, False)  # type: ignore[attr-defined]
@@ -80,7 +81,8 @@ def test_serving_beyond_loopback_warns_and_turns_uploads_off(monkeypatch) -> Non
 
 
 def test_upload_flags(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    _, started = serve_with(monkeypatch, ["--host", "0.0.0.0", "--allow-uploads"], {})
+    _, started = serve_with(monkeypatch, ["--host", "0.0.0.0", "--allow-uploads",
+                                             "--no-auth"], {})
     assert started["options"].uploads is True  # type: ignore[attr-defined]
     _, started = serve_with(monkeypatch, ["--read-only"], {})
     assert started["options"].uploads is False  # type: ignore[attr-defined]
@@ -88,7 +90,7 @@ def test_upload_flags(monkeypatch) -> None:  # type: ignore[no-untyped-def]
 
 def test_gradio_variables_work_and_flags_win(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     variables = {"GRADIO_SERVER_PORT": "8123", "GRADIO_SERVER_NAME": "0.0.0.0"}
-    _, started = serve_with(monkeypatch, [], variables)
+    _, started = serve_with(monkeypatch, ["--no-auth"], variables)
     assert (started["options"].host, started["options"].port) == ("0.0.0.0", 8123)  # type: ignore[attr-defined]
     _, started = serve_with(monkeypatch, ["--port", "8124", "--host", "127.0.0.1"], variables)
     assert (started["options"].host, started["options"].port) == ("127.0.0.1", 8124)  # type: ignore[attr-defined]

@@ -42,7 +42,7 @@ HR = {
                                  "manager's rota was settled by mediation in October."),
 }
 HR_QUESTION = "By how much do the harbour depot staff's wages rise?"
-PASSWORDS = {"alice": "alice-pass-1", "boss": "boss-pass-2"}
+PASSWORDS = {"alice": "alice-pass-1", "boss": "boss-pass-2", "reader": "reader-pass-3"}
 
 
 def write_folder(docs: Path) -> None:
@@ -72,7 +72,7 @@ def test_users_file_keeps_only_salted_hashes_owner_only(tmp_path: Path) -> None:
     add_user(users, "alice", "public/*")
     token = new_token(users, "alice")
     text = users.read_text()
-    assert PASSWORDS["alice"] not in text and token not in text and token.split("_")[2] not in text
+    assert PASSWORDS["alice"] not in text and token not in text and token.split("_", 2)[2] not in text
     assert text.count("scrypt$") == 2
     assert stat.S_IMODE(users.stat().st_mode) == 0o600
     listed = UsersFile(users)
@@ -176,12 +176,13 @@ def test_search_filters_before_ranking(team_qa: QA) -> None:
 @pytest.fixture(scope="module")
 def team_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """`qa serve --users FILE --mcp` over public/ and hr/: alice reads public/** and may upload
-    to public/uploads/; boss reads and writes everything."""
+    to public/uploads/; boss reads and writes everything; reader reads public/ only."""
     docs = tmp_path_factory.mktemp("served-team")
     write_folder(docs)
     users = tmp_path_factory.mktemp("users") / "users.toml"
     add_user(users, "alice", "public/**", write="public/uploads/*")
     add_user(users, "boss", "*", write="*")
+    add_user(users, "reader", "public")
     tokens = {name: new_token(users, name) for name in PASSWORDS}
     environment = {**os.environ, "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio"))}
     with serving(["--docs", str(docs), "--index", str(tmp_path_factory.mktemp("index")),
@@ -255,6 +256,8 @@ def test_a_public_user_gets_nothing_from_hr_on_any_route(team_server: dict[str, 
         assert refused.status_code == 422 and "not indexed" in refused.json()["error"]
         assert http.get("/qa/documents/hr/salaries.txt").status_code == 404
         assert http.get("/qa/documents/public/harbour.txt").status_code == 200
+        upload = http.post("/gradio_api/upload", files={"files": ("a.txt", b"hello")})
+        assert upload.status_code == 200  # alice may write to public/uploads/
         answer = call(http, "search", [HR_QUESTION, 5, None, None])[0]
         assert answer["hits"] and all(h["source"].startswith("public/") for h in answer["hits"])
         outputs = call(http, "ask", [HR_QUESTION, 5, "hybrid", []])
@@ -269,6 +272,10 @@ def test_a_user_with_everything_reads_hr(team_server: dict[str, Any]) -> None:
         assert http.get("/qa/documents/hr/salaries.txt").status_code == 200
         assert call(http, "search", [HR_QUESTION, 1, None, None])[0]["hits"][0]["source"] \
             == "hr/salaries.txt"
+    with signed(team_server, "reader") as http:  # reads public/, writes nowhere
+        upload = http.post("/gradio_api/upload", files={"files": ("a.txt", b"hello")})
+        assert upload.status_code == 403 and "no write permission" in upload.text
+        assert http.get("/qa/documents/hr/salaries.txt").status_code == 404
     assert mcp_search(team_server, team_server["tokens"]["boss"])["hits"][0]["source"] \
         == "hr/salaries.txt"
 
