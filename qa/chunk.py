@@ -8,14 +8,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from qa.languages import SENTENCE_END_AFTER, SENTENCE_ENDS, word_count
 from qa.load import Document, SkippedFile
 from qa.readers import Heading
 
-CHUNKING_VERSION = 3  # bump when the rules below change: it forces a rebuild of every index
+CHUNKING_VERSION = 4  # bump when the rules below change: it forces a rebuild of every index
 
 _BLANK_LINES = re.compile(r"\n[ \t\r\f\v]*\n")
 _WHITESPACE = re.compile(r"\s+")
-_SENTENCE_END = re.compile(r"[.!?:;…\"'”’)\]]$")
+_SENTENCE_END = re.compile(rf"[.!?:;…\"'”’)\]」』）{SENTENCE_ENDS}]$")
 _HAS_WORD = re.compile(r"\w")
 _MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+")
 
@@ -28,7 +29,8 @@ _MAX_BYLINE_WORDS = 8
 # sentence ends, else between words: one hit never returns a whole file, and sentence splitting
 # (superlinear in a passage's length) stays cheap. Well above any paragraph of the evaluation sets.
 MAX_PASSAGE_CHARS = 4000
-_BREAKS = (re.compile(r"\n"), re.compile(r"(?<=[.!?…])\s"), re.compile(r"\s"))
+_BREAKS = (re.compile(r"\n"), re.compile(rf"(?<=[.!?…])\s|(?<=[{SENTENCE_ENDS}])"),
+           re.compile(r"\s"))
 # A first line longer than this is prose, not a title.
 _MAX_TITLE_CHARS = 300
 _BYLINE_JOINERS = {"by", "and", "&", "de", "van", "von", "der", "da", "di", "le", "la"}
@@ -63,7 +65,7 @@ class _Block:
 
     @property
     def words(self) -> int:
-        return len(self.text.split())
+        return len(self.text.split()) if self.text.isascii() else word_count(self.text)
 
     @property
     def ends_sentence(self) -> bool:
@@ -245,6 +247,11 @@ def chunk_document(document: Document) -> list[Passage]:
     paragraphs = [piece for block in _join_broken(body, heading_starts)
                   for piece in _within_limit(document.text, block)
                   if _is_passage(piece) and block.start not in heading_starts]
+    if not paragraphs:
+        # A document of short lines only (a one-line note, a label, a list): its lines are the
+        # passages, title included, rather than a file nobody can find.
+        paragraphs = [block for block in blocks
+                      if _HAS_WORD.search(block.text) and len(block.text) <= _MAX_TITLE_CHARS]
     sections = _SectionPath(document.headings, title_at=blocks[0].start)
     return [
         Passage(document.source, title or document.source, number, block.start, block.end,
@@ -305,10 +312,23 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Character spans of the sentences of `text`, trailing whitespace excluded."""
     spans = []
     for piece in _segmenter().segment(text):
-        sentence = text[piece.start : piece.end].rstrip()
-        if sentence.strip():
-            spans.append((piece.start, piece.start + len(sentence)))
+        for start, end in _split_unspaced(text, piece.start, piece.end):
+            sentence = text[start:end].rstrip()
+            if sentence.strip():
+                spans.append((start, start + len(sentence)))
     return spans or [(0, len(text))]
+
+
+def _split_unspaced(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """pysbd's English rules end sentences at Latin stops only; a Chinese, Japanese or Hindi
+    sentence ends at its own (。, ！, ।), with no space after it."""
+    if text.isascii():
+        return [(start, end)]
+    spans = []
+    for gap in SENTENCE_END_AFTER.finditer(text, start, end):
+        spans.append((start, gap.start(1)))
+        start = gap.end(1)
+    return [*spans, (start, end)]
 
 
 _WORD = re.compile(r"\S+")

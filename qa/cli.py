@@ -248,14 +248,18 @@ def ask(question: str, top_k: int | None, as_json: bool, docs: Path | None,
               help="Passages retrieved per question.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
 @click.option("--verbose", is_flag=True, help="Also print each question's first relevant rank.")
+@click.option("--evidence-tolerance", type=click.FloatRange(0, 0.5), default=0.0,
+              show_default=True, help="For OCR'd documents: a passage holds the evidence when "
+              "its words appear in order with at most this share missing or misread.")
 @docs_option
 @index_option
 @model_option
 @mode_option
 @backend_options
 def evaluate(questions: tuple[Path, ...], beir_dir: Path | None, limit: int | None, top_k: int,
-             as_json: bool, verbose: bool, docs: Path | None, index_dir: Path | None,
-             model: str | None, mode: str | None, where: dict[str, Any]) -> None:
+             as_json: bool, verbose: bool, evidence_tolerance: float, docs: Path | None,
+             index_dir: Path | None, model: str | None, mode: str | None,
+             where: dict[str, Any]) -> None:
     """Recall@k, MRR@10 and nDCG@10 of QUESTIONS.jsonl files over the documents, or of --beir DIR.
 
     Questions with "relevant": [] are left out of the averages; the report then says how well
@@ -270,7 +274,8 @@ def evaluate(questions: tuple[Path, ...], beir_dir: Path | None, limit: int | No
             report = runs.evaluate_beir(beir_dir, settings, top_k, limit, tqdm_progress("embedding"))
         else:
             report = runs.evaluate_question_files(list(questions), settings, top_k,
-                                                 tqdm_progress("embedding"))
+                                                 tqdm_progress("embedding"),
+                                                 evidence_tolerance=evidence_tolerance)
         click.echo(json.dumps(report.to_json()) if as_json else runs.format_report(report, verbose))
 
 

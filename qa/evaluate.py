@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -116,15 +118,48 @@ def passage_key(passage: Passage) -> str:
     return f"{passage.source}#{passage.paragraph}"
 
 
-def relevant_passages(question: Question, passages: Sequence[Passage]) -> dict[str, int]:
-    """Passages from the named source that contain the evidence, whitespace and case folded."""
+def relevant_passages(question: Question, passages: Sequence[Passage], tolerance: float = 0.0
+                      ) -> dict[str, int]:
+    """Passages from the named source that contain the evidence, whitespace and case folded;
+    with a `tolerance` (OCR text), see contains_evidence."""
     found: dict[str, int] = {}
     for evidence in question.evidence:
         quote = _fold(evidence.quote)
         for passage in passages:
-            if passage.source == evidence.source and quote in _fold(passage.text):
+            if passage.source == evidence.source and contains_evidence(
+                    _fold(passage.text), quote, tolerance):
                 found[passage_key(passage)] = 1
     return found
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def contains_evidence(text: str, quote: str, tolerance: float = 0.0) -> bool:
+    """Whether folded `text` holds folded `quote`. With a tolerance t > 0 (for OCR, where a
+    quote rarely survives letter for letter), also when the quote's words, punctuation aside,
+    appear in order in one stretch of the text no longer than the quote, with at most t of
+    them missing or misread."""
+    if quote in text:
+        return True
+    if tolerance <= 0:
+        return False
+    wanted, words = _WORDS.findall(quote), _WORDS.findall(text)
+    if not wanted:
+        return False
+    needed = len(wanted) - int(tolerance * len(wanted))
+    matcher = difflib.SequenceMatcher(None, wanted, words, autojunk=False)
+    blocks = [block for block in matcher.get_matching_blocks() if block.size]
+    # The best stretch: consecutive matching blocks whose span in the text stays short.
+    for first in range(len(blocks)):
+        matched = 0
+        for block in blocks[first:]:
+            if block.b + block.size - blocks[first].b > len(wanted) * (1 + tolerance):
+                break
+            matched += block.size
+            if matched >= needed:
+                return True
+    return False
 
 
 def score_rankings(rankings: Mapping[str, Sequence[str]],
@@ -163,12 +198,12 @@ class JudgedQuestion:
     pages: tuple[int, ...] = ()  # the pages its evidence starts on, where the set gives them
 
 
-def judge_question_set(questions: Sequence[Question], passages: Sequence[Passage]
-                       ) -> tuple[list[JudgedQuestion], list[str]]:
+def judge_question_set(questions: Sequence[Question], passages: Sequence[Passage],
+                       tolerance: float = 0.0) -> tuple[list[JudgedQuestion], list[str]]:
     """Find the passages holding each question's evidence; note evidence found nowhere."""
     judged, notes = [], []
     for question in questions:
-        relevant = relevant_passages(question, passages)
+        relevant = relevant_passages(question, passages, tolerance)
         if question.evidence and not relevant:
             notes.append(f"{question.id}: no passage contains its evidence")
             relevant = {"(evidence not found)": 1}  # stays answerable, and scores zero

@@ -7,12 +7,15 @@ worker's fate is the file's: a worker that answers late is killed and the file s
 reason; a worker that dies takes only its file with it.
 
 The workers speak JSON lines over their standard input and output (no pickle): a request is
-{"source", "path"}, an answer is the extracted document or the reason it was skipped.
+{"source", "path"}, an answer is the extracted document or the reason it was skipped. Before its
+answer, a long read (OCR) sends {"progress"} lines, each of which renews the file's time limit,
+and {"notice"} lines for the user.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import selectors
 import signal
@@ -25,8 +28,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from qa.load import Document, SkippedFile, read_file
-from qa.readers import Heading
+from qa.readers import Heading, set_reporter
 from qa.settings import Settings, usable_cores
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,11 +56,14 @@ class _Worker:
         package_root = str(Path(__file__).resolve().parent.parent)
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
             filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+        # A session of its own: stopping the worker stops what it started (Tesseract) too.
         self.process = subprocess.Popen(
             [sys.executable, "-m", "qa.isolation", str(limits.memory_mb)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment,
+            start_new_session=True)
         self.source: str | None = None  # the file being read, if any
         self.deadline = 0.0
+        self._received = b""  # output read but not yet a whole line
 
     @property
     def output(self) -> IO[bytes]:
@@ -68,14 +76,31 @@ class _Worker:
         self.process.stdin.write(json.dumps({"source": source, "path": str(path)}).encode() + b"\n")
         self.process.stdin.flush()
 
-    def receive(self) -> Document | SkippedFile:
-        """The answer for the file being read; a worker that died names how."""
+    def receive(self) -> Document | SkippedFile | None:
+        """The answer for the file being read, once it has come whole; None before (a progress
+        line renews the time limit); a worker that died names how."""
         assert self.source is not None
-        line = self.output.readline()
-        try:
-            return _outcome_from_json(json.loads(line))
-        except (ValueError, KeyError, TypeError):
-            return SkippedFile(self.source, self._death())
+        # Read what is there without blocking for more: select() sees the pipe, not a buffer.
+        chunk = os.read(self.output.fileno(), 1 << 20)
+        self._received += chunk
+        while b"\n" in self._received:
+            line, self._received = self._received.split(b"\n", 1)
+            try:
+                message = json.loads(line)
+                if "progress" in message:
+                    self.deadline = time.monotonic() + self.limits.seconds
+                    log.info("%s: %s", self.source, message["progress"])
+                elif "notice" in message:
+                    log.warning("%s: %s", self.source, message["notice"])
+                else:
+                    self._received = b""
+                    return _outcome_from_json(message)
+            except (ValueError, KeyError, TypeError):
+                break
+        if chunk:
+            return None
+        self._received = b""
+        return SkippedFile(self.source, self._death())
 
     def _death(self) -> str:
         code = self.process.wait()
@@ -86,7 +111,10 @@ class _Worker:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.kill()
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except OSError:
+                self.process.kill()
         self.process.wait()
         for pipe in (self.process.stdin, self.process.stdout):
             if pipe is not None:
@@ -130,7 +158,10 @@ def _collect(selector: selectors.BaseSelector, busy: dict[int, _Worker], idle: l
     ready = {key.fileobj.fileno() for key, _ in selector.select(timeout)}  # type: ignore[union-attr]
     for descriptor, worker in list(busy.items()):
         if descriptor in ready:
-            outcome = worker.receive()
+            received = worker.receive()
+            if received is None:
+                continue
+            outcome = received
             reusable = worker.process.poll() is None and not _gave_up(outcome)
         elif time.monotonic() >= worker.deadline:
             outcome = SkippedFile(worker.source or "", f"took longer than {limits.seconds:g} s "
@@ -174,6 +205,12 @@ def _serve(memory_mb: int) -> None:
 
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    def send(kind: str, message: str) -> None:
+        sys.stdout.buffer.write(json.dumps({kind: message}).encode() + b"\n")
+        sys.stdout.buffer.flush()
+
+    set_reporter(send)
     for line in sys.stdin.buffer:
         request = json.loads(line)
         try:

@@ -16,11 +16,13 @@ import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
+
+from qa.languages import stemmer_for, tokens
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -29,26 +31,37 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 BM25_K1, BM25_B = 1.5, 0.75
 
 
-@lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
+@cache
+def _stemmer(language: str):  # type: ignore[no-untyped-def]
     import Stemmer
 
-    return Stemmer.Stemmer("english")
+    return Stemmer.Stemmer(language)
 
 
-# bm25s.tokenize's defaults: scikit-learn's word pattern, its English stopword list.
-_WORD = re.compile(r"(?u)\b\w\w+\b")
+# bm25s.tokenize's defaults for ASCII text: scikit-learn's word pattern, its English stopword
+# list. Other text is split by qa.languages (combining marks kept, unspaced scripts in pairs).
+_ASCII_WORD = re.compile(r"(?u)\b\w\w+\b")
 _STOPWORDS = frozenset(STOPWORDS_EN)
 _KEPT_HEADS = 4096  # words whose impact heads are kept (at most 4096 × 5,000 postings: 160 MB)
 
 
 def analyse(texts: Sequence[str]) -> list[list[str]]:
-    """Each text as the words BM25 sees: lower-cased, English stopwords out, stemmed (the words
+    """Each text as the words BM25 sees: lower-cased, English stopwords out, each word stemmed
+    by its script's stemmer where there is one (English for Latin text: the words
     bm25s.tokenize gives, a test checks it)."""
-    kept = [[w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS] for text in texts]
-    distinct = list({word for words in kept for word in words})
-    stems = dict(zip(distinct, _stemmer().stemWords(distinct), strict=True))
+    kept = [[w for w in _words(text) if w not in _STOPWORDS] for text in texts]
+    by_stemmer: dict[str | None, list[str]] = {}
+    for word in {word for words in kept for word in words}:
+        by_stemmer.setdefault("english" if word.isascii() else stemmer_for(word), []).append(word)
+    stems: dict[str, str] = {}
+    for language, words in by_stemmer.items():
+        stemmed = _stemmer(language).stemWords(words) if language else words
+        stems.update(zip(words, stemmed, strict=True))
     return [[stems[word] for word in words] for words in kept]
+
+
+def _words(text: str) -> list[str]:
+    return _ASCII_WORD.findall(text.lower()) if text.isascii() else tokens(text)
 
 
 @dataclass(frozen=True)

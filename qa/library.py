@@ -17,11 +17,17 @@ from qa.chunk import CHUNKING_VERSION, ChunkedCorpus, Passage
 from qa.embed import Embedder, Encoder, Progress
 from qa.indexer import IndexReport, build_index, identity
 from qa.isolation import ReadLimits
+from qa.languages import is_english_script
 from qa.rerank import CrossEncoderReranker, Reranker
 from qa.search import Searcher, SearchResult
-from qa.settings import SEARCH_MODES, SearchMode, Settings
+from qa.settings import DEFAULT_MODEL, SEARCH_MODES, SearchMode, Settings
 from qa.store import IndexUnusableError
 from qa.users import EVERYONE, Access
+
+ENGLISH_ONLY_NOTICE = (
+    "The bundled model reads English only: for this question, trust its word matches (BM25), "
+    "not its matches by meaning. For other languages, index with --model and a multilingual "
+    "sentence-transformers folder.")
 
 log = logging.getLogger(__name__)
 
@@ -235,4 +241,6 @@ class QA:
         hits = searcher.search(text, count, mode, sources)
         if not hits or hits[0].below_threshold:
             notices.append("No good match: no passage is close to this question.")
+        if self.settings.model == DEFAULT_MODEL and not is_english_script(text):
+            notices.append(ENGLISH_ONLY_NOTICE)
         return SearchResult(text, hits, notices)

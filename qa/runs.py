@@ -23,12 +23,14 @@ from qa.settings import Settings
 
 def evaluate_question_files(paths: list[Path], settings: Settings, top_k: int = 100,
                             progress: Progress | None = None,
-                            embedder: Encoder | None = None) -> EvalReport:
-    """Evaluate one or more question-set files together over the documents folder in settings."""
+                            embedder: Encoder | None = None,
+                            evidence_tolerance: float = 0.0) -> EvalReport:
+    """Evaluate one or more question-set files together over the documents folder in settings;
+    `evidence_tolerance` > 0 judges evidence as OCR text needs (qa.evaluate.contains_evidence)."""
     questions = [question for path in paths for question in read_question_set(path)]
     qa = QA.open(settings, progress, embedder, refresh=True)
     passages = [item.passage for item in qa.searcher.passages]
-    judged, notes = judge_question_set(questions, passages)
+    judged, notes = judge_question_set(questions, passages, evidence_tolerance)
     return evaluate(judged, partial(qa.search, k=top_k), notes=notes)
 
 

@@ -140,3 +140,40 @@ def test_an_upload_that_hangs_its_reader_is_refused_and_never_stored(tmp_path: P
     assert time.monotonic() - started < 20
     assert len(lines) == 1 and "took longer than 2 s" in lines[0], lines
     assert sorted(path.name for path in docs.iterdir()) == ["good.txt"]
+
+
+def _with_faulty_readers(monkeypatch: pytest.MonkeyPatch) -> None:
+    faulty = Path(__file__).parent / "faulty_readers"
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [
+        str(faulty), os.environ.get("PYTHONPATH")])))
+
+
+def test_a_long_read_that_says_it_is_alive_is_given_its_time(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """OCR reports each page done: the time limit runs from the last report, so a long scan is
+    read while a reader that goes silent is still stopped."""
+    _with_faulty_readers(monkeypatch)
+    slow = write(tmp_path, "slow-reader.txt", GOOD)
+    hung = write(tmp_path, "hang-reader.txt", GOOD)
+    outcomes = _outcomes([("slow-reader.txt", slow), ("hang-reader.txt", hung)],
+                         ReadLimits(seconds=2.5, workers=2))
+    assert isinstance(outcomes["slow-reader.txt"], Document)
+    assert "took longer than 2.5 s" in outcomes["hang-reader.txt"].reason  # type: ignore[union-attr]
+
+
+def test_a_stopped_reader_takes_the_processes_it_started_with_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader stopped at its time limit while Tesseract runs leaves no Tesseract behind."""
+    _with_faulty_readers(monkeypatch)
+    stuck = write(tmp_path, "child-reader.txt", GOOD)
+    outcomes = _outcomes([("child-reader.txt", stuck)], ReadLimits(seconds=2, workers=1))
+    assert isinstance(outcomes["child-reader.txt"], SkippedFile)
+    child = int((tmp_path / "child-reader.txt.pid").read_text())
+    for _ in range(50):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(child, signal.SIGKILL)
+    pytest.fail("the reader's child process outlived it")

@@ -11,7 +11,7 @@ from tests.conftest import SEEDS, SHARED
 
 
 def _as_indexed(texts: list[str]) -> list[list[str]]:
-    tokens = bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False,
+    tokens = bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer("english"), return_ids=False,
                             show_progress=False)
     return [list(words) for words in tokens]
 
@@ -24,8 +24,10 @@ def test_analysis_matches_the_index_tokenizer_on_the_seeds() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=80), max_size=5))
-def test_analysis_matches_the_index_tokenizer_on_any_text(texts: list[str]) -> None:
+@given(st.lists(st.text(alphabet=st.characters(codec="latin-1"), max_size=80), max_size=5))
+def test_analysis_matches_the_index_tokenizer_on_any_latin_text(texts: list[str]) -> None:
+    """Latin text splits as bm25s splits it; other scripts are split by qa.languages (their
+    own test below)."""
     texts += ["The Outer Space Treaty's 1967 articles, ÉTATS-UNIS and naïve café orbits!", ""]
     assert analyse(texts) == _as_indexed(texts)
 
@@ -37,7 +39,7 @@ def _seed_paragraphs() -> list[str]:
 def _bm25s_reference(texts: list[str]) -> bm25s.BM25:
     """bm25s over the same texts: qa's postings were bm25s's before qa computed them itself."""
     reference = bm25s.BM25()
-    reference.index(bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False),
+    reference.index(bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer("english"), show_progress=False),
                     show_progress=False)
     return reference
 

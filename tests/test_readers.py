@@ -60,7 +60,7 @@ def test_two_column_pdf_reads_column_by_column() -> None:
 
 @pytest.mark.parametrize(("make", "reason"), [
     (encrypted_pdf, "encrypted"),
-    (image_only_pdf, "no text layer"),
+    (image_only_pdf, "no text found, by its text layer or by OCR"),
     (lambda: report_pdf()[:1500], "not a readable PDF"),
     (lambda: b"%PDF-1.7\n" + b"\x00garbage" * 100, "not a readable PDF"),
 ])
@@ -80,14 +80,14 @@ def test_docx_paragraphs_headings_and_table_rows_in_order(tmp_path: Path) -> Non
 
 
 def test_docx_that_is_not_a_zip_or_expands_too_far_is_refused(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import qa.readers.docx
+    import qa.readers.archive
 
     with pytest.raises(UnreadableError, match="not a zip"):
         read_docx(b"PK but not really a zip archive")
     bomb = io.BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("word/document.xml", b"\0" * 2_000_000)  # about 2 KB compressed
-    monkeypatch.setattr(qa.readers.docx, "MAX_EXPANDED_BYTES", 1_000_000)
+    monkeypatch.setattr(qa.readers.archive, "MAX_EXPANDED_BYTES", 1_000_000)
     with pytest.raises(UnreadableError, match="zip bomb"):
         read_docx(bomb.getvalue())
 
@@ -130,7 +130,7 @@ def test_a_folder_of_every_format_skips_only_the_unreadable(tmp_path: Path) -> N
         "columns.pdf", "handbook.docx", "notes.txt", "report.pdf", "tides.htm"]
     reasons = {s.source: s.reason for s in loaded.skipped}
     assert set(reasons) == {"locked.pdf", "scan.pdf", "cut.pdf", "fake.docx"}
-    assert "encrypted" in reasons["locked.pdf"] and "no text layer" in reasons["scan.pdf"]
+    assert "encrypted" in reasons["locked.pdf"] and "no text found" in reasons["scan.pdf"]
 
 
 def test_html_that_is_utf8_under_a_false_charset_reads_as_utf8() -> None:

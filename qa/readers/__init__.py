@@ -6,8 +6,11 @@ and section of each passage through to its citation. READERS is the one table of
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
 
 
 class UnreadableError(ValueError):
@@ -35,59 +38,91 @@ class Extracted:
 
 
 Reader = Callable[[bytes], Extracted]
+Reporter = Callable[[str, str], None]
 
 
-def from_blocks(blocks: list[tuple[str, int | None]]) -> Extracted:
-    """Text from (words, heading level or None for a paragraph) blocks, in order: one block per
-    line group, blank lines between, each heading recorded with its span."""
+def _log_report(kind: str, message: str) -> None:
+    if kind == "notice":
+        log.warning("%s", message)
+
+
+_reporter: list[Reporter] = [_log_report]
+
+
+def report(kind: str, message: str) -> None:
+    """From a reader, while it reads: "progress" (a long read is alive: OCR pages done) or
+    "notice" (something the user should know of a file that was read). A reader worker sends
+    them to the build (qa.isolation); read in-process, a notice is logged."""
+    _reporter[0](kind, message)
+
+
+def set_reporter(reporter: Reporter) -> None:
+    _reporter[0] = reporter
+
+
+Block = tuple[str, int | None]  # words, and a heading's level (1 = top) or None for a paragraph
+
+
+def from_blocks(blocks: list[Block], keep_lines: bool = False) -> Extracted:
+    """Text from blocks in order: blank lines between them, each heading recorded with its span,
+    whitespace folded; with `keep_lines`, a block's own line breaks stay (rows of a table, lines
+    of a slide), so a long block is cut between them."""
+    return _joined([blocks], paged=False, keep_lines=keep_lines)
+
+
+def from_pages(pages: list[list[Block]], keep_lines: bool = False) -> Extracted:
+    """As from_blocks, for a paged format: one list of blocks per page (a slide, a sheet), each
+    page's start recorded, an empty page included, so page numbers stay physical."""
+    return _joined(pages, paged=True, keep_lines=keep_lines)
+
+
+def _joined(pages: list[list[Block]], paged: bool, keep_lines: bool) -> Extracted:
     parts: list[str] = []
     headings: list[Heading] = []
+    page_starts: list[int] = []
     offset = 0
-    for words, level in blocks:
-        text = " ".join(words.split())
-        if not text:
-            continue
-        if parts:
-            offset += 2  # the blank line before this block
-        if level is not None:
-            headings.append(Heading(offset, offset + len(text), level, text))
-        parts.append(text)
-        offset += len(text)
-    return Extracted("\n\n".join(parts), headings=tuple(headings))
+    for blocks in pages:
+        page_starts.append(offset + 2 if parts else 0)
+        for words, level in blocks:
+            lines = words.splitlines() if keep_lines and level is None else [words]
+            text = "\n".join(" ".join(line.split()) for line in lines if line.strip())
+            if not text:
+                continue
+            if parts:
+                offset += 2  # the blank line before this block
+            if level is not None:
+                headings.append(Heading(offset, offset + len(text), level, text))
+            parts.append(text)
+            offset += len(text)
+    return Extracted("\n\n".join(parts), page_starts=tuple(page_starts) if paged else (),
+                     headings=tuple(headings))
 
 
-def _text(data: bytes) -> Extracted:
-    from qa.readers.text import read_text
+def _reader(module: str, function: str) -> Reader:
+    """A reader whose module (and its library) is imported on first use: a folder of text files
+    never loads a PDF or spreadsheet library."""
 
-    return read_text(data)
+    def read(data: bytes) -> Extracted:
+        import importlib
 
+        return getattr(importlib.import_module(f"qa.readers.{module}"), function)(data)
 
-def _markdown(data: bytes) -> Extracted:
-    from qa.readers.text import read_markdown
-
-    return read_markdown(data)
-
-
-def _pdf(data: bytes) -> Extracted:
-    from qa.readers.pdf import read_pdf
-
-    return read_pdf(data)
+    return read
 
 
-def _html(data: bytes) -> Extracted:
-    from qa.readers.html import read_html
-
-    return read_html(data)
-
-
-def _docx(data: bytes) -> Extracted:
-    from qa.readers.docx import read_docx
-
-    return read_docx(data)
-
-
-# Imports stay inside the readers: a folder of text files never loads a PDF library.
 READERS: dict[str, Reader] = {
-    ".txt": _text, ".md": _markdown, ".markdown": _markdown,
-    ".pdf": _pdf, ".html": _html, ".htm": _html, ".docx": _docx,
+    ".txt": _reader("text", "read_text"),
+    ".md": _reader("text", "read_markdown"), ".markdown": _reader("text", "read_markdown"),
+    ".pdf": _reader("pdf", "read_pdf"),
+    ".html": _reader("html", "read_html"), ".htm": _reader("html", "read_html"),
+    ".docx": _reader("docx", "read_docx"),
+    ".pptx": _reader("slides", "read_pptx"),
+    ".xlsx": _reader("sheets", "read_xlsx"),
+    ".csv": _reader("sheets", "read_csv"), ".tsv": _reader("sheets", "read_csv"),
+    ".epub": _reader("ebook", "read_epub"),
+    ".eml": _reader("mail", "read_eml"),
+    ".odt": _reader("opendocument", "read_odt"),
+    ".rtf": _reader("rtf", "read_rtf"),
+    **{suffix: _reader("image", "read_image")
+       for suffix in (".png", ".jpg", ".jpeg", ".tif", ".tiff")},
 }

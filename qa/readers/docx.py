@@ -1,24 +1,21 @@
 """Word documents (.docx) through python-docx (MIT): paragraphs and headings in document order,
-tables read row by row. A file that is not a zip, or that would expand past a size limit (a zip
-bomb), is refused before python-docx opens it."""
+tables read row by row. The archive is checked first (qa.readers.archive)."""
 
 from __future__ import annotations
 
 import io
 import re
 import zipfile
-import zlib
 
 from qa.readers import Extracted, UnreadableError, from_blocks
+from qa.readers.archive import checked_archive
 
-MAX_EXPANDED_BYTES = 200_000_000
-_PIECE_BYTES = 1 << 20
 _HEADING_STYLE = re.compile(r"^Heading (\d)$")
 
 
 def read_docx(data: bytes) -> Extracted:
     """The document's text; UnreadableError for anything that is not a sound .docx."""
-    _check_archive(data)
+    checked_archive(data, ".docx", "word/document.xml")
     import docx
     from docx.table import Table
 
@@ -53,33 +50,6 @@ def _paragraph_style_names(document: object) -> dict[str, str]:
         if name is not None:
             names[style.get(qn("w:styleId"), "")] = BabelFish.internal2ui(name.get(qn("w:val"), ""))
     return names
-
-
-def _check_archive(data: bytes) -> None:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as error:
-        raise UnreadableError("not a .docx (not a zip archive)") from error
-    expanded = sum(entry.file_size for entry in archive.infolist())
-    if expanded > MAX_EXPANDED_BYTES:
-        raise UnreadableError(f"expands to {expanded:,} bytes, over the {MAX_EXPANDED_BYTES:,} "
-                              "limit (a zip bomb?)")
-    if "word/document.xml" not in archive.namelist():
-        raise UnreadableError("not a Word document (no word/document.xml inside)")
-    for entry in archive.infolist():
-        _check_member(archive, entry)
-
-
-def _check_member(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
-    """Inflate a member in small pieces: one whose header under-declares its size stops at the
-    declared size and fails its checksum here, where python-docx would inflate it whole (up to
-    2 GB at once) before noticing."""
-    try:
-        with archive.open(entry) as member:
-            while member.read(_PIECE_BYTES):
-                pass
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as error:
-        raise UnreadableError(f"damaged archive: {entry.filename} ({error})") from error
 
 
 def _heading_level(style: str) -> int | None:

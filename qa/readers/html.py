@@ -24,7 +24,7 @@ def read_html(data: bytes) -> Extracted:
     xml = trafilatura.extract(page, output_format="xml", include_tables=True,
                               include_comments=False, include_images=False, favor_recall=True,
                               with_metadata=True)
-    blocks = _from_trafilatura(xml) if xml else _from_markup(page)
+    blocks = _from_trafilatura(xml) if xml else markup_blocks(page)
     extracted = from_blocks(blocks)
     if not extracted.text.strip():
         raise UnreadableError("no text found in the page")
@@ -74,7 +74,11 @@ def _decoded(data: bytes) -> str | bytes:
     return _XML_DECLARATION.sub("", text, count=1)  # lxml refuses text that names an encoding
 
 
-def _from_markup(data: str | bytes) -> list[tuple[str, int | None]]:
+def markup_blocks(data: str | bytes, with_title: bool = True) -> list[tuple[str, int | None]]:
+    """Every heading, paragraph, list item, table row and quote of the page's <main>, <article>
+    or <body>, without the parts that are never content; the <title> first if `with_title`.
+    Nothing is dropped as boilerplate: for markup known to be content (an e-book's chapter, an
+    e-mail's body)."""
     import lxml.html
 
     try:
@@ -86,7 +90,7 @@ def _from_markup(data: str | bytes) -> list[tuple[str, int | None]]:
     main = next(iter(document.iter("main", "article")), document.body)
     blocks: list[tuple[str, int | None]] = []
     title = document.findtext(".//title")
-    if title and title.strip():
+    if with_title and title and title.strip():
         blocks.append((title, 1))
     for element in main.iter("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "pre",
                              "blockquote"):

@@ -16,11 +16,15 @@ import itertools
 import re
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from qa.readers import Extracted, Heading, UnreadableError
+from qa.readers.ocr import OcrPage
 
 _MIN_TEXT_CHARACTERS = 20  # fewer letters than this in the whole file: no text layer
+# OCR finds no letters in noise it cannot read, so a few it does find are text (a label, a form).
+_MIN_OCR_CHARACTERS = 4
 _GUTTER = 2.0  # a horizontal gap this many font sizes wide separates two columns
 _RUNNING_SHARE = 0.5  # a line in the margin on at least this share of pages is running text
 _SENTENCE_END = re.compile(r"[.!?:;…\"'”’)\]]$")
@@ -56,18 +60,34 @@ class Block:
 
 
 def read_pdf(data: bytes) -> Extracted:
-    """The text of a PDF; UnreadableError for encrypted, damaged or image-only files."""
-    pages, widths = _read_lines(data)
+    """The text of a PDF; pages without a text layer read by OCR (qa.readers.ocr) when it is on;
+    UnreadableError for encrypted, damaged or textless files."""
+    pages, widths, scanned, ocr_off = _read_lines(data)
+    reason = "no text layer (under 20 letters besides running headers)"
+    if ocr_off:
+        reason += ": scanned or images only? OCR is off (QA_OCR=off)"
+    elif scanned:
+        reason = "no text found, by its text layer or by OCR of its images"
+    else:
+        reason += ", and no image of text to read by OCR"
+    return text_of_lines(pages, widths, reason,
+                         _MIN_OCR_CHARACTERS if scanned and not ocr_off else _MIN_TEXT_CHARACTERS)
+
+
+def text_of_lines(pages: list[list[Line]], widths: list[float], empty_reason: str,
+                  min_characters: int = _MIN_OCR_CHARACTERS) -> Extracted:
+    """Lines of every page (from a text layer or OCR) read as the author wrote them;
+    UnreadableError(empty_reason) with fewer than `min_characters` letters and digits."""
     pages = _drop_running_lines(pages)
-    if sum(c.isalnum() for page in pages for line in page for c in line.text) < _MIN_TEXT_CHARACTERS:
-        raise UnreadableError("no text layer (under 20 letters besides running headers): scanned "
-                              "or images only? qa does no OCR")
+    if sum(c.isalnum() for page in pages for line in page for c in line.text) < min_characters:
+        raise UnreadableError(empty_reason)
     body_size = _body_size(pages)
     blocks = [_paragraphs(_reading_order(lines, widths[n]), body_size) for n, lines in enumerate(pages)]
     return _assemble(_join_across_pages(blocks), len(pages), body_size)
 
 
-def _read_lines(data: bytes) -> tuple[list[list[Line]], list[float]]:
+def _read_lines(data: bytes) -> tuple[list[list[Line]], list[float], bool, bool]:
+    """Each page's lines and width; whether some page needed OCR, and went without it."""
     import pypdfium2 as pdfium
 
     try:
@@ -79,16 +99,65 @@ def _read_lines(data: bytes) -> tuple[list[list[Line]], list[float]]:
         reason = str(error).replace("(PDFium: Success)", "(no valid PDF structure found)")
         raise UnreadableError(f"not a readable PDF ({reason})") from error
     try:
-        pages, widths = [], []
+        pages, widths, scans = [], [], []
         for number in range(len(document)):
             page = document[number]
             widths.append(float(page.get_width()))
             pages.append(_page_lines(page, number))
-        return pages, widths
+            if _needs_ocr(pages[-1], page):
+                scans.append(number)
+        ocr_off = bool(scans) and not _ocr_pages(document, scans, pages)
+        return pages, widths, bool(scans), ocr_off
     except pdfium.PdfiumError as error:
         raise UnreadableError(f"damaged PDF ({error})") from error
     finally:
         document.close()
+
+
+def _needs_ocr(lines: list[Line], page: object) -> bool:
+    """A page with (almost) no text layer that shows something: a scan, a photo of a page, or
+    text drawn as outlines (some printers' PDFs). A blank page is left alone."""
+    import pypdfium2.raw as pdfium_c
+
+    if sum(c.isalnum() for line in lines for c in line.text) >= _MIN_TEXT_CHARACTERS:
+        return False
+    drawn = [pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_PATH]
+    return any(True for _ in page.get_objects(filter=drawn, max_depth=3))  # type: ignore[attr-defined]
+
+
+def _ocr_pages(document: object, numbers: list[int], pages: list[list[Line]]) -> bool:
+    """Replace those pages' lines by OCR's; False when OCR is off."""
+    from qa.readers.ocr import OCR_DPI, OcrSettings, recognise
+
+    settings = OcrSettings.from_environment()
+    if not settings.enabled:
+        return False
+    scale = OCR_DPI / 72
+
+    def render(number: int) -> Callable[[], object]:
+        return lambda: document[number].render(scale=scale, grayscale=True).to_pil()  # type: ignore[index]
+
+    found = recognise([render(n) for n in numbers], settings, [f"page {n + 1}" for n in numbers])
+    for number, ocr_page in zip(numbers, found, strict=True):
+        pages[number] = lines_of_ocr(ocr_page, number, pixels_per_point=scale)
+    return True
+
+
+def lines_of_ocr(page: OcrPage, number: int, pixels_per_point: float) -> list[Line]:
+    """OCR's lines as text-layer lines: boxes in points with y upwards, and the line's size
+    in points to the nearest half point (a scan's letters vary by a pixel or two where a
+    text layer states one size)."""
+    height = page.height / pixels_per_point
+    lines = []
+    for line in page.lines:
+        words = line.words
+        lines.append(Line(" ".join(word.text for word in words),
+                          min(w.left for w in words) / pixels_per_point,
+                          max(w.right for w in words) / pixels_per_point,
+                          height - min(w.top for w in words) / pixels_per_point,
+                          height - max(w.bottom for w in words) / pixels_per_point,
+                          round(2 * line.size / pixels_per_point) / 2, number))
+    return lines
 
 
 def _page_lines(page: object, number: int) -> list[Line]:

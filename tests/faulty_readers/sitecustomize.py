@@ -1,11 +1,14 @@
 """Readers made to fail, for a test's server: Python imports this module at start-up in every
 process with this folder on PYTHONPATH, the server's reader workers among them. A file whose
 name holds "segfault-reader" crashes its reader for real (a C read of address 0, as a bug in a
-native PDF library would); one whose name holds "hang-reader" is never answered."""
+native PDF library would); one whose name holds "hang-reader" is never answered; one whose
+name holds "slow-reader" takes five seconds, saying it is alive each second, as OCR does; one
+whose name holds "child-reader" starts a process (its pid written beside the file) and hangs."""
 
 from __future__ import annotations
 
 import ctypes
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,16 @@ if load is not None:
         if "segfault-reader" in source:
             ctypes.string_at(0)
         if "hang-reader" in source:
+            time.sleep(3600)
+        if "slow-reader" in source:
+            from qa.readers import report
+
+            for second in range(5):
+                time.sleep(1)
+                report("progress", f"{second + 1} of 5 seconds")
+        if "child-reader" in source:
+            child = subprocess.Popen(["sleep", "3600"])
+            Path(f"{path}.pid").write_text(str(child.pid))
             time.sleep(3600)
         return _real_read_file(source, path, *more, **options)
 

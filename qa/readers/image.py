@@ -1,0 +1,61 @@
+"""Images of pages (.png, .jpg/.jpeg, .tif/.tiff, multi-page TIFF included): each frame a page,
+turned upright by its EXIF orientation, read by OCR (qa.readers.ocr), then laid out as a PDF's
+lines are (qa.readers.pdf: columns, paragraphs, line-end hyphens, running headers)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+from qa.readers import Extracted, UnreadableError
+from qa.readers.ocr import OcrSettings, recognise
+from qa.readers.pdf import Line, lines_of_ocr, text_of_lines
+
+_DEFAULT_DPI = 300.0  # an image that does not say its resolution is taken as a 300 dpi scan
+_MAX_PIXELS = 120_000_000  # a frame larger than this is refused (a decompression bomb?)
+_MAX_FRAMES = 2_000
+
+
+def read_image(data: bytes) -> Extracted:
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    settings = OcrSettings.from_environment()
+    if not settings.enabled:
+        raise UnreadableError("an image of text needs OCR, which is off (QA_OCR=off)")
+    Image.MAX_IMAGE_PIXELS = _MAX_PIXELS
+    try:
+        image = Image.open(io.BytesIO(data))
+        frames = getattr(image, "n_frames", 1)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+        raise UnreadableError(f"not a readable image ({error})") from error
+    if frames > _MAX_FRAMES:
+        raise UnreadableError(f"{frames:,} frames, over the {_MAX_FRAMES:,} a file may have")
+    dpis: list[float] = []
+
+    def frame(number: int) -> Callable[[], Any]:
+        def make() -> Any:
+            image.seek(number)
+            dpis.append(_dpi(image.info.get("dpi")))
+            return ImageOps.exif_transpose(image).convert("L")
+        return make
+
+    try:
+        pages = recognise([frame(n) for n in range(frames)], settings,
+                          [f"page {n + 1}" for n in range(frames)] if frames > 1 else ["the image"])
+    except (OSError, ValueError) as error:  # a damaged frame
+        raise UnreadableError(f"damaged image ({error})") from error
+    lines: list[list[Line]] = []
+    widths: list[float] = []
+    for number, (page, dpi) in enumerate(zip(pages, dpis, strict=True)):
+        lines.append(lines_of_ocr(page, number, pixels_per_point=dpi / 72))
+        widths.append(page.width / (dpi / 72))
+    return text_of_lines(lines, widths, "no text found in the image by OCR")
+
+
+def _dpi(value: object) -> float:
+    try:
+        dpi = float(value[0])  # type: ignore[index]
+    except (TypeError, ValueError, IndexError):
+        return _DEFAULT_DPI
+    return dpi if 50 <= dpi <= 2400 else _DEFAULT_DPI
