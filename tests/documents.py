@@ -253,3 +253,26 @@ def transcript_without_blank_lines(kilobytes: int) -> str:
         size += len(line) + 1
         number += 1
     return "\n".join(lines) + "\n"
+
+
+DEPOT_ROWS = [["Depot", "City", "Manager", "Opened"], ["Harbour", "Plymouth", "C. Moreau", "1998"],
+              ["Northgate", "Leeds", "R. Adeyemi", "2004"], ["Riverside", "Exeter", "M. Tanaka", "2011"]]
+
+
+def table_pdf() -> bytes:
+    """Prose, a four-column table with a header row, prose, then a two-column table of keys
+    and values without a header (its first column holds names, its second numbers)."""
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table
+
+    buffer = io.BytesIO()
+    styles = getSampleStyleSheet()
+    story = [Paragraph("Depot report", styles["Title"]),
+             Paragraph("The company runs three depots across the south and north of England, "
+                       "listed below with their managers.", styles["BodyText"]),
+             Spacer(1, 12), Table(DEPOT_ROWS), Spacer(1, 12),
+             Paragraph("Each depot manager reports to the regional director every quarter.",
+                       styles["BodyText"]),
+             Spacer(1, 12), Table([["Forklifts", "14"], ["Vans", "9"], ["Cold rooms", "3"]])]
+    SimpleDocTemplate(buffer, pagesize=A4).build(story)
+    return buffer.getvalue()

@@ -49,3 +49,17 @@ def test_percentile_matches_numpy() -> None:
     for share in (0, 50, 95, 100):
         assert percentile(values, share) == pytest.approx(float(np.percentile(values, share)))
     assert percentile([], 50) == 0.0
+
+
+def test_evidence_in_ocr_text_may_miss_a_tenth_of_its_words_in_one_stretch() -> None:
+    from qa.evaluate import contains_evidence
+
+    quote = "the normans gave their name to normandy, a region in france, in the 10th century"
+    misread = "in 911 the normans gave their narne to normandy, a region in france, in the loth century."
+    assert not contains_evidence(misread, quote)  # exact, as for every text with a text layer
+    assert contains_evidence(misread, quote, 0.15)
+    assert not contains_evidence(misread, quote, 0.05)  # two of fourteen words misread
+    scattered = " filler ".join(quote.split())  # every word there, but spread over twice the room
+    assert not contains_evidence(scattered, quote, 0.15)
+    cut = "the normans gave their name to normandy"  # half the quote
+    assert not contains_evidence(cut, quote, 0.15)

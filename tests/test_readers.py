@@ -14,6 +14,7 @@ from documents import (
     image_only_pdf,
     report_docx,
     report_pdf,
+    table_pdf,
     two_column_pdf,
     write,
 )
@@ -56,6 +57,19 @@ def test_two_column_pdf_reads_column_by_column() -> None:
     left_end = text.index("Left column line 8")
     assert all(text.index(f"Left column line {n}") < left_end for n in range(1, 8))
     assert left_end < text.index("Right column line 1")
+
+
+def test_a_pdf_table_reads_row_by_row_with_its_headers(tmp_path: Path) -> None:
+    write(tmp_path, "depots.pdf", table_pdf())
+    passages = passages_of(tmp_path, "depots.pdf")
+    texts = [p.text for p in passages]
+    table = next(text for text in texts if "Harbour" in text)
+    assert table == ("Depot: Harbour; City: Plymouth; Manager: C. Moreau; Opened: 1998. "
+                     "Depot: Northgate; City: Leeds; Manager: R. Adeyemi; Opened: 2004. "
+                     "Depot: Riverside; City: Exeter; Manager: M. Tanaka; Opened: 2011.")
+    # In the order of the page: prose, the table, prose, the table without a header.
+    assert texts.index(table) == 1 and "regional director" in texts[2]
+    assert texts[3] == "Forklifts | 14. Vans | 9. Cold rooms | 3."
 
 
 @pytest.mark.parametrize(("make", "reason"), [

@@ -21,12 +21,16 @@ from dataclasses import dataclass
 
 from qa.readers import Extracted, Heading, UnreadableError
 from qa.readers.ocr import OcrPage
+from qa.readers.tables import PASSAGE_CHARS
 
 _MIN_TEXT_CHARACTERS = 20  # fewer letters than this in the whole file: no text layer
 # OCR finds no letters in noise it cannot read, so a few it does find are text (a label, a form).
 _MIN_OCR_CHARACTERS = 4
+_MIN_OCR_DPI = 150  # a coarser scan is recognised at this resolution, enlarged
 _GUTTER = 2.0  # a horizontal gap this many font sizes wide separates two columns
 _RUNNING_SHARE = 0.5  # a line in the margin on at least this share of pages is running text
+_NARROW_CELL = 0.25  # of the page's width: a piece of a line narrower than this may be a cell
+_CELL_GAP = 0.8  # font sizes: a space this wide inside a line may part two cells of a table
 _SENTENCE_END = re.compile(r"[.!?:;…\"'”’)\]]$")
 _PAGE_NUMBER = re.compile(r"^[-–—\s]*(\d+|[ivxlcdm]+)[-–—\s]*$", re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
@@ -45,6 +49,10 @@ class Line:
     bottom: float
     size: float  # font size in points
     page: int  # 0-based
+    table: int = 0  # a table's row (read with its headers): which table on the page, from 1
+    # The line's pieces (text, left, right) where it has gaps of a cell's padding or more;
+    # empty for a line without such gaps. Tables are found by them.
+    pieces: tuple[tuple[str, float, float], ...] = ()
 
     @property
     def centre(self) -> float:
@@ -82,7 +90,8 @@ def text_of_lines(pages: list[list[Line]], widths: list[float], empty_reason: st
     if sum(c.isalnum() for page in pages for line in page for c in line.text) < min_characters:
         raise UnreadableError(empty_reason)
     body_size = _body_size(pages)
-    blocks = [_paragraphs(_reading_order(lines, widths[n]), body_size) for n, lines in enumerate(pages)]
+    blocks = [_paragraphs(_reading_order(_with_table_rows(lines, widths[n]), widths[n]), body_size)
+              for n, lines in enumerate(pages)]
     return _assemble(_join_across_pages(blocks), len(pages), body_size)
 
 
@@ -127,20 +136,37 @@ def _needs_ocr(lines: list[Line], page: object) -> bool:
 
 def _ocr_pages(document: object, numbers: list[int], pages: list[list[Line]]) -> bool:
     """Replace those pages' lines by OCR's; False when OCR is off."""
-    from qa.readers.ocr import OCR_DPI, OcrSettings, recognise
+    from qa.readers.ocr import OcrSettings, recognise
 
     settings = OcrSettings.from_environment()
     if not settings.enabled:
         return False
-    scale = OCR_DPI / 72
+    scales = {number: _ocr_dpi(document[number]) / 72 for number in numbers}  # type: ignore[index]
 
     def render(number: int) -> Callable[[], object]:
-        return lambda: document[number].render(scale=scale, grayscale=True).to_pil()  # type: ignore[index]
+        return lambda: document[number].render(  # type: ignore[index]
+            scale=scales[number], grayscale=True).to_pil()
 
     found = recognise([render(n) for n in numbers], settings, [f"page {n + 1}" for n in numbers])
     for number, ocr_page in zip(numbers, found, strict=True):
-        pages[number] = lines_of_ocr(ocr_page, number, pixels_per_point=scale)
+        pages[number] = lines_of_ocr(ocr_page, number, pixels_per_point=scales[number])
     return True
+
+
+def _ocr_dpi(page: object) -> float:
+    """The resolution to recognise a page at: its scanned image's own (rendering finer adds
+    pixels, not detail: measured, a 200 dpi scan took twice as long at 300 dpi), at least
+    _MIN_OCR_DPI; OCR_DPI for text drawn as outlines, which has no resolution of its own."""
+    import pypdfium2.raw as pdfium_c
+
+    from qa.readers.ocr import OCR_DPI
+
+    resolutions = []
+    for image in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=3):  # type: ignore[attr-defined]
+        left, _, right, _ = image.get_bounds()
+        if right - left > 0.5 * float(page.get_width()):  # type: ignore[attr-defined]
+            resolutions.append(image.get_px_size()[0] / ((right - left) / 72))
+    return min(OCR_DPI, max(_MIN_OCR_DPI, max(resolutions))) if resolutions else OCR_DPI
 
 
 def lines_of_ocr(page: OcrPage, number: int, pixels_per_point: float) -> list[Line]:
@@ -209,12 +235,34 @@ def _flush(glyphs: list[tuple[str, tuple[float, float, float, float], float]], l
            page: int) -> None:
     inked = [(box, size) for character, box, size in glyphs if _inked(character)]
     text = " ".join("".join("\u00ad" if c in _SOFT_HYPHENS else c for c, _, _ in glyphs).split())
-    glyphs.clear()
     if not inked or not text:
+        glyphs.clear()
         return
+    size = statistics.median(size for _, size in inked)
+    pieces = _pieces(glyphs, size)
+    glyphs.clear()
     lines.append(Line(text, min(b[0] for b, _ in inked), max(b[2] for b, _ in inked),
-                      max(b[3] for b, _ in inked), min(b[1] for b, _ in inked),
-                      statistics.median(size for _, size in inked), page))
+                      max(b[3] for b, _ in inked), min(b[1] for b, _ in inked), size, page,
+                      pieces=pieces))
+
+
+def _pieces(glyphs: list[tuple[str, tuple[float, float, float, float], float]], size: float
+            ) -> tuple[tuple[str, float, float], ...]:
+    """A line cut where the space between two glyphs is wider than _CELL_GAP font sizes."""
+    pieces: list[tuple[str, float, float]] = []
+    characters: list[str] = []
+    left = right = None
+    for character, box, _ in glyphs:
+        if _inked(character):
+            if right is not None and box[0] - right > _CELL_GAP * size:
+                pieces.append((" ".join("".join(characters).split()), left or 0.0, right))
+                characters, left = [], None
+            left = box[0] if left is None else left
+            right = box[2]
+        characters.append(character)
+    if len(pieces) == 0 or right is None:
+        return ()
+    return (*pieces, (" ".join("".join(characters).split()), left or 0.0, right))
 
 
 def _drop_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
@@ -235,8 +283,11 @@ def _drop_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
         same_place = [line for line in lines if abs(line.top - middle) < 4]
         if len({line.page for line in same_place}) >= needed:
             running.update(id(line) for line in same_place)
+    # A number beside other text on its line is a table's cell, not a page number.
+    beside = {id(line) for lines in pages for row in _rows(lines) if len(row) > 1 for line in row}
     return [[line for line in lines if id(line) not in running
-             and not (id(line) in margin_lines and _PAGE_NUMBER.match(line.text))]
+             and not (id(line) in margin_lines and id(line) not in beside
+                      and _PAGE_NUMBER.match(line.text))]
             for lines in pages]
 
 
@@ -269,20 +320,102 @@ def _reading_order(lines: list[Line], width: float) -> list[Line]:
     return ordered + _columns(band, middle)
 
 
+def _with_table_rows(lines: list[Line], width: float) -> list[Line]:
+    """The page's lines, with each table found on it as one line per row, read with its headers
+    ("Depot: Harbour; City: Plymouth"). A table is two rows or more, one after the other, each
+    of three cells or more, or of two narrow ones (wide cells are two columns of prose): cells
+    are the pieces a line falls into at gaps wider than a column gutter."""
+    rows = _rows(lines)
+    tables: list[list[list[Line]]] = []
+    for previous, row in itertools.pairwise([None, *rows]):
+        if not _tabular(row, width):
+            continue
+        if previous is not None and tables and tables[-1][-1] is previous \
+                and previous[0].bottom - row[0].top < 3 * row[0].size:
+            tables[-1].append(row)
+        else:
+            tables.append([row])
+    tables = [table for table in tables if len(table) >= 2]
+    if not tables:
+        return lines
+    # Each table's rows take the place of its first line in the page's order.
+    first_lines = {id(min(table[0], key=lines.index)): _table_lines(table, number)
+                   for number, table in enumerate(tables, start=1)}
+    replaced = {id(line) for table in tables for row in table for line in row}
+    result: list[Line] = []
+    for line in lines:
+        result += first_lines.get(id(line), [])
+        if id(line) not in replaced:
+            result.append(line)
+    return result
+
+
+def _rows(lines: list[Line]) -> list[list[Line]]:
+    """Lines side by side (their vertical middles within half a line of each other), top
+    first, each row left to right."""
+    rows: list[list[Line]] = []
+    for line in sorted(lines, key=lambda line: -line.top):
+        middle = (line.top + line.bottom) / 2
+        if rows and abs((rows[-1][0].top + rows[-1][0].bottom) / 2 - middle) < 0.5 * line.size:
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    return [sorted(row, key=lambda line: line.left) for row in rows]
+
+
+def _cells(row: list[Line]) -> list[tuple[str, float, float]]:
+    return [piece for line in row
+            for piece in (line.pieces or ((line.text, line.left, line.right),))]
+
+
+def _tabular(row: list[Line], width: float) -> bool:
+    cells = _cells(row)
+    return len(cells) >= 3 or (len(cells) == 2 and all(
+        right - left < _NARROW_CELL * width for _, left, right in cells))
+
+
+def _table_lines(table: list[list[Line]], number: int) -> list[Line]:
+    """A table's rows as lines of text read with their headers: each cell goes to the column
+    of the row with the most cells whose span it overlaps most."""
+    from qa.readers.tables import row_texts
+
+    columns = max((_cells(row) for row in table), key=len)
+    cells = []
+    for row in table:
+        texts = [""] * len(columns)
+        for text, left, right in _cells(row):
+            overlaps = [min(right, c_right) - max(left, c_left) for _, c_left, c_right in columns]
+            column = max(range(len(columns)), key=lambda index: overlaps[index])
+            texts[column] = f"{texts[column]} {text}".strip()
+        cells.append(texts)
+    return [Line(text, min(c.left for c in table[index]), max(c.right for c in table[index]),
+                 max(c.top for c in table[index]), min(c.bottom for c in table[index]),
+                 statistics.median(c.size for c in table[index]), table[index][0].page, number)
+            for index, text in row_texts(cells)]
+
+
 def _columns(band: list[Line], middle: float) -> list[Line]:
     return ([line for line in band if line.centre < middle]
             + [line for line in band if line.centre >= middle])
 
 
 def _paragraphs(lines: list[Line], body_size: float) -> list[Block]:
-    """Group lines into paragraphs and headings by spacing, indentation and size."""
+    """Group lines into paragraphs and headings by spacing, indentation and size; a table's rows
+    into passages of their own, a few hundred characters each."""
     blocks: list[Block] = []
     gap = _line_gap(lines)
     columns = _Columns(lines)
     for line in lines:
-        heading = line.size > body_size * 1.15 and len(line.text) < 200
+        heading = line.size > body_size * 1.15 and len(line.text) < 200 and not line.table
         previous = blocks[-1].lines[-1] if blocks else None
-        if previous is None or blocks[-1].heading != heading \
+        if previous is not None and (line.table or previous.table):
+            same_table = line.table == previous.table and sum(
+                len(row.text) for row in blocks[-1].lines) + len(line.text) <= PASSAGE_CHARS
+            if same_table:
+                blocks[-1].lines.append(line)
+            else:
+                blocks.append(Block([line]))
+        elif previous is None or blocks[-1].heading != heading \
                 or _starts_paragraph(previous, line, gap, columns.around(line)):
             blocks.append(Block([line], heading))
         else:

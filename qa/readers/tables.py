@@ -15,14 +15,22 @@ _SENTENCE_END = (".", "!", "?", "…", "。", "！", "？", "؟", "।")
 
 
 def table_blocks(rows: Iterable[Sequence[object]]) -> list[Block]:
-    """Passages of a table's rows, one row to a line. The first non-empty row is the header when
-    every one of its cells is text (not a number); without a header, cells are joined by " | "."""
-    cleaned = [cells for cells in (_cells(row) for row in rows) if any(cells)]
+    """Passages of a table's rows, one row to a line (see row_texts)."""
+    return [(passage, None) for passage in _packed(text for _, text in row_texts(rows))]
+
+
+def row_texts(rows: Iterable[Sequence[object]]) -> list[tuple[int, str]]:
+    """Each row (by its index) as text read with its headers. The first non-empty row is the
+    header when every one of its cells is text (not a number), and is not a row of its own;
+    without a header, cells are joined by " | "."""
+    cleaned = [(number, cells) for number, cells in enumerate(_cells(row) for row in rows)
+               if any(cells)]
     if not cleaned:
         return []
-    header = cleaned[0] if _is_header(cleaned[0]) else None
-    lines = [_row_line(cells, header) for cells in (cleaned[1:] if header else cleaned)]
-    return [(passage, None) for passage in _packed(line for line in lines if line)]
+    header = cleaned[0][1] if _is_header(cleaned[0][1]) else None
+    texts = [(number, _row_line(cells, header)) for number, cells in
+             (cleaned[1:] if header else cleaned)]
+    return [(number, text) for number, text in texts if text]
 
 
 def _cells(row: Sequence[object]) -> list[str]:
