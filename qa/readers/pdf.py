@@ -327,9 +327,10 @@ def _with_table_rows(lines: list[Line], width: float) -> list[Line]:
     are the pieces a line falls into at gaps wider than a column gutter."""
     rows = _rows(lines)
     tables: list[list[list[Line]]] = []
-    for previous, row in itertools.pairwise([None, *rows]):
+    for index, row in enumerate(rows):
         if not _tabular(row, width):
             continue
+        previous = rows[index - 1] if index else None
         if previous is not None and tables and tables[-1][-1] is previous \
                 and previous[0].bottom - row[0].top < 3 * row[0].size:
             tables[-1].append(row)
