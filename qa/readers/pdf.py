@@ -35,7 +35,7 @@ _SENTENCE_END = re.compile(r"[.!?:;…\"'”’)\]]$")
 _PAGE_NUMBER = re.compile(r"^[-–—\s]*(\d+|[ivxlcdm]+)[-–—\s]*$", re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 _SOFT_HYPHENS = {"\u00ad"}  # a hyphenation point: always joined
-_LINE_END_HYPHEN = "\x02"  # PDFium's mark for a hyphen that ends a line: decided by _join_lines
+_LINE_END_HYPHEN = "\x02"  # PDFium's mark for a hyphen that ends a line: decided by _joint
 
 
 @dataclass
@@ -487,24 +487,31 @@ def _assemble(pages: list[list[Block]], page_count: int, body_size: float) -> Ex
     """Paragraphs separated by blank lines; page starts and headings as offsets into the text."""
     vocabulary = _vocabulary(pages)
     heading_levels = _heading_levels(pages)
-    text, page_starts, headings = "", [0] * page_count, []
+    # The text is gathered in pieces and joined once: growing one string line by line would
+    # copy it whole for every line (quadratic in the document's length).
+    parts: list[str] = []
+    length, page_starts, headings = 0, [0] * page_count, []
     seen_pages: set[int] = set()
     for blocks in pages:
         for block in blocks:
-            if text:
-                text += "\n\n"
-            start = len(text)
+            if length:
+                parts.append("\n\n")
+                length += 2
+            start, first_part, tail = length, len(parts), ""
             for number, line in enumerate(block.lines):
                 if line.page not in seen_pages:
                     seen_pages.add(line.page)
-                    page_starts[line.page] = len(text)
-                if number:
-                    text = _join_lines(text, line.text, vocabulary)
-                else:
-                    text += line.text
+                    page_starts[line.page] = length
+                joint = _joint(tail, line.text, vocabulary) if number else ""
+                if joint is None:  # the previous line's last character goes (a hyphen)
+                    parts[-1], tail, length, joint = parts[-1][:-1], tail[:-1], length - 1, ""
+                parts.append(joint + line.text)
+                length += len(joint) + len(line.text)
+                tail = (tail + joint + line.text)[-200:]
             if block.heading:
-                headings.append(Heading(start, len(text), heading_levels[round(block.lines[0].size, 1)],
-                                        " ".join(text[start:].split())))
+                headings.append(Heading(start, length, heading_levels[round(block.lines[0].size, 1)],
+                                        " ".join("".join(parts[first_part:]).split())))
+    text = "".join(parts)
     for page in range(page_count):  # a page with no text starts where the next text goes
         if page not in seen_pages:
             page_starts[page] = page_starts[page - 1] if page else 0
@@ -550,21 +557,23 @@ def _vocabulary(pages: list[list[Block]]) -> set[str]:
     return words
 
 
-def _join_lines(text: str, line: str, vocabulary: set[str]) -> str:
-    """Append `line` to `text`, rejoining a word hyphenated at the end of the previous line."""
+def _joint(text: str, line: str, vocabulary: set[str]) -> str | None:
+    """What goes between the end of `text` (a block so far) and its next `line`: a line break,
+    nothing, or None when the text's last character goes, rejoining a word hyphenated at the
+    end of the previous line."""
     if text.endswith("\u00ad"):
-        return text[:-1] + line
+        return None
     end = text[-100:]  # only the end of the text so far matters (and searching it all is slow)
     if re.search(r"\S[—–/]$", end):  # a line may break after "word—" or "and/": no space there
-        return text + line
+        return ""
     head = re.search(r"([^\W\d_]+)-$", end)
     tail = re.match(r"[^\W\d_]+", line)
     if not head or not tail:
-        return text + "\n" + line
+        return "\n"
     first, second = head.group(1), tail.group(0)
     if _is_line_break_hyphen(first, second, vocabulary):
-        return text[:-1] + line
-    return text + line  # a real hyphen: "well-" + "kept" stays "well-kept"
+        return None
+    return ""  # a real hyphen: "well-" + "kept" stays "well-kept"
 
 
 def _is_line_break_hyphen(first: str, second: str, vocabulary: set[str]) -> bool:
