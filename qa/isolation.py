@@ -63,7 +63,7 @@ class _Worker:
             start_new_session=True)
         self.source: str | None = None  # the file being read, if any
         self.deadline = 0.0
-        self._received = b""  # output read but not yet a whole line
+        self._received = bytearray()  # output read but not yet a whole line
 
     @property
     def output(self) -> IO[bytes]:
@@ -83,8 +83,12 @@ class _Worker:
         # Read what is there without blocking for more: select() sees the pipe, not a buffer.
         chunk = os.read(self.output.fileno(), 1 << 20)
         self._received += chunk
+        if chunk and b"\n" not in chunk:
+            return None  # a long answer still coming: nothing to look at yet
         while b"\n" in self._received:
-            line, self._received = self._received.split(b"\n", 1)
+            end = self._received.index(b"\n")
+            line = bytes(self._received[:end])
+            del self._received[:end + 1]
             try:
                 message = json.loads(line)
                 if "progress" in message:
@@ -93,13 +97,13 @@ class _Worker:
                 elif "notice" in message:
                     log.warning("%s: %s", self.source, message["notice"])
                 else:
-                    self._received = b""
+                    self._received.clear()
                     return _outcome_from_json(message)
             except (ValueError, KeyError, TypeError):
                 break
         if chunk:
             return None
-        self._received = b""
+        self._received.clear()
         return SkippedFile(self.source, self._death())
 
     def _death(self) -> str:
