@@ -111,6 +111,8 @@ def main(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="qa: %(levelname)s: %(message)s")
     logging.getLogger("qa.load").setLevel(logging.WARNING)
+    # OCR takes seconds a page: its progress ("scan.pdf: OCR: 3 of 12 pages") is always shown.
+    logging.getLogger("qa.isolation").setLevel(logging.INFO)
 
 
 def open_qa(settings: Settings, quiet: bool = False) -> Any:

@@ -64,8 +64,9 @@ def test_pdf_samples_index_with_reasons_and_answer_crazy_ones(tmp_path: Path) ->
     # Its six pages are 16-pixel colour squares: no text for OCR to find.
     assert "skipped imagemagick-images.pdf: no text found, by its text layer or by OCR" \
         in built.stderr
-    assert "pdfkit.pdf" not in built.stderr  # text drawn as outlines, read by OCR
-    assert "habibi.pdf" not in built.stderr  # one line of Arabic: a passage
+    assert "skipped pdfkit.pdf" not in built.stderr  # text drawn as outlines, read by OCR,
+    assert "pdfkit.pdf: OCR: 1 of 1 pages" in built.stderr  # its progress shown
+    assert "skipped habibi.pdf" not in built.stderr  # one line of Arabic: a passage
     asked = CliRunner().invoke(main, ["ask", "Here's to the crazy ones", "--json", "--docs",
                                       folder, "--index", index])
     assert asked.exit_code == 0, asked.output
