@@ -4,6 +4,7 @@ well as the plain text, cited to the right page; py-pdf's samples index with cle
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,9 @@ def test_every_pdf_evidence_quote_lies_inside_one_passage() -> None:
     assert found / len(quotes) >= 0.98, f"{found} of {len(quotes)} quotes inside one passage"
 
 
-def test_pdf_samples_index_with_reasons_and_answer_crazy_ones(tmp_path: Path) -> None:
+def test_pdf_samples_index_with_reasons_and_answer_crazy_ones(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="qa.isolation")
     folder, index = str(DOCUMENTS / "pdf-samples"), str(tmp_path / "index")
     built = CliRunner().invoke(main, ["index", "--docs", folder, "--index", index])
     assert built.exit_code == 0, built.output
@@ -65,7 +68,8 @@ def test_pdf_samples_index_with_reasons_and_answer_crazy_ones(tmp_path: Path) ->
     assert "skipped imagemagick-images.pdf: no text found, by its text layer or by OCR" \
         in built.stderr
     assert "skipped pdfkit.pdf" not in built.stderr  # text drawn as outlines, read by OCR,
-    assert "pdfkit.pdf: OCR: 1 of 1 pages" in built.stderr  # its progress shown
+    # Its progress, logged (the terminal shows it: "qa: INFO: pdfkit.pdf: OCR: 1 of 1 pages").
+    assert "pdfkit.pdf: OCR: 1 of 1 pages" in caplog.messages
     assert "skipped habibi.pdf" not in built.stderr  # one line of Arabic: a passage
     asked = CliRunner().invoke(main, ["ask", "Here's to the crazy ones", "--json", "--docs",
                                       folder, "--index", index])
