@@ -65,7 +65,7 @@ class _Block:
 
     @property
     def words(self) -> int:
-        return len(self.text.split()) if self.text.isascii() else word_count(self.text)
+        return word_count(self.text)
 
     @property
     def ends_sentence(self) -> bool:

@@ -34,6 +34,8 @@ _LETTER = regex.compile(r"\p{L}")
 def word_count(text: str) -> int:
     """Words as a reader counts them: spaced words, plus one for every two characters of an
     unspaced script (a Chinese sentence of 20 characters counts as about 10 words)."""
+    if text.isascii():
+        return len(text.split())
     spaced = UNSPACED_RUN.sub(" ", text).split()
     unspaced = sum(-(-len(run) // _CHARACTERS_PER_WORD) for run in UNSPACED_RUN.findall(text))
     return len(spaced) + unspaced

@@ -52,7 +52,7 @@ def analyse(texts: Sequence[str]) -> list[list[str]]:
     kept = [[w for w in _words(text) if w not in _STOPWORDS] for text in texts]
     by_stemmer: dict[str | None, list[str]] = {}
     for word in {word for words in kept for word in words}:
-        by_stemmer.setdefault("english" if word.isascii() else stemmer_for(word), []).append(word)
+        by_stemmer.setdefault(stemmer_for(word), []).append(word)
     stems: dict[str, str] = {}
     for language, words in by_stemmer.items():
         stemmed = _stemmer(language).stemWords(words) if language else words

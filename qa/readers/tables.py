@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from qa.languages import SENTENCE_ENDS
 from qa.readers import Block
 
 # Rows are packed into one passage up to this length: long enough to hold several rows of a
 # narrow table, short enough for the bundled model's 256 tokens.
 PASSAGE_CHARS = 600
-_SENTENCE_END = (".", "!", "?", "…", "。", "！", "？", "؟", "।")
+_SENTENCE_END = (".", "!", "?", "…", *SENTENCE_ENDS)
 
 
 def table_blocks(rows: Iterable[Sequence[object]]) -> list[Block]:
