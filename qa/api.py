@@ -21,13 +21,16 @@ class ApiInputError(ValueError):
 
 
 def search_json(qa: QA, question: Any, k: Any = None, mode: Any = None,
-                documents: Any = None, access: Access = EVERYONE) -> dict[str, Any]:
+                documents: Any = None, access: Access = EVERYONE, server: str = ""
+                ) -> dict[str, Any]:
     """What `qa ask --json` prints for `question`, after checking every argument. A document
-    `access` may not read is refused as not indexed: its name is not confirmed either."""
+    `access` may not read is refused as not indexed: its name is not confirmed either. With
+    the `server`'s address, each hit has a `url` that opens its document view there."""
     if not isinstance(question, str):
         raise ApiInputError(f"question must be a string, not {_kind(question)}")
     return result_to_json(qa.search(question, _top_k(k), _mode(mode),
-                                    _documents(documents, qa.sources(access)), access))
+                                    _documents(documents, qa.sources(access)), access),
+                          server or qa.settings.server_url)
 
 
 def _kind(value: Any) -> str:

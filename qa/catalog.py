@@ -94,12 +94,7 @@ class Catalog:
 
     def document(self, content_hash: str, source: str) -> Document | None:
         """The document this content was extracted as, named `source`; None if it is gone."""
-        try:
-            data = json.loads(self._document_path(content_hash).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return Document(source, data["text"], content_hash, tuple(data["page_starts"]),
-                        tuple(Heading(**heading) for heading in data["headings"]))
+        return kept_document(self.folder, content_hash, source)
 
     def remember_document(self, document: Document) -> None:
         path = self._document_path(document.content_hash)
@@ -144,7 +139,19 @@ class Catalog:
             log.warning("cannot keep the catalogue in %s: %s", self.folder, error)
 
     def _document_path(self, content_hash: str) -> Path:
-        return self.folder / _DOCUMENTS / content_hash[:2] / f"{content_hash}.json"
+        return self.folder / _DOCUMENTS / content_hash[:2] / f"{content_hash}.json"  # as kept_document
+
+
+def kept_document(folder: Path, content_hash: str, source: str) -> Document | None:
+    """The extracted document a catalogue in `folder` keeps for this content (without reading
+    the catalogue's entries: the document view asks for one document at a time)."""
+    path = folder / _DOCUMENTS / content_hash[:2] / f"{content_hash}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Document(source, data["text"], content_hash, tuple(data["page_starts"]),
+                        tuple(Heading(**heading) for heading in data["headings"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 NO_PROSE = "no passage: no paragraph of prose found"

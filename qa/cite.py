@@ -6,6 +6,7 @@ import html
 import textwrap
 import unicodedata
 from typing import Any
+from urllib.parse import urlencode
 
 from qa.search import Hit, SearchResult
 
@@ -41,9 +42,19 @@ def answer_sentence(hit: Hit) -> str:
     return hit.passage.text[start:end]
 
 
-def hit_to_json(hit: Hit) -> dict[str, Any]:
+def view_url(server: str, question: str, hit: Hit) -> str:
+    """The address of the page at `server` that opens this hit's document view, with its
+    passage and answer sentence marked (the page reads these parameters when it loads)."""
     p = hit.passage
-    return {
+    start, end = hit.answer_offsets
+    query = urlencode({"q": question, "open": p.source, "p": p.paragraph, "a": f"{start}-{end}"})
+    return f"{server.rstrip('/')}/?{query}"
+
+
+def hit_to_json(hit: Hit, question: str = "", server: str = "") -> dict[str, Any]:
+    """A hit as JSON; with the `server`'s address, its `url` opens the hit's document view."""
+    p = hit.passage
+    found = {
         "rank": hit.rank, "score": round(hit.score, 6), "similarity": round(hit.similarity, 6),
         "below_threshold": hit.below_threshold, "text": p.text, "source": p.source,
         "title": p.title, "paragraph": p.paragraph, "page": p.page, "page_end": p.page_end,
@@ -51,11 +62,16 @@ def hit_to_json(hit: Hit) -> dict[str, Any]:
         "answer": answer_sentence(hit), "answer_start": hit.answer_offsets[0],
         "answer_end": hit.answer_offsets[1], "citation": citation_text(hit),
     }
+    if server:
+        found["url"] = view_url(server, question, hit)
+    return found
 
 
-def result_to_json(result: SearchResult) -> dict[str, Any]:
-    """What `qa ask --json`, the page's downloads and the JSON API all give for one question."""
-    return {"question": result.question, "hits": [hit_to_json(hit) for hit in result.hits],
+def result_to_json(result: SearchResult, server: str = "") -> dict[str, Any]:
+    """What `qa ask --json`, the page's downloads and the JSON API all give for one question;
+    each hit with a `url` when the `server`'s address is known."""
+    return {"question": result.question,
+            "hits": [hit_to_json(hit, result.question, server) for hit in result.hits],
             "no_good_match": result.no_good_match, "notices": list(result.notices)}
 
 

@@ -233,7 +233,8 @@ def ask(question: str, top_k: int | None, as_json: bool, docs: Path | None,
         settings = make_settings(docs, index_dir, model=model, mode=mode, top_k=top_k, **where)
         result = open_qa(settings, quiet=as_json).search(question)
         if as_json:
-            click.echo(json.dumps(result_to_json(result), indent=1, ensure_ascii=False))
+            click.echo(json.dumps(result_to_json(result, settings.server_url), indent=1,
+                                  ensure_ascii=False))
             return
         for notice in result.notices:
             click.echo(notice)

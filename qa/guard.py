@@ -22,7 +22,8 @@ from qa.users import EVERYONE, Access
 
 UPLOAD_ROUTE = "/gradio_api/upload"
 FILE_ROUTE = "/gradio_api/file="
-DOCUMENT_ROUTE = "/qa/documents/"
+DOCUMENT_ROUTE = "/qa/documents/"  # the file itself (a PDF opens at #page=N)
+PAGE_ROUTE = "/qa/pages/"  # a page of a PDF or an image as PNG: PAGE_ROUTE + source?page=N&width=W
 REST_PREFIX = "/api"
 
 # Gradio's routes (as its router spells them) and what qa lets through: "page" passes, "closed"
@@ -105,7 +106,9 @@ class RouteGuard:
                  document_file: Callable[[str, Access], Path | None] = lambda name, access: None,
                  monitoring: bool = False,
                  api_arguments: dict[str, tuple[str, ...]] | None = None,
-                 rest: ASGIApp | None = None, signin: SignIn | None = None) -> None:
+                 rest: ASGIApp | None = None, signin: SignIn | None = None,
+                 page_image: Callable[[str, int, int, Access], bytes | None] = (
+                     lambda name, page, width, access: None)) -> None:
         self.app = app
         self.signin = signin  # None: no sign-in, every reader reads everything (loopback)
         self.rest = rest  # the REST API's own app (qa.rest), handed every path under /api/
@@ -115,6 +118,7 @@ class RouteGuard:
         self.served_files = served_files
         self.uploads_allowed = uploads_allowed
         self.document_file = document_file
+        self.page_image = page_image  # (source, page, width, access): PNG, or None if refused
         self.monitoring = monitoring
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -134,6 +138,9 @@ class RouteGuard:
             return
         if scope["type"] == "http" and scope["path"].startswith(DOCUMENT_ROUTE):
             await self._document(scope, receive, send, access)
+            return
+        if scope["type"] == "http" and scope["path"].startswith(PAGE_ROUTE):
+            await self._page(scope, receive, send, access)
             return
         if scope["type"] == "http":
             refusal = self._refusal(scope["path"], access)
@@ -179,6 +186,28 @@ class RouteGuard:
                                 content_disposition_type="inline" if pdf else "attachment",
                                 filename=path.name)
         await response(scope, receive, send)
+
+    async def _page(self, scope: Scope, receive: Receive, send: Send, access: Access) -> None:
+        """A rendered page of an indexed PDF or image (?page=N&width=W; the widths the viewer
+        asks for), rendered in a thread: the server keeps answering meanwhile."""
+        from urllib.parse import parse_qs
+
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import Response
+
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        try:
+            number, width = int(query["page"][0]), int(query["width"][0])
+        except (KeyError, ValueError, IndexError):
+            await _refuse(send, "a page needs ?page=N&width=W", status=422)
+            return
+        name = scope["path"][len(PAGE_ROUTE):]
+        image = await run_in_threadpool(self.page_image, name, number, width, access)
+        if image is None:
+            await _refuse(send, "no such page of an indexed PDF or image", status=404)
+            return
+        headers = {"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"}
+        await Response(image, media_type="image/png", headers=headers)(scope, receive, send)
 
     def _refusal(self, path: str, access: Access) -> str:
         judged, detail = verdict(path)

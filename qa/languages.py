@@ -4,6 +4,8 @@ English. The chunker and BM25 both read it, so a passage and a question are spli
 
 from __future__ import annotations
 
+import unicodedata
+
 import regex
 
 # Han, Hiragana, Katakana (and their halfwidth forms), Thai, Lao, Khmer, Myanmar: scripts whose
@@ -16,6 +18,10 @@ _CHARACTERS_PER_WORD = 2
 # A word: letters, digits, their combining marks (Devanagari and Thai vowel signs, Arabic and
 # Hebrew points) and underscores; an unspaced run is its own token.
 _WORD = regex.compile(rf"[{_UNSPACED}]+|(?:[^\W{_UNSPACED}]|\p{{N}}|\p{{M}})+", regex.VERSION1)
+# What the viewer matches a passage to a page's words by: a word, or one character of an
+# unspaced script (a page breaks those runs at every line end, where the text does not).
+_MATCHING_UNIT = regex.compile(rf"[{_UNSPACED}]|(?:[^\W{_UNSPACED}]|\p{{N}}|\p{{M}})+",
+                               regex.VERSION1)
 # Sentence ends beyond the Latin ones: CJK full stops, the Devanagari danda, the Arabic and Urdu
 # question mark and full stop, the Armenian and Ethiopic full stops.
 SENTENCE_ENDS = "。！？｡．؟۔।॥։።"
@@ -67,3 +73,10 @@ def is_english_script(text: str) -> bool:
     """Whether most of a text's letters are Latin: what an English-only model can read."""
     letters = _LETTER.findall(text)
     return not letters or sum(bool(_LATIN.match(c)) for c in letters) * 2 >= len(letters)
+
+
+def matching_units(text: str) -> list[tuple[str, int, int]]:
+    """The text's words (single characters in unspaced scripts), compatibility-folded and
+    case-folded, each with its span in `text`."""
+    return [(unicodedata.normalize("NFKC", match.group()).casefold(), match.start(), match.end())
+            for match in _MATCHING_UNIT.finditer(text)]

@@ -12,12 +12,13 @@ from pathlib import Path
 
 from qa import backends
 from qa.build import BuildIdentity, BuildOptions, Shard
-from qa.catalog import Catalog, read_folder
+from qa.catalog import Catalog, kept_document, read_folder
 from qa.chunk import CHUNKING_VERSION, ChunkedCorpus, Passage
 from qa.embed import Embedder, Encoder, Progress
 from qa.indexer import IndexReport, build_index, identity
-from qa.isolation import ReadLimits
+from qa.isolation import ReadLimits, read_files
 from qa.languages import is_english_script
+from qa.load import Document
 from qa.rerank import CrossEncoderReranker, Reranker
 from qa.search import Searcher, SearchResult
 from qa.settings import DEFAULT_MODEL, SEARCH_MODES, SearchMode, Settings
@@ -207,6 +208,29 @@ class QA:
     def sources(self, access: Access = EVERYONE) -> list[str]:
         """The indexed files `access` may read."""
         return access.readable(self._current_searcher().sources)
+
+    def passages(self, source: str, access: Access = EVERYONE) -> list[Passage]:
+        """An indexed document's passages in order; none for a document `access` may not read."""
+        if not access.may_read(source):
+            return []
+        return [item.passage for item in self._current_searcher().index.passages_in(source)]
+
+    def document(self, source: str, access: Access = EVERYONE) -> Document | None:
+        """An indexed document as it was extracted (its passages' offsets point into its text):
+        from the catalogue, else read again, if its file still holds the indexed content."""
+        if not access.may_read(source):
+            return None
+        content_hash = self._current_searcher().manifest.files.get(source)
+        if content_hash is None:
+            return None
+        kept = kept_document(self.settings.index_dir / "catalog", content_hash, source)
+        if kept is not None:
+            return kept
+        path = self.document_path(source, access)
+        if path is None:
+            return None
+        read = next(read_files([(source, path)], ReadLimits.of(self.settings)))
+        return read if isinstance(read, Document) and read.content_hash == content_hash else None
 
     def document_path(self, source: str, access: Access = EVERYONE) -> Path | None:
         """The file behind an indexed source `access` may read, inside the documents folder."""

@@ -53,6 +53,7 @@ class HitAnswer(BaseModel):
     answer_start: int
     answer_end: int
     citation: str
+    url: str | None = Field(None, description="Opens the page with this hit's document view.")
 
 
 class SearchAnswer(BaseModel):
@@ -136,7 +137,7 @@ def rest_app(qa: QA, watcher: FolderWatcher | None = None,
         try:
             # Returned as built, not through a response model: byte for byte `qa ask --json`.
             return JSONResponse(search_json(qa, question, k, mode, documents,
-                                            access_of(request.headers)))
+                                            access_of(request.headers), str(request.base_url)))
         except ApiInputError as error:
             return refusal(422, str(error))
         except IndexUnusableError as error:

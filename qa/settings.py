@@ -90,6 +90,11 @@ class Settings:
     uploads_kept_seconds: int = 100
     # Page sessions whose state the server keeps (each API call is one); the oldest go first.
     sessions_kept: int = 500
+    # The document view: rendered PDF pages kept in memory, most recent first, up to this size.
+    page_cache_mb: int = 64
+    # Where the page is served, for the `url` of each hit in `qa ask --json` (a server fills in
+    # its own address); empty: hits carry no url.
+    server_url: str = ""
     # Index type: exact below the threshold, the approximate index above it: "pq-rerank" (a scan
     # of 4-bit product-quantisation codes picks pq_rerank_rows candidate vectors, which are then
     # scored exactly; builds in seconds, 1/32 of the vector bytes) or "hnsw" (a graph: queries
@@ -187,6 +192,11 @@ def settings_from_env(base: Settings | None = None) -> Settings:
         raise ValueError("QA_READ_SECONDS must be above 0")
     if overrides.get("read_memory_mb", settings.read_memory_mb) < 256:
         raise ValueError("QA_READ_MEMORY_MB must be at least 256 (a reader needs that to start)")
+    if overrides.get("page_cache_mb", settings.page_cache_mb) < 0:
+        raise ValueError("QA_PAGE_CACHE_MB must be 0 (no cache) or more")
+    server_url = overrides.get("server_url", settings.server_url)
+    if server_url and not server_url.startswith(("http://", "https://")):
+        raise ValueError(f"QA_SERVER_URL must start with http:// or https://, not {server_url!r}")
     if overrides.get("threads", settings.threads) < 0:
         raise ValueError("QA_THREADS must be 0 (all cores) or more")
     return replace(settings, **overrides)

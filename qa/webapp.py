@@ -34,6 +34,7 @@ from qa.settings import SEARCH_MODES, Settings
 from qa.signin import SignIn, no_sign_in
 from qa.uploads import UploadRefused, safe_name, store_upload
 from qa.users import EVERYONE, Access, UsersFile, UsersFileError
+from qa.view_html import DocumentViews, ViewRequest, zoomed
 from qa.watch import FolderWatcher, watcher_for
 
 EXAMPLES = [
@@ -49,19 +50,43 @@ CSS = """
 .qa-bar {display: inline-block; width: 80px; height: 8px; background: #eee; border-radius: 4px;}
 .qa-bar > span {display: block; height: 8px; background: #4a7dd8; border-radius: 4px;}
 .qa-text {margin-top: 6px; line-height: 1.45;}
-.qa-text mark, .qa-doc mark {background: #ffe58a;}
-.qa-notice {padding: 8px 12px; background: #fff6d6; border-radius: 6px; margin: 6px 0;}
-.qa-doc p {margin: 0 0 0.8em 0;}
-.qa-doc .qa-target {background: #eef4ff; outline: 2px solid #4a7dd8; border-radius: 4px;}
+.qa-text mark, .qa-view mark {background: #ffe58a; color: #000; text-decoration: underline;
+  text-decoration-thickness: 2px; text-underline-offset: 2px;}
+.qa-notice {padding: 8px 12px; background: #fff6d6; color: #000; border-radius: 6px;
+  margin: 6px 0;}
 .qa-cite {font-size: 0.85em; color: #555;}
-.qa-page {margin: 12px 0 6px 0; font-size: 0.8em; color: #777; border-top: 1px dashed #bbb;}
 .qa-open {font-size: 0.9em;}
+.qa-view-head {display: flex; flex-wrap: wrap; gap: 6px; align-items: baseline;}
+.qa-legend {font-size: 0.85em; color: #444; margin: 4px 0 8px 0;}
+.qa-text-whole {white-space: pre-wrap; line-height: 1.5; max-height: 70vh; overflow: auto;
+  padding: 8px 12px; border: 1px solid #ddd; border-radius: 6px; background: #fff; color: #111;}
+.qa-title {font-size: 1.25em; font-weight: bold;}
+.qa-heading {font-size: 1.1em; font-weight: bold;}
+.qa-aside {color: #595959; font-style: italic;}
+.qa-target {background: #e8f0ff; box-shadow: -4px 0 0 #1f4fb4; outline: 1px solid #1f4fb4;}
+.qa-pagebreak::before {content: "— " attr(data-label) " —"; display: block; margin: 6px 0;
+  font-size: 0.8em; color: #595959; border-top: 1px dashed #999; user-select: none;}
+.qa-sheets {max-height: 80vh; overflow: auto; border: 1px solid #ddd; border-radius: 6px;
+  padding: 8px; background: #f3f3f3;}
+.qa-sheet {margin: 0 auto 12px auto; max-width: none;}
+.qa-picture {position: relative;}
+.qa-sheet img {display: block; width: 100%; height: auto; background: #fff;
+  box-shadow: 0 1px 4px rgba(0, 0, 0, 0.3);}
+.qa-sheet figcaption {font-size: 0.8em; color: #444; text-align: center;}
+.qa-box {position: absolute; pointer-events: none; border-radius: 2px;}
+.qa-box-passage {border: 2px dashed #1f4fb4; background: rgba(31, 79, 180, 0.08);}
+.qa-box-answer {border: 2px solid #8a5a00; background: rgba(255, 214, 0, 0.35);}
+.qa-view :focus-visible, #qa-view-controls button:focus-visible {outline: 3px solid #1f4fb4;}
 @media (max-width: 600px) {.qa-bar {width: 50px;}}
 """
 
-SCROLL_TO_TARGET = (
-    "() => { setTimeout(() => { const e = document.querySelector('.qa-doc .qa-target');"
-    " if (e) e.scrollIntoView({block: 'center'}); }, 50); }"
+# After a view is shown: the page's address opens it again (bookmark, share), and the cited
+# place is scrolled into view (the answer's box or mark, else the passage).
+SHOW_VIEW = (
+    "() => { setTimeout(() => { const view = document.querySelector('#qa-document .qa-view');"
+    " if (!view) return; history.replaceState(null, '', '?' + view.dataset.query);"
+    " const cited = view.querySelector('.qa-box-answer, mark, .qa-box-passage, .qa-target');"
+    " if (cited) cited.scrollIntoView({block: 'center'}); }, 80); }"
 )
 
 
@@ -100,32 +125,6 @@ def render_results(result: SearchResult) -> str:
     return notices + "".join(render_hit(hit, best) for hit in result.hits)
 
 
-def render_document(qa: QA, source: str, paragraph: int, access: Access = EVERYONE) -> str:
-    """The whole indexed document, HTML-escaped, with one paragraph highlighted; each passage
-    with its character offsets into the extracted text, page boundaries and sections marked."""
-    readable = access.may_read(source)
-    passages = [i.passage for i in qa.searcher.index.passages_in(source)] if readable else []
-    if not passages:
-        return _notice(f"{display_source(source)} is not an indexed document.")
-    parts = [f"<h3>{html.escape(passages[0].title)}</h3>"
-             f'<div class="qa-cite">{html.escape(display_source(source))}</div>']
-    page, section = None, None
-    for passage in passages:
-        if passage.page is not None and passage.page != page:
-            page = passage.page
-            parts.append(f'<div class="qa-page">page {page}</div>')
-        if passage.section != section:
-            section = passage.section
-            parts.append(f"<h4>{html.escape(section)}</h4>" if section else "")
-        target = ' class="qa-target"' if passage.paragraph == paragraph else ""
-        where = page_label(passage.page, passage.page_end)
-        parts.append(f'<p id="qa-para-{passage.paragraph}"{target}>'
-                     f"<small>¶{passage.paragraph} · {where + ' · ' if where else ''}"
-                     f"characters {passage.start}–{passage.end}</small> "
-                     f"{html.escape(passage.text)}</p>")
-    return '<div class="qa-doc">' + "".join(parts) + "</div>"
-
-
 def index_status(qa: QA, watcher: FolderWatcher | None = None, access: Access = EVERYONE
                  ) -> str:
     """The index panel's line; a signed-in user counts only the documents they may read."""
@@ -150,20 +149,11 @@ def _age(seconds: float) -> str:
 
 
 def citation_choices(result: SearchResult) -> list[tuple[str, str]]:
-    """(label, value) per hit; the value is JSON, so any character in a file name survives."""
+    """(label, value) per hit; the value is the hit's ViewRequest as JSON, so any character in
+    a file name survives."""
     return [(f"#{h.rank} {display_source(h.passage.source)} ¶{h.passage.paragraph}",
-             json.dumps([h.passage.source, h.passage.paragraph])) for h in result.hits]
-
-
-def parse_choice(choice: str) -> tuple[str, int] | None:
-    """The (source, paragraph) a citation choice names; None for anything else."""
-    try:
-        source, paragraph = json.loads(choice)
-    except (ValueError, TypeError):
-        return None
-    if not isinstance(source, str) or isinstance(paragraph, bool) or not isinstance(paragraph, int):
-        return None
-    return source, paragraph
+             ViewRequest(h.passage.source, h.passage.paragraph, h.answer_offsets,
+                         question=result.question).to_json()) for h in result.hits]
 
 
 SEARCH_ARGUMENTS = ("question", "k", "mode", "documents")  # the /search API's, in order
@@ -184,7 +174,7 @@ class ServeOptions:
 
 def citation_radio() -> gr.Radio:
     """The "Show a result in its document" radio group. Its value is checked by the handler
-    (parse_choice), not against Gradio's session copy of the choices: the server forgets idle
+    (ViewRequest.from_json), not against Gradio's session copy of the choices: the server forgets idle
     sessions (`sessions_kept`) while their browsers still show the choices, and a click must
     still work then. (An instance override: a subclass would make Gradio write a .pyi file.)"""
     radio = gr.Radio([], label="Show a result in its document", elem_id="qa-show")
@@ -211,11 +201,14 @@ def _embedding_progress(progress: gr.Progress) -> Progress:
 
 
 def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bool = True,
-               watcher: FolderWatcher | None = None, signin: SignIn | None = None) -> Page:
+               watcher: FolderWatcher | None = None, signin: SignIn | None = None,
+               views: DocumentViews | None = None) -> Page:
     """The page over `qa`; result downloads are written to `exports`; with `uploads`, a panel
     adds documents to the folder and refreshes the index; with `rebuild`, a button (and an API
     event) rebuilds the index; with `watcher`, the index panel follows what it applies; with
-    `signin`, every handler answers within what the request's user may read."""
+    `signin`, every handler answers within what the request's user may read; `views` shows a
+    result in its document (one is made when not given)."""
+    views = views or DocumentViews(qa, qa.settings.page_cache_mb * 1_000_000)
 
     def access(request: gr.Request | None) -> Access:
         if signin is None:
@@ -249,13 +242,40 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
             "start", "end", "answer", "citation", ...}], "no_good_match", "notices"}.
         """
         try:
-            return search_json(qa, question, k, mode, documents, access(request))
+            return search_json(qa, question, k, mode, documents, access(request),
+                               _server_of(request))
         except ApiInputError as error:
             raise gr.Error(str(error)) from error
 
-    def show_document(choice: str | None, request: gr.Request) -> str:
-        named = parse_choice(choice) if isinstance(choice, str) else None
-        return render_document(qa, *named, access(request)) if named else ""
+    def view(wanted: ViewRequest | None, request: gr.Request | None) -> tuple[str, str, Any]:
+        """The document view, the request it shows (the controls' state), and whether its page
+        controls are shown (a picture of pages has them)."""
+        if wanted is None:
+            return "", "", gr.update(visible=False)
+        shown = views.html(wanted, access(request))
+        return shown, wanted.to_json(), gr.update(visible="qa-pictured" in shown[:80])
+
+    def show_document(choice: str | None, request: gr.Request) -> tuple[str, str, Any]:
+        return view(ViewRequest.from_json(choice) if isinstance(choice, str) else None, request)
+
+    def moved(turn: int, zoom: int) -> Any:
+        def move(state: str, request: gr.Request) -> tuple[str, str, Any]:
+            wanted = ViewRequest.from_json(state) if state else None
+            if wanted is not None:
+                wanted = zoomed(views.turned(wanted, turn, access(request)), zoom)
+            return view(wanted, request)
+        return move
+
+    def open_address(request: gr.Request) -> tuple[Any, ...]:
+        """A page opened at an address a view wrote (?q=...&open=...): the question asked again
+        and the view shown, so a bookmarked or shared view opens as it was."""
+        params = dict(request.query_params) if request is not None else {}
+        wanted = ViewRequest.from_query(params)
+        asked: tuple[Any, ...] = (gr.skip(),) * 5
+        if params.get("q"):
+            asked = (params["q"], *ask(params["q"], qa.settings.top_k, qa.settings.mode, None,
+                                       request))
+        return (*asked, *view(wanted, request))
 
     def rebuild_index(request: gr.Request,
                       progress: gr.Progress = gr.Progress()  # noqa: B008
@@ -304,7 +324,13 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
             downloads = gr.File(label="Download results (Markdown, JSON)", file_count="multiple",
                                 interactive=False, elem_id="qa-downloads")
             choice = citation_radio()
+            with gr.Row(visible=False, elem_id="qa-view-controls") as view_controls:
+                previous_page = gr.Button("← Previous page", size="sm", elem_id="qa-previous")
+                next_page = gr.Button("Next page →", size="sm", elem_id="qa-next")
+                zoom_out = gr.Button("Zoom out −", size="sm", elem_id="qa-zoom-out")
+                zoom_in = gr.Button("Zoom in +", size="sm", elem_id="qa-zoom-in")
             document = gr.HTML(elem_id="qa-document")
+            shown_view = gr.State("")
         with gr.Row():
             # Filled per reader when the page loads (the counts of what they may read).
             status = gr.Markdown("" if signin else index_status(qa, watcher),
@@ -327,8 +353,15 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
         question.submit(ask, [question, top_k, mode, sources], outputs, api_name="ask",
                         api_visibility="undocumented")  # /search is the documented API
         submit.click(ask, [question, top_k, mode, sources], outputs, api_visibility="private")
-        choice.change(show_document, choice, document, api_visibility="private").then(
-            None, js=SCROLL_TO_TARGET)
+        view_outputs = [document, shown_view, view_controls]
+        choice.change(show_document, choice, view_outputs, api_visibility="private").then(
+            None, js=SHOW_VIEW)
+        for button, turn, zoom in ((previous_page, -1, 0), (next_page, 1, 0), (zoom_out, 0, -1),
+                                   (zoom_in, 0, 1)):
+            button.click(moved(turn, zoom), shown_view, view_outputs,
+                         api_visibility="private").then(None, js=SHOW_VIEW)
+        page.load(open_address, None, [question, *outputs, *view_outputs],
+                  api_visibility="private").then(None, js=SHOW_VIEW)
         # Not queued: an MCP tool call then runs in the request that passed the guard (who it
         # is from goes with it), not through Gradio's loopback client, which has no sign-in.
         gr.api(search, api_name="search", queue=False)
@@ -355,6 +388,14 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
             gr.Timer(3.0).tick(follow_watcher, seen, [status, sources, seen],
                                api_visibility="private", show_progress="hidden")
     return Page(page, downloads)
+
+
+def _server_of(request: gr.Request | None) -> str:
+    """The address the page was reached at (a hit's `url` points there); "" when unknown."""
+    try:
+        return str(request.base_url) if request is not None else ""
+    except (AttributeError, KeyError, TypeError):
+        return ""
 
 
 def add_files(qa: QA, uploaded: list[Path], progress: Progress | None = None,
@@ -477,8 +518,9 @@ def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.
     uploads_folder = _own_gradio_folder()
     uploads = options.uploads and not options.read_only
     signin = _signin(options.users) if options.users else None
+    views = DocumentViews(qa, settings.page_cache_mb * 1_000_000)
     built = build_page(qa, exports, uploads, rebuild=not options.read_only, watcher=watcher,
-                       signin=signin)
+                       signin=signin, views=views)
     # Gradio copies every download into its cache; without pruning the copies pile up. Uploads
     # land there too, and one posted without its event would stay for ever.
     keep_pruning(built.served_files, settings.downloads_kept_seconds, uploads_folder,
@@ -488,7 +530,7 @@ def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.
                        uploads_allowed=uploads, document_file=qa.document_path,
                        monitoring=options.monitoring, api_arguments={"search": SEARCH_ARGUMENTS},
                        rest=rest_app(qa, watcher, signin.access_of if signin else no_sign_in),
-                       signin=signin)
+                       signin=signin, page_image=views.png)
     # Every API call is a new Gradio session holding a copy of the page's settings (tens of
     # kilobytes): without a cap they pile up to Gradio's default of 10,000 sessions.
     page.launch(server_name=options.host, server_port=options.port, css=CSS,

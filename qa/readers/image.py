@@ -18,7 +18,7 @@ _MAX_FRAMES = 2_000
 
 
 def read_image(data: bytes) -> Extracted:
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError
 
     settings = OcrSettings.from_environment()
     if not settings.enabled:
@@ -35,9 +35,9 @@ def read_image(data: bytes) -> Extracted:
 
     def frame(number: int) -> Callable[[], Any]:
         def make() -> Any:
-            image.seek(number)
-            dpis.append(_dpi(image.info.get("dpi")))
-            return ImageOps.exif_transpose(image).convert("L")
+            gray, dpi = frame_image(image, number)
+            dpis.append(dpi)
+            return gray
         return make
 
     try:
@@ -51,6 +51,14 @@ def read_image(data: bytes) -> Extracted:
         lines.append(lines_of_ocr(page, number, pixels_per_point=dpi / 72))
         widths.append(page.width / (dpi / 72))
     return text_of_lines(lines, widths, "no text found in the image by OCR")
+
+
+def frame_image(image: Any, number: int) -> tuple[Any, float]:
+    """A frame as OCR reads it, upright and grey, and its resolution in dots per inch."""
+    from PIL import ImageOps
+
+    image.seek(number)
+    return ImageOps.exif_transpose(image).convert("L"), _dpi(image.info.get("dpi"))
 
 
 def _dpi(value: object) -> float:

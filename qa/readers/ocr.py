@@ -140,17 +140,34 @@ def recognise(images: Iterable[Callable[[], Any]], settings: OcrSettings,
 
 def _page(image: Any, settings: OcrSettings, version: str) -> OcrPage:
     gray = image.convert("L")
+    path = _cache_path(gray, settings, version)
+    page = _cached(path)
+    if page is None:
+        page = _tesseract(gray, settings.languages)
+        _store(path, page)
+    return page
+
+
+def cached_page(image: Any, settings: OcrSettings) -> OcrPage | None:
+    """What OCR found on this image when a reader read it, from the cache alone (the viewer
+    marks a scanned page's words with it); None when it is not there or Tesseract is gone."""
+    if shutil.which("tesseract") is None:
+        return None
+    return _cached(_cache_path(image.convert("L"), settings, tesseract_version()))
+
+
+def _cache_path(gray: Any, settings: OcrSettings, version: str) -> Path:
     key = hashlib.sha256(b"%d %d %s %s %s " % (
         gray.width, gray.height, settings.languages.encode(), version.encode(),
         _PREPARATION) + gray.tobytes()).hexdigest()
-    path = settings.cache_dir / key[:2] / f"{key}.json"
+    return settings.cache_dir / key[:2] / f"{key}.json"
+
+
+def _cached(path: Path) -> OcrPage | None:
     try:
         return OcrPage.from_json(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError):
-        pass
-    page = _tesseract(gray, settings.languages)
-    _store(path, page)
-    return page
+        return None
 
 
 def _store(path: Path, page: OcrPage) -> None:

@@ -18,6 +18,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from qa.readers import Extracted, Heading, UnreadableError
 from qa.readers.ocr import OcrPage
@@ -141,16 +142,25 @@ def _ocr_pages(document: object, numbers: list[int], pages: list[list[Line]]) ->
     settings = OcrSettings.from_environment()
     if not settings.enabled:
         return False
-    scales = {number: _ocr_dpi(document[number]) / 72 for number in numbers}  # type: ignore[index]
+    scales = {number: ocr_scale(document[number]) for number in numbers}  # type: ignore[index]
 
     def render(number: int) -> Callable[[], object]:
-        return lambda: document[number].render(  # type: ignore[index]
-            scale=scales[number], grayscale=True).to_pil()
+        return lambda: ocr_image(document[number], scales[number])  # type: ignore[index]
 
     found = recognise([render(n) for n in numbers], settings, [f"page {n + 1}" for n in numbers])
     for number, ocr_page in zip(numbers, found, strict=True):
         pages[number] = lines_of_ocr(ocr_page, number, pixels_per_point=scales[number])
     return True
+
+
+def ocr_scale(page: object) -> float:
+    """Pixels per point at which a page is rendered for OCR."""
+    return _ocr_dpi(page) / 72
+
+
+def ocr_image(page: object, scale: float) -> Any:
+    """The grey picture of a page that OCR reads (the viewer finds its words again by it)."""
+    return page.render(scale=scale, grayscale=True).to_pil()  # type: ignore[attr-defined]
 
 
 def _ocr_dpi(page: object) -> float:
