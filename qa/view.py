@@ -81,7 +81,8 @@ def marked_pages(path: Path, passage: Passage, answer: str | None,
             if span is not None:
                 cited = words[span[0]:span[1]]
                 boxes = _line_boxes(cited)
-                within = _matched(cited, wanted_answer)
+                # Within the passage two words will do: an answer's tail on the next page.
+                within = _matched(cited, wanted_answer, least=2)
                 if within is not None:
                     answer_boxes = _line_boxes(cited[within[0]:within[1]])
             marked.append(MarkedPage(number, pages.count, width, height, boxes, answer_boxes,
@@ -93,9 +94,10 @@ def _units(text: str) -> list[str]:
     return [unit for unit, _, _ in matching_units(text)]
 
 
-def _matched(words: list[_Word], wanted: list[str]) -> tuple[int, int] | None:
+def _matched(words: list[_Word], wanted: list[str], least: int = 3) -> tuple[int, int] | None:
     """The stretch of `words` that is the `wanted` text: the longest run of words both share,
-    widened by the runs near it (in order, at most _MAX_GAP_WORDS words apart)."""
+    widened by the runs near it (in order, at most _MAX_GAP_WORDS words apart); None when
+    fewer than `least` words match (a stray "of the" is not the passage)."""
     if not wanted:
         return None
     matcher = difflib.SequenceMatcher(None, [w.text for w in words], wanted, autojunk=False)
@@ -112,7 +114,7 @@ def _matched(words: list[_Word], wanted: list[str]) -> tuple[int, int] | None:
             <= _MAX_GAP_WORDS:
         last += 1
     matched = sum(run.size for run in runs[first:last + 1])
-    if matched < min(3, len(wanted)):
+    if matched < min(least, len(wanted)):
         return None
     return runs[first].a, runs[last].a + runs[last].size
 

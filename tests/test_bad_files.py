@@ -21,7 +21,8 @@ from qa.exports import ExportFolder
 from qa.library import QA
 from qa.load import load_folder
 from qa.settings import Settings
-from qa.webapp import build_page, citation_choices, parse_choice, render_document, render_results
+from qa.view_html import DocumentViews, ViewRequest
+from qa.webapp import build_page, citation_choices, render_results
 
 GOOD = "Good note\n\nThe lighthouse keeper logs every passing ship in a leather book."
 
@@ -105,11 +106,11 @@ def test_odd_names_work_in_page_citations_and_document_view(tmp_path: Path, embe
     assert "<b onmouseover" not in page and "tab\\there.txt" in page
     for label, value in citation_choices(result):
         assert "\t" not in label and "\n" not in label
-        named = parse_choice(value)
+        named = ViewRequest.from_json(value)
         assert named is not None
-        document = render_document(qa, *named)
-        assert 'class="qa-target"' in document and "<b onmouseover" not in document
-    assert parse_choice("tab\there.txt\t1") is None  # the old encoding is refused, not crashed
+        document = DocumentViews(qa, 1_000_000).html(named)
+        assert 'id="qa-target"' in document and "<b onmouseover" not in document
+    assert ViewRequest.from_json("tab\there.txt\t1") is None  # refused, not crashed
     assert "\n" not in citations_of(result)
     build_page(qa, ExportFolder(tmp_path / "exports"))
 

@@ -52,7 +52,7 @@ def test_citation_click_shows_document(page) -> None:  # type: ignore[no-untyped
     ask(page, "Which countries joined China in submitting working paper CD/1679?")
     page.wait_for_selector(".qa-hit", timeout=60_000)
     page.locator("#qa-show label").first.click()
-    target = page.wait_for_selector(".qa-doc .qa-target", timeout=30_000)
+    target = page.wait_for_selector("#qa-document .qa-target", timeout=30_000)
     assert "CD/1679" in target.inner_text()
     shoot(page, "document")
 
@@ -69,7 +69,7 @@ def test_citation_click_works_after_the_server_forgot_the_session(page, app_url:
         for _ in range(LIVE_SESSIONS_KEPT + 5):
             call(http, "search", ["outer space", 1, None, None])
     page.locator("#qa-show label").first.click()
-    target = page.wait_for_selector(".qa-doc .qa-target", timeout=30_000)
+    target = page.wait_for_selector("#qa-document .qa-target", timeout=30_000)
     assert "CD/1679" in target.inner_text()
 
 
@@ -135,3 +135,101 @@ def test_works_at_phone_width(app_url: str) -> None:
         assert overflow <= 390, overflow
         shoot(tab, "phone")
         browser.close()
+
+
+TOWER = "When was the Cordouan tower finished, after twenty-seven years of building?"
+
+
+def open_result(tab, source: str) -> None:  # type: ignore[no-untyped-def]
+    tab.locator("#qa-show label", has_text=source).first.click()
+    tab.wait_for_selector(f"#qa-document .qa-view[data-query*='open={source}']", timeout=30_000)
+
+
+def pictures(tab) -> list[dict[str, int]]:  # type: ignore[no-untyped-def]
+    tab.wait_for_function("() => [...document.querySelectorAll('#qa-document img')]"
+                          ".every(i => i.complete && i.naturalWidth > 0)", timeout=30_000)
+    return tab.evaluate(  # type: ignore[no-any-return]
+        "() => [...document.querySelectorAll('#qa-document figure')].map(f => ({"
+        "page: +f.dataset.page, natural: f.querySelector('img').naturalWidth,"
+        "shown: f.querySelector('img').clientWidth,"
+        "passage: f.querySelectorAll('.qa-box-passage').length,"
+        "answer: f.querySelectorAll('.qa-box-answer').length}))")
+
+
+def test_a_pdf_result_shows_its_pages_with_the_passage_marked(page) -> None:  # type: ignore[no-untyped-def]
+    ask(page, TOWER)
+    page.wait_for_selector(".qa-hit", timeout=60_000)
+    open_result(page, "cordouan.pdf")
+    first, second = pictures(page)  # the paragraph runs from page 1 onto page 2
+    assert (first["page"], second["page"]) == (1, 2)
+    for shown in (first, second):
+        assert shown["natural"] >= 400 and shown["shown"] >= 400, shown
+        assert shown["passage"] >= 1 and shown["answer"] >= 1, shown
+    assert first["passage"] == 5  # the paragraph's five lines on page 1
+    page.wait_for_url("**open=cordouan.pdf**", timeout=10_000)
+    shoot(page, "view-pdf")
+    page.locator("#qa-document").screenshot(path=str(SCREENSHOTS / "view-pdf-only.png"))
+    page.locator("#qa-next").click()  # the passage's second page alone, still marked
+    page.wait_for_selector("#qa-document figure[data-page='2']:only-of-type", timeout=30_000)
+    page.locator("#qa-next").click()  # past the passage: the page, unmarked
+    page.wait_for_selector("#qa-document figure[data-page='3']", timeout=30_000)
+    (third,) = pictures(page)
+    assert third["passage"] == 0 and third["natural"] >= 400
+    page.wait_for_url("**page=3**", timeout=10_000)
+    page.locator("#qa-zoom-in").click()
+    page.wait_for_selector("#qa-document .qa-view[data-query*='zoom=150']", timeout=30_000)
+    (zoomed,) = pictures(page)
+    assert zoomed["natural"] == 2000 and zoomed["page"] == 3
+
+
+def test_a_text_result_shows_the_whole_document_with_the_answer_in_view(page) -> None:  # type: ignore[no-untyped-def]
+    ask(page, "Which countries joined China in submitting working paper CD/1679?")
+    page.wait_for_selector(".qa-hit", timeout=60_000)
+    source = "004_0a75116a2b3c4ab4.txt"
+    open_result(page, source)
+    whole = page.locator("#qa-document .qa-text-whole")
+    assert page.locator("#qa-document .qa-title").inner_text().startswith("FUNDAMENTAL WAYS")
+    assert page.locator("#qa-document .qa-aside").first.inner_text() == "Zhang Ju'nan"  # byline
+    mark = page.locator("#qa-document mark")
+    assert "CD/1679" in mark.inner_text()
+    text = (REPO / "seeds" / source).read_text(encoding="utf-8")
+    assert whole.evaluate("e => e.textContent") == text  # the offsets are into this very text
+    target = page.locator("#qa-target")
+    start, end = int(target.get_attribute("data-start")), int(target.get_attribute("data-end"))
+    assert whole.evaluate(f"e => e.textContent.slice({start}, {end})") == text[start:end]
+    page.wait_for_timeout(500)  # the scroll runs just after the view is shown
+    assert page.evaluate(
+        "() => { const m = document.querySelector('#qa-document mark').getBoundingClientRect();"
+        " const w = document.querySelector('#qa-document .qa-text-whole')"
+        ".getBoundingClientRect(); return m.top >= w.top && m.top < w.bottom"
+        " && m.top >= 0 && m.top < window.innerHeight; }"), "the answer is not scrolled into view"
+    page.locator("#qa-document").screenshot(path=str(SCREENSHOTS / "view-text-only.png"))
+    shoot(page, "view-text")
+
+
+def test_a_hits_url_opens_the_page_with_its_view(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    hit = httpx.get(app_url + "api/search", params={"q": TOWER, "documents": "cordouan.pdf",
+                                                    "k": 1}, timeout=60).json()["hits"][0]
+    page.goto(hit["url"])
+    page.wait_for_selector("#qa-document .qa-view", timeout=60_000)
+    assert [shown["page"] for shown in pictures(page)] == [hit["page"], hit["page_end"]]
+    assert page.locator(".qa-hit").count() >= 1  # the question was asked again
+    assert page.locator("#qa-question textarea").input_value() == TOWER
+
+
+def test_results_and_views_are_reached_with_the_keyboard(page) -> None:  # type: ignore[no-untyped-def]
+    ask(page, "Which countries joined China in submitting working paper CD/1679?")
+    page.wait_for_selector(".qa-hit", timeout=60_000)
+    page.locator("#qa-show input").first.focus()
+    page.keyboard.press("Space")  # the focused result opens
+    page.wait_for_selector("#qa-document .qa-view", timeout=30_000)
+    first = page.locator("#qa-document .qa-view").get_attribute("data-query")
+    # Gradio names each choice's input apart, so each result is a Tab stop of its own.
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")  # the next result opens
+    page.wait_for_function(f"() => document.querySelector('#qa-document .qa-view')"
+                           f".dataset.query !== {first!r}", timeout=30_000)
+    page.locator("#qa-document .qa-text-whole").focus()  # scrolled with the arrow keys
+    page.keyboard.press("PageDown")

@@ -24,15 +24,19 @@ def client(seeds_qa: QA) -> TestClient:
     return TestClient(rest_app(seeds_qa))
 
 
-def ask_json(qa: QA, *arguments: str) -> dict[str, Any]:
+def ask_json(qa: QA, *arguments: str, server: str = "") -> dict[str, Any]:
     printed = CliRunner().invoke(main, ["ask", *arguments, "--json", "--docs", str(SEEDS),
-                                        "--index", str(qa.settings.index_dir)])
+                                        "--index", str(qa.settings.index_dir)],
+                                 env={"QA_SERVER_URL": server} if server else None)
     assert printed.exit_code == 0, printed.output
     return json.loads(printed.stdout)  # type: ignore[no-any-return]
 
 
 def test_get_and_post_answer_what_ask_json_prints(client: TestClient, seeds_qa: QA) -> None:
-    expected = ask_json(seeds_qa, PAROS, "-k", "3")
+    # The REST app knows its own address (TestClient's), `qa ask` is told it: each hit's url
+    # then opens its document view on that server.
+    expected = ask_json(seeds_qa, PAROS, "-k", "3", server="http://testserver/")
+    assert expected["hits"][0]["url"].startswith("http://testserver/?q=")
     got = client.get("/api/search", params={"q": PAROS, "k": 3})
     posted = client.post("/api/search", json={"question": PAROS, "k": 3})
     assert got.status_code == posted.status_code == 200

@@ -44,6 +44,7 @@ def test_json_api_gives_what_ask_json_prints(app_url: str) -> None:
     assert set(answer) == {"question", "hits", "no_good_match", "notices"}
     assert len(answer["hits"]) == 3 and answer["hits"][0]["source"] == PAROS_SOURCE
     assert {"citation", "answer", "paragraph", "start", "end"} <= set(answer["hits"][0])
+    assert answer["hits"][0]["url"].startswith(app_url + "?q=")  # opens its document view
 
 
 def test_json_api_takes_one_document_name_as_a_string(app_url: str) -> None:
@@ -106,6 +107,8 @@ def test_mcp_tool_answers_with_cited_passages(app_url: str) -> None:
     answer = json.loads(text)  # JSON, not a Python repr
     assert answer["hits"][0]["source"] == PAROS_SOURCE and "citation" in answer["hits"][0]
     assert answer["no_good_match"] is False
+    # An agent can hand its user the link to the cited place.
+    assert answer["hits"][0]["url"].startswith(app_url) and "open=" in answer["hits"][0]["url"]
 
 
 def test_file_route_refuses_paths_outside_the_downloads(app_url: str) -> None:
@@ -198,6 +201,20 @@ def test_indexed_pdf_is_served_for_its_page_links_and_nothing_else(app_url: str)
                      "%2e%2e/%2e%2e/etc/passwd"]:
             response = http.get(f"/qa/documents/{name}")
             assert response.status_code == 404, (name, response.status_code)
+
+
+def test_pages_of_indexed_pdfs_are_served_as_pictures_and_nothing_else(app_url: str) -> None:
+    with httpx.Client(base_url=app_url, timeout=60) as http:
+        page = http.get("/qa/pages/cordouan.pdf", params={"page": 2, "width": 1400})
+        assert page.status_code == 200 and page.content.startswith(b"\x89PNG")
+        assert page.headers["content-type"] == "image/png"
+        assert http.get("/qa/pages/cordouan.pdf").status_code == 422
+        for name, number, width in [("cordouan.pdf", 4, 1400), ("cordouan.pdf", 1, 5000),
+                                    ("html.txt", 1, 1400), ("../conftest.py", 1, 1400),
+                                    ("..%2Fcordouan.pdf", 1, 1400), ("/etc/passwd", 1, 1400),
+                                    ("%2e%2e/%2e%2e/etc/passwd", 1, 1400), ("nope.pdf", 1, 1400)]:
+            response = http.get(f"/qa/pages/{name}", params={"page": number, "width": width})
+            assert response.status_code == 404, (name, number, width, response.status_code)
 
 
 def test_json_api_cites_pdf_pages_and_sections(app_url: str) -> None:

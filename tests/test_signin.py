@@ -230,6 +230,7 @@ def test_no_token_or_a_wrong_one_is_401_everywhere(team_server: dict[str, Any],
                 ("POST", "/gradio_api/call/search", {"data": ["wages", 5, None, None]}),
                 ("POST", "/gradio_api/mcp/", {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
                 ("GET", "/qa/documents/hr/salaries.txt", None),
+                ("GET", "/qa/pages/hr/salaries.txt?page=1&width=1400", None),
                 ("POST", "/gradio_api/queue/join", {"data": [], "fn_index": 0}),
                 ("GET", "/gradio_api/info", None)]:
             answer = http.request(method, route, json=body)

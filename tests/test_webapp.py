@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from qa.exports import ExportFolder
 from qa.library import QA
-from qa.webapp import build_page, render_document, render_results
+from qa.view_html import DocumentViews, ViewRequest
+from qa.webapp import build_page, render_results
 
 
 def test_results_are_cited_and_escaped(seeds_qa: QA, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -30,9 +32,11 @@ def test_empty_question_gives_friendly_message(seeds_qa: QA) -> None:
 
 
 def test_document_view_highlights_the_paragraph(seeds_qa: QA) -> None:
-    page = render_document(seeds_qa, "001_3bdd3841a68f260c.txt", 3)
-    assert 'id="qa-para-3" class="qa-target"' in page
-    assert "not an indexed document" in render_document(seeds_qa, "../../etc/passwd", 1)
+    views = DocumentViews(seeds_qa, 1_000_000)
+    page = views.html(ViewRequest("001_3bdd3841a68f260c.txt", 3))
+    assert 'data-paragraph="3"' in page and page.count('id="qa-target"') == 1
+    assert re.search(r'class="qa-piece qa-passage qa-target" data-paragraph="3"', page)
+    assert "no passage" in views.html(ViewRequest("../../etc/passwd", 1))
 
 
 def test_page_builds(seeds_qa: QA, tmp_path: Path) -> None:
