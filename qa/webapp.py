@@ -354,8 +354,9 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
                         api_visibility="undocumented")  # /search is the documented API
         submit.click(ask, [question, top_k, mode, sources], outputs, api_visibility="private")
         view_outputs = [document, shown_view, view_controls]
-        choice.change(show_document, choice, view_outputs, api_visibility="private").then(
-            None, js=SHOW_VIEW)
+        # Callable by name (benchmarks.view times it), not in the API docs.
+        choice.change(show_document, choice, view_outputs, api_name="view",
+                      api_visibility="undocumented").then(None, js=SHOW_VIEW)
         for button, turn, zoom in ((previous_page, -1, 0), (next_page, 1, 0), (zoom_out, 0, -1),
                                    (zoom_in, 0, 1)):
             button.click(moved(turn, zoom), shown_view, view_outputs,
