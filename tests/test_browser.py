@@ -118,6 +118,12 @@ def test_markup_is_shown_as_text_never_run(page) -> None:  # type: ignore[no-unt
     text = results.inner_text()
     assert "<img src=x onerror=alert(2)>" in text and "<b>bold</b>" in text
     shoot(page, "markup")
+    open_result(page, "html.txt")  # the view shows the markup as text too, and runs nothing
+    view = page.locator("#qa-document")
+    assert "<img src=x onerror=alert(2)>" in view.inner_text()
+    assert view.locator("script, img, .qa-text-whole b").count() == 0
+    page.wait_for_timeout(500)
+    assert page.dialogs == []
 
 
 def test_works_at_phone_width(app_url: str) -> None:
