@@ -220,6 +220,10 @@ def _text_layer_words(page: Any, width: float, height: float) -> list[_Word]:
         text = "".join(characters)
         words = []
         for unit, start, end in matching_units(text):
+            # The punctuation glued to a word is framed with it (a line-end hyphen, a stop),
+            # as OCR's word boxes are.
+            while end < count and not text[end].isspace() and not text[end].isalnum():
+                end += 1
             boxes = [textpage.get_charbox(i, loose=True) for i in range(start, end)]
             left, bottom = min(b[0] for b in boxes), min(b[1] for b in boxes)
             right, top = max(b[2] for b in boxes), max(b[3] for b in boxes)
