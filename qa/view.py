@@ -32,6 +32,10 @@ _IMAGES = PICTURED[1:]
 # words may differ: a hyphen at a line end, a figure's label in the middle of a paragraph).
 _MAX_GAP_WORDS = 12
 _MAX_PAGES_SHOWN = 4  # a passage over more pages shows its first ones
+# PDFium must never be called from two threads at once, not even on two documents (pypdfium2's
+# documentation: it corrupts or crashes the process), and a server renders pictures and
+# works out marks in several threads: every use of it here holds this lock.
+_PDFIUM = threading.RLock()
 
 
 class ViewError(ValueError):
@@ -196,14 +200,15 @@ def _pages_of(path: Path) -> Iterator[_Pages]:
         return
     import pypdfium2 as pdfium
 
-    try:
-        document = pdfium.PdfDocument(str(path))
-    except pdfium.PdfiumError as error:
-        raise ViewError(f"{path.name} cannot be opened as a PDF ({error})") from error
-    try:
-        yield _PdfPages(document)
-    finally:
-        document.close()
+    with _PDFIUM:
+        try:
+            document = pdfium.PdfDocument(str(path))
+        except pdfium.PdfiumError as error:
+            raise ViewError(f"{path.name} cannot be opened as a PDF ({error})") from error
+        try:
+            yield _PdfPages(document)
+        finally:
+            document.close()
 
 
 def _text_layer_words(page: Any, width: float, height: float) -> list[_Word]:
@@ -305,17 +310,18 @@ def _render(path: Path, number: int, width: int) -> bytes:
     else:
         import pypdfium2 as pdfium
 
-        try:
-            document = pdfium.PdfDocument(str(path))
-        except pdfium.PdfiumError as error:
-            raise ViewError(f"{path.name} cannot be opened as a PDF ({error})") from error
-        try:
-            if not 1 <= number <= len(document):
-                raise ViewError(f"{path.name} has pages 1 to {len(document)}, not {number}")
-            page = document[number - 1]
-            picture = page.render(scale=width / float(page.get_width())).to_pil()
-        finally:
-            document.close()
+        with _PDFIUM:
+            try:
+                document = pdfium.PdfDocument(str(path))
+            except pdfium.PdfiumError as error:
+                raise ViewError(f"{path.name} cannot be opened as a PDF ({error})") from error
+            try:
+                if not 1 <= number <= len(document):
+                    raise ViewError(f"{path.name} has pages 1 to {len(document)}, not {number}")
+                page = document[number - 1]
+                picture = page.render(scale=width / float(page.get_width())).to_pil()
+            finally:
+                document.close()
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG", compress_level=1)  # a third the time of level 6, same size
     return buffer.getvalue()

@@ -203,6 +203,28 @@ def test_indexed_pdf_is_served_for_its_page_links_and_nothing_else(app_url: str)
             assert response.status_code == 404, (name, response.status_code)
 
 
+def test_pictures_rendered_at_once_in_many_threads_leave_the_server_up(app_url: str) -> None:
+    """PDFium crashes a process that calls it from two threads at once; a browser asks for
+    every page of a view together, and many readers do."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from qa.view_html import RENDER_WIDTHS
+
+    asked = [(page, width) for page in (1, 2, 3) for width in sorted(RENDER_WIDTHS)] * 2
+
+    def fetch(page_and_width: tuple[int, int]) -> int:
+        page, width = page_and_width
+        with httpx.Client(base_url=app_url, timeout=120) as http:
+            picture = http.get("/qa/pages/cordouan.pdf", params={"page": page, "width": width})
+            view = call(http, "view", [json.dumps(["cordouan.pdf", 1, [], None, 100, ""])])[0]
+            assert "qa-box-passage" in view
+            return picture.status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert set(pool.map(fetch, asked)) == {200}
+    assert httpx.get(app_url, timeout=30).status_code == 200
+
+
 def test_pages_of_indexed_pdfs_are_served_as_pictures_and_nothing_else(app_url: str) -> None:
     with httpx.Client(base_url=app_url, timeout=60) as http:
         page = http.get("/qa/pages/cordouan.pdf", params={"page": 2, "width": 1400})

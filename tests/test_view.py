@@ -226,3 +226,43 @@ def test_a_document_without_its_catalogue_copy_is_read_again_unless_it_changed(
     assert qa.document("harbour.txt") is None  # its offsets would point into other text
     shown = DocumentViews(qa, 1_000_000).html(ViewRequest("harbour.txt", 1))
     assert "changed since it was indexed" in shown
+
+
+RENDER_IN_THREADS = """
+import sys, threading
+from pathlib import Path
+from qa.view import PageImages, page_count
+
+path = Path(sys.argv[1])
+failures = []
+
+def render(offset):
+    images = PageImages(0)  # nothing kept: every call renders
+    try:
+        for number in range(40):
+            images.png(path, (number + offset) % 3 + 1, 800)
+            page_count(path)
+    except Exception as error:
+        failures.append(repr(error))
+
+threads = [threading.Thread(target=render, args=(offset,)) for offset in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(failures[:1])
+sys.exit(1 if failures else 0)
+"""
+
+
+def test_pages_rendered_in_many_threads_at_once_neither_fail_nor_crash(tmp_path: Path) -> None:
+    """PDFium corrupts or kills a process that calls it from two threads at once (seen here
+    as "Failed to load page" and a segmentation fault); a server renders in several."""
+    import subprocess
+    import sys
+
+    pdf = write(tmp_path, "cordouan.pdf", report_pdf())
+    for attempt in range(3):
+        done = subprocess.run([sys.executable, "-c", RENDER_IN_THREADS, str(pdf)],
+                              capture_output=True, text=True, timeout=300, check=False)
+        assert done.returncode == 0, (attempt, done.returncode, done.stdout, done.stderr[-500:])
