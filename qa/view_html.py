@@ -34,6 +34,7 @@ RENDER_WIDTHS = frozenset(_RENDER_WIDTHS.values())
 _PAGE_WORDS = {".pptx": "slide", ".odp": "slide", ".xlsx": "sheet", ".csv": "sheet",
                ".tsv": "sheet"}
 
+PICTURED_VIEW = '<div class="qa-view qa-pictured"'  # how a view of pages begins
 LEGEND_PAGE = ("Marked on the page: the passage in a dashed blue frame, its answer sentence in "
                "yellow with a solid frame.")
 LEGEND_TEXT = ("The whole text as qa read it. The passage is framed with a bar on its left, its "
@@ -197,7 +198,7 @@ def pictured_html(wanted: ViewRequest, title: str, pages: list[MarkedPage]) -> s
     unmarked = all(not page.passage for page in pages) and wanted.page is None
     note = _notice("The passage's words were not found on the page (a page read by OCR is "
                    "marked once its words are in the OCR cache).") if unmarked else ""
-    return (f'<div class="qa-view qa-pictured" data-query="{html.escape(wanted.query(), True)}">'
+    return (f'{PICTURED_VIEW} data-query="{html.escape(wanted.query(), True)}">'
             f"{_head(wanted, title, where, pages[0].number)}"
             f'<p class="qa-legend">{LEGEND_PAGE} Zoom {wanted.zoom} %.</p>{note}'
             f'<div class="qa-sheets" tabindex="0" role="region" '
@@ -210,8 +211,10 @@ def _sheet(wanted: ViewRequest, page: MarkedPage) -> str:
     src = f"{PAGE_ROUTE.lstrip('/')}{quote(wanted.source)}?page={page.number}&width={width}"
     boxes = "".join(_box(box, "passage") for box in page.passage) + "".join(
         _box(box, "answer") for box in page.answer)
-    marked = (f", the passage marked ({len(page.answer) and 'answer sentence too, '}"
-              f"found by the {page.found_by})" if page.passage else "")
+    marked = ""
+    if page.passage:
+        answer = " and its answer sentence" if page.answer else ""
+        marked = f", with the passage{answer} marked (found by the {page.found_by})"
     alt = f"Page {page.number} of {page.pages}{marked}"
     caption = f"page {page.number} of {page.pages}" + (
         " · marked from OCR's words" if page.found_by == "OCR" else "")

@@ -34,7 +34,7 @@ from qa.settings import SEARCH_MODES, Settings
 from qa.signin import SignIn, no_sign_in
 from qa.uploads import UploadRefused, safe_name, store_upload
 from qa.users import EVERYONE, Access, UsersFile, UsersFileError
-from qa.view_html import DocumentViews, ViewRequest, zoomed
+from qa.view_html import PICTURED_VIEW, DocumentViews, ViewRequest, zoomed
 from qa.watch import FolderWatcher, watcher_for
 
 EXAMPLES = [
@@ -253,7 +253,7 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
         if wanted is None:
             return "", "", gr.update(visible=False)
         shown = views.html(wanted, access(request))
-        return shown, wanted.to_json(), gr.update(visible="qa-pictured" in shown[:80])
+        return shown, wanted.to_json(), gr.update(visible=shown.startswith(PICTURED_VIEW))
 
     def show_document(choice: str | None, request: gr.Request) -> tuple[str, str, Any]:
         return view(ViewRequest.from_json(choice) if isinstance(choice, str) else None, request)
