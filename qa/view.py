@@ -73,8 +73,8 @@ def marked_pages(path: Path, passage: Passage, answer: str | None,
         last, first + _MAX_PAGES_SHOWN - 1) + 1))
     wanted, wanted_answer = _units(passage.text), _units(answer or "")
     with _pages_of(path) as pages:
-        if any(not 1 <= number <= pages.count for number in numbers):
-            raise ViewError(f"{path.name} has pages 1 to {pages.count}, not {numbers[0]}")
+        for number in numbers:
+            pages.check(number, path)
         marked = []
         for number in numbers:
             words = pages.words(number - 1) if first <= number <= last else []
@@ -144,7 +144,15 @@ class _Pages:
 
     count: int
 
+    def check(self, number: int, path: Path) -> None:
+        if not 1 <= number <= self.count:
+            raise ViewError(f"{path.name} has pages 1 to {self.count}, not {number}")
+
     def words(self, index: int) -> list[_Word]:
+        raise NotImplementedError
+
+    def picture(self, index: int, width: int) -> Any:
+        """The page as a PIL image `width` pixels wide."""
         raise NotImplementedError
 
     def found_by_size(self, index: int) -> tuple[str, tuple[float, float]]:
@@ -168,6 +176,10 @@ class _PdfPages(_Pages):
         width, height = self.document[index].get_size()
         return ("OCR" if self._ocr.get(index) else "text layer"), (float(width), float(height))
 
+    def picture(self, index: int, width: int) -> Any:
+        page = self.document[index]
+        return page.render(scale=width / float(page.get_width())).to_pil()
+
 
 class _ImagePages(_Pages):
     def __init__(self, image: Any) -> None:
@@ -188,6 +200,14 @@ class _ImagePages(_Pages):
         if index not in self._sizes:
             self.words(index)
         return "OCR", self._sizes[index]
+
+    def picture(self, index: int, width: int) -> Any:
+        from PIL import ImageOps
+
+        self.image.seek(index)
+        picture = ImageOps.exif_transpose(self.image).convert("RGB")
+        picture.thumbnail((width, width * 4))
+        return picture
 
 
 @contextmanager
@@ -297,31 +317,9 @@ class PageImages:
 
 
 def _render(path: Path, number: int, width: int) -> bytes:
-    if path.suffix.lower() in _IMAGES:
-        from PIL import Image, ImageOps
-
-        with Image.open(path) as image:
-            frames = getattr(image, "n_frames", 1)
-            if not 1 <= number <= frames:
-                raise ViewError(f"{path.name} has pages 1 to {frames}, not {number}")
-            image.seek(number - 1)
-            picture = ImageOps.exif_transpose(image).convert("RGB")
-            picture.thumbnail((width, width * 4))
-    else:
-        import pypdfium2 as pdfium
-
-        with _PDFIUM:
-            try:
-                document = pdfium.PdfDocument(str(path))
-            except pdfium.PdfiumError as error:
-                raise ViewError(f"{path.name} cannot be opened as a PDF ({error})") from error
-            try:
-                if not 1 <= number <= len(document):
-                    raise ViewError(f"{path.name} has pages 1 to {len(document)}, not {number}")
-                page = document[number - 1]
-                picture = page.render(scale=width / float(page.get_width())).to_pil()
-            finally:
-                document.close()
+    with _pages_of(path) as pages:
+        pages.check(number, path)
+        picture = pages.picture(number - 1, width)
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG", compress_level=1)  # a third the time of level 6, same size
     return buffer.getvalue()
