@@ -89,6 +89,12 @@ def _blocks(text: str, start: int = 0, end: int | None = None) -> list[_Block]:
     return blocks
 
 
+def block_spans(text: str) -> list[tuple[int, int]]:
+    """Where the text's blank-line separated blocks start and end, as the chunker cuts them
+    (the document view shows the same pieces)."""
+    return [(block.start, block.end) for block in _blocks(text)]
+
+
 def _block_at(text: str, start: int, end: int) -> _Block | None:
     """text[start:end] without its surrounding whitespace, as a block; None if blank."""
     raw = text[start:end]

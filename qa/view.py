@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from qa.chunk import Passage
+from qa.chunk import Passage, block_spans
 from qa.languages import matching_units
 from qa.load import Document
 
@@ -360,7 +360,7 @@ def text_view(document: Document, passages: list[Passage]) -> TextView:
     starts = [p.start for p in by_start]
     pieces: list[Piece] = []
     position = 0
-    for block_start, block_end in _blocks(text):
+    for block_start, block_end in block_spans(text):
         start = _skip_space(text, max(block_start, position), block_end)
         if start >= block_end:
             continue  # inside a passage that runs over blocks
@@ -389,14 +389,6 @@ def _skip_space(text: str, start: int, end: int) -> int:
     while start < end and text[start].isspace():
         start += 1
     return start
-
-
-def _blocks(text: str) -> Iterator[tuple[int, int]]:
-    """Spans of the text's lines' runs between blank lines, without their outer whitespace."""
-    import re
-
-    for match in re.finditer(r"\S(?:.*\S)?(?:\n[ \t]*\S(?:.*\S)?)*", text):
-        yield match.start(), match.end()
 
 
 def _other(text: str, start: int, end: int, headings: dict[int, Any], first: bool) -> Piece:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+from qa.chunk import Passage
 from qa.cite import display_source, page_label
 from qa.guard import DOCUMENT_ROUTE, PAGE_ROUTE
 from qa.library import QA
@@ -19,6 +20,7 @@ from qa.view import (
     PICTURED,
     MarkedPage,
     PageImages,
+    Piece,
     TextView,
     ViewError,
     marked_pages,
@@ -139,7 +141,7 @@ class DocumentViews:
         if document is None:
             return _notice(f"{display_source(wanted.source)} changed since it was indexed: "
                            "its text will be shown once the index is brought up to date.")
-        return text_html(wanted, text_view(document, passages), answer)
+        return text_html(wanted, text_view(document, passages), passage, answer)
 
     def png(self, source: str, number: int, width: int, access: Access) -> bytes | None:
         """A page of an indexed PDF or image `access` may read, as PNG; None for any other."""
@@ -233,9 +235,10 @@ def _box(box: tuple[float, float, float, float], kind: str) -> str:
             f'height:{100 * (bottom - top + 2 * pad):.3f}%"></span>')
 
 
-def text_html(wanted: ViewRequest, view: TextView, answer: tuple[int, int] | None) -> str:
-    """The whole text, its pieces as spans; its textContent is exactly the document's text, so
-    a selection's offsets are the citation's."""
+def text_html(wanted: ViewRequest, view: TextView, passage: Passage,
+              answer: tuple[int, int] | None) -> str:
+    """The whole text, its pieces as spans, `passage` the target; its textContent is exactly
+    the document's text, so a selection's offsets are the citation's."""
     page_word = _PAGE_WORDS.get(Path(view.source).suffix.lower(), "page")
     inserts = [(start, f'<span class="qa-pagebreak" role="separator" '
                        f'data-label="{page_word} {number}"></span>')
@@ -245,35 +248,35 @@ def text_html(wanted: ViewRequest, view: TextView, answer: tuple[int, int] | Non
     inserts.sort(key=lambda insert: (insert[0], insert[1].startswith("<mark")))
     parts: list[str] = []
     position = 0
-    target = None
     for piece in view.pieces:
         parts.append(_with_inserts(view.text, position, piece.start, inserts))
-        attributes = f'class="qa-piece qa-{piece.kind}"'
-        if piece.kind == "heading":
-            attributes += f' role="heading" aria-level="{min(piece.level + 2, 6)}"'
-        if piece.kind == "passage":
-            attributes += (f' data-paragraph="{piece.paragraph}" data-start="{piece.start}" '
-                           f'data-end="{piece.end}" title="¶ {piece.paragraph} · characters '
-                           f'{piece.start}–{piece.end}"')
-            if piece.paragraph == wanted.paragraph:
-                attributes = attributes.replace('class="qa-piece qa-passage"',
-                                                'class="qa-piece qa-passage qa-target"')
-                attributes += ' id="qa-target"'
-                target = piece
-        parts.append(f"<span {attributes}>"
+        parts.append(f"<span {_attributes(piece, passage.paragraph)}>"
                      f"{_with_inserts(view.text, piece.start, piece.end, inserts)}</span>")
         position = piece.end
     parts.append(_with_inserts(view.text, position, len(view.text), inserts))
-    where = f"¶ {wanted.paragraph}"
-    if target is not None:
-        pages = _pages_of(view.page_starts, target.start, target.end)
-        where += f" · {pages + ' · ' if pages else ''}characters {target.start}–{target.end}"
+    pages = page_label(passage.page, passage.page_end)
+    where = (f"¶ {passage.paragraph} · {pages + ' · ' if pages else ''}"
+             f"characters {passage.start}–{passage.end}")
     return (f'<div class="qa-view qa-whole" data-query="{html.escape(wanted.query(), True)}">'
             f"{_head(wanted, view.title, where, None)}"
             f'<p class="qa-legend">{LEGEND_TEXT}</p>'
             f'<div class="qa-text-whole" tabindex="0" role="document" '
             f'aria-label="{html.escape(f"The whole text of {view.title}", True)}">'
             f'{"".join(parts)}</div></div>')
+
+
+def _attributes(piece: Piece, target: int) -> str:
+    """A piece's span attributes: its kind, a heading's level, a passage's number and offsets,
+    and the target's mark."""
+    if piece.kind == "heading":
+        return f'class="qa-piece qa-heading" role="heading" aria-level="{min(piece.level + 2, 6)}"'
+    if piece.kind != "passage":
+        return f'class="qa-piece qa-{piece.kind}"'
+    targeted = piece.paragraph == target
+    classes = "qa-piece qa-passage qa-target" if targeted else "qa-piece qa-passage"
+    return (f'class="{classes}" data-paragraph="{piece.paragraph}" data-start="{piece.start}" '
+            f'data-end="{piece.end}" title="¶ {piece.paragraph} · characters '
+            f'{piece.start}–{piece.end}"' + (' id="qa-target"' if targeted else ""))
 
 
 def _with_inserts(text: str, start: int, end: int, inserts: list[tuple[int, str]]) -> str:
@@ -288,12 +291,3 @@ def _with_inserts(text: str, start: int, end: int, inserts: list[tuple[int, str]
             position = at
     out.append(html.escape(text[position:end]))
     return "".join(out)
-
-
-def _pages_of(page_starts: tuple[int, ...], start: int, end: int) -> str:
-    import bisect
-
-    if not page_starts:
-        return ""
-    return page_label(bisect.bisect_right(page_starts, start),
-                      bisect.bisect_right(page_starts, max(start, end - 1)))
