@@ -276,3 +276,82 @@ def table_pdf() -> bytes:
              Spacer(1, 12), Table([["Forklifts", "14"], ["Vans", "9"], ["Cold rooms", "3"]])]
     SimpleDocTemplate(buffer, pagesize=A4).build(story)
     return buffer.getvalue()
+
+
+# Prose for the layout tests: sentences with no colon or semicolon, so a table's "Header: cell;"
+# can only come from a table reader's mistake.
+SEA_SENTENCES = [
+    "The harbour master opened the sluice gates before dawn on the first day of spring.",
+    "Fishermen from the northern villages brought their catch to the market every Tuesday.",
+    "A storm in the autumn of that year broke the old wooden pier into three pieces.",
+    "The council voted to rebuild the pier in stone and to widen the channel for steamers.",
+    "Engineers surveyed the seabed and found a shelf of granite two fathoms down.",
+    "The new lighthouse was lit for the first time on a cold evening in late November.",
+    "Merchants complained that the harbour dues had risen faster than their profits.",
+    "A school for navigation opened in the customs house and taught forty pupils a year.",
+    "The railway reached the town a decade later and carried fish inland overnight.",
+    "Tourists began to arrive in summer, and the fish market moved to the eastern quay.",
+    "During the war the harbour was closed to all but naval vessels and supply ships.",
+    "Today the old customs house is a museum of charts, compasses and ships in bottles.",
+]
+
+
+def justified_columns_pdf(columns: int, pagesize: tuple[float, float] = A4, gutter: float = 12,
+                          size: float = 9) -> bytes:
+    """Prose set justified in `columns` columns (narrow ones stretch their spaces wide), two
+    pages of it, under a full-width title."""
+    from reportlab.lib.enums import TA_JUSTIFY
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate, Paragraph
+
+    buffer = io.BytesIO()
+    width, height = pagesize
+    margin = 36
+    column_width = (width - 2 * margin - (columns - 1) * gutter) / columns
+    frames = [Frame(margin + n * (column_width + gutter), margin, column_width,
+                    height - 2 * margin - 30, id=f"column{n}") for n in range(columns)]
+
+    def title(canvas, _document) -> None:  # type: ignore[no-untyped-def]
+        canvas.setFont("Helvetica-Bold", 14)
+        canvas.drawString(margin, height - margin - 14, "The Harbour Through the Years")
+
+    document = BaseDocTemplate(buffer, pagesize=pagesize)
+    document.addPageTemplates([PageTemplate(frames=frames, onPage=title)])
+    style = ParagraphStyle("body", fontName="Times-Roman", fontSize=size, leading=size * 1.2,
+                           alignment=TA_JUSTIFY, spaceAfter=size / 2)
+    paragraphs = [" ".join(SEA_SENTENCES[(start + n) % len(SEA_SENTENCES)] for n in range(4))
+                  for start in range(0, 3 * len(SEA_SENTENCES), 2)]
+    document.build([Paragraph(text, style) for text in paragraphs])
+    return buffer.getvalue()
+
+
+def numbered_lines_pdf(columns: int = 2) -> bytes:
+    """Prose in columns with a small line number beside every line (outer margins), the way
+    review copies and LaTeX's lineno print them, and a running header."""
+    from reportlab.lib.utils import simpleSplit
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4)
+    column_width, gutter, left_margin, top = 240.0, 20.0, 50.0, 770.0
+    lines = simpleSplit(" ".join(SEA_SENTENCES * 3), "Times-Roman", 10, column_width)
+    per_column, number = 40, 1
+    for page_start in range(0, len(lines), per_column * columns):
+        pdf.setFont("Times-Roman", 9)
+        pdf.drawString(left_margin, 810, f"Harbour notes, page {page_start // (per_column * columns) + 1}")
+        for column in range(columns):
+            x = left_margin + column * (column_width + gutter)
+            chunk = lines[page_start + column * per_column: page_start + (column + 1) * per_column]
+            for row, text in enumerate(chunk):
+                y = top - row * 12
+                pdf.setFont("Times-Roman", 10)
+                pdf.drawString(x, y, text)
+                pdf.setFont("Helvetica", 5)
+                if column == 0:
+                    pdf.drawRightString(x - 6, y, str(number))
+                else:
+                    pdf.drawString(x + column_width + 6, y, str(number))
+                number += 1
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()

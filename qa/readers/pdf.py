@@ -11,8 +11,10 @@ evidence quotes intact.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
 import itertools
+import math
 import re
 import statistics
 from collections import Counter, defaultdict
@@ -87,11 +89,14 @@ def text_of_lines(pages: list[list[Line]], widths: list[float], empty_reason: st
                   min_characters: int = _MIN_OCR_CHARACTERS) -> Extracted:
     """Lines of every page (from a text layer or OCR) read as the author wrote them;
     UnreadableError(empty_reason) with fewer than `min_characters` letters and digits."""
-    pages = _drop_running_lines(pages)
+    pages = _drop_running_lines([_without_line_numbers(lines) for lines in pages])
     if sum(c.isalnum() for page in pages for line in page for c in line.text) < min_characters:
         raise UnreadableError(empty_reason)
     body_size = _body_size(pages)
-    blocks = [_paragraphs(_reading_order(_with_table_rows(lines, widths[n]), widths[n]), body_size)
+    # Columns first, then tables inside each column: a table is never read across a gutter,
+    # so the prose of the column beside it stays out of its rows.
+    blocks = [_paragraphs([line for column in _reading_order(lines)
+                           for line in _with_table_rows(column, widths[n])], body_size)
               for n, lines in enumerate(pages)]
     return _assemble(_join_across_pages(blocks), len(pages), body_size)
 
@@ -275,6 +280,87 @@ def _pieces(glyphs: list[tuple[str, tuple[float, float, float, float], float]], 
     return (*pieces, (" ".join("".join(characters).split()), left or 0.0, right))
 
 
+_NUMBER = re.compile(r"\d{1,5}")
+
+
+def _without_line_numbers(lines: list[Line]) -> list[Line]:
+    """A page's lines without the numbers printed beside them in a margin (review copies,
+    legal and LaTeX `lineno` pages): numbers at one edge, at one place across, that rise as
+    the lines go down the page in step with the lines' spacing, beside lines of prose. A page
+    number, a numbered list or a table's column does not rise with the line pitch beside
+    prose, so it stays."""
+    candidates: list[tuple[float, Line, int, str]] = []
+    for line in lines:
+        # A number is a piece of its own where the line has pieces (it may touch a word: "ser-"
+        # then "150"), else a word of its own (OCR's lines have no pieces).
+        pieces = line.pieces or tuple((word, line.left, line.right) for word in line.text.split())
+        for kind, (part, left, _) in (("alone", pieces[0]), ("first", pieces[0]),
+                                      ("last", pieces[-1])):
+            if _NUMBER.fullmatch(part) and (kind == "alone") == (len(pieces) == 1):
+                # Without pieces a word's place is unknown: the line's edge on its side.
+                edge = line.right if kind == "last" and not line.pieces else left
+                candidates.append((edge, line, int(part), kind))
+    numbers: dict[int, str] = {}
+    for members in _stacks(candidates):
+        if _numbers_lines([(line, value) for line, value, _ in members], lines):
+            numbers.update((id(line), kind) for line, _, kind in members)
+    if not numbers:
+        return lines
+    return [_without_number(line, numbers[id(line)]) if id(line) in numbers else line
+            for line in lines if numbers.get(id(line)) != "alone"]
+
+
+def _stacks(candidates: list[tuple[float, Line, int, str]]) -> list[list[tuple[Line, int, str]]]:
+    """Numbers grouped by where they stand across the page: left edges within a font size of
+    the next one's (right-aligned numbers' edges differ by a digit or two)."""
+    stacks: list[list[tuple[Line, int, str]]] = []
+    last_edge = float("-inf")
+    for edge, line, value, kind in sorted(candidates, key=lambda candidate: candidate[0]):
+        if edge - last_edge > max(line.size, 1.0):
+            stacks.append([])
+        stacks[-1].append((line, value, kind))
+        last_edge = edge
+    return stacks
+
+
+def _numbers_lines(members: list[tuple[Line, int]], lines: list[Line]) -> bool:
+    """Do these numbers count the lines beside them?"""
+    if len(members) < 5:
+        return False
+    members = sorted(members, key=lambda member: -member[0].top)
+    steps = [(a.top - b.top) / (m - n) if m > n else -1.0
+             for (a, n), (b, m) in itertools.pairwise(members)]
+    pitch = statistics.median(steps)
+    size = statistics.median(line.size for line in lines)
+    if not 0.8 * size <= pitch <= 4 * size:
+        return False
+    # Loosely: a tiny number standing alone sits lower in its line than a line's top.
+    in_step = sum(abs(step - pitch) <= 0.5 * pitch for step in steps)
+    beside_prose = sum(len(_beside(line, lines).split()) >= 4 for line, _ in members)
+    return in_step >= 0.8 * len(steps) and beside_prose >= 0.6 * len(members)
+
+
+def _beside(number: Line, lines: list[Line]) -> str:
+    """The text on the number's line: the rest of its own line, or the longest line level
+    with it."""
+    if number.text != number.text.strip() or len(number.text.split()) > 1:
+        return number.text
+    level = [line.text for line in lines if line is not number
+             and line.bottom < (number.top + number.bottom) / 2 < line.top]
+    return max(level, key=len, default="")
+
+
+def _without_number(line: Line, kind: str) -> Line:
+    """The line without its first or last piece (or word), the number."""
+    if line.pieces:
+        pieces = line.pieces[1:] if kind == "first" else line.pieces[:-1]
+        return dataclasses.replace(line, text=" ".join(piece[0] for piece in pieces),
+                                   left=pieces[0][1], right=pieces[-1][2],
+                                   pieces=pieces if len(pieces) > 1 else ())
+    words = line.text.split()
+    return dataclasses.replace(line, text=" ".join(words[1:] if kind == "first" else words[:-1]))
+
+
 def _drop_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
     """Remove running headers and footers (the same words, digits aside, at the same height in
     the top or bottom margin of many pages) and lone page numbers in the margins."""
@@ -309,32 +395,90 @@ def _body_size(pages: list[list[Line]]) -> float:
     return sizes.most_common(1)[0][0] if sizes else 10.0
 
 
-def _reading_order(lines: list[Line], width: float) -> list[Line]:
-    """Column by column where the page has two columns; PDFium's order otherwise."""
-    middle = width / 2
-    in_left = [line.right <= middle + 0.02 * width for line in lines]
-    in_right = [line.left >= middle - 0.02 * width for line in lines]
-    if min(sum(in_left), sum(in_right)) < max(3, len(lines) // 5):
-        return lines
-    in_column = {id(line) for line, left, right in zip(lines, in_left, in_right, strict=True)
-                 if left or right}
-    ordered: list[Line] = []
-    band: list[Line] = []
+def _reading_order(lines: list[Line]) -> list[list[Line]]:
+    """The page's lines as runs read one after the other: each column of a band of columns
+    top to bottom, left column first, and the full-width lines between bands (a title, an
+    abstract, a float across the page) where they stand. A page without columns is one run in
+    PDFium's order."""
+    gutters = _gutters(lines)
+    if not gutters:
+        return [lines]
+    runs: list[list[Line]] = []
+    band: list[list[Line]] = [[] for _ in range(len(gutters) + 1)]
     for line in sorted(lines, key=lambda line: -line.top):
-        if id(line) in in_column:
-            band.append(line)
+        if any(left < gutter < right for _, left, right in _spans(line) for gutter in gutters):
+            runs += [column for column in band if column]  # a line across the gutters ends a band
+            band = [[] for _ in range(len(gutters) + 1)]
+            runs.append([line])
             continue
-        ordered.extend(_columns(band, middle))  # a full-width line ends a band of columns
-        band = []
-        ordered.append(line)
-    return ordered + _columns(band, middle)
+        for part in _split_at(line, gutters):
+            band[bisect.bisect(gutters, part.centre)].append(part)
+    return runs + [column for column in band if column]
+
+
+def _spans(line: Line) -> tuple[tuple[str, float, float], ...]:
+    """Where a line has ink: its pieces, or the whole line."""
+    return line.pieces or ((line.text, line.left, line.right),)
+
+
+def _split_at(line: Line, gutters: list[float]) -> list[Line]:
+    """A line whose pieces stand in two columns (PDFium runs two columns' lines together when
+    the gutter is narrow) as one line per column."""
+    columns: dict[int, list[tuple[str, float, float]]] = defaultdict(list)
+    for piece in line.pieces:
+        columns[bisect.bisect(gutters, (piece[1] + piece[2]) / 2)].append(piece)
+    if len(columns) < 2:
+        return [line]
+    return [dataclasses.replace(line, text=" ".join(text for text, _, _ in pieces),
+                                left=pieces[0][1], right=pieces[-1][2],
+                                pieces=tuple(pieces) if len(pieces) > 1 else ())
+            for _, pieces in sorted(columns.items())]
+
+
+def _gutters(lines: list[Line]) -> list[float]:
+    """The x of each gutter between columns of prose: a vertical strip at least half a font size
+    wide that at most a quarter of the lines cross, with at least three lines of prose wholly
+    on either side. Cells of a table are short, so a table's gaps are not gutters."""
+    if len(lines) < 6:
+        return []
+    size = statistics.median(line.size for line in lines)
+    spans = [span for line in lines for span in _spans(line)]
+    left = math.floor(min(span[1] for span in spans))
+    right = math.ceil(max(span[2] for span in spans))
+    crossing = [0] * (right - left + 2)  # lines over each point of the page's width (a sweep)
+    for _, span_left, span_right in spans:
+        crossing[math.floor(span_left) - left] += 1
+        crossing[math.ceil(span_right) - left] -= 1
+    over = list(itertools.accumulate(crossing))
+    open_strips, start = [], None
+    for x, count in enumerate(over[:-1]):
+        if count <= len(lines) / 4:
+            start = x if start is None else start
+        elif start is not None:
+            open_strips.append((left + start, left + x))
+            start = None
+    gutters = []
+    for strip_left, strip_right in open_strips:
+        middle = (strip_left + strip_right) / 2
+        if strip_right - strip_left >= size / 2 and _prose(
+                [text for text, _, span_right in spans if span_right <= middle]) and _prose(
+                [text for text, span_left, _ in spans if span_left >= middle]):
+            gutters.append(middle)
+    return gutters
+
+
+def _prose(texts: list[str]) -> bool:
+    """Three lines or more, most of them several words long (a column of text, not of cells)."""
+    return len(texts) >= 3 and statistics.median(len(text.split()) for text in texts) >= 4
 
 
 def _with_table_rows(lines: list[Line], width: float) -> list[Line]:
-    """The page's lines, with each table found on it as one line per row, read with its headers
+    """A column's lines, with each table found in it as one line per row, read with its headers
     ("Depot: Harbour; City: Plymouth"). A table is two rows or more, one after the other, each
-    of three cells or more, or of two narrow ones (wide cells are two columns of prose): cells
-    are the pieces a line falls into at gaps wider than a column gutter."""
+    of three cells or more, or of two narrow ones (wide cells are two columns of prose), whose
+    cells line up with the next row's: cells are the pieces a line falls into at wide gaps. The
+    wide spaces of justified prose fall anywhere, so they never line up down a page; and cells
+    are short, so lines of prose side by side are never a table."""
     rows = _rows(lines)
     tables: list[list[list[Line]]] = []
     for index, row in enumerate(rows):
@@ -342,11 +486,11 @@ def _with_table_rows(lines: list[Line], width: float) -> list[Line]:
             continue
         previous = rows[index - 1] if index else None
         if previous is not None and tables and tables[-1][-1] is previous \
-                and previous[0].bottom - row[0].top < 3 * row[0].size:
+                and previous[0].bottom - row[0].top < 3 * row[0].size and _line_up(previous, row):
             tables[-1].append(row)
         else:
             tables.append([row])
-    tables = [table for table in tables if len(table) >= 2]
+    tables = [table for table in tables if _table(table)]
     if not tables:
         return lines
     # Each table's rows take the place of its first line in the page's order.
@@ -359,6 +503,39 @@ def _with_table_rows(lines: list[Line], width: float) -> list[Line]:
         if id(line) not in replaced:
             result.append(line)
     return result
+
+
+def _line_up(upper: list[Line], lower: list[Line]) -> bool:
+    """Do the two rows share columns? Every gap between the cells of the row with fewer cells
+    lies over (or under) a gap of the other, and each of its cells starts, ends or is centred
+    where the other row's cell under it does (within a third of a font size). A table's
+    columns leave channels of white down its rows; the wide spaces of justified prose fall
+    anywhere, and its words stand where they fall."""
+    fewer, more = sorted((_cells(upper), _cells(lower)), key=len)
+    tolerance = upper[0].size / 3
+
+    def aligned(cell: tuple[str, float, float]) -> bool:
+        _, left, right = cell
+        under = max(more, key=lambda other: min(right, other[2]) - max(left, other[1]))
+        return (abs(left - under[1]) < tolerance or abs(right - under[2]) < tolerance
+                or abs(left + right - under[1] - under[2]) < 2 * tolerance)
+
+    return all(aligned(cell) for cell in fewer) and all(
+        any(left < other_right and other_left < right for other_left, other_right in _gaps(more))
+        for left, right in _gaps(fewer))
+
+
+def _gaps(cells: list[tuple[str, float, float]]) -> list[tuple[float, float]]:
+    return [(a[2], b[1]) for a, b in itertools.pairwise(cells)]
+
+
+def _table(rows: list[list[Line]]) -> bool:
+    """Rows that line up are a table when there are three of them, or two of four cells or more
+    (two rows of a few pieces can line up by chance in prose), and their cells are short: most
+    cells of three words or more are pieces of prose."""
+    cells = [_cells(row) for row in rows]
+    enough = len(rows) >= 3 or (len(rows) == 2 and min(len(row) for row in cells) >= 4)
+    return enough and statistics.median(len(text.split()) for row in cells for text, _, _ in row) < 3
 
 
 def _rows(lines: list[Line]) -> list[list[Line]]:
@@ -381,8 +558,19 @@ def _cells(row: list[Line]) -> list[tuple[str, float, float]]:
 
 def _tabular(row: list[Line], width: float) -> bool:
     cells = _cells(row)
+    if any(_justified(line) for line in row):
+        return False
     return len(cells) >= 3 or (len(cells) == 2 and all(
         right - left < _NARROW_CELL * width for _, left, right in cells))
+
+
+def _justified(line: Line) -> bool:
+    """A line of words stretched to its column's width: its wide spaces are all the same width
+    (a table's gaps differ with its columns' widths) and it is mostly words, not numbers."""
+    gaps = [right - left for left, right in _gaps(list(line.pieces))]
+    words = sum(any(c.isalpha() for c in text) for text, _, _ in line.pieces)
+    return len(gaps) >= 2 and max(gaps) - min(gaps) < 0.25 * line.size \
+        and words > len(line.pieces) / 2
 
 
 def _table_lines(table: list[list[Line]], number: int) -> list[Line]:
@@ -403,11 +591,6 @@ def _table_lines(table: list[list[Line]], number: int) -> list[Line]:
                  max(c.top for c in table[index]), min(c.bottom for c in table[index]),
                  statistics.median(c.size for c in table[index]), table[index][0].page, number)
             for index, text in row_texts(cells)]
-
-
-def _columns(band: list[Line], middle: float) -> list[Line]:
-    return ([line for line in band if line.centre < middle]
-            + [line for line in band if line.centre >= middle])
 
 
 def _paragraphs(lines: list[Line], body_size: float) -> list[Block]:
@@ -471,12 +654,14 @@ def _line_gap(lines: list[Line]) -> float:
 def _starts_paragraph(previous: Line, line: Line, gap: float, column: tuple[float, float]
                       ) -> bool:
     size = max(line.size, 1.0)
-    if abs(previous.size - line.size) > 0.1 * size or line.top > previous.top + size:
-        return True  # another size, or back up the page (a new column)
-    if previous.bottom - line.top > gap + max(0.25 * size, 2.0):
-        return True  # clearly more space than between the lines of a paragraph
+    if abs(previous.size - line.size) > 0.1 * size:
+        return True  # another size
     left, right = column
     indented = 0.8 * size < line.left - left < 6 * size
+    if line.top > previous.top + size:  # back up the page: the next column's first line
+        return indented or bool(_SENTENCE_END.search(previous.text))  # a sentence runs on
+    if previous.bottom - line.top > gap + max(0.25 * size, 2.0):
+        return True  # clearly more space than between the lines of a paragraph
     short = previous.right < right - 4 * size
     return indented or (short and bool(_SENTENCE_END.search(previous.text)))
 

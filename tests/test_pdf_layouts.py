@@ -1,0 +1,65 @@
+"""Prose in the layouts papers and newsletters are set in (justified, two and three columns,
+line numbers in the margins) reads as prose: every sentence intact, none made into a table row;
+while a table that lines up still reads row by row. The same pages photographed and read by
+OCR go through the same rules."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from documents import (
+    A4,
+    SEA_SENTENCES,
+    justified_columns_pdf,
+    numbered_lines_pdf,
+    table_pdf,
+)
+from scans import encoded, scanned
+
+from qa.readers.image import read_image
+from qa.readers.pdf import read_pdf
+
+A5 = (420.0, 595.0)
+TABLE_ROW = re.compile(r"\w: [^.;]{1,40}; ")  # "Header: cell; Header: cell", as tables read
+
+
+def intact(text: str) -> list[str]:
+    """The sentences of SEA_SENTENCES that the text holds word for word (line breaks and a
+    hyphen at a line's end forgiven)."""
+    flat = " ".join(re.sub(r"(\w)-\n(\w)", r"\1\2", text).split())
+    return [sentence for sentence in SEA_SENTENCES if sentence in flat]
+
+
+@pytest.mark.parametrize(("columns", "pagesize"), [(1, A4), (2, A4), (2, A5), (3, A4), (3, A5)])
+def test_justified_prose_in_columns_reads_whole_and_never_as_a_table(
+        columns: int, pagesize: tuple[float, float]) -> None:
+    text = read_pdf(justified_columns_pdf(columns, pagesize)).text
+    assert not TABLE_ROW.search(text) and "Column " not in text
+    assert intact(text) == SEA_SENTENCES
+
+
+@pytest.mark.parametrize("columns", [1, 2])
+def test_line_numbers_in_the_margins_are_left_out(columns: int) -> None:
+    text = read_pdf(numbered_lines_pdf(columns)).text
+    assert not re.search(r"\d", text.replace("page 1", "").replace("page 2", "")), text[:300]
+    assert intact(text) == SEA_SENTENCES
+
+
+def test_a_table_beside_justified_prose_still_reads_row_by_row() -> None:
+    text = read_pdf(table_pdf()).text
+    assert "Depot: Harbour; City: Plymouth; Manager: C. Moreau; Opened: 1998." in text
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs Tesseract")
+def test_justified_columns_read_by_ocr_make_no_table(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QA_OCR_CACHE", str(tmp_path / "ocr"))
+    for columns, pagesize in ((2, A5), (3, A4)):
+        photo = encoded(scanned(justified_columns_pdf(columns, pagesize), tilt=0.4, noise=8.0), "PNG")
+        text = read_image(photo).text
+        assert not TABLE_ROW.search(text) and "Column " not in text
+        # OCR may misread a letter here and there; a page read across its columns keeps none.
+        assert len(intact(text)) >= len(SEA_SENTENCES) - 3, text[:500]
