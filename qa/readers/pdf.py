@@ -210,6 +210,7 @@ def _page_lines(page: object, number: int) -> list[Line]:
     lines: list[Line] = []
     glyphs: list[tuple[str, tuple[float, float, float, float], float]] = []
     line_bottom = float("inf")  # lowest inked glyph of the line so far
+    line_top = float("-inf")  # highest
     line_right = float("-inf")  # right edge of its last inked glyph
     for index in range(textpage.count_chars()):
         character = _character(pdfium_c.FPDFText_GetUnicode(textpage.raw, index))
@@ -217,17 +218,21 @@ def _page_lines(page: object, number: int) -> list[Line]:
             character = "-"
         if character in "\r\n":
             _flush(glyphs, lines, number)
-            line_bottom, line_right = float("inf"), float("-inf")
+            line_bottom, line_top, line_right = float("inf"), float("-inf"), float("-inf")
         elif not _inked(character):
             glyphs.append((character, (0.0, 0.0, 0.0, 0.0), 0.0))
         else:
             box = textpage.get_charbox(index)
             size = float(pdfium_c.FPDFText_GetFontSize(textpage.raw, index))
-            # Below the line, or past a gap wider than any word space (a column gutter).
-            if box[3] < line_bottom != float("inf") or box[0] - line_right > _GUTTER * size:
+            # Below the line, wholly above it (the top of the next column, where PDFium ran
+            # one column's last line into the next one's first), or past a gap wider than any
+            # word space (a column gutter).
+            if box[3] < line_bottom != float("inf") or box[1] > line_top != float("-inf") \
+                    or box[0] - line_right > _GUTTER * size:
                 _flush(glyphs, lines, number)
-                line_bottom = float("inf")
+                line_bottom, line_top = float("inf"), float("-inf")
             line_bottom = min(line_bottom, box[1])
+            line_top = max(line_top, box[3])
             line_right = box[2]
             glyphs.append((character, box, size))
     _flush(glyphs, lines, number)
