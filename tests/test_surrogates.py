@@ -191,3 +191,17 @@ def test_qa_ask_refuses_a_broken_question(harbour: QA) -> None:
                                         str(harbour.settings.index_dir)])
     assert printed.exit_code == 1
     assert "qa: error: question: character 9 is broken (U+D835" in printed.output
+
+
+def test_the_page_shows_why_a_broken_question_is_refused(harbour: QA, tmp_path: Path) -> None:
+    import gradio as gr
+
+    from qa.exports import ExportFolder
+    from qa.webapp import build_page
+
+    page = build_page(harbour, ExportFolder(tmp_path))
+    handlers = {fn.api_name: fn.fn for fn in page.blocks.fns.values()}
+    for called in (lambda: handlers["ask"]("harbour \ud835", 5, "hybrid", None, None),
+                   lambda: handlers["search"]("harbour \ud835")):
+        with pytest.raises(gr.Error, match="question: character 9 is broken"):
+            called()

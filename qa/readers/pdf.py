@@ -237,9 +237,9 @@ def text_characters(textpage: Any) -> list[tuple[int, str]]:
     or a code that is no character, is U+FFFD."""
     import pypdfium2.raw as pdfium_c
 
-    units = "".join(chr(code) if code < 0x110000 else "\ufffd"
-                    for code in (pdfium_c.FPDFText_GetUnicode(textpage.raw, index)
-                                 for index in range(textpage.count_chars())))
+    codes = [pdfium_c.FPDFText_GetUnicode(textpage.raw, index)
+             for index in range(textpage.count_chars())]
+    units = "".join([chr(code) if code < 0x110000 else "\ufffd" for code in codes])
     if well_formed_text(units) is units:  # no surrogate: one character for each unit
         return list(enumerate(units))
     return [(match.start(), well_formed_text(match.group()))
