@@ -239,7 +239,8 @@ def _text_layer_words(page: Any, width: float, height: float) -> list[_Word]:
     try:
         characters = text_characters(textpage)
         # The text as the reader reads it (a character beyond U+FFFF is one, though PDFium
-        # counts two), and where each of its characters is on the text page.
+        # counts two), and where each of its characters is on the text page. A glyph PDFium
+        # knows no character for (code 0) parts words, as a space would.
         text = "".join(character for _, character in characters).replace("\x00", " ")
         indices = [index for index, _ in characters] + [textpage.count_chars()]
         words = []
