@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from qa.cite import result_to_json
-from qa.library import QA
+from qa.library import QA, QuestionRefused
 from qa.settings import SEARCH_MODES, SearchMode
 from qa.users import EVERYONE, Access
 
@@ -28,9 +28,12 @@ def search_json(qa: QA, question: Any, k: Any = None, mode: Any = None,
     the `server`'s address, each hit has a `url` that opens its document view there."""
     if not isinstance(question, str):
         raise ApiInputError(f"question must be a string, not {_kind(question)}")
-    return result_to_json(qa.search(question, _top_k(k), _mode(mode),
-                                    _documents(documents, qa.sources(access)), access),
-                          server or qa.settings.server_url)
+    try:
+        result = qa.search(question, _top_k(k), _mode(mode),
+                           _documents(documents, qa.sources(access)), access)
+    except QuestionRefused as error:
+        raise ApiInputError(str(error)) from error
+    return result_to_json(result, server or qa.settings.server_url)
 
 
 def _kind(value: Any) -> str:

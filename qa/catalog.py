@@ -102,7 +102,7 @@ class Catalog:
                   "headings": [asdict(heading) for heading in document.headings]}
         try:
             atomic_write_text(path, json.dumps(fields, ensure_ascii=False))
-        except OSError as error:  # a cache: the build goes on, and reads the file next time
+        except (OSError, ValueError) as error:  # a cache: the build goes on, reads it next time
             log.warning("cannot keep %s's extracted text in %s: %s", document.source,
                         self.folder, error)
             return
@@ -135,7 +135,7 @@ class Catalog:
             for path in (self.folder / _DOCUMENTS).glob("*/*.json"):
                 if path.stem not in held:
                     path.unlink(missing_ok=True)
-        except OSError as error:
+        except (OSError, ValueError) as error:
             log.warning("cannot keep the catalogue in %s: %s", self.folder, error)
 
     def _document_path(self, content_hash: str) -> Path:
@@ -226,7 +226,14 @@ def read_folder(folder: Path, max_file_bytes: int, limits: ReadLimits, catalog: 
 
 def _chunked(document: Document, catalog: Catalog, fresh: dict[str, ChunkedDocument]
              ) -> Summary:
-    passages = chunk_document(document)
+    """The document chunked and kept in `fresh` for the build; should chunking fail on it, the
+    reason it has no passages: one file is skipped, never the whole build (nor, on a watching
+    server, every later batch). Not remembered: the next build tries again."""
+    try:
+        passages = chunk_document(document)
+    except Exception as error:
+        log.debug("chunking failed on %s", document.source, exc_info=True)
+        return Summary(reason=f"could not be cut into passages ({type(error).__name__}: {error})")
     catalog.remember_passages(document.content_hash, len(passages))
     fresh[document.source] = ChunkedDocument(document, passages)
     return Summary(passages=len(passages))
@@ -242,12 +249,12 @@ def _documents(folder: Path, indexed: dict[str, str], catalog: Catalog,
         if source in fresh:
             found[source] = fresh[source]
         elif (document := catalog.document(content_hash, source)) is not None:
-            found[source] = ChunkedDocument(document, chunk_document(document))
+            _chunked(document, catalog, found)
         else:
             missing.append((source, folder / source))
     for outcome in read_files(missing, limits):
         if isinstance(outcome, Document):
-            found[outcome.source] = ChunkedDocument(outcome, chunk_document(outcome))
+            _chunked(outcome, catalog, found)
     return [found[source] for source in indexed if source in found]
 
 

@@ -71,8 +71,19 @@ def folder_corpus(settings: Settings) -> Corpus:
     return read
 
 
+class QuestionRefused(ValueError):
+    """A question that cannot be searched; the message says why, for the user."""
+
+
 def clean_question(question: str, limit: int) -> tuple[str, list[str]]:
-    """Drop control characters and surrounding space; cut at `limit` characters, with a notice."""
+    """Drop control characters and surrounding space; cut at `limit` characters, with a notice.
+    A question holding half of a UTF-16 surrogate pair (a broken character, which no answer or
+    log written as UTF-8 could repeat) is refused with QuestionRefused."""
+    broken = next((at for at, c in enumerate(question) if "\ud800" <= c <= "\udfff"), None)
+    if broken is not None:
+        raise QuestionRefused(
+            f"question: character {broken + 1} is broken (U+{ord(question[broken]):04X}, half "
+            "of a UTF-16 surrogate pair); send the question as valid UTF-8 text")
     printable = "".join(
         " " if unicodedata.category(c).startswith("C") else c for c in question
     )
@@ -245,7 +256,7 @@ class QA:
                ) -> SearchResult:
         """The best passages for a question, among `sources` (all when empty) that `access` may
         read: the filter goes before ranking, so every one of the k hits is readable. A blank
-        question gives no hits and a notice."""
+        question gives no hits and a notice; a broken one raises QuestionRefused."""
         mode = mode or self.settings.mode
         if mode not in SEARCH_MODES:
             raise ValueError(f"mode must be one of {', '.join(SEARCH_MODES)}, not {mode!r}")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa.readers import READERS, Heading, UnreadableError
+from qa.readers import READERS, Heading, UnreadableError, well_formed, well_formed_text
 
 if TYPE_CHECKING:
     from qa.isolation import ReadLimits
@@ -122,12 +122,15 @@ def _extract(source: str, data: bytes) -> Document | SkippedFile:
     reader = READERS[Path(source).suffix.lower()]
     digest = content_hash(data)
     try:
-        extracted = reader(data)
+        # Every reader's text passes here: halves of UTF-16 pairs a library left are mended
+        # once, for all readers, before anything is written or embedded.
+        extracted = well_formed(reader(data))
     except UnreadableError as error:
-        return SkippedFile(source, str(error), digest)
+        return SkippedFile(source, well_formed_text(str(error)), digest)
     except Exception as error:  # a reader's library failing on one odd file must not stop a build
         log.debug("reader failed on %s", source, exc_info=True)
-        return SkippedFile(source, f"could not be read ({type(error).__name__}: {error})", digest)
+        return SkippedFile(source, well_formed_text(
+            f"could not be read ({type(error).__name__}: {error})"), digest)
     if not extracted.text.strip():
         return SkippedFile(source, "empty", digest)
     return Document(source, extracted.text, digest, extracted.page_starts, extracted.headings)

@@ -233,23 +233,24 @@ def _pages_of(path: Path) -> Iterator[_Pages]:
 
 def _text_layer_words(page: Any, width: float, height: float) -> list[_Word]:
     """The page's words from its characters, each boxed by its characters' loose boxes."""
-    import pypdfium2.raw as pdfium_c
+    from qa.readers.pdf import text_characters
 
     textpage = page.get_textpage()
     try:
-        count = textpage.count_chars()
-        characters = []
-        for index in range(count):
-            code = pdfium_c.FPDFText_GetUnicode(textpage.raw, index)
-            characters.append(chr(code) if 0 < code < 0x110000 else " ")
-        text = "".join(characters)
+        characters = text_characters(textpage)
+        # The text as the reader reads it (a character beyond U+FFFF is one, though PDFium
+        # counts two), and where each of its characters is on the text page. A glyph PDFium
+        # knows no character for (code 0) parts words, as a space would.
+        text = "".join(character for _, character in characters).replace("\x00", " ")
+        indices = [index for index, _ in characters] + [textpage.count_chars()]
         words = []
         for unit, start, end in matching_units(text):
             # The punctuation glued to a word is framed with it (a line-end hyphen, a stop),
             # as OCR's word boxes are.
-            while end < count and not text[end].isspace() and not text[end].isalnum():
+            while end < len(text) and not text[end].isspace() and not text[end].isalnum():
                 end += 1
-            boxes = [textpage.get_charbox(i, loose=True) for i in range(start, end)]
+            boxes = [textpage.get_charbox(i, loose=True)
+                     for i in range(indices[start], indices[end])]
             left, bottom = min(b[0] for b in boxes), min(b[1] for b in boxes)
             right, top = max(b[2] for b in boxes), max(b[3] for b in boxes)
             words.append(_Word(unit, (left / width, 1 - top / height, right / width,

@@ -25,7 +25,7 @@ from qa.embed import Progress
 from qa.exports import ExportFolder, keep_pruning
 from qa.guard import DOCUMENT_ROUTE, RouteGuard
 from qa.isolation import ReadLimits, read_files
-from qa.library import QA
+from qa.library import QA, QuestionRefused
 from qa.load import SkippedFile
 from qa.readers import READERS
 from qa.rest import rest_app
@@ -218,8 +218,11 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
     def ask(question: str, k: float, mode: str, sources: list[str] | None,
             request: gr.Request) -> tuple[Any, ...]:
         reader = access(request)
-        result = qa.search(question or "", int(k), mode, sources or None,  # type: ignore[arg-type]
-                           reader)
+        try:
+            result = qa.search(question or "", int(k), mode, sources or None,  # type: ignore[arg-type]
+                               reader)
+        except QuestionRefused as error:
+            raise gr.Error(str(error)) from error
         citations = "\n".join(citation_text(h) for h in result.hits)
         owner = signin.export_tag(reader.user) if signin is not None else ""
         files = [str(path) for path in exports.export(result, owner)] if result.hits else None

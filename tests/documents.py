@@ -179,17 +179,7 @@ def many_lines_pdf(lines: int) -> bytes:
         + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
-    return bytes(out)
+    return _pdf_of(objects)
 
 
 def _docx_with(parts: dict[str, bytes]) -> bytes:
@@ -355,3 +345,43 @@ def numbered_lines_pdf(columns: int = 2) -> bytes:
         pdf.showPage()
     pdf.save()
     return buffer.getvalue()
+
+
+def utf16_pdf(lines: list[bytes], units: dict[int, str]) -> bytes:
+    """One page of `lines` in Helvetica whose ToUnicode map gives each byte its own character,
+    except the bytes of `units`, each mapped to the UTF-16 code units written there in hex (a
+    surrogate pair such as D835DC65 for U+1D465, as LaTeX's math letters have, or a lone half)."""
+    content = b"BT /F1 12 Tf 14 TL 72 760 Td\n" + b"".join(
+        b"(" + line.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b") '\n"
+        for line in lines) + b"ET"
+    mapped = {code: f"{code:04X}" for code in range(0x20, 0x7F)} | units
+    cmap = ("/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /Units def "
+            "/CMapType 2 def 1 begincodespacerange <00> <FF> endcodespacerange\n"
+            f"{len(mapped)} beginbfchar\n"
+            + "".join(f"<{code:02X}> <{hex_units}>\n" for code, hex_units in mapped.items())
+            + "endbfchar endcmap CMapName currentdict /CMap defineresource pop end end").encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /ToUnicode 6 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(cmap) + cmap + b"\nendstream",
+    ]
+    return _pdf_of(objects)
+
+
+def _pdf_of(objects: list[bytes]) -> bytes:
+    """A PDF file of these objects (numbered from 1, the first the catalogue), with its xref."""
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return bytes(out)

@@ -6,7 +6,9 @@ and section of each passage through to its citation. READERS is the one table of
 
 from __future__ import annotations
 
+import bisect
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -38,6 +40,42 @@ class Extracted:
 
 
 Reader = Callable[[bytes], Extracted]
+
+# A UTF-16 surrogate pair, or a lone half of one. Libraries that think in UTF-16 (PDFium's
+# characters, striprtf's \u escapes) hand over a character beyond U+FFFF as two halves, and a
+# damaged file may hold one half alone: no UTF-8 file, page or answer can hold either.
+_SURROGATES = re.compile("[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]")
+
+
+def well_formed_text(text: str) -> str:
+    """`text` with each surrogate pair joined into its character and each lone half replaced
+    by U+FFFD, so that it can be written as UTF-8."""
+    if not _SURROGATES.search(text):
+        return text
+    return _SURROGATES.sub(lambda match: _from_utf16(match.group()), text)
+
+
+def well_formed(extracted: Extracted) -> Extracted:
+    """As well_formed_text, for a reader's whole output: the offsets of its pages and headings
+    are moved to match the text, which is one character shorter for each pair joined."""
+    text = extracted.text
+    if not _SURROGATES.search(text):
+        return extracted
+    joined = [match.start() + 1 for match in _SURROGATES.finditer(text) if len(match.group()) == 2]
+
+    def moved(offset: int) -> int:  # the low halves before `offset` are gone
+        return offset - bisect.bisect_left(joined, offset)
+
+    return Extracted(well_formed_text(text), tuple(moved(start) for start in extracted.page_starts),
+                     tuple(Heading(moved(h.start), moved(h.end), h.level, well_formed_text(h.text))
+                           for h in extracted.headings))
+
+
+def _from_utf16(units: str) -> str:
+    """A surrogate pair's character; U+FFFD for a lone half."""
+    return units.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
 Reporter = Callable[[str, str], None]
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from qa.readers import Extracted, Heading, UnreadableError
+from qa.readers import Extracted, Heading, UnreadableError, well_formed_text
 from qa.readers.ocr import OcrPage
 from qa.readers.tables import PASSAGE_CHARS
 
@@ -39,6 +39,7 @@ _PAGE_NUMBER = re.compile(r"^[-–—\s]*(\d+|[ivxlcdm]+)[-–—\s]*$", re.IGNO
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 _SOFT_HYPHENS = {"\u00ad"}  # a hyphenation point: always joined
 _LINE_END_HYPHEN = "\x02"  # PDFium's mark for a hyphen that ends a line: decided by _joint
+_UTF16_CHARACTER = re.compile("[\ud800-\udbff][\udc00-\udfff]|.", re.DOTALL)  # a pair, or one unit
 
 
 @dataclass
@@ -212,8 +213,7 @@ def _page_lines(page: object, number: int) -> list[Line]:
     line_bottom = float("inf")  # lowest inked glyph of the line so far
     line_top = float("-inf")  # highest
     line_right = float("-inf")  # right edge of its last inked glyph
-    for index in range(textpage.count_chars()):
-        character = _character(pdfium_c.FPDFText_GetUnicode(textpage.raw, index))
+    for index, character in text_characters(textpage):
         if character == _LINE_END_HYPHEN:
             character = "-"
         if character in "\r\n":
@@ -240,11 +240,20 @@ def _page_lines(page: object, number: int) -> list[Line]:
     return lines
 
 
-def _character(code: int) -> str:
-    try:
-        return chr(code)
-    except (ValueError, OverflowError):
-        return "\ufffd"
+def text_characters(textpage: Any) -> list[tuple[int, str]]:
+    """A PDFium text page's characters, each with its index there (for its box). PDFium
+    counts UTF-16 code units: a character beyond U+FFFF (a math letter such as U+1D465) comes
+    as a surrogate pair, here joined into one character at the first half's index; a lone half,
+    or a code that is no character, is U+FFFD."""
+    import pypdfium2.raw as pdfium_c
+
+    codes = [pdfium_c.FPDFText_GetUnicode(textpage.raw, index)
+             for index in range(textpage.count_chars())]
+    units = "".join([chr(code) if code < 0x110000 else "\ufffd" for code in codes])
+    if well_formed_text(units) is units:  # no surrogate: one character for each unit
+        return list(enumerate(units))
+    return [(match.start(), well_formed_text(match.group()))
+            for match in _UTF16_CHARACTER.finditer(units)]
 
 
 def _inked(character: str) -> bool:
