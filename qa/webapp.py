@@ -502,6 +502,8 @@ def _signin(users_path: Path) -> SignIn:
 
 
 def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.Blocks:
+    # The users file first: a mistake in it is one clear error before any index is built.
+    signin = _signin(options.users) if options.users else None
     qa = QA(settings)
     watcher = watcher_for(qa)
     # A watched folder is answered from the last index at once, while the watcher's first
@@ -518,7 +520,6 @@ def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.
     atexit.register(shutil.rmtree, exports.folder, ignore_errors=True)
     uploads_folder = _own_gradio_folder()
     uploads = options.uploads and not options.read_only
-    signin = _signin(options.users) if options.users else None
     views = DocumentViews(qa, settings.page_cache_mb * 1_000_000)
     built = build_page(qa, exports, uploads, rebuild=not options.read_only, watcher=watcher,
                        signin=signin, views=views)
