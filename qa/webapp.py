@@ -26,7 +26,7 @@ from qa.exports import ExportFolder, keep_pruning
 from qa.guard import DOCUMENT_ROUTE, RouteGuard
 from qa.isolation import ReadLimits, read_files
 from qa.library import QA
-from qa.load import SkippedFile
+from qa.load import SkippedFile, real_source
 from qa.readers import READERS
 from qa.rest import rest_app
 from qa.search import Hit, SearchResult
@@ -420,6 +420,11 @@ def add_files(qa: QA, uploaded: list[Path], progress: Progress | None = None,
                                     "not yours to write")
             target = qa.settings.docs_dir / folder
             target.mkdir(parents=True, exist_ok=True)
+            if folder and real_source(target, qa.settings.docs_dir) != folder:
+                # Judged on where the folder really is, as reading is: an upload to a
+                # public/uploads that links to hr/ would land in hr/.
+                raise UploadRefused(f"{path.name}: not added, {folder} is a link to another "
+                                    "folder")
             stored = store_upload(target, path.name, path, qa.settings.max_file_bytes)
         except (UploadRefused, OSError) as error:
             lines.append(f"refused: {error}")

@@ -491,6 +491,9 @@ def test_uploads_need_write_permission_and_land_in_the_users_folder(
     assert found.passage.source == "public/uploads/lighthouse.txt"
     only_pdfs = Access("carol", ("*",), ("public/uploads/*.pdf",))
     assert "not yours to write" in upload(only_pdfs, "keeper.txt")[0]
+    through_a_link = Access("bob", ("public/*",), ("public/hr-files/*",))  # -> ../hr
+    assert "public/hr-files is a link" in upload(through_a_link, "keeper.txt")[0]
+    assert not (docs / "hr/keeper.txt").exists()
 
 
 @pytest.mark.browser
