@@ -18,7 +18,7 @@ from qa.embed import Embedder, Encoder, Progress
 from qa.indexer import IndexReport, build_index, identity
 from qa.isolation import ReadLimits, read_files
 from qa.languages import is_english_script
-from qa.load import Document
+from qa.load import Document, real_source
 from qa.rerank import CrossEncoderReranker, Reranker
 from qa.search import Searcher, SearchResult
 from qa.settings import DEFAULT_MODEL, SEARCH_MODES, SearchMode, Settings
@@ -247,9 +247,16 @@ class QA:
         """The file behind an indexed source `access` may read, inside the documents folder."""
         if not access.may_read(source) or source not in set(self.searcher.sources):
             return None
-        folder = self.settings.docs_dir.resolve()
+        folder = self.settings.docs_dir
+        try:
+            # Where the name leads now, not when it was indexed: a file swapped for a link to
+            # another folder since then is not served under the old name.
+            if real_source(folder / source, folder) != source:
+                return None
+        except (RuntimeError, OSError):  # a loop of symlinks
+            return None
         path = (folder / source).resolve()
-        return path if path.is_relative_to(folder) and path.is_file() else None
+        return path if path.is_file() else None
 
     def search(self, question: str, k: int | None = None, mode: SearchMode | None = None,
                sources: Collection[str] | None = None, access: Access = EVERYONE

@@ -83,8 +83,24 @@ def _candidate_files(folder: Path) -> tuple[list[Path], list[SkippedFile]]:
 
 def _source(path: Path, folder: Path) -> str:
     """The path relative to the folder, with / separators, printable even if not UTF-8."""
-    relative = path.relative_to(folder).as_posix() if path != folder else "."
+    return _printable(path.relative_to(folder).as_posix() if path != folder else ".")
+
+
+def _printable(relative: str) -> str:
     return os.fsencode(relative).decode("utf-8", "backslashreplace")
+
+
+def real_source(path: Path, folder: Path) -> str | None:
+    """Where `path` really is: its path relative to the documents folder once every symlink
+    is followed (with / separators), or None when that is outside the folder. Raises
+    RuntimeError or OSError on a loop of symlinks.
+
+    A source's name is what folder permissions are judged on (qa.users.Access), so the index
+    holds a file only under this name and the server serves a source only while its name
+    still leads here: a link in public/ to hr/salaries.txt opens nothing a public/ reader
+    may not read, on any route, without a check in each route."""
+    real, root = path.resolve(), folder.resolve()
+    return real.relative_to(root).as_posix() if real.is_relative_to(root) else None
 
 
 def _checked(path: Path, folder: Path, max_bytes: int) -> SkippedFile | None:
@@ -94,9 +110,14 @@ def _checked(path: Path, folder: Path, max_bytes: int) -> SkippedFile | None:
         # Its name could not be written to the index, a JSON file, or shown on the page.
         return SkippedFile(source, "file name is not valid UTF-8; rename the file")
     try:
-        # A symlink may lead anywhere; only files that really live inside the folder are read.
-        if not path.resolve().is_relative_to(folder.resolve()):
+        # A symlink may lead anywhere; only files that really live inside the folder are read,
+        # and each under its real name only (see real_source).
+        real = real_source(path, folder)
+        if real is None:
             return SkippedFile(source, "symlink points outside the documents folder")
+        if real != source:
+            return SkippedFile(source, f"symlink to {_printable(real)}: a file is indexed only "
+                                       "under its own name")
         if not path.is_file():
             return SkippedFile(source, "not a regular file")
         size = path.stat().st_size

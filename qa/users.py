@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import os
 import re
 import secrets
@@ -39,6 +40,13 @@ else:  # the same parser, before the standard library took it in
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _TOKEN = re.compile(r"^qa_([0-9a-f]{8})_([A-Za-z0-9_-]{20,100})$")
+_TOKEN_ID = re.compile(r"^[0-9a-f]{8}$")
+_HASH = re.compile(r"^scrypt\$[0-9]{1,10}\$[0-9]{1,3}\$[0-9]{1,3}\$[A-Za-z0-9+/]+={0,2}\$"
+                   r"[A-Za-z0-9+/]+={0,2}$")
+_USER_KEYS = ("read", "write", "password", "tokens")
+_UNREADABLE = (0, -1)  # the stamp of a users file that is missing or cannot be looked at
+
+log = logging.getLogger(__name__)
 
 
 class UsersFileError(ValueError):
@@ -132,12 +140,69 @@ class User:
 
 
 def parse_globs(text: str) -> list[str]:
-    globs = [glob.strip() for glob in text.split(",") if glob.strip()]
-    for glob in globs:
-        if glob.startswith("/") or ".." in glob.split("/"):
-            raise UsersFileError(f"{glob!r}: a folder glob is relative to the documents folder "
-                                 "and stays inside it")
-    return globs
+    return [checked_glob(glob) for glob in text.split(",") if glob.strip()]
+
+
+def checked_glob(glob: str) -> str:
+    """A folder glob without its surrounding space; UsersFileError if it is empty or leaves
+    the documents folder."""
+    glob = glob.strip()
+    if not glob:
+        raise UsersFileError("an empty glob: give a folder glob such as \"public/*\"")
+    if glob.startswith("/") or ".." in glob.split("/"):
+        raise UsersFileError(f"{glob!r}: a folder glob is relative to the documents folder "
+                             "and stays inside it")
+    return glob
+
+
+def users_from(data: dict[str, object]) -> dict[str, User]:
+    """The users of a parsed users file, checked strictly: a slip in editing it (a string
+    where a list belongs, a misspelt key) is refused, never read as something else, since
+    `read = "public/*"` taken as a list would be its letters, one of them "*" (everything)."""
+    unknown = sorted(set(data) - {"users"})
+    if unknown:
+        raise UsersFileError(f"unknown table {unknown[0]!r}: a users file holds [users.NAME] "
+                             "tables only")
+    tables = data.get("users", {})
+    if not isinstance(tables, dict):
+        raise UsersFileError("users must be tables, one [users.NAME] for each user")
+    return {name: _user_from(name, entry) for name, entry in tables.items()}
+
+
+def _user_from(name: str, entry: object) -> User:
+    where = f"[users.{name}]"
+    if not _NAME.match(name):
+        raise UsersFileError(f"{where}: a user name is letters, digits and . _ @ - (at most 64)")
+    if not isinstance(entry, dict):
+        raise UsersFileError(f"{where}: must be a table (read = [...], write = [...], ...)")
+    unknown = sorted(set(entry) - set(_USER_KEYS))
+    if unknown:
+        raise UsersFileError(f"{where} {unknown[0]}: unknown key (a user has "
+                             f"{', '.join(_USER_KEYS)})")
+    if "read" not in entry:  # also what a file cut short after a table's header looks like
+        raise UsersFileError(f"{where}: no read = [...] (the folders this user may read)")
+    read, write = _globs(where, "read", entry["read"]), _globs(where, "write", entry.get("write", []))
+    password, tokens = entry.get("password", ""), entry.get("tokens", {})
+    if not isinstance(password, str) or (password and not _HASH.match(password)):
+        raise UsersFileError(f"{where} password: not a hash `qa users add` wrote; set it again "
+                             f"with `qa users add {name} --folders ...`")
+    if not isinstance(tokens, dict):
+        raise UsersFileError(f"{where} tokens: must be a table of token id = hash")
+    for token_id, stored in tokens.items():
+        if not _TOKEN_ID.match(token_id) or not isinstance(stored, str) or not _HASH.match(stored):
+            raise UsersFileError(f"{where} tokens.{token_id}: not a token `qa users token` "
+                                 "wrote; remove it and make a new one")
+    return User(name, read, write, password, dict(tokens))
+
+
+def _globs(where: str, key: str, value: object) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(glob, str) for glob in value):
+        raise UsersFileError(f'{where} {key}: must be a list of globs in brackets, like {key} = '
+                             f'["public/*"], not {type(value).__name__} {value!r}')
+    try:
+        return [checked_glob(glob) for glob in value]
+    except UsersFileError as error:
+        raise UsersFileError(f"{where} {key}: {error}") from None
 
 
 class UsersFile:
@@ -149,34 +214,53 @@ class UsersFile:
         self._lock = threading.Lock()
         self._seen: tuple[int, int] | None = None
         self._users: dict[str, User] = {}
+        self._loaded = False  # once a good file was read, a bad one never replaces it
         self._known_tokens: dict[str, str] = {}  # sha256 of a checked token -> its user
 
     # -- reading --------------------------------------------------------------------------
     def users(self) -> dict[str, User]:
+        """The users as the file holds them; UsersFileError if it is missing or invalid. Once
+        a good file was read (a running server), a missing, half-written or invalid one keeps
+        the last good users in force, with a warning, rather than failing every request."""
         with self._lock:
+            stamp = self._stamp()
+            if stamp == self._seen:
+                return self._users
+            self._seen = stamp  # a bad file is warned about once, not on every request
             try:
-                info = self.path.stat()
-            except FileNotFoundError:
-                raise UsersFileError(f"{self.path}: no users file (make one with "
-                                     "`qa users add NAME --folders GLOBS --users FILE`)") from None
-            if self._seen != (info.st_mtime_ns, info.st_size):
-                self._users = self._read()
-                self._known_tokens.clear()  # a removed token must stop working at once
-                self._seen = (info.st_mtime_ns, info.st_size)
+                users = self._read()
+            except UsersFileError as error:
+                if not self._loaded:
+                    self._seen = None
+                    raise
+                log.warning("%s; the users file as it was before stays in force", error)
+                return self._users
+            self._users, self._loaded = users, True
+            self._known_tokens.clear()  # a removed token must stop working at once
             return self._users
+
+    def _stamp(self) -> tuple[int, int]:
+        try:
+            info = self.path.stat()
+        except OSError:
+            return _UNREADABLE
+        return info.st_mtime_ns, info.st_size
 
     def _read(self) -> dict[str, User]:
         try:
             data = tomllib.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UsersFileError(f"{self.path}: no users file (make one with "
+                                 "`qa users add NAME --folders GLOBS --users FILE`)") from None
+        except OSError as error:
+            raise UsersFileError(f"{self.path}: cannot be read ({error.strerror})") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise UsersFileError(f"{self.path}: not a users file ({error})") from None
-        users = {}
-        for name, entry in data.get("users", {}).items():
-            if not isinstance(entry, dict):
-                raise UsersFileError(f"{self.path}: users.{name} is not a table")
-            users[name] = User(name, list(entry.get("read", [])), list(entry.get("write", [])),
-                               str(entry.get("password", "")), dict(entry.get("tokens", {})))
-        return users
+        try:
+            return users_from(data)
+        except UsersFileError as error:
+            # tomllib gives no line for a value: the user's table and key name the place.
+            raise UsersFileError(f"{self.path}: {error}") from None
 
     def warn_if_readable_by_others(self) -> str:
         mode = self.path.stat().st_mode

@@ -26,7 +26,7 @@ from qa.exports import ExportFolder, keep_pruning
 from qa.guard import DOCUMENT_ROUTE, RouteGuard
 from qa.isolation import ReadLimits, read_files
 from qa.library import QA, QuestionRefused
-from qa.load import SkippedFile
+from qa.load import SkippedFile, real_source
 from qa.readers import READERS
 from qa.rest import rest_app
 from qa.search import Hit, SearchResult
@@ -423,6 +423,11 @@ def add_files(qa: QA, uploaded: list[Path], progress: Progress | None = None,
                                     "not yours to write")
             target = qa.settings.docs_dir / folder
             target.mkdir(parents=True, exist_ok=True)
+            if folder and real_source(target, qa.settings.docs_dir) != folder:
+                # Judged on where the folder really is, as reading is: an upload to a
+                # public/uploads that links to hr/ would land in hr/.
+                raise UploadRefused(f"{path.name}: not added, {folder} is a link to another "
+                                    "folder")
             stored = store_upload(target, path.name, path, qa.settings.max_file_bytes)
         except (UploadRefused, OSError) as error:
             lines.append(f"refused: {error}")
@@ -505,6 +510,8 @@ def _signin(users_path: Path) -> SignIn:
 
 
 def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.Blocks:
+    # The users file first: a mistake in it is one clear error before any index is built.
+    signin = _signin(options.users) if options.users else None
     qa = QA(settings)
     watcher = watcher_for(qa)
     # A watched folder is answered from the last index at once, while the watcher's first
@@ -521,7 +528,6 @@ def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.
     atexit.register(shutil.rmtree, exports.folder, ignore_errors=True)
     uploads_folder = _own_gradio_folder()
     uploads = options.uploads and not options.read_only
-    signin = _signin(options.users) if options.users else None
     views = DocumentViews(qa, settings.page_cache_mb * 1_000_000)
     built = build_page(qa, exports, uploads, rebuild=not options.read_only, watcher=watcher,
                        signin=signin, views=views)

@@ -7,6 +7,8 @@ import asyncio
 import json
 import os
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,16 +17,22 @@ from urllib.parse import urlparse
 import click
 import httpx
 import pytest
+import tomli_w
 from click.testing import CliRunner
-from conftest import serving
+from conftest import REPO, free_port, serving
 
 from benchmarks.load import call, run_load
 from qa.cli import main, serve_options
 from qa.library import QA
 from qa.settings import Settings
 from qa.signin import FailedSignIns
-from qa.users import Access, UsersFile, glob_pattern
+from qa.users import Access, UsersFile, UsersFileError, glob_pattern
 from qa.webapp import add_files
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 
 # Each file holds one fact; the hr/ ones must never reach a user limited to public/.
 PUBLIC = {
@@ -42,7 +50,12 @@ HR = {
                                  "manager's rota was settled by mediation in October."),
 }
 HR_QUESTION = "By how much do the harbour depot staff's wages rise?"
-PASSWORDS = {"alice": "alice-pass-1", "boss": "boss-pass-2", "reader": "reader-pass-3"}
+HR_FACT = "four percent"
+# Links planted in public/ to what is in hr/: a file and a folder.
+LINKS = {"public/link.txt": "../hr/salaries.txt", "public/hr-files": "../hr"}
+PASSWORDS = {"alice": "alice-pass-1", "boss": "boss-pass-2", "reader": "reader-pass-3",
+             "bob": "bob-pass-4"}
+BOB_READS = {"public/harbour.txt", "public/ferries.md"}  # public/*: not public/notes/
 
 
 def write_folder(docs: Path) -> None:
@@ -50,6 +63,8 @@ def write_folder(docs: Path) -> None:
         path = docs / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"{title}\n\n{text}\n", encoding="utf-8")
+    for name, target in LINKS.items():
+        (docs / name).symlink_to(target)
 
 
 def add_user(users: Path, name: str, folders: str, write: str = "") -> None:
@@ -113,6 +128,81 @@ def test_users_command_refuses_bad_input(tmp_path: Path, arguments: list[str],
     assert outcome.exit_code != 0 and message in outcome.output, outcome.output
 
 
+def edited(path: Path, user: str, key: str, value: object) -> str:
+    """The users file's text with one key of one user's table set by hand to `value`, as a
+    person editing the file might (tomli_w writes whatever type it is given)."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    data["users"][user][key] = value
+    return tomli_w.dumps(data)
+
+
+def users_file_with(path: Path, key: str, value: object) -> Path:
+    """A users file `qa users add` made for bob (public/*) and alice, then bob's `key` set by
+    hand to `value` (None: the file cut short inside bob's table, as if half-written)."""
+    add_user(path, "bob", "public/*")
+    add_user(path, "alice", "public/**")
+    text = path.read_text(encoding="utf-8")
+    text = (text[:text.index("[users.bob]") + len('[users.bob]\nread = [\n    "pub')]
+            if value is None else edited(path, "bob", key, value))
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("read", "public/*", 'read: must be a list of globs in brackets, like read = ["public/*"]'),
+    ("read", ["public/*", 3], "read: must be a list of globs"),
+    ("read", ["/etc/*"], "stays inside it"),
+    ("read", ["public/../hr/*"], "stays inside it"),
+    ("read", [" "], "an empty glob"),
+    ("write", "public/*", "write: must be a list of globs"),
+    ("reads", ["*"], "reads: unknown key"),
+    ("password", "hunter2", "password: not a hash"),
+    ("tokens", {"zz": "x"}, "tokens.zz: not a token"),
+    ("tokens", "qa_12345678_x", "tokens: must be a table"),
+    ("read", None, "not a users file"),  # half-written: cut off inside a list
+])
+def test_the_users_file_is_read_strictly(tmp_path: Path, key: str, value: object,
+                                         message: str) -> None:
+    users = users_file_with(tmp_path / "users.toml", key, value)
+    with pytest.raises(UsersFileError) as refused:
+        UsersFile(users).users()
+    assert message in str(refused.value) and str(users) in str(refused.value), refused.value
+    if value is not None:
+        assert "[users.bob]" in str(refused.value)
+
+
+def test_a_users_file_spoilt_while_running_keeps_the_last_good_one(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "users.toml"
+    add_user(path, "bob", "public/*")
+    token = new_token(path, "bob")
+    running = UsersFile(path)
+    assert running.access("bob").read == ("public/*",)
+    good = path.read_text(encoding="utf-8")
+    path.write_text(edited(path, "bob", "read", "public/*"), encoding="utf-8")
+    assert running.access("bob").read == ("public/*",)
+    assert not running.access("bob").may_read("hr/salaries.txt")
+    assert running.user_for_token(token) == "bob"
+    assert "stays in force" in caplog.text and "[users.bob] read" in caplog.text
+    path.unlink()  # an editor that writes a new file in place of the old
+    assert running.user_for_token(token) == "bob"
+    path.write_text(good.replace("public/*", "public/**"), encoding="utf-8")
+    assert running.access("bob").read == ("public/**",)  # a good edit takes effect at once
+
+
+def test_serve_refuses_an_invalid_users_file_at_start(tmp_path: Path) -> None:
+    users = users_file_with(tmp_path / "users.toml", "read", "public/*")
+    docs = tmp_path / "docs"
+    write_folder(docs)
+    outcome = subprocess.run(
+        [sys.executable, "app.py", "--docs", str(docs), "--index", str(tmp_path / "index"),
+         "--users", str(users), "--port", str(free_port())],
+        cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert outcome.returncode == 1, outcome.stderr
+    assert f"qa: error: {users}: [users.bob] read: must be a list of globs" in outcome.stderr
+    assert "Traceback" not in outcome.stderr and not (tmp_path / "index").exists()
+
+
 @pytest.mark.parametrize(("glob", "source", "matches"), [
     ("*", "hr/complaints/moreau.txt", True),
     ("public/*", "public/harbour.txt", True),
@@ -171,18 +261,51 @@ def test_search_filters_before_ranking(team_qa: QA) -> None:
     assert team_qa.document_path("public/harbour.txt", public_only) is not None
 
 
+def test_a_link_in_a_readable_folder_reads_as_where_it_leads(team_qa: QA) -> None:
+    bob = Access("bob", ("public/*",), ())
+    hits = team_qa.search(HR_QUESTION, k=5, access=bob).hits
+    assert hits and {h.passage.source for h in hits} <= BOB_READS
+    assert all(HR_FACT not in h.passage.text for h in hits)
+    assert {d.source for d in team_qa.documents(bob)} == BOB_READS
+    assert team_qa.document_path("public/link.txt", bob) is None
+    assert team_qa.document("public/link.txt", bob) is None
+    # Indexed once, under the name where it really is; the link is named as skipped.
+    assert "public/link.txt" not in team_qa.sources()
+    assert team_qa.document_path("hr/salaries.txt") is not None
+    assert team_qa.last_report is not None
+    skipped = {skip.source: skip.reason for skip in team_qa.last_report.skipped}
+    assert skipped["public/link.txt"].startswith("symlink to hr/salaries.txt"), skipped
+    # A linked folder is not followed at all.
+    assert not any(source.startswith("public/hr-files") for source in team_qa.sources())
+
+
+def test_a_file_swapped_for_a_link_after_indexing_is_not_served(embedder: Any,
+                                                                  tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    write_folder(docs)
+    qa = QA.open(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=embedder)
+    bob = Access("bob", ("public/*",), ())
+    assert qa.document_path("public/harbour.txt", bob) is not None
+    (docs / "public/harbour.txt").unlink()
+    (docs / "public/harbour.txt").symlink_to("../hr/salaries.txt")  # the index does not know yet
+    assert qa.document_path("public/harbour.txt", bob) is None
+    assert qa.document_path("public/harbour.txt") is None  # for everyone: not its own file
+
+
 # -- the live server -----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def team_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """`qa serve --users FILE --mcp` over public/ and hr/: alice reads public/** and may upload
-    to public/uploads/; boss reads and writes everything; reader reads public/ only."""
+    to public/uploads/; boss reads and writes everything; reader reads public/ only; bob reads
+    public/* (the files right in public/, among them a link to hr/salaries.txt)."""
     docs = tmp_path_factory.mktemp("served-team")
     write_folder(docs)
     users = tmp_path_factory.mktemp("users") / "users.toml"
     add_user(users, "alice", "public/**", write="public/uploads/*")
     add_user(users, "boss", "*", write="*")
     add_user(users, "reader", "public")
+    add_user(users, "bob", "public/*")
     tokens = {name: new_token(users, name) for name in PASSWORDS}
     environment = {**os.environ, "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio"))}
     with serving(["--docs", str(docs), "--index", str(tmp_path_factory.mktemp("index")),
@@ -281,6 +404,48 @@ def test_a_user_with_everything_reads_hr(team_server: dict[str, Any]) -> None:
         == "hr/salaries.txt"
 
 
+def test_a_link_in_a_readable_folder_opens_nothing_beyond_it(team_server: dict[str, Any]
+                                                             ) -> None:
+    with signed(team_server, "bob") as http:  # bob reads public/*, where link.txt -> hr/
+        answer = http.get("/api/search", params={"q": HR_QUESTION, "k": 5})
+        assert answer.status_code == 200 and HR_FACT not in answer.text, answer.text
+        assert {hit["source"] for hit in answer.json()["hits"]} <= BOB_READS
+        for route in ["/qa/documents/public/link.txt", "/qa/documents/public/hr-files/salaries.txt",
+                      "/qa/pages/public/link.txt?page=1&width=800"]:
+            assert http.get(route).status_code == 404, route
+        assert http.get("/qa/documents/public/harbour.txt").status_code == 200
+        assert {d["source"] for d in http.get("/api/documents").json()["documents"]} == BOB_READS
+        assert http.get("/api/health").json()["documents"] == len(BOB_READS)
+        called = call(http, "search", [HR_QUESTION, 5, None, None])[0]
+        assert {h["source"] for h in called["hits"]} <= BOB_READS
+        outputs = call(http, "ask", [HR_QUESTION, 5, "hybrid", []])
+        assert HR_FACT not in outputs[0] and "link.txt" not in outputs[0]
+    found = mcp_search(team_server, team_server["tokens"]["bob"])
+    assert found["hits"] and {h["source"] for h in found["hits"]} <= BOB_READS
+
+
+def test_a_users_file_spoilt_while_serving_keeps_the_last_good_one(
+        team_server: dict[str, Any]) -> None:
+    users: Path = team_server["users"]
+    good = users.read_text(encoding="utf-8")
+    start = good.index("[users.bob]")
+    spoilt = {"string read": edited(users, "bob", "read", "public/*"),
+              "half-written": good[:start + len('[users.bob]\nread = [\n    "pub')]}
+    try:
+        for what, text in spoilt.items():
+            users.write_text(text, encoding="utf-8")
+            for name in ("bob", "alice"):
+                with signed(team_server, name) as http:
+                    answer = http.get("/api/search", params={"q": HR_QUESTION, "k": 5})
+                    assert answer.status_code == 200, (what, name, answer.text)
+                    assert HR_FACT not in answer.text, (what, name)
+                    assert http.get("/qa/documents/hr/salaries.txt").status_code == 404
+            with signed(team_server, "boss") as http:
+                assert http.get("/api/health").json()["documents"] == len(PUBLIC) + len(HR)
+    finally:
+        users.write_text(good, encoding="utf-8")
+
+
 def test_the_page_signs_in_with_gradio_login(team_server: dict[str, Any]) -> None:
     with httpx.Client(base_url=team_server["url"], timeout=60) as http:
         shell = http.get("/")
@@ -326,6 +491,9 @@ def test_uploads_need_write_permission_and_land_in_the_users_folder(
     assert found.passage.source == "public/uploads/lighthouse.txt"
     only_pdfs = Access("carol", ("*",), ("public/uploads/*.pdf",))
     assert "not yours to write" in upload(only_pdfs, "keeper.txt")[0]
+    through_a_link = Access("bob", ("public/*",), ("public/hr-files/*",))  # -> ../hr
+    assert "public/hr-files is a link" in upload(through_a_link, "keeper.txt")[0]
+    assert not (docs / "hr/keeper.txt").exists()
 
 
 @pytest.mark.browser
