@@ -335,11 +335,14 @@ def serve_options(host: str | None, port: int | None, mcp: bool, allow_uploads: 
                    "folders, and the APIs need Authorization: Bearer TOKEN.")
 @click.option("--no-auth", is_flag=True,
               help="Serve beyond loopback without sign-in, to anyone who can reach it.")
+@click.option("--trusted-proxy", "trusted_proxies", multiple=True, metavar="ADDRESS",
+              help="A reverse proxy's address or network whose X-Forwarded-For is believed "
+                   "(repeatable; default none, or QA_TRUSTED_PROXIES).")
 @backend_options
 def serve(docs: Path | None, index_dir: Path | None, model: str | None, host: str | None,
           port: int | None, mcp: bool, allow_uploads: bool, read_only: bool,
           monitoring: bool, no_watch: bool, users_file: Path | None, no_auth: bool,
-          where: dict[str, Any]) -> None:
+          trusted_proxies: tuple[str, ...], where: dict[str, Any]) -> None:
     """Serve the web page, the REST API at /api/ and the call API at /gradio_api/call/search
     over the documents."""
     from qa.webapp import launch
@@ -351,7 +354,8 @@ def serve(docs: Path | None, index_dir: Path | None, model: str | None, host: st
             click.echo(f"warning: listening on {options.host}: anyone who can reach it can read "
                        "your documents", err=True)
         launch(make_settings(docs, index_dir, model=model, watch=False if no_watch else None,
-                             **where), options)
+                             trusted_proxies=",".join(trusted_proxies) or None, **where),
+               options)
 
 
 users_file_option = click.option(

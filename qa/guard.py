@@ -17,7 +17,7 @@ from pathlib import Path
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from qa.signin import LOGIN_ROUTE, SignIn
+from qa.signin import SignIn
 from qa.users import EVERYONE, Access
 
 UPLOAD_ROUTE = "/gradio_api/upload"
@@ -124,14 +124,15 @@ class RouteGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         access = EVERYONE
         if scope["type"] == "http" and self.signin is not None:
-            admission = self.signin.admit(scope)
+            admission = await self.signin.admit(scope)
             if admission.refusal:
                 await _refuse(send, admission.refusal, status=admission.status)
                 return
             scope = {**scope, "headers": admission.headers}
             access = self.signin.access(admission.user)
-            if scope["path"].rstrip("/") == LOGIN_ROUTE and scope.get("method") == "POST":
-                send = self._counting_failures(scope, send)
+            if admission.attempt:
+                await self._settling(admission.attempt, scope, receive, send)
+                return
         if scope["type"] == "http" and self.rest is not None and (
                 scope["path"] + "/").startswith(REST_PREFIX + "/"):
             await self.rest(scope, receive, send)
@@ -157,18 +158,25 @@ class RouteGuard:
                 receive = _replay(body)
         await self.app(scope, receive, send)
 
-    def _counting_failures(self, scope: Scope, send: Send) -> Send:
-        """`send` for Gradio's login: a refused password counts against the address."""
+    async def _settling(self, attempt: tuple[str, ...], scope: Scope, receive: Receive,
+                        send: Send) -> None:
+        """Gradio's login, its reserved attempt settled by the answer: refused (400, 401) or
+        never answered, it counts as a failure; signed in, it is dropped."""
         assert self.signin is not None
-        failures, client = self.signin.failures, scope.get("client")
-        address = str(client[0]) if client else "unknown"
+        failures, settled = self.signin.failures, False
 
-        async def counting(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] in (400, 401):
-                failures.failed(address)
+        async def settling(message: Message) -> None:
+            nonlocal settled
+            if message["type"] == "http.response.start" and not settled:
+                settled = True
+                failures.settle(*attempt, failed=message["status"] in (400, 401))
             await send(message)
 
-        return counting
+        try:
+            await self.app(scope, receive, settling)
+        finally:
+            if not settled:
+                failures.settle(*attempt, failed=True)
 
     async def _document(self, scope: Scope, receive: Receive, send: Send, access: Access
                         ) -> None:

@@ -95,6 +95,10 @@ class Settings:
     # Where the page is served, for the `url` of each hit in `qa ask --json` (a server fills in
     # its own address); empty: hits carry no url.
     server_url: str = ""
+    # `qa serve` behind a reverse proxy: the proxies' addresses or networks, comma-separated
+    # ("127.0.0.1", "10.0.0.0/8"). Only a connection from one of them has its X-Forwarded-For
+    # believed (the address sign-in failures are counted against); empty: none, the peer counts.
+    trusted_proxies: str = ""
     # Index type: exact below the threshold, the approximate index above it: "pq-rerank" (a scan
     # of 4-bit product-quantisation codes picks pq_rerank_rows candidate vectors, which are then
     # scored exactly; builds in seconds, 1/32 of the vector bytes) or "hnsw" (a graph: queries

@@ -7,10 +7,14 @@ The file is TOML, one table per user:
     write = ["public/*"]                 # where this user's uploads may land (none when empty)
     password = "scrypt$16384$8$1$<salt>$<hash>"
     [users.alice.tokens]
-    "3f2a9c1d" = "scrypt$16384$8$1$<salt>$<hash>"
+    "3f2a9c1d" = "sha256$<hash>"
 
-Passwords and API tokens are kept only as salted scrypt hashes, and the file is written readable by
-its owner alone. A token reads `qa_<id>_<secret>`: its id finds the one hash to check.
+Passwords are kept only as salted scrypt hashes, API tokens as SHA-256 hashes, and the file is
+written readable by its owner alone. A token reads `qa_<id>_<secret>`: its id finds the one hash to
+check. A password is short and chosen by a person, so a stolen file must be slow to guess at; a
+token's secret is 240 random bits, which no number of fast hashes guesses, so its hash is fast to
+check (no salt or key needed: no two tokens share a secret and nothing can be precomputed over
+2**240). Files written before keep their tokens' scrypt hashes, which still work.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ _TOKEN = re.compile(r"^qa_([0-9a-f]{8})_([A-Za-z0-9_-]{20,100})$")
 _TOKEN_ID = re.compile(r"^[0-9a-f]{8}$")
 _HASH = re.compile(r"^scrypt\$[0-9]{1,10}\$[0-9]{1,3}\$[0-9]{1,3}\$[A-Za-z0-9+/]+={0,2}\$"
                    r"[A-Za-z0-9+/]+={0,2}$")
+_TOKEN_HASH = re.compile(r"^sha256\$[0-9a-f]{64}$")  # a token's hash (older files: scrypt's)
 _USER_KEYS = ("read", "write", "password", "tokens")
 _UNREADABLE = (0, -1)  # the stamp of a users file that is missing or cannot be looked at
 
@@ -70,6 +75,10 @@ def secret_matches(secret: str, stored: str) -> bool:
     except ValueError:
         return False
     return kind == "scrypt" and hmac.compare_digest(got, expected)
+
+
+def hash_token(token: str) -> str:
+    return "sha256$" + hashlib.sha256(token.encode()).hexdigest()
 
 
 def glob_pattern(glob: str) -> re.Pattern[str]:
@@ -139,6 +148,20 @@ class User:
         return Access(self.name, tuple(self.read), tuple(self.write))
 
 
+@dataclass(frozen=True)
+class TokenEntry:
+    """The users file's entry for a presented token's id: whose it is and its stored hash."""
+
+    token_id: str
+    user: str
+    stored: str
+
+    @property
+    def slow(self) -> bool:
+        """An older file's scrypt hash: about 50 ms of CPU to check."""
+        return not self.stored.startswith("sha256$")
+
+
 def parse_globs(text: str) -> list[str]:
     return [checked_glob(glob) for glob in text.split(",") if glob.strip()]
 
@@ -189,7 +212,8 @@ def _user_from(name: str, entry: object) -> User:
     if not isinstance(tokens, dict):
         raise UsersFileError(f"{where} tokens: must be a table of token id = hash")
     for token_id, stored in tokens.items():
-        if not _TOKEN_ID.match(token_id) or not isinstance(stored, str) or not _HASH.match(stored):
+        if not _TOKEN_ID.match(token_id) or not isinstance(stored, str) \
+                or not (_HASH.match(stored) or _TOKEN_HASH.match(stored)):
             raise UsersFileError(f"{where} tokens.{token_id}: not a token `qa users token` "
                                  "wrote; remove it and make a new one")
     return User(name, read, write, password, dict(tokens))
@@ -215,7 +239,8 @@ class UsersFile:
         self._seen: tuple[int, int] | None = None
         self._users: dict[str, User] = {}
         self._loaded = False  # once a good file was read, a bad one never replaces it
-        self._known_tokens: dict[str, str] = {}  # sha256 of a checked token -> its user
+        # hash_token of an older scrypt-hashed token once checked -> its user
+        self._known_tokens: dict[str, str] = {}
 
     # -- reading --------------------------------------------------------------------------
     def users(self) -> dict[str, User]:
@@ -274,24 +299,43 @@ class UsersFile:
         return bool(user and user.password and secret_matches(password, user.password))
 
     def user_for_token(self, token: str) -> str | None:
-        """The user an API token belongs to, or None. A token checked once is remembered by its
-        sha256 (never in clear), so a busy client costs one scrypt, not one per request."""
-        users = self.users()
-        fingerprint = hashlib.sha256(token.encode()).hexdigest()
-        with self._lock:
-            known = self._known_tokens.get(fingerprint)
-        if known is not None:
-            return known if known in users else None
+        """The user an API token belongs to, or None (may take a scrypt check: see
+        `token_matches`)."""
+        entry = self.token_entry(token)
+        return entry.user if entry is not None and self.token_matches(entry, token) else None
+
+    def token_entry(self, token: str) -> TokenEntry | None:
+        """The file's entry for a token's id, before its secret is checked; None when the token
+        is malformed or no user holds its id. Fast: a dictionary look-up."""
         match = _TOKEN.match(token)
         if not match:
             return None
-        for user in users.values():
+        for user in self.users().values():
             stored = user.tokens.get(match.group(1))
-            if stored and secret_matches(token, stored):
-                with self._lock:
-                    self._known_tokens[fingerprint] = user.name
-                return user.name
+            if isinstance(stored, str):
+                return TokenEntry(match.group(1), user.name, stored)
         return None
+
+    def token_known(self, entry: TokenEntry, token: str) -> bool:
+        """Whether the token is right, when that is fast to tell: its SHA-256 against the stored
+        one, or an older scrypt-hashed token this process has already checked. False otherwise
+        (then `token_matches` may still say yes)."""
+        fingerprint = hash_token(token)
+        if not entry.slow:
+            return hmac.compare_digest(fingerprint, entry.stored)
+        with self._lock:
+            return self._known_tokens.get(fingerprint) == entry.user
+
+    def token_matches(self, entry: TokenEntry, token: str) -> bool:
+        """Whether the token is right. An older scrypt hash takes one slow check (run it off an
+        event loop); once right, the token is remembered by its SHA-256 (never in clear)."""
+        if self.token_known(entry, token):
+            return True
+        if not entry.slow or not secret_matches(token, entry.stored):
+            return False
+        with self._lock:
+            self._known_tokens[hash_token(token)] = entry.user
+        return True
 
     def access(self, name: str) -> Access:
         user = self.users().get(name)
@@ -323,7 +367,7 @@ class UsersFile:
             raise UsersFileError(f"{self.path}: no user {name!r} (add them first)")
         token_id = secrets.token_hex(4)
         token = f"qa_{token_id}_{secrets.token_urlsafe(30)}"
-        users[name].tokens[token_id] = hash_secret(token)
+        users[name].tokens[token_id] = hash_token(token)
         self._write(users)
         return token
 

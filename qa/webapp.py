@@ -31,7 +31,7 @@ from qa.readers import READERS
 from qa.rest import rest_app
 from qa.search import Hit, SearchResult
 from qa.settings import SEARCH_MODES, Settings
-from qa.signin import SignIn, no_sign_in
+from qa.signin import SignIn, no_sign_in, trusted_proxies
 from qa.uploads import UploadRefused, safe_name, store_upload
 from qa.users import EVERYONE, Access, UsersFile, UsersFileError
 from qa.view_html import PICTURED_VIEW, DocumentViews, ViewRequest, zoomed
@@ -528,6 +528,10 @@ def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.
     atexit.register(shutil.rmtree, exports.folder, ignore_errors=True)
     uploads_folder = _own_gradio_folder()
     uploads = options.uploads and not options.read_only
+    # uvicorn (which Gradio starts) rewrites a request's client address from X-Forwarded-For
+    # when the peer is one it trusts, by default loopback: then anyone on this machine could
+    # pick the address their failed sign-ins count against. Only the named proxies are trusted.
+    os.environ["FORWARDED_ALLOW_IPS"] = trusted_proxies(settings.trusted_proxies)
     views = DocumentViews(qa, settings.page_cache_mb * 1_000_000)
     built = build_page(qa, exports, uploads, rebuild=not options.read_only, watcher=watcher,
                        signin=signin, views=views)

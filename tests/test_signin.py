@@ -4,15 +4,18 @@ route of a live `qa serve --users FILE --mcp` over a folder with public/ and hr/
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
+import secrets
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 import click
 import httpx
@@ -20,13 +23,16 @@ import pytest
 import tomli_w
 from click.testing import CliRunner
 from conftest import REPO, free_port, serving
+from starlette.types import Receive, Scope, Send
 
+import qa.users
 from benchmarks.load import call, run_load
 from qa.cli import main, serve_options
+from qa.guard import RouteGuard
 from qa.library import QA
 from qa.settings import Settings
-from qa.signin import FailedSignIns
-from qa.users import Access, UsersFile, UsersFileError, glob_pattern
+from qa.signin import Admission, FailedSignIns, SignIn, trusted_proxies
+from qa.users import Access, UsersFile, UsersFileError, glob_pattern, hash_secret, hash_token
 from qa.webapp import add_files
 
 if sys.version_info >= (3, 11):
@@ -82,13 +88,14 @@ def new_token(users: Path, name: str) -> str:
 
 # -- the users file ----------------------------------------------------------------------
 
-def test_users_file_keeps_only_salted_hashes_owner_only(tmp_path: Path) -> None:
+def test_users_file_keeps_only_hashes_owner_only(tmp_path: Path) -> None:
     users = tmp_path / "users.toml"
     add_user(users, "alice", "public/*")
     token = new_token(users, "alice")
     text = users.read_text()
     assert PASSWORDS["alice"] not in text and token not in text and token.split("_", 2)[2] not in text
-    assert text.count("scrypt$") == 2
+    # The password salted and slow, the 240-bit token fast: nothing guesses 2**240.
+    assert text.count("scrypt$") == 1 and text.count(f'"{hash_token(token)}"') == 1
     assert stat.S_IMODE(users.stat().st_mode) == 0o600
     listed = UsersFile(users)
     assert listed.check_password("alice", PASSWORDS["alice"])
@@ -99,6 +106,31 @@ def test_users_file_keeps_only_salted_hashes_owner_only(tmp_path: Path) -> None:
     assert listed.warn_if_readable_by_others() == ""
     os.chmod(users, 0o644)
     assert "chmod 600" in listed.warn_if_readable_by_others()
+
+
+def with_scrypt_token(users: Path, name: str) -> str:
+    """A token as files written before kept it: a salted scrypt hash."""
+    token_id = secrets.token_hex(4)
+    token = f"qa_{token_id}_{secrets.token_urlsafe(30)}"
+    text = users.read_text()
+    heading = f"[users.{name}.tokens]"
+    line = f'{token_id} = "{hash_secret(token)}"'
+    text = text.replace(heading, f"{heading}\n{line}") if heading in text \
+        else f"{text}\n{heading}\n{line}\n"
+    users.write_text(text)
+    return token
+
+
+def test_tokens_hashed_with_scrypt_before_still_work(tmp_path: Path) -> None:
+    users = tmp_path / "users.toml"
+    add_user(users, "alice", "public/*")
+    token = with_scrypt_token(users, "alice")
+    listed = UsersFile(users)
+    entry = listed.token_entry(token)
+    assert entry is not None and entry.slow and not listed.token_known(entry, token)
+    assert listed.user_for_token(token) == "alice"
+    assert listed.token_known(entry, token)  # checked once, then known by its SHA-256
+    assert listed.user_for_token(token[:-1] + ("A" if token[-1] != "A" else "B")) is None
 
 
 def test_removing_a_user_stops_their_token_at_once(tmp_path: Path) -> None:
@@ -223,6 +255,136 @@ def test_failed_sign_ins_are_limited_per_address() -> None:
         assert limit.wait("10.0.0.1") == 0
         limit.failed("10.0.0.1")
     assert limit.wait("10.0.0.1") > 50 and limit.wait("10.0.0.2") == 0
+
+
+def request(token: str | None = None, address: str = "10.0.0.1", path: str = "/api/documents",
+            method: str = "GET") -> dict[str, Any]:
+    headers = [(b"authorization", f"Bearer {token}".encode())] if token else []
+    return {"type": "http", "path": path, "method": method, "headers": headers,
+            "client": (address, 40000)}
+
+
+async def admitted(signin: SignIn, scope: dict[str, Any]) -> Admission:
+    admission = signin.admit(scope)  # awaited when the check runs off the event loop
+    return await admission if inspect.isawaitable(admission) else admission
+
+
+def test_a_real_token_id_with_wrong_secrets_is_refused_after_the_limit(tmp_path: Path) -> None:
+    users = tmp_path / "users.toml"
+    add_user(users, "alice", "public/*")
+    add_user(users, "boss", "*")
+    add_user(users, "reader", "public")
+    token, boss, reader = (new_token(users, name) for name in ("alice", "boss", "reader"))
+    signin = SignIn(UsersFile(users), FailedSignIns(allowed=5, window=60))
+
+    def wrong(token: str) -> str:
+        return token[:-1] + ("A" if token[-1] != "A" else "B")
+
+    async def guesses() -> list[int]:
+        # Tokens no one holds cost a look-up and are not counted: a client with a removed
+        # token never locks its office out.
+        for n in range(8):
+            gone = await admitted(signin, request(f"qa_0000000{n}_" + "x" * 40))
+            assert gone.status == 401 and gone.refusal
+        assert (await admitted(signin, request(boss))).user == "boss"
+        statuses = [(await admitted(signin, request(wrong(token), f"10.0.1.{n}"))).status
+                    for n in range(7)]
+        # Locked by its id, whatever the address, even with the right secret; an address that
+        # guessed five times is locked for tokens (its colleagues too), not for the login page.
+        right = await admitted(signin, request(token, "10.0.2.1"))
+        assert right.status == 429 and "too many wrong secrets" in right.refusal
+        for _ in range(5):
+            assert (await admitted(signin, request(wrong(reader), "10.0.3.1"))).status == 401
+        from_guesser = await admitted(signin, request(boss, "10.0.3.1"))
+        assert from_guesser.status == 429, from_guesser
+        assert (await admitted(signin, request(None, "10.0.3.1", "/login", "POST"))).status != 429
+        assert (await admitted(signin, request(boss, "10.0.4.1"))).user == "boss"
+        return statuses
+
+    assert asyncio.run(guesses()) == [401] * 5 + [429] * 2
+
+
+def test_slow_checks_run_off_the_event_loop(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    users = tmp_path / "users.toml"
+    add_user(users, "alice", "public/*")
+    token = with_scrypt_token(users, "alice")  # an older file's token: one scrypt to check
+    signin = SignIn(UsersFile(users))
+    threads: list[int] = []
+    scrypt_check = qa.users.secret_matches
+
+    def recorded(secret: str, stored: str) -> bool:
+        threads.append(threading.get_ident())
+        return scrypt_check(secret, stored)
+
+    monkeypatch.setattr(qa.users, "secret_matches", recorded)
+
+    async def sign_ins() -> int:
+        wrong = token[:-1] + ("A" if token[-1] != "A" else "B")
+        assert (await admitted(signin, request(wrong))).status == 401
+        assert (await admitted(signin, request(token))).user == "alice"
+        checked = signin.check_password("alice", PASSWORDS["alice"])
+        assert (await checked if inspect.isawaitable(checked) else checked) is True
+        return threading.get_ident()
+
+    event_loop = asyncio.run(sign_ins())
+    # Each scrypt (wrong token, right token, password) ran, and none on the event loop, where
+    # it would stall every other request (8 guessing clients took /api/health to 649 ms).
+    assert len(threads) == 3 and event_loop not in threads, threads
+
+
+def test_concurrent_wrong_passwords_are_checked_at_most_up_to_the_limit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    users = tmp_path / "users.toml"
+    add_user(users, "alice", "public/*")
+    signin = SignIn(UsersFile(users), FailedSignIns(allowed=5, window=60))
+    checked: list[str] = []
+    check = signin.users.check_password
+
+    def counted(name: str, password: str) -> bool:
+        checked.append(password)
+        return check(name, password)
+
+    monkeypatch.setattr(signin.users, "check_password", counted)
+
+    async def login(scope: Scope, receive: Receive, send: Send) -> None:
+        # As Gradio's /login: the form is read (the request yields to others), then checked.
+        await asyncio.sleep(0.05)
+        form = parse_qs((await receive())["body"].decode())
+        right = signin.check_password(form["username"][0], form["password"][0])
+        right = await right if inspect.isawaitable(right) else right
+        await send({"type": "http.response.start", "status": 200 if right else 400,
+                    "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    guard = RouteGuard(login, served_files=lambda: [], uploads_allowed=False, signin=signin)
+
+    async def attempt(n: int) -> int:
+        statuses: list[int] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": f"username=alice&password=guess{n}".encode()}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        await guard(request(None, "10.0.0.9", "/login", "POST"), receive, send)
+        return statuses[0]
+
+    async def at_once() -> list[int]:
+        return list(await asyncio.gather(*(attempt(n) for n in range(50))))
+
+    statuses = asyncio.run(at_once())
+    assert len(checked) == 5, f"{len(checked)} of 50 concurrent guesses were checked"
+    assert sorted(statuses) == [400] * 5 + [429] * 45
+
+
+def test_trusted_proxies_must_be_addresses() -> None:
+    assert trusted_proxies(" 127.0.0.1, 10.0.0.0/8 ,") == "127.0.0.1,10.0.0.0/8"
+    assert trusted_proxies("") == ""
+    with pytest.raises(ValueError, match="is not an IP address"):
+        trusted_proxies("proxy.example")
 
 
 def test_serving_beyond_loopback_needs_users_or_no_auth(tmp_path: Path) -> None:
@@ -545,5 +707,11 @@ def test_repeated_failed_sign_ins_are_refused_for_a_while(team_server: dict[str,
         assert codes == [400] * 4 + [429], codes
         right = http.post("/login", data={"username": "boss", "password": PASSWORDS["boss"]})
         assert right.status_code == 429 and "too many failed sign-ins" in right.text
+        # A client naming another address of its own is still the address it connects from:
+        # no proxy is trusted unless the operator names it.
+        for n in range(3):
+            posed = http.post("/login", data={"username": "boss", "password": PASSWORDS["boss"]},
+                              headers={"X-Forwarded-For": f"203.0.113.{n}"})
+            assert posed.status_code == 429 and "127.0.0.1" in posed.text, posed.text
         with signed(team_server, "boss") as api:  # tokens still work from that address
             assert api.get("/api/documents").status_code == 200
