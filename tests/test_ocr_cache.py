@@ -118,6 +118,31 @@ def test_a_damaged_entry_is_recognised_again(cache: Path, tesseract: FakeTessera
     assert tesseract.runs == 2
 
 
+@pytest.mark.parametrize("planted", ["link to a good entry", "oversized", "link as the key"])
+def test_an_entry_or_key_that_is_not_a_plain_private_file_is_not_believed(
+        cache: Path, tmp_path: Path, tesseract: FakeTesseract, planted: str) -> None:
+    image = line_image("The lamp burns paraffin")
+    read_image(image)
+    (entry,) = entries(cache)
+    if planted == "link as the key":  # a key the planter knows: entries they forged would pass
+        known = tmp_path / "known-key"
+        known.write_bytes((cache / "key").read_bytes())
+        os.chmod(known, 0o600)
+        (cache / "key").unlink()
+        (cache / "key").symlink_to(known)
+    else:
+        elsewhere = tmp_path / "elsewhere.json"
+        shutil.move(entry, elsewhere)
+        if planted == "oversized":
+            entry.write_text(elsewhere.read_text() + " " * ocr_cache.MAX_ENTRY_BYTES)
+            os.chmod(entry, 0o600)
+        else:
+            entry.symlink_to(elsewhere)
+    assert "paraffin" in read_image(image).text
+    assert tesseract.runs == 2
+    assert not entry.is_symlink() and not (cache / "key").is_symlink()
+
+
 def test_a_page_from_json_checks_every_field() -> None:
     page = OcrPage(100, 50, (OcrLine(12.0, (OcrWord("word", 1, 2, 30, 20, 91.5),)),))
     assert OcrPage.from_json(page.to_json()) == page
@@ -327,3 +352,20 @@ def test_an_entry_is_json_a_user_can_read(cache: Path, tesseract: FakeTesseract)
     (entry,) = entries(cache)
     data = json.loads(entry.read_text())
     assert set(data) == {"mac", "value"} and data["value"]["lines"][0]["words"][3][0] == "paraffin"
+
+
+def test_a_huge_pdf_page_is_recognised_within_the_pixel_limit() -> None:
+    import math
+
+    import pypdfium2 as pdfium
+
+    from qa.readers.pdf import ocr_scale
+
+    document = pdfium.PdfDocument.new()
+    try:
+        letter, poster = document.new_page(612, 792), document.new_page(14_400, 14_400)
+        assert ocr_scale(letter) == 300 / 72  # an ordinary page at the usual resolution
+        scale = ocr_scale(poster)
+        assert math.ceil(14_400 * scale) ** 2 <= MAX_PIXELS < (14_400 * 300 / 72) ** 2
+    finally:
+        document.close()
