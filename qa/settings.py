@@ -62,6 +62,9 @@ class Settings:
     # whose worker needs more address space than this, is skipped with the reason.
     read_seconds: float = 60.0
     read_memory_mb: int = 2048
+    # The OCR cache (QA_OCR_CACHE, qa.readers.ocr) is kept to this size, the pages used least
+    # recently evicted first; 0: nothing is kept, every page is recognised each time it is read.
+    ocr_cache_mb: int = 1024
     # Search.
     top_k: int = 5
     mode: SearchMode = "hybrid"
@@ -196,6 +199,8 @@ def settings_from_env(base: Settings | None = None) -> Settings:
         raise ValueError("QA_READ_SECONDS must be above 0")
     if overrides.get("read_memory_mb", settings.read_memory_mb) < 256:
         raise ValueError("QA_READ_MEMORY_MB must be at least 256 (a reader needs that to start)")
+    if overrides.get("ocr_cache_mb", settings.ocr_cache_mb) < 0:
+        raise ValueError("QA_OCR_CACHE_MB must be 0 (no cache) or more")
     if overrides.get("page_cache_mb", settings.page_cache_mb) < 0:
         raise ValueError("QA_PAGE_CACHE_MB must be 0 (no cache) or more")
     server_url = overrides.get("server_url", settings.server_url)

@@ -75,22 +75,27 @@ def marked_pages(path: Path, passage: Passage, answer: str | None,
     with _pages_of(path) as pages:
         for number in numbers:
             pages.check(number, path)
-        marked = []
-        for number in numbers:
-            words = pages.words(number - 1) if first <= number <= last else []
-            found_by, (width, height) = pages.found_by_size(number - 1)
-            span = _matched(words, wanted)
-            boxes: tuple[Box, ...] = ()
-            answer_boxes: tuple[Box, ...] = ()
-            if span is not None:
-                cited = words[span[0]:span[1]]
-                boxes = _line_boxes(cited)
-                # Within the passage two words will do: an answer's tail on the next page.
-                within = _matched(cited, wanted_answer, least=2)
-                if within is not None:
-                    answer_boxes = _line_boxes(cited[within[0]:within[1]])
-            marked.append(MarkedPage(number, pages.count, width, height, boxes, answer_boxes,
-                                     found_by if boxes else ""))
+        count = pages.count
+        contents = [pages.contents(number - 1, cited=first <= number <= last)
+                    for number in numbers]
+    marked = []
+    for number, content in zip(numbers, contents, strict=True):
+        # The OCR cache is read only here, with the document (and PDFium's lock) let go: a
+        # slow or stuck cache file must not hold up every other view.
+        words = content.words if content.ocr_image is None else _ocr_words(content.ocr_image)
+        span = _matched(words, wanted)
+        boxes: tuple[Box, ...] = ()
+        answer_boxes: tuple[Box, ...] = ()
+        if span is not None:
+            cited = words[span[0]:span[1]]
+            boxes = _line_boxes(cited)
+            # Within the passage two words will do: an answer's tail on the next page.
+            within = _matched(cited, wanted_answer, least=2)
+            if within is not None:
+                answer_boxes = _line_boxes(cited[within[0]:within[1]])
+        found_by = "OCR" if content.ocr_image is not None else "text layer"
+        marked.append(MarkedPage(number, count, *content.size, boxes, answer_boxes,
+                                 found_by if boxes else ""))
     return marked
 
 
@@ -139,6 +144,16 @@ def _line_boxes(words: list[_Word]) -> tuple[Box, ...]:
     return tuple((a, b, c, d) for a, b, c, d in boxes)
 
 
+@dataclass(frozen=True)
+class _PageContent:
+    """What a view needs of a page while its document is open: its size (any unit), and its
+    text layer's words, or the grey picture OCR read, whose words are in the OCR cache."""
+
+    size: tuple[float, float]
+    words: list[_Word]
+    ocr_image: Any = None
+
+
 class _Pages:
     """A PDF's or an image's pages, opened once for a view."""
 
@@ -148,14 +163,12 @@ class _Pages:
         if not 1 <= number <= self.count:
             raise ViewError(f"{path.name} has pages 1 to {self.count}, not {number}")
 
-    def words(self, index: int) -> list[_Word]:
+    def contents(self, index: int, cited: bool) -> _PageContent:
+        """The page's size, and its words where `cited` (the passage is on it)."""
         raise NotImplementedError
 
     def picture(self, index: int, width: int) -> Any:
         """The page as a PIL image `width` pixels wide."""
-        raise NotImplementedError
-
-    def found_by_size(self, index: int) -> tuple[str, tuple[float, float]]:
         raise NotImplementedError
 
 
@@ -163,18 +176,16 @@ class _PdfPages(_Pages):
     def __init__(self, document: Any) -> None:
         self.document = document
         self.count = len(document)
-        self._ocr: dict[int, bool] = {}
 
-    def words(self, index: int) -> list[_Word]:
+    def contents(self, index: int, cited: bool) -> _PageContent:
+        from qa.readers.pdf import ocr_image, ocr_scale
+
         page = self.document[index]
         width, height = (float(size) for size in page.get_size())
-        words = _text_layer_words(page, width, height)
-        self._ocr[index] = not words
-        return words or _ocr_words_of_pdf_page(page)
-
-    def found_by_size(self, index: int) -> tuple[str, tuple[float, float]]:
-        width, height = self.document[index].get_size()
-        return ("OCR" if self._ocr.get(index) else "text layer"), (float(width), float(height))
+        words = _text_layer_words(page, width, height) if cited else []
+        if words or not cited:
+            return _PageContent((width, height), words)
+        return _PageContent((width, height), [], ocr_image(page, ocr_scale(page)))
 
     def picture(self, index: int, width: int) -> Any:
         page = self.document[index]
@@ -182,41 +193,52 @@ class _PdfPages(_Pages):
 
 
 class _ImagePages(_Pages):
-    def __init__(self, image: Any) -> None:
+    def __init__(self, image: Any, path: Path) -> None:
         self.image = image
+        self.path = path
         self.count = getattr(image, "n_frames", 1)
-        self._sizes: dict[int, tuple[float, float]] = {}
 
-    def words(self, index: int) -> list[_Word]:
+    def contents(self, index: int, cited: bool) -> _PageContent:
         from qa.readers.image import frame_image
-        from qa.readers.ocr import OcrSettings, cached_page
 
-        gray, _ = frame_image(self.image, index)
-        self._sizes[index] = (float(gray.width), float(gray.height))
-        found = cached_page(gray, OcrSettings.from_environment())
-        return _ocr_words(found) if found is not None else []
-
-    def found_by_size(self, index: int) -> tuple[str, tuple[float, float]]:
-        if index not in self._sizes:
-            self.words(index)
-        return "OCR", self._sizes[index]
+        with self._refused():
+            gray, _ = frame_image(self.image, index)
+        return _PageContent((float(gray.width), float(gray.height)), [],
+                            gray if cited else None)
 
     def picture(self, index: int, width: int) -> Any:
         from PIL import ImageOps
 
-        self.image.seek(index)
+        from qa.readers.image import seek_frame
+
+        with self._refused():
+            seek_frame(self.image, index)
         picture = ImageOps.exif_transpose(self.image).convert("RGB")
         picture.thumbnail((width, width * 4))
         return picture
+
+    @contextmanager
+    def _refused(self) -> Iterator[None]:
+        from qa.readers import UnreadableError
+
+        try:
+            yield
+        except UnreadableError as error:
+            raise ViewError(f"{self.path.name} cannot be shown: {error}") from error
 
 
 @contextmanager
 def _pages_of(path: Path) -> Iterator[_Pages]:
     if path.suffix.lower() in _IMAGES:
-        from PIL import Image
+        from qa.readers import UnreadableError
+        from qa.readers.image import open_image
 
-        with Image.open(path) as image:
-            yield _ImagePages(image)
+        try:
+            image = open_image(path)
+        except UnreadableError as error:
+            raise ViewError(f"{path.name} cannot be shown: {error}") from error
+        with image:
+            yield _ImagePages(image, path)
         return
     import pypdfium2 as pdfium
 
@@ -260,15 +282,14 @@ def _text_layer_words(page: Any, width: float, height: float) -> list[_Word]:
         textpage.close()
 
 
-def _ocr_words_of_pdf_page(page: Any) -> list[_Word]:
+def _ocr_words(image: Any) -> list[_Word]:
+    """The words OCR found on the picture when its document was read, from the OCR cache;
+    none when the cache does not have them."""
     from qa.readers.ocr import OcrSettings, cached_page
-    from qa.readers.pdf import ocr_image, ocr_scale
 
-    found = cached_page(ocr_image(page, ocr_scale(page)), OcrSettings.from_environment())
-    return _ocr_words(found) if found is not None else []
-
-
-def _ocr_words(page: Any) -> list[_Word]:
+    page = cached_page(image, OcrSettings.from_environment())
+    if page is None:
+        return []
     words: list[_Word] = []
     for line in page.lines:
         for word in line.words:

@@ -6,31 +6,30 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from qa.readers import Extracted, UnreadableError
-from qa.readers.ocr import OcrSettings, recognise
+from qa.readers.ocr import MAX_PIXELS, OcrSettings, recognise
 from qa.readers.pdf import Line, lines_of_ocr, text_of_lines
 
 _DEFAULT_DPI = 300.0  # an image that does not say its resolution is taken as a 300 dpi scan
-_MAX_PIXELS = 120_000_000  # a frame larger than this is refused (a decompression bomb?)
 _MAX_FRAMES = 2_000
 
 
 def read_image(data: bytes) -> Extracted:
-    from PIL import Image, UnidentifiedImageError
-
     settings = OcrSettings.from_environment()
     if not settings.enabled:
         raise UnreadableError("an image of text needs OCR, which is off (QA_OCR=off)")
-    Image.MAX_IMAGE_PIXELS = _MAX_PIXELS
+    image = open_image(io.BytesIO(data))
     try:
-        image = Image.open(io.BytesIO(data))
         frames = getattr(image, "n_frames", 1)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+    except OSError as error:
         raise UnreadableError(f"not a readable image ({error})") from error
     if frames > _MAX_FRAMES:
         raise UnreadableError(f"{frames:,} frames, over the {_MAX_FRAMES:,} a file may have")
+    for number in range(frames):  # a frame over the limit refuses the file before any OCR
+        seek_frame(image, number)
     dpis: list[float] = []
 
     def frame(number: int) -> Callable[[], Any]:
@@ -43,6 +42,8 @@ def read_image(data: bytes) -> Extracted:
     try:
         pages = recognise([frame(n) for n in range(frames)], settings,
                           [f"page {n + 1}" for n in range(frames)] if frames > 1 else ["the image"])
+    except UnreadableError:
+        raise
     except (OSError, ValueError) as error:  # a damaged frame
         raise UnreadableError(f"damaged image ({error})") from error
     lines: list[list[Line]] = []
@@ -53,11 +54,43 @@ def read_image(data: bytes) -> Extracted:
     return text_of_lines(lines, widths, "no text found in the image by OCR")
 
 
+def open_image(source: Path | IO[bytes]) -> Any:
+    """The image (a PIL image, not yet decoded), its first frame within MAX_PIXELS;
+    UnreadableError, saying why, for anything else. The reader and the viewer open images
+    only here, so an image one of them takes the other takes too."""
+    from PIL import Image, UnidentifiedImageError
+
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow refuses at twice this; seek_frame at this
+    try:
+        image = Image.open(source)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+        raise UnreadableError(f"not a readable image ({error})") from error
+    try:
+        seek_frame(image, 0)
+    except UnreadableError:
+        image.close()
+        raise
+    return image
+
+
+def seek_frame(image: Any, number: int) -> None:
+    """Moves to frame `number`; UnreadableError when it is damaged or over MAX_PIXELS (its size
+    is known before its pixels are decoded)."""
+    try:
+        image.seek(number)
+    except (OSError, EOFError, ValueError) as error:
+        raise UnreadableError(f"damaged image ({error})") from error
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise UnreadableError(f"a page of {width:,} × {height:,} pixels ({width * height:,}), "
+                              f"over the {MAX_PIXELS:,} a page may have")
+
+
 def frame_image(image: Any, number: int) -> tuple[Any, float]:
     """A frame as OCR reads it, upright and grey, and its resolution in dots per inch."""
     from PIL import ImageOps
 
-    image.seek(number)
+    seek_frame(image, number)
     return ImageOps.exif_transpose(image).convert("L"), _dpi(image.info.get("dpi"))
 
 

@@ -5,16 +5,19 @@ font size).
 
 OCR takes seconds a page, so it is made cheap to live with: a file's pages go to several
 Tesseract processes at once (one per usable core, each single-threaded), and each page's result
-is kept by the hash of its pixels (QA_OCR_CACHE, by default ~/.cache/qa/ocr): a rebuild, a new
-model or a renamed file never recognises a page twice. QA_OCR=off turns it off;
+is kept by the hash of its pixels (QA_OCR_CACHE, by default ~/.cache/qa/ocr, up to
+QA_OCR_CACHE_MB): a rebuild, a new model or a renamed file never recognises a page twice. An
+entry is believed only when the cache vouches for it and it is a well-formed page
+(qa.readers.ocr_cache says how); anything else is recognised again. QA_OCR=off turns OCR off;
 QA_OCR_LANGUAGES (default eng) takes Tesseract's eng+deu form.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
-import json
+import math
 import os
 import re
 import shutil
@@ -27,9 +30,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from qa.readers import UnreadableError, report
+from qa.readers import UnreadableError, ocr_cache, report
 
 OCR_DPI = 300  # PDF pages are rendered at this resolution for recognition
+# The most pixels a page may have, wherever one is decoded: an image's frame larger than this
+# is refused (a decompression bomb?) by the reader and the viewer alike, and Pillow's own
+# limit is set from it; a PDF page is rendered for OCR at a resolution that stays within it.
+MAX_PIXELS = 120_000_000
 LOW_CONFIDENCE = 50.0  # a page whose words average below this (0-100) is named in a notice
 _PAGE_SECONDS = 300  # one page that takes Tesseract longer than this is given up
 _LANGUAGES = re.compile(r"^[A-Za-z_]+(\+[A-Za-z_]+)*$")
@@ -81,12 +88,61 @@ class OcrPage:
                                      for w in line.words]} for line in self.lines]}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> OcrPage:
-        return cls(int(data["width"]), int(data["height"]), tuple(
-            OcrLine(float(line["size"]),
-                    tuple(OcrWord(str(t), int(a), int(b), int(c), int(d), float(e))
-                          for t, a, b, c, d, e in line["words"]))
-            for line in data["lines"]))
+    def from_json(cls, data: Any) -> OcrPage:
+        """The page that `to_json` gave; ValueError for anything else: a missing field, a
+        wrong type, a number that is not finite or lies outside the page, an empty line."""
+        fields = _fields(data, {"width", "height", "lines"})
+        width, height = _whole(fields["width"], 1, MAX_PIXELS), _whole(fields["height"], 1, MAX_PIXELS)
+        if width * height > MAX_PIXELS:
+            raise ValueError(f"a page of {width} × {height} pixels")
+        lines = []
+        for line in _listed(fields["lines"]):
+            line_fields = _fields(line, {"size", "words"})
+            words = tuple(_word_from_json(word, width, height)
+                          for word in _listed(line_fields["words"]))
+            if not words:
+                raise ValueError("a line without words")
+            lines.append(OcrLine(_number(line_fields["size"], 0.0, max(width, height)), words))
+        return cls(width, height, tuple(lines))
+
+
+def _word_from_json(data: Any, width: int, height: int) -> OcrWord:
+    if not isinstance(data, list) or len(data) != 6:
+        raise ValueError("a word is not [text, left, top, right, bottom, confidence]")
+    text, left, top, right, bottom, confidence = data
+    if not isinstance(text, str) or not text.strip() or len(text) > 1000:
+        raise ValueError(f"a word's text is {text!r}")
+    text.encode("utf-8")  # a lone surrogate would stop the catalogue's UTF-8 file
+    left, right = _whole(left, 0, width), _whole(right, 0, width)
+    top, bottom = _whole(top, 0, height), _whole(bottom, 0, height)
+    if left > right or top > bottom:
+        raise ValueError("a word's box is inside out")
+    return OcrWord(text, left, top, right, bottom, _number(confidence, 0.0, 100.0))
+
+
+def _fields(data: Any, names: set[str]) -> dict[str, Any]:
+    if not isinstance(data, dict) or set(data) != names:
+        raise ValueError(f"not an object of {sorted(names)}")
+    return data
+
+
+def _listed(data: Any) -> list[Any]:
+    if not isinstance(data, list):
+        raise ValueError("not a list")
+    return data
+
+
+def _whole(value: Any, least: int, most: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
+        raise ValueError(f"{value!r} is not a whole number from {least} to {most}")
+    return value
+
+
+def _number(value: Any, least: float, most: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not math.isfinite(value) or not least <= value <= most:
+        raise ValueError(f"{value!r} is not a number from {least} to {most}")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -97,10 +153,11 @@ class OcrSettings:
     languages: str
     cache_dir: Path
     workers: int
+    cache_bytes: int  # QA_OCR_CACHE_MB in bytes; 0: nothing is kept
 
     @classmethod
     def from_environment(cls) -> OcrSettings:
-        from qa.settings import usable_cores
+        from qa.settings import settings_from_env, usable_cores
 
         languages = os.environ.get("QA_OCR_LANGUAGES", "eng").strip() or "eng"
         if not _LANGUAGES.match(languages):
@@ -109,7 +166,7 @@ class OcrSettings:
         cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
         return cls(os.environ.get("QA_OCR", "on").strip().lower() not in ("off", "0", "no", "false"),
                    languages, Path(os.environ.get("QA_OCR_CACHE") or cache_home / "qa" / "ocr"),
-                   usable_cores())
+                   usable_cores(), settings_from_env().ocr_cache_mb * 2**20)
 
 
 def recognise(images: Iterable[Callable[[], Any]], settings: OcrSettings,
@@ -140,11 +197,11 @@ def recognise(images: Iterable[Callable[[], Any]], settings: OcrSettings,
 
 def _page(image: Any, settings: OcrSettings, version: str) -> OcrPage:
     gray = image.convert("L")
-    path = _cache_path(gray, settings, version)
-    page = _cached(path)
+    key = _cache_key(gray, settings, version)
+    page = _cached(key, gray, settings)
     if page is None:
         page = _tesseract(gray, settings.languages)
-        _store(path, page)
+        _store(key, page, settings)
     return page
 
 
@@ -153,32 +210,34 @@ def cached_page(image: Any, settings: OcrSettings) -> OcrPage | None:
     marks a scanned page's words with it); None when it is not there or Tesseract is gone."""
     if shutil.which("tesseract") is None:
         return None
-    return _cached(_cache_path(image.convert("L"), settings, tesseract_version()))
+    gray = image.convert("L")
+    return _cached(_cache_key(gray, settings, tesseract_version()), gray, settings)
 
 
-def _cache_path(gray: Any, settings: OcrSettings, version: str) -> Path:
-    key = hashlib.sha256(b"%d %d %s %s %s " % (
+def _cache_key(gray: Any, settings: OcrSettings, version: str) -> str:
+    return hashlib.sha256(b"%d %d %s %s %s " % (
         gray.width, gray.height, settings.languages.encode(), version.encode(),
         _PREPARATION) + gray.tobytes()).hexdigest()
-    return settings.cache_dir / key[:2] / f"{key}.json"
 
 
-def _cached(path: Path) -> OcrPage | None:
-    try:
-        return OcrPage.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError):
+def _cached(key: str, gray: Any, settings: OcrSettings) -> OcrPage | None:
+    """The cache's page for `key` if the cache vouches for it and it is a page of `gray`'s
+    size; None (recognise it again) for anything else."""
+    if settings.cache_bytes <= 0:
         return None
-
-
-def _store(path: Path, page: OcrPage) -> None:
-    """Written whole or not at all (a reader killed mid-write leaves no half page)."""
+    value = ocr_cache.read(settings.cache_dir, key)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.part")
-        partial.write_text(json.dumps(page.to_json()), encoding="utf-8")
-        os.replace(partial, path)
-    except OSError:
-        pass  # a read-only cache costs time, not results
+        page = OcrPage.from_json(value) if value is not None else None
+    except ValueError:
+        return None
+    return page if page is not None and (page.width, page.height) == gray.size else None
+
+
+def _store(key: str, page: OcrPage, settings: OcrSettings) -> None:
+    if settings.cache_bytes <= 0:
+        return
+    with contextlib.suppress(OSError):  # a read-only cache costs time, not results
+        ocr_cache.write(settings.cache_dir, key, page.to_json(), settings.cache_bytes)
 
 
 def _tesseract(gray: Any, languages: str) -> OcrPage:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qa.readers import Extracted, Heading, UnreadableError, well_formed_text
-from qa.readers.ocr import OcrPage
+from qa.readers.ocr import MAX_PIXELS, OcrPage
 from qa.readers.tables import PASSAGE_CHARS
 
 _MIN_TEXT_CHARACTERS = 20  # fewer letters than this in the whole file: no text layer
@@ -160,8 +160,11 @@ def _ocr_pages(document: object, numbers: list[int], pages: list[list[Line]]) ->
 
 
 def ocr_scale(page: object) -> float:
-    """Pixels per point at which a page is rendered for OCR."""
-    return _ocr_dpi(page) / 72
+    """Pixels per point at which a page is rendered for OCR: its resolution, lowered for a
+    page so large that it would be over MAX_PIXELS (by a hundredth more: the rendered size is
+    rounded up)."""
+    width, height = (float(size) for size in page.get_size())  # type: ignore[attr-defined]
+    return min(_ocr_dpi(page) / 72, 0.99 * math.sqrt(MAX_PIXELS / max(width * height, 1.0)))
 
 
 def ocr_image(page: object, scale: float) -> Any:
