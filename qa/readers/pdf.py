@@ -317,6 +317,11 @@ def _without_line_numbers(lines: list[Line]) -> list[Line]:
                 # Without pieces a word's place is unknown: the line's edge on its side.
                 edge = line.right if kind == "last" and not line.pieces else left
                 candidates.append((edge, line, int(part), kind))
+        # A number set close before a heading's own number ("275" then "5 Part 5") shares
+        # its piece.
+        lead = pieces[0][0].split(" ", 1)
+        if line.pieces and len(lead) == 2 and _NUMBER.fullmatch(lead[0]):
+            candidates.append((pieces[0][1], line, int(lead[0]), "lead"))
     numbers: dict[int, str] = {}
     for members in _stacks(candidates):
         if _numbers_lines([(line, value) for line, value, _ in members], lines):
@@ -369,6 +374,13 @@ def _beside(number: Line, lines: list[Line]) -> str:
 
 def _without_number(line: Line, kind: str) -> Line:
     """The line without its first or last piece (or word), the number."""
+    if kind == "lead":  # the number is the first word of the first piece
+        text, left, right = line.pieces[0]
+        rest = text.split(" ", 1)[1]
+        left = right - (right - left) * len(rest) / len(text)  # about where the rest starts
+        pieces = ((rest, left, right), *line.pieces[1:])
+        return dataclasses.replace(line, text=" ".join(piece[0] for piece in pieces), left=left,
+                                   pieces=pieces)
     if line.pieces:
         pieces = line.pieces[1:] if kind == "first" else line.pieces[:-1]
         return dataclasses.replace(line, text=" ".join(piece[0] for piece in pieces),
