@@ -125,6 +125,8 @@ def _extract(source: str, data: bytes) -> Document | SkippedFile:
         extracted = reader(data)
     except UnreadableError as error:
         return SkippedFile(source, str(error), digest)
+    except MemoryError:
+        raise  # not a verdict on the file: the worker names its memory limit (qa.isolation)
     except Exception as error:  # a reader's library failing on one odd file must not stop a build
         log.debug("reader failed on %s", source, exc_info=True)
         return SkippedFile(source, f"could not be read ({type(error).__name__}: {error})", digest)

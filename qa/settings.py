@@ -62,6 +62,10 @@ class Settings:
     # whose worker needs more address space than this, is skipped with the reason.
     read_seconds: float = 60.0
     read_memory_mb: int = 2048
+    # A file whose text is longer than this (in MB, a character counted as its UTF-8 bytes) is
+    # skipped with the reason: chunking and embedding 190 MB of text would hold the build for
+    # minutes at gigabytes, and no real document holds that much.
+    max_text_mb: float = 50.0
     # Search.
     top_k: int = 5
     mode: SearchMode = "hybrid"
@@ -192,6 +196,8 @@ def settings_from_env(base: Settings | None = None) -> Settings:
         raise ValueError("QA_READ_SECONDS must be above 0")
     if overrides.get("read_memory_mb", settings.read_memory_mb) < 256:
         raise ValueError("QA_READ_MEMORY_MB must be at least 256 (a reader needs that to start)")
+    if overrides.get("max_text_mb", settings.max_text_mb) <= 0:
+        raise ValueError("QA_MAX_TEXT_MB must be above 0")
     if overrides.get("page_cache_mb", settings.page_cache_mb) < 0:
         raise ValueError("QA_PAGE_CACHE_MB must be 0 (no cache) or more")
     server_url = overrides.get("server_url", settings.server_url)

@@ -101,11 +101,48 @@ def test_load_folder_keeps_its_order_with_parallel_workers(tmp_path: Path) -> No
 def test_read_limits_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QA_READ_SECONDS", "2.5")
     monkeypatch.setenv("QA_READ_MEMORY_MB", "700")
+    monkeypatch.setenv("QA_MAX_TEXT_MB", "0.5")
     settings = settings_from_env()
     assert (settings.read_seconds, settings.read_memory_mb) == (2.5, 700)
+    assert ReadLimits.of(settings).text_mb == 0.5
     monkeypatch.setenv("QA_READ_SECONDS", "0")
     with pytest.raises(ValueError, match="QA_READ_SECONDS"):
         settings_from_env()
+    monkeypatch.setenv("QA_READ_SECONDS", "1")
+    monkeypatch.setenv("QA_MAX_TEXT_MB", "0")
+    with pytest.raises(ValueError, match="QA_MAX_TEXT_MB"):
+        settings_from_env()
+
+
+def test_a_file_that_yields_too_much_text_is_skipped_with_the_reason(tmp_path: Path, embedder
+                                                                     ) -> None:  # type: ignore[no-untyped-def]
+    """An ODT of 190 MB of text once held `qa index` at 1.8 GB for minutes after it was read:
+    text over QA_MAX_TEXT_MB never leaves the worker; a raised limit reads the file again."""
+    from qa.library import QA
+    from qa.settings import Settings
+
+    docs = tmp_path / "docs"
+    write(docs, "good.txt", GOOD)
+    write(docs, "long.txt", "Ledger\n\n" + "The tide tables were copied again. " * 9_000)
+    settings = Settings(docs_dir=docs, index_dir=tmp_path / "index", max_text_mb=0.2)
+    report = QA(settings, embedder=embedder).index()
+    assert [(s.source, s.reason) for s in report.skipped] == [
+        ("long.txt", "yields 0.3 MB of text, over the limit of 0.2 MB (QA_MAX_TEXT_MB)")]
+    assert report.files == 1
+    raised = QA(settings.with_overrides(max_text_mb=1.0), embedder=embedder).index()
+    assert raised.skipped == [] and raised.files == 2
+
+
+@pytest.mark.usefixtures("faulty_readers")
+def test_a_reader_out_of_memory_is_named_so(tmp_path: Path) -> None:
+    exhausted = write(tmp_path, "memory-reader.txt", GOOD)
+    good = write(tmp_path, "good.txt", GOOD)
+    outcomes = _outcomes([("memory-reader.txt", exhausted), ("good.txt", good)],
+                         ReadLimits(workers=1))
+    assert isinstance(outcomes["good.txt"], Document)
+    assert outcomes["memory-reader.txt"] == SkippedFile(
+        "memory-reader.txt", "ran out of memory while being read (over the 2,048 MB limit, "
+        "QA_READ_MEMORY_MB)")
 
 
 def test_a_folder_of_hostile_files_is_indexed_and_the_good_file_answers(tmp_path: Path, embedder
