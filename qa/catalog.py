@@ -79,7 +79,8 @@ class Catalog:
     def summary(self, content_hash: str, limits: ReadLimits) -> Summary | None:
         """What this content came to, if it was read by this version of the readers (and, for
         its passage count, chunked by this version of the chunker). A read that ran out of
-        time or memory counts only under the same limits: raised ones try it again."""
+        time or memory, or yielded too much text, counts only under the same limits: raised ones
+        try it again."""
         entry = self._contents.get(content_hash)
         if entry is None or entry.get("extraction") != EXTRACTION_VERSION:
             return None
@@ -158,7 +159,7 @@ NO_PROSE = "no passage: no paragraph of prose found"
 
 
 def _limits_key(limits: ReadLimits) -> list[float]:
-    return [float(limits.seconds), float(limits.memory_mb)]
+    return [float(limits.seconds), float(limits.memory_mb), float(limits.text_mb)]
 
 
 def read_folder(folder: Path, max_file_bytes: int, limits: ReadLimits, catalog: Catalog
@@ -199,7 +200,7 @@ def read_folder(folder: Path, max_file_bytes: int, limits: ReadLimits, catalog: 
             files[outcome.source] = (stamp, outcome.content_hash)
             catalog.remember_skip(outcome, outcome.content_hash)
             summaries[outcome.source] = Summary(reason=outcome.reason)
-        else:  # timed out, out of memory or crashed: not again under the same limits
+        else:  # timed out, out of memory, crashed or too much text: not again under the same limits
             catalog.remember_skip(outcome, files[outcome.source][1], limits)
             summaries[outcome.source] = Summary(reason=outcome.reason)
     skipped += [SkippedFile(source, summary.reason or NO_PROSE)

@@ -123,6 +123,7 @@ class RouteGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         access = EVERYONE
+        attempt: tuple[str, ...] = ()  # a sign-in being checked, settled by its answer
         if scope["type"] == "http" and self.signin is not None:
             admission = await self.signin.admit(scope)
             if admission.refusal:
@@ -130,9 +131,21 @@ class RouteGuard:
                 return
             scope = {**scope, "headers": admission.headers}
             access = self.signin.access(admission.user)
-            if admission.attempt:
-                await self._settling(admission.attempt, scope, receive, send)
+            attempt = admission.attempt
+        if scope["type"] == "http" and verdict(scope["path"])[0] != "upload":
+            # Gradio and FastAPI read a body whole before looking at it: a body over the limit
+            # is refused here, before anything of it is held (uploads stream to disk in Gradio,
+            # each file under QA_MAX_FILE_BYTES).
+            bounded = await _bounded_body(scope, receive)
+            if bounded is None:
+                if attempt and self.signin is not None:
+                    self.signin.failures.settle(*attempt, failed=True)
+                await _refuse(send, f"the request's body is over {_MAX_BODY:,} bytes", status=413)
                 return
+            receive = bounded
+        if attempt:
+            await self._settling(attempt, scope, receive, send)
+            return
         if scope["type"] == "http" and self.rest is not None and (
                 scope["path"] + "/").startswith(REST_PREFIX + "/"):
             await self.rest(scope, receive, send)
@@ -150,7 +163,7 @@ class RouteGuard:
                 return
             api_name = _called_api(scope)
             if api_name in self.api_arguments:
-                body = await _body(receive)
+                body = await _body(receive, _MAX_BODY) or b""  # within it: bounded above
                 refusal = _argument_refusal(body, api_name, self.api_arguments[api_name])
                 if refusal:
                     await _refuse(send, refusal, status=422)
@@ -247,7 +260,7 @@ class RouteGuard:
 
 
 _API_CALL = re.compile(r"^/gradio_api/(?:call/v2|call|run|api)/([^/]+)/?$")
-_MAX_CHECKED_BODY = 1_000_000
+_MAX_BODY = 1_000_000  # bytes of a request's body, uploads aside: a question is far smaller
 
 
 def _called_api(scope: Scope) -> str:
@@ -256,12 +269,32 @@ def _called_api(scope: Scope) -> str:
     return match.group(1) if match else ""
 
 
-async def _body(receive: Receive) -> bytes:
+async def _bounded_body(scope: Scope, receive: Receive) -> Receive | None:
+    """`receive` for a request whose body is within _MAX_BODY bytes; None for one over it,
+    known by its Content-Length without reading any of it, or, sent without one (chunked), by
+    reading no more than _MAX_BODY + 1 bytes of it. The server delivers no more than a
+    Content-Length says, so a body that declares its length is passed on unread."""
+    headers = dict(scope.get("headers") or [])
+    declared = headers.get(b"content-length")
+    if declared is not None:
+        return receive if declared.isdigit() and int(declared) <= _MAX_BODY else None
+    if b"transfer-encoding" not in headers:
+        return receive  # no body
+    body = await _body(receive, _MAX_BODY)
+    return None if body is None else _replay(body)
+
+
+async def _body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it is over `limit` bytes (the rest is left unread)."""
     chunks: list[bytes] = []
+    size = 0
     more = True
     while more:
         message = await receive()
         chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > limit:
+            return None
         more = message.get("more_body", False)
     return b"".join(chunks)
 
@@ -281,8 +314,6 @@ def _replay(body: bytes) -> Receive:
 
 def _argument_refusal(body: bytes, api_name: str, parameters: tuple[str, ...]) -> str:
     """Why a call's arguments are refused: more than the API takes, or names it does not know."""
-    if len(body) > _MAX_CHECKED_BODY:
-        return f"the request is over {_MAX_CHECKED_BODY:,} bytes"
     try:
         data = json.loads(body or b"{}").get("data", [])
     except (ValueError, AttributeError):

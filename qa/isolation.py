@@ -36,16 +36,20 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ReadLimits:
-    """What reading one file may cost: wall-clock seconds and the worker's address space."""
+    """What reading one file may cost: wall-clock seconds and the worker's address space; and
+    how much text it may yield."""
 
     seconds: float = 60.0
     memory_mb: int = 2048
     workers: int = 0  # 0: one per usable core
+    text_mb: float = 50.0
 
     @classmethod
     def of(cls, settings: Settings) -> ReadLimits:
-        """The limits the settings name (QA_READ_SECONDS, QA_READ_MEMORY_MB, QA_THREADS)."""
-        return cls(settings.read_seconds, settings.read_memory_mb, settings.threads)
+        """The limits the settings name (QA_READ_SECONDS, QA_READ_MEMORY_MB, QA_THREADS,
+        QA_MAX_TEXT_MB)."""
+        return cls(settings.read_seconds, settings.read_memory_mb, settings.threads,
+                   settings.max_text_mb)
 
 
 class _Worker:
@@ -58,7 +62,7 @@ class _Worker:
             filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
         # A session of its own: stopping the worker stops what it started (Tesseract) too.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "qa.isolation", str(limits.memory_mb)],
+            [sys.executable, "-m", "qa.isolation", str(limits.memory_mb), str(limits.text_mb)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment,
             start_new_session=True)
         self.source: str | None = None  # the file being read, if any
@@ -203,7 +207,7 @@ def _outcome_from_json(message: dict[str, Any]) -> Document | SkippedFile:
                     tuple(Heading(**heading) for heading in fields["headings"]))
 
 
-def _serve(memory_mb: int) -> None:
+def _serve(memory_mb: int, text_mb: float) -> None:
     """The worker's loop: one request line in, one answer line out, until its input closes."""
     import resource
 
@@ -222,9 +226,24 @@ def _serve(memory_mb: int) -> None:
         except MemoryError:
             outcome = SkippedFile(request["source"], f"ran out of memory while being read (over "
                                   f"the {memory_mb:,} MB limit, QA_READ_MEMORY_MB)")
+        if isinstance(outcome, Document):
+            outcome = _within_text_limit(outcome, text_mb)
         sys.stdout.buffer.write(json.dumps(_outcome_to_json(outcome)).encode() + b"\n")
         sys.stdout.buffer.flush()
 
 
+def _within_text_limit(document: Document, text_mb: float) -> Document | SkippedFile:
+    """The document, or its skip when its text is over `text_mb`: checked here, so that so
+    much text never crosses the pipe nor reaches the build."""
+    text = document.text
+    if len(text) <= text_mb * 1e6 / 4:  # 4 bytes at most a character: surely within
+        return document
+    size_mb = (len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))) / 1e6
+    if size_mb <= text_mb:
+        return document
+    return SkippedFile(document.source, f"yields {size_mb:,.1f} MB of text, over the limit of "
+                                        f"{text_mb:g} MB (QA_MAX_TEXT_MB)")
+
+
 if __name__ == "__main__":
-    _serve(int(sys.argv[1]))
+    _serve(int(sys.argv[1]), float(sys.argv[2]))

@@ -148,6 +148,8 @@ def _extract(source: str, data: bytes) -> Document | SkippedFile:
         extracted = well_formed(reader(data))
     except UnreadableError as error:
         return SkippedFile(source, well_formed_text(str(error)), digest)
+    except MemoryError:
+        raise  # not a verdict on the file: the worker names its memory limit (qa.isolation)
     except Exception as error:  # a reader's library failing on one odd file must not stop a build
         log.debug("reader failed on %s", source, exc_info=True)
         return SkippedFile(source, well_formed_text(

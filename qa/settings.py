@@ -65,6 +65,10 @@ class Settings:
     # The OCR cache (QA_OCR_CACHE, qa.readers.ocr) is kept to this size, the pages used least
     # recently evicted first; 0: nothing is kept, every page is recognised each time it is read.
     ocr_cache_mb: int = 1024
+    # A file whose text is longer than this (in MB, a character counted as its UTF-8 bytes) is
+    # skipped with the reason: chunking and embedding 190 MB of text would hold the build for
+    # minutes at gigabytes, and no real document holds that much.
+    max_text_mb: float = 50.0
     # Search.
     top_k: int = 5
     mode: SearchMode = "hybrid"
@@ -201,6 +205,8 @@ def settings_from_env(base: Settings | None = None) -> Settings:
         raise ValueError("QA_READ_MEMORY_MB must be at least 256 (a reader needs that to start)")
     if overrides.get("ocr_cache_mb", settings.ocr_cache_mb) < 0:
         raise ValueError("QA_OCR_CACHE_MB must be 0 (no cache) or more")
+    if overrides.get("max_text_mb", settings.max_text_mb) <= 0:
+        raise ValueError("QA_MAX_TEXT_MB must be above 0")
     if overrides.get("page_cache_mb", settings.page_cache_mb) < 0:
         raise ValueError("QA_PAGE_CACHE_MB must be 0 (no cache) or more")
     server_url = overrides.get("server_url", settings.server_url)

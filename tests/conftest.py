@@ -38,6 +38,15 @@ def seeds_qa(embedder, tmp_path_factory):  # type: ignore[no-untyped-def]
     return QA.open(settings, embedder=embedder)
 
 
+@pytest.fixture()
+def faulty_readers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reader workers started from here on fail as their file's name says
+    (tests/faulty_readers: "hang-reader", "slow-reader", "segfault-reader", "child-reader")."""
+    faulty = Path(__file__).parent / "faulty_readers"
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [
+        str(faulty), os.environ.get("PYTHONPATH")])))
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -237,5 +237,12 @@ def test_results_and_views_are_reached_with_the_keyboard(page) -> None:  # type:
     page.keyboard.press("Space")  # the next result opens
     page.wait_for_function(f"() => document.querySelector('#qa-document .qa-view')"
                            f".dataset.query !== {first!r}", timeout=30_000)
-    page.locator("#qa-document .qa-text-whole").focus()  # scrolled with the arrow keys
+    whole = page.locator("#qa-document .qa-text-whole")
+    page.wait_for_timeout(500)  # the view scrolls to its answer just after it is shown
+    assert whole.evaluate("e => e.scrollHeight > e.clientHeight"), "the text does not scroll"
+    whole.evaluate("e => { e.scrollTop = 0; }")
+    whole.focus()  # a Tab stop of its own, scrolled with the keys
+    assert whole.evaluate("e => document.activeElement === e"), "the text takes no focus"
     page.keyboard.press("PageDown")
+    page.wait_for_function("() => document.querySelector('#qa-document .qa-text-whole')"
+                           ".scrollTop > 0", timeout=5_000)

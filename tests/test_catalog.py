@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from documents import image_only_pdf, many_lines_pdf, report_pdf, write
+from documents import image_only_pdf, report_pdf, write
 
 from qa import catalog
 from qa.library import QA
@@ -161,23 +161,24 @@ def test_verify_finds_an_edit_that_kept_size_time_and_inode(tmp_path: Path, embe
     assert "potatoes" in qa.search("What does the garden grow?").hits[0].passage.text
 
 
+@pytest.mark.usefixtures("faulty_readers")
 def test_a_file_that_ran_out_of_time_is_tried_again_only_under_other_limits(  # type: ignore[no-untyped-def]
         tmp_path: Path, embedder, reads: list[str]) -> None:
     """A watched folder applies many batches: a file that hangs its reader must not cost its
     time-out in every one of them. Raised limits try it again."""
     qa = folder_qa(tmp_path, embedder)
-    write(qa.settings.docs_dir, "slow.pdf", many_lines_pdf(400_000))  # about a minute to read
+    write(qa.settings.docs_dir, "hang-reader.txt", "Never read\n\nIts reader never answers.")
     settings = qa.settings.with_overrides(read_seconds=2.0)
     first = QA(settings, embedder=embedder).index()
-    assert "read slow.pdf" in reads
-    [slow] = [s for s in first.skipped if s.source == "slow.pdf"]
+    assert "read hang-reader.txt" in reads
+    [slow] = [s for s in first.skipped if s.source == "hang-reader.txt"]
     assert "took longer than 2 s" in slow.reason
     reads.clear()
     again = QA(settings, embedder=embedder).index()
     assert reads == [] and slow in again.skipped
     reads.clear()
     QA(settings.with_overrides(read_seconds=2.5), embedder=embedder).index()
-    assert "read slow.pdf" in reads
+    assert "read hang-reader.txt" in reads
 
 
 def test_a_lost_extraction_is_read_again_when_a_build_needs_it(tmp_path: Path, embedder,  # type: ignore[no-untyped-def]

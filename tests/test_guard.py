@@ -124,3 +124,54 @@ def test_the_checked_arguments_are_the_search_functions(seeds_qa: QA, tmp_path: 
     [search] = [fn.fn for fn in page.blocks.fns.values() if fn.api_name == "search"]
     # The arguments a caller gives (Gradio fills the gr.Request itself).
     assert tuple(name for name, *_ in get_function_params(search)) == SEARCH_ARGUMENTS
+
+
+def _sent_to(path: str, headers: list[tuple[bytes, bytes]], chunks: int,
+             chunk: bytes = b"x" * 65_536) -> tuple[int, int]:
+    """The status a POST of `chunks` chunks gets from the guard (with the REST API and Gradio
+    behind it, both reading bodies whole, as FastAPI and Gradio do), and the bytes read of it."""
+    import asyncio
+
+    received = 0
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        received += len(chunk)
+        return {"type": "http.request", "body": chunk, "more_body": received < chunks * len(chunk)}
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        more = True
+        while more:
+            more = (await receive()).get("more_body", False)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    guard = RouteGuard(app, lambda: [], uploads_allowed=True, rest=app,
+                       api_arguments={"search": ("question", "k", "mode", "documents")})
+    asyncio.run(guard({"type": "http", "path": path, "method": "POST", "headers": headers},
+                      receive, send))
+    return statuses[0], received
+
+
+@pytest.mark.parametrize("path", ["/gradio_api/call/search", "/gradio_api/queue/join",
+                                  "/api/search", "/gradio_api/mcp/messages/"])
+def test_a_body_over_the_limit_is_refused_before_it_is_read(path: str) -> None:
+    """An 800 MB body once peaked the server at 3.5 GB before it was refused: a declared length
+    over the limit is refused unread, a chunked body once it passes the limit."""
+    declared = [(b"content-length", b"800000000")]
+    assert _sent_to(path, declared, chunks=12_000) == (413, 0)
+    chunked = [(b"transfer-encoding", b"chunked")]
+    status, read = _sent_to(path, chunked, chunks=12_000)  # 786 MB offered
+    assert status == 413 and read <= 1_100_000, (status, read)
+    assert _sent_to(path, chunked, chunks=2)[0] == 200
+    assert _sent_to(path, [(b"content-length", b"131072")], chunks=2)[0] == 200
+
+
+def test_uploads_are_left_to_their_own_limit() -> None:
+    """Gradio writes uploads to disk as they come, each file under QA_MAX_FILE_BYTES."""
+    assert _sent_to("/gradio_api/upload", [(b"content-length", b"5000000")], chunks=77)[0] == 200

@@ -4,10 +4,15 @@ would make the larger input cost 8x (or 10x) per unit; the bound leaves room for
 
 from __future__ import annotations
 
+import json
 import random
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from documents import (
     lying_zip_docx,
     many_lines_pdf,
@@ -98,6 +103,35 @@ def test_docx_that_under_declares_its_size_is_refused_early() -> None:
     assert time.perf_counter() - started < 5
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grown_mb < 100, f"peak memory grew {grown_mb:.0f} MB"
+
+
+@pytest.mark.parametrize(("lines", "reason"), [
+    (400_000, "page 1 holds over 100,000 pieces of text"),  # 31 KB; 1.7 GB and a minute to read
+    (50_000, "page 1 holds over 1,000,000 characters")])  # fewer objects, each of 29 characters
+def test_a_pdf_page_of_absurdly_much_text_is_refused_early(tmp_path: Path, lines: int,
+                                                           reason: str) -> None:
+    """PDFium's text page costs about 130 bytes a character: a few kilobytes of compressed
+    lines must be refused before it is built (or, for characters, before Python reads it)."""
+    pdf = tmp_path / "lines.pdf"
+    pdf.write_bytes(many_lines_pdf(lines))
+    # The peak is VmHWM, this process's own: ru_maxrss keeps the parent's from before the exec.
+    script = ("import json, re, sys, time\n"
+              "from qa.readers import UnreadableError\n"
+              "from qa.readers.pdf import read_pdf\n"
+              "started = time.perf_counter()\n"
+              "try:\n"
+              "    read_pdf(open(sys.argv[1], 'rb').read())\n"
+              "    reason = ''\n"
+              "except UnreadableError as error:\n"
+              "    reason = str(error)\n"
+              "peak = re.search(r'VmHWM:\\s*(\\d+)', open('/proc/self/status').read())\n"
+              "print(json.dumps([reason, time.perf_counter() - started,\n"
+              "                  int(peak.group(1)) / 1024]))\n")
+    answer = subprocess.run([sys.executable, "-c", script, str(pdf)], capture_output=True,
+                            text=True, timeout=120, check=True)
+    refused, seconds, peak_mb = json.loads(answer.stdout)
+    assert reason in refused, refused
+    assert seconds < 5 and peak_mb < 600, f"{seconds:.1f} s, peak {peak_mb:.0f} MB"
 
 
 def _chunk_and_split(kilobytes: int) -> None:

@@ -143,6 +143,61 @@ def test_uploads_are_size_limited_and_never_served_back(app_url: str) -> None:
             assert served.status_code == 403 and "hello there" not in served.text, route
 
 
+def _listening_process(app_url: str) -> Any:
+    import psutil
+
+    port = urlparse(app_url).port
+    [pid] = {connection.pid for connection in psutil.net_connections("tcp")
+             if connection.laddr and connection.laddr.port == port
+             and connection.status == psutil.CONN_LISTEN}
+    return psutil.Process(pid)
+
+
+def _lying_length(app_url: str, path: str) -> bytes:
+    """The start of the answer to a POST that declares 800 MB and sends two bytes (a server
+    that waits for the rest times out)."""
+    import socket
+
+    where = urlparse(app_url)
+    with socket.create_connection((where.hostname, where.port), timeout=20) as connection:
+        connection.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                           "\r\nContent-Length: 800000000\r\n\r\n{}".encode())
+        return connection.recv(1000)
+
+
+@pytest.mark.parametrize("path", ["/gradio_api/call/search", "/api/search"])
+def test_a_large_body_is_refused_before_the_server_holds_it(app_url: str, path: str) -> None:
+    """800 MB once took the server to 3.5 GB before it was refused; now it never reads more than
+    the guard's limit of a body (qa.guard), whether its length is declared or not."""
+    import threading
+
+    server = _listening_process(app_url)
+    before = peak = server.memory_info().rss
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.wait(0.01):
+            peak = max(peak, server.memory_info().rss)
+
+    def body() -> Any:
+        for _ in range(3_200):  # 210 MB, sent chunked
+            yield b"x" * 65_536
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        assert _lying_length(app_url, path).startswith(b"HTTP/1.1 413")
+        with httpx.Client(base_url=app_url, timeout=60) as http:
+            chunked = http.post(path, content=body(), headers={"Content-Type": "application/json"})
+    finally:
+        done.set()
+        sampler.join()
+    assert chunked.status_code == 413, chunked.text
+    grown_mb = (peak - before) / 1e6
+    assert grown_mb < 100, f"the server grew by {grown_mb:.0f} MB"
+
+
 def _cut_off_upload(app_url: str) -> None:
     """Half a multipart upload, then the connection closes."""
     import socket

@@ -40,6 +40,12 @@ _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 _SOFT_HYPHENS = {"\u00ad"}  # a hyphenation point: always joined
 _LINE_END_HYPHEN = "\x02"  # PDFium's mark for a hyphen that ends a line: decided by _joint
 _UTF16_CHARACTER = re.compile("[\ud800-\udbff][\udc00-\udfff]|.", re.DOTALL)  # a pair, or one unit
+# Bounds on one page, far above real pages (docs/benchmarks.md: at most 3,299 text objects and
+# 7,116 characters on a page of ../shared/documents) and far below what exhausts a reader:
+# PDFium's text page costs about 130 bytes a character, so a 30 KB file of 400,000 short lines
+# needs 1.7 GB and a minute. A page over them is refused at once with the reason.
+_MAX_PAGE_TEXT_OBJECTS = 100_000
+_MAX_PAGE_CHARACTERS = 1_000_000
 
 
 @dataclass
@@ -118,6 +124,7 @@ def _read_lines(data: bytes) -> tuple[list[list[Line]], list[float], bool, bool]
         pages, widths, scans = [], [], []
         for number in range(len(document)):
             page = document[number]
+            _check_text_objects(page, number)
             widths.append(float(page.get_width()))
             pages.append(_page_lines(page, number))
             if _needs_ocr(pages[-1], page):
@@ -128,6 +135,35 @@ def _read_lines(data: bytes) -> tuple[list[list[Line]], list[float], bool, bool]
         raise UnreadableError(f"damaged PDF ({error})") from error
     finally:
         document.close()
+
+
+def _check_text_objects(page: object, number: int) -> None:
+    """UnreadableError for a page with more than _MAX_PAGE_TEXT_OBJECTS text objects (those in
+    forms counted too), found before PDFium builds its text page, the costly part."""
+    import pypdfium2.raw as pdfium_c
+
+    raw = page.raw  # type: ignore[attr-defined]
+    count = 0
+    containers: list[tuple[int, Callable[[int], Any]]] = [
+        (pdfium_c.FPDFPage_CountObjects(raw), lambda index: pdfium_c.FPDFPage_GetObject(raw, index))]
+    while containers:
+        size, member = containers.pop()
+        for index in range(size):
+            item = member(index)
+            kind = pdfium_c.FPDFPageObj_GetType(item)
+            if kind == pdfium_c.FPDF_PAGEOBJ_TEXT:
+                count += 1
+                if count > _MAX_PAGE_TEXT_OBJECTS:  # stop counting: the page is refused anyway
+                    raise UnreadableError(_page_too_large(number, "pieces of text",
+                                                          _MAX_PAGE_TEXT_OBJECTS))
+            elif kind == pdfium_c.FPDF_PAGEOBJ_FORM:
+                containers.append((pdfium_c.FPDFFormObj_CountObjects(item),
+                                   functools.partial(pdfium_c.FPDFFormObj_GetObject, item)))
+
+
+def _page_too_large(number: int, what: str, limit: int) -> str:
+    return (f"page {number + 1} holds over {limit:,} {what}, far more than any real page (a "
+            "generated or hostile file?), so it is not read: it would cost gigabytes of memory")
 
 
 def _needs_ocr(lines: list[Line], page: object) -> bool:
@@ -211,6 +247,9 @@ def _page_lines(page: object, number: int) -> list[Line]:
     import pypdfium2.raw as pdfium_c
 
     textpage = page.get_textpage()  # type: ignore[attr-defined]
+    if textpage.count_chars() > _MAX_PAGE_CHARACTERS:  # before a Python object per character
+        textpage.close()
+        raise UnreadableError(_page_too_large(number, "characters", _MAX_PAGE_CHARACTERS))
     lines: list[Line] = []
     glyphs: list[tuple[str, tuple[float, float, float, float], float]] = []
     line_bottom = float("inf")  # lowest inked glyph of the line so far

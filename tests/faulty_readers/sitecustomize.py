@@ -3,7 +3,8 @@ process with this folder on PYTHONPATH, the server's reader workers among them. 
 name holds "segfault-reader" crashes its reader for real (a C read of address 0, as a bug in a
 native PDF library would); one whose name holds "hang-reader" is never answered; one whose
 name holds "slow-reader" takes five seconds, saying it is alive each second, as OCR does; one
-whose name holds "child-reader" starts a process (its pid written beside the file) and hangs."""
+whose name holds "child-reader" starts a process (its pid written beside the file) and hangs; one whose
+name holds "memory-reader" is read by a reader that runs out of memory (MemoryError)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,20 @@ if load is not None:
             child = subprocess.Popen(["sleep", "3600"])
             Path(f"{path}.pid").write_text(str(child.pid))
             time.sleep(3600)
+        if "memory-reader" in source:
+            return _read_by_exhausted_reader(source, path)
         return _real_read_file(source, path, *more, **options)
+
+    def _read_by_exhausted_reader(source: str, path: Path) -> Any:
+        def exhausted(data: bytes) -> Any:
+            raise MemoryError
+
+        suffix = Path(source).suffix.lower()
+        real_reader = load.READERS[suffix]
+        load.READERS[suffix] = exhausted
+        try:
+            return _real_read_file(source, path)
+        finally:
+            load.READERS[suffix] = real_reader
 
     load.read_file = _faulty_read_file
