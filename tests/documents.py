@@ -286,6 +286,13 @@ SEA_SENTENCES = [
 ]
 
 
+def sea_paragraphs(sentences: int) -> list[str]:
+    """Eighteen paragraphs of `sentences` sentences each or one more, each paragraph once."""
+    return [" ".join(SEA_SENTENCES[(start + n) % len(SEA_SENTENCES)]
+                     for n in range(sentences + start // len(SEA_SENTENCES)))
+            for start in range(18)]
+
+
 def justified_columns_pdf(columns: int, pagesize: tuple[float, float] = A4, gutter: float = 12,
                           size: float = 9) -> bytes:
     """Prose set justified in `columns` columns (narrow ones stretch their spaces wide), two
@@ -309,9 +316,7 @@ def justified_columns_pdf(columns: int, pagesize: tuple[float, float] = A4, gutt
     document.addPageTemplates([PageTemplate(frames=frames, onPage=title)])
     style = ParagraphStyle("body", fontName="Times-Roman", fontSize=size, leading=size * 1.2,
                            alignment=TA_JUSTIFY, spaceAfter=size / 2)
-    paragraphs = [" ".join(SEA_SENTENCES[(start + n) % len(SEA_SENTENCES)] for n in range(4))
-                  for start in range(0, 3 * len(SEA_SENTENCES), 2)]
-    document.build([Paragraph(text, style) for text in paragraphs])
+    document.build([Paragraph(text, style) for text in sea_paragraphs(4)])
     return buffer.getvalue()
 
 
@@ -385,3 +390,30 @@ def _pdf_of(objects: list[bytes]) -> bytes:
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
         len(objects) + 1, xref)
     return bytes(out)
+
+
+MARGIN_NOTE = ["A figure disputed", "in later sources."]
+
+
+def margin_notes_pdf(sentences: int = 5) -> bytes:
+    """One column of justified prose with a short note in the wide right margin beside it, on
+    every page, level with a line of the text (as LaTeX's marginpar sets them), drawn after the
+    page's text (so PDFium reads it last)."""
+    from reportlab.lib.enums import TA_JUSTIFY
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate, Paragraph
+
+    buffer = io.BytesIO()
+    size = 10.0
+
+    def note(canvas, _document) -> None:  # type: ignore[no-untyped-def]
+        canvas.setFont("Times-Roman", 8)
+        for row, text in enumerate(MARGIN_NOTE):
+            canvas.drawString(432, 600 - row * 10 - 0.4, text)
+
+    document = BaseDocTemplate(buffer, pagesize=A4)
+    document.addPageTemplates([PageTemplate(frames=[Frame(60, 60, 365, 720)], onPageEnd=note)])
+    style = ParagraphStyle("body", fontName="Times-Roman", fontSize=size, leading=size * 1.2,
+                           alignment=TA_JUSTIFY, spaceAfter=size / 2)
+    document.build([Paragraph(text, style) for text in sea_paragraphs(sentences)])
+    return buffer.getvalue()

@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 from documents import (
     A4,
+    MARGIN_NOTE,
     SEA_SENTENCES,
     justified_columns_pdf,
+    margin_notes_pdf,
     numbered_lines_pdf,
+    sea_paragraphs,
     table_pdf,
 )
 from scans import encoded, scanned
@@ -63,3 +66,14 @@ def test_justified_columns_read_by_ocr_make_no_table(tmp_path: Path,
         assert not TABLE_ROW.search(text) and "Column " not in text
         # OCR may misread a letter here and there; a page read across its columns keeps none.
         assert len(intact(text)) >= len(SEA_SENTENCES) - 3, text[:500]
+
+
+@pytest.mark.parametrize("sentences", [5, 6, 7])  # pages that end with a sentence or inside one
+def test_a_margin_note_stands_apart_and_breaks_no_sentence(sentences: int) -> None:
+    text = read_pdf(margin_notes_pdf(sentences)).text
+    flat = " ".join(re.sub(r"(\w)-\n(\w)", r"\1\2", text).split())
+    source = " ".join(sea_paragraphs(sentences))
+    # Every sentence as often as it was written: none cut by the note, across pages too.
+    assert {s: flat.count(s) for s in SEA_SENTENCES} == {s: source.count(s) for s in SEA_SENTENCES}
+    notes = [block for block in text.split("\n\n") if block.startswith(MARGIN_NOTE[0])]
+    assert notes and all(" ".join(note.split()) == " ".join(MARGIN_NOTE) for note in notes)

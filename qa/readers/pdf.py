@@ -63,6 +63,7 @@ class Line:
     # The line's pieces (text, left, right) where it has gaps of a cell's padding or more;
     # empty for a line without such gaps. Tables are found by them.
     pieces: tuple[tuple[str, float, float], ...] = ()
+    aside: bool = False  # in a margin beside the text (a margin note, a figure's label)
 
     @property
     def centre(self) -> float:
@@ -75,6 +76,10 @@ class Block:
 
     lines: list[Line]
     heading: bool = False
+
+    @property
+    def aside(self) -> bool:
+        return self.lines[0].aside
 
 
 def read_pdf(data: bytes) -> Extracted:
@@ -466,22 +471,54 @@ def _body_size(pages: list[list[Line]]) -> float:
 def _reading_order(lines: list[Line]) -> list[list[Line]]:
     """The page's lines as runs read one after the other: each column of a band of columns
     top to bottom, left column first, and the full-width lines between bands (a title, an
-    abstract, a float across the page) where they stand. A page without columns is one run in
-    PDFium's order."""
+    abstract, a float across the page) where they stand; then what stands in a margin beside
+    the text (a column that is not prose beside one that is), as asides. A page without
+    columns is one run in PDFium's order."""
     gutters = _gutters(lines)
     if not gutters:
         return [lines]
+    margins = _margin_columns(lines, gutters)
     runs: list[list[Line]] = []
+    asides: list[list[Line]] = []
     band: list[list[Line]] = [[] for _ in range(len(gutters) + 1)]
+
+    def end_band() -> None:
+        for number, column in enumerate(band):
+            if column and number in margins:
+                asides.append([dataclasses.replace(line, aside=True) for line in column])
+            elif column:
+                runs.append(column)
+            band[number] = []
+
     for line in sorted(lines, key=lambda line: -line.top):
         if any(left < gutter < right for _, left, right in _spans(line) for gutter in gutters):
-            runs += [column for column in band if column]  # a line across the gutters ends a band
-            band = [[] for _ in range(len(gutters) + 1)]
+            end_band()  # a line across the gutters ends a band
             runs.append([line])
             continue
         for part in _split_at(line, gutters):
             band[bisect.bisect(gutters, part.centre)].append(part)
-    return runs + [column for column in band if column]
+    end_band()
+    return runs + asides
+
+
+def _margin_columns(lines: list[Line], gutters: list[float]) -> set[int]:
+    """The columns (by number, from the left) that are not prose while another one is."""
+    texts: dict[int, list[str]] = defaultdict(list)
+    for line in lines:
+        for column, text in _column_texts(line, gutters).items():
+            texts[column].append(text)
+    prose = {column for column, found in texts.items() if _prose(found)}
+    return set(texts) - prose if prose else set()
+
+
+def _column_texts(line: Line, gutters: list[float]) -> dict[int, str]:
+    """A line's words in each column it has pieces in (none for a line across a gutter)."""
+    if any(left < gutter < right for _, left, right in _spans(line) for gutter in gutters):
+        return {}
+    texts: dict[int, list[str]] = defaultdict(list)
+    for text, left, right in _spans(line):
+        texts[bisect.bisect(gutters, (left + right) / 2)].append(text)
+    return {column: " ".join(found) for column, found in texts.items()}
 
 
 def _spans(line: Line) -> tuple[tuple[str, float, float], ...]:
@@ -504,9 +541,10 @@ def _split_at(line: Line, gutters: list[float]) -> list[Line]:
 
 
 def _gutters(lines: list[Line]) -> list[float]:
-    """The x of each gutter between columns of prose: a vertical strip at least half a font size
-    wide that at most a quarter of the lines cross, with at least three lines of prose wholly
-    on either side. Cells of a table are short, so a table's gaps are not gutters."""
+    """The x of each gutter between columns: a vertical strip at least half a font size wide
+    that at most a quarter of the lines cross, with lines wholly on either side and at least
+    three lines of prose on one. Cells of a table are short, so a table's gaps are not
+    gutters."""
     if len(lines) < 6:
         return []
     size = statistics.median(line.size for line in lines)
@@ -518,19 +556,26 @@ def _gutters(lines: list[Line]) -> list[float]:
         crossing[math.floor(span_left) - left] += 1
         crossing[math.ceil(span_right) - left] -= 1
     over = list(itertools.accumulate(crossing))
-    open_strips, start = [], None
-    for x, count in enumerate(over[:-1]):
-        if count <= len(lines) / 4:
-            start = x if start is None else start
-        elif start is not None:
-            open_strips.append((left + start, left + x))
-            start = None
+    # Stretches of the width that few lines cross; within each, the part the fewest cross (a
+    # margin's few notes are few enough to leave a stretch open up to the page's edge).
+    open_strips: list[tuple[int, int]] = []
+    for is_open, points in itertools.groupby(enumerate(over[:-1]),
+                                             key=lambda point: point[1] <= len(lines) / 4):
+        stretch = list(points)
+        fewest = min(count for _, count in stretch) if is_open else -1
+        for is_fewest, run in itertools.groupby(stretch, key=lambda point: point[1] == fewest):
+            xs = [x for x, _ in run]
+            if is_fewest:
+                open_strips.append((left + xs[0], left + xs[-1] + 1))
     gutters = []
     for strip_left, strip_right in open_strips:
         middle = (strip_left + strip_right) / 2
-        if strip_right - strip_left >= size / 2 and _prose(
-                [text for text, _, span_right in spans if span_right <= middle]) and _prose(
-                [text for text, span_left, _ in spans if span_left >= middle]):
+        sides = [_column_texts(line, [middle]) for line in lines]
+        left_texts = [side[0] for side in sides if 0 in side]
+        right_texts = [side[1] for side in sides if 1 in side]
+        # Prose on one side at least: the other may be a margin's notes.
+        if strip_right - strip_left >= size / 2 and left_texts and right_texts and (
+                _prose(left_texts) or _prose(right_texts)):
             gutters.append(middle)
     return gutters
 
@@ -677,7 +722,7 @@ def _paragraphs(lines: list[Line], body_size: float) -> list[Block]:
                 blocks[-1].lines.append(line)
             else:
                 blocks.append(Block([line]))
-        elif previous is None or blocks[-1].heading != heading \
+        elif previous is None or blocks[-1].heading != heading or previous.aside != line.aside \
                 or _starts_paragraph(previous, line, gap, columns.around(line)):
             blocks.append(Block([line], heading))
         else:
@@ -739,10 +784,13 @@ def _join_across_pages(pages: list[list[Block]]) -> list[list[Block]]:
     one when that one stops mid-sentence."""
     last: Block | None = None  # the last block of the pages before, wherever it now lives
     for blocks in pages:
-        if last and blocks and not last.heading and not blocks[0].heading \
+        # Asides (margin notes) stand after a page's text: a paragraph runs on past them.
+        first = next((block for block in blocks if not block.aside), None)
+        if last and first and not last.heading and not first.heading \
                 and not _SENTENCE_END.search(last.lines[-1].text):
-            last.lines.extend(blocks.pop(0).lines)
-        last = blocks[-1] if blocks else last
+            last.lines.extend(first.lines)
+            blocks.remove(first)
+        last = next((block for block in reversed(blocks) if not block.aside), last)
     return pages
 
 
