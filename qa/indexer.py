@@ -12,7 +12,7 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -30,9 +30,11 @@ from qa.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Passages embedded between two saves of a build's progress (index_dir/partial/): a build
-# killed at any moment loses at most this many passages' work.
-DURABLE_PASSAGES = 256
+# Texts embedded between two saves of a build's progress (index_dir/partial/): a build killed
+# at any moment loses about this many texts' work at most (a run ends with the passage that
+# reaches it). One slice of the encoder's length-sorted work (embed._PROGRESS_SLICE); the cost of
+# saving this often is measured in docs/benchmarks.md (issue 33).
+DURABLE_TEXTS = 512
 PARTIAL_FOLDER = "partial"
 
 
@@ -350,7 +352,7 @@ def _write_build(job: _Job, folder: Path, reusable: Reusable) -> tuple[int, int,
 
 
 class _Progress:
-    """A build's embedded passages, saved as they are computed (in runs of DURABLE_PASSAGES:
+    """A build's embedded passages, saved as they are computed (in runs of DURABLE_TEXTS:
     their records as JSON lines, their rows as .npy), so the next build after a kill reuses
     them. Kept per identity; dropped once a build is committed. Never served: only a
     committed build is."""
@@ -458,9 +460,10 @@ class _TextRows:
 def _embed_pending(plan: EmbedPlan, encoder: Encoder, progress: Progress | None,
                    durable: _Progress, earlier: Reusable) -> tuple[list[np.ndarray], int]:
     """Fill each pending passage's block of rows (windows, then sentences), a run of passages
-    at a time, each run saved as soon as it is embedded; then give each copy its first's
-    rows. A text is encoded once however many passages have it, and not at all when it is a
-    sentence of an `earlier` passage. Returns the blocks and the texts encoded."""
+    at a time, each run saved as soon as it is embedded and only then counted as progress (so
+    what progress shows done, a killed build has kept); then give each copy its first's rows.
+    A text is encoded once however many passages have it, and not at all when it is a sentence
+    of an `earlier` passage. Returns the blocks and the texts encoded."""
     blocks = list(plan.blocks)
     known = _TextRows(plan, blocks)
     wanted = dict.fromkeys(text for p in plan.pending if not p.window_spans for text in p.texts)
@@ -470,29 +473,37 @@ def _embed_pending(plan: EmbedPlan, encoder: Encoder, progress: Progress | None,
         + sum(1 for text in wanted if text not in known)
     del wanted
     done = 0
-    for first in range(0, len(plan.pending), DURABLE_PASSAGES):
-        run = plan.pending[first : first + DURABLE_PASSAGES]
-        rows, encoded = _embed_run(run, encoder, _shifted(progress, done, total), known)
+    for run in _runs(plan.pending):
+        rows, encoded = _embed_run(run, encoder, known)
         for item, item_rows in zip(run, rows, strict=True):
             blocks[item.block] = item_rows
             if not item.window_spans:
                 known.add(item.block, item.texts)
         durable.save([plan.passages[item.block] for item in run], rows)
         done += encoded
+        if progress is not None:
+            progress(done, total)
     for copy, first_with_text in plan.copies.items():
         blocks[copy] = blocks[first_with_text]
     return [filled for filled in blocks if filled is not None], done
 
 
-def _shifted(progress: Progress | None, offset: int, total: int) -> Progress | None:
-    """Progress of a part of the work, reported as progress of the whole."""
-    if progress is None:
-        return None
-    return lambda done, _: progress(offset + done, total)
+def _runs(pending: list[PendingPassage]) -> Iterator[list[PendingPassage]]:
+    """The pending passages in order, in runs of about DURABLE_TEXTS texts."""
+    run: list[PendingPassage] = []
+    texts = 0
+    for item in pending:
+        run.append(item)
+        texts += len(item.texts)
+        if texts >= DURABLE_TEXTS:
+            yield run
+            run, texts = [], 0
+    if run:
+        yield run
 
 
-def _embed_run(run: list[PendingPassage], encoder: Encoder, progress: Progress | None,
-               known: _TextRows) -> tuple[list[np.ndarray], int]:
+def _embed_run(run: list[PendingPassage], encoder: Encoder, known: _TextRows
+               ) -> tuple[list[np.ndarray], int]:
     """Each passage's rows, and the texts encoded: late passages with one forward pass per
     window, the others text by text, each text not `known` encoded once."""
     late = [p for p in run if p.window_spans]
@@ -500,18 +511,15 @@ def _embed_run(run: list[PendingPassage], encoder: Encoder, progress: Progress |
     late_texts = [text for p in late for text in p.texts]
     new = [text for text in dict.fromkeys(t for p in separate for t in p.texts)
            if text not in known]
-    total = len(late_texts) + len(new)
     rows: dict[int, np.ndarray] = {}
     passes = iter(encoder.encode_with_spans(
-        late_texts, [spans for p in late for spans in p.window_spans or []],
-        _shifted(progress, 0, total)))
+        late_texts, [spans for p in late for spans in p.window_spans or []]))
     for item in late:
         window_rows, sentence_rows = zip(*[next(passes) for _ in item.texts], strict=True)
         rows[item.block] = np.vstack([np.vstack(window_rows), *sentence_rows])
-    fresh = dict(zip(new, encoder.encode(new, _shifted(progress, len(late_texts), total)),
-                     strict=True)) if new else {}
+    fresh = dict(zip(new, encoder.encode(new), strict=True)) if new else {}
     for item in separate:
         # Copied out of `fresh`, so nothing holds the run's encoded array once it is done.
         rows[item.block] = np.vstack([fresh[text] if text in fresh else known.vector(text)
                                       for text in item.texts])
-    return [rows[item.block] for item in run], total
+    return [rows[item.block] for item in run], len(late_texts) + len(new)

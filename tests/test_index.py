@@ -317,7 +317,7 @@ def test_a_text_is_embedded_once_per_build_however_often_it_occurs(  # type: ign
 
     from qa import indexer
 
-    monkeypatch.setattr(indexer, "DURABLE_PASSAGES", 1)  # every passage a run of its own
+    monkeypatch.setattr(indexer, "DURABLE_TEXTS", 1)  # every passage a run of its own
     docs = tmp_path / "docs"
     docs.mkdir()
     body = ("Pump report\n\nThe pump failed twice in winter. Its valves were replaced in March."
