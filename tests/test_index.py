@@ -368,3 +368,49 @@ def test_an_edited_paragraph_encodes_only_its_new_sentences(tmp_path: Path) -> N
     [item] = qa.searcher.passages
     assert qa.search("gaskets held", k=1).hits[0].passage.source == "pump.txt"
     assert item.row_count == 4
+
+
+@pytest.fixture()
+def notes(tmp_path: Path, embedder):  # type: ignore[no-untyped-def]
+    from documents import numbered_notes
+
+    numbered_notes(tmp_path / "docs", 500, "harbour", "Berth {n} was painted blue in spring.")
+    settings = Settings(docs_dir=tmp_path / "docs", index_dir=tmp_path / "index")
+    qa_ = QA(settings, embedder=embedder)
+    qa_.index()
+    return settings
+
+
+def test_opening_an_index_parses_only_the_passages_a_search_returns(notes, embedder,  # type: ignore[no-untyped-def]
+                                                                     monkeypatch) -> None:
+    import qa.store
+    from qa.search import Searcher
+
+    parsed: list[str] = []
+    real = qa.store.passage_from_record
+    monkeypatch.setattr(qa.store, "passage_from_record",
+                        lambda line: parsed.append(line) or real(line))
+    index = LocalIndex(notes.index_dir, notes)
+    assert parsed == [] and index.passage_count >= 500
+    hits = Searcher(index, notes, embedder).search("berth 7 painted", 3, "hybrid")
+    # At most the candidates each retriever proposes (100 each), not all 500.
+    assert hits and len(parsed) <= 200
+
+
+def test_an_index_without_its_passage_columns_still_opens(notes, embedder) -> None:  # type: ignore[no-untyped-def]
+    from qa.search import Searcher
+    from qa.store import COLUMNS_NAME, SOURCES_NAME
+
+    def found() -> list[tuple[str, int]]:
+        hits = Searcher(LocalIndex(notes.index_dir, notes), notes, embedder).search(
+            "berth 7 painted", 5, "hybrid")
+        return [(hit.passage.source, hit.passage.paragraph) for hit in hits]
+
+    expected = found()
+    manifest_path = notes.index_dir / "manifest.json"
+    data = json.loads(manifest_path.read_text())
+    for name in (COLUMNS_NAME, SOURCES_NAME):  # as a build made before the columns were stored
+        (notes.index_dir / data["build"] / name).unlink()
+        del data["checksums"][name]
+    manifest_path.write_text(json.dumps(data))
+    assert found() == expected and expected
