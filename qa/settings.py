@@ -59,8 +59,11 @@ class Settings:
     watch_polling: str = "auto"
     watch_poll_seconds: float = 2.0
     # Each file is read in a worker process (qa.isolation); one that takes longer than this, or
-    # whose worker needs more address space than this, is skipped with the reason.
+    # whose worker needs more address space than this, is skipped with the reason. A reader
+    # that says it is alive (OCR, page by page) is given read_seconds more each time, up to
+    # read_total_seconds in all: a scan of thousands of pages must not hold a build for hours.
     read_seconds: float = 60.0
+    read_total_seconds: float = 600.0
     read_memory_mb: int = 2048
     # The OCR cache (QA_OCR_CACHE, qa.readers.ocr) is kept to this size, the pages used least
     # recently evicted first; 0: nothing is kept, every page is recognised each time it is read.
@@ -201,6 +204,8 @@ def settings_from_env(base: Settings | None = None) -> Settings:
         raise ValueError("QA_WATCH_POLL_SECONDS must be above 0")
     if overrides.get("read_seconds", settings.read_seconds) <= 0:
         raise ValueError("QA_READ_SECONDS must be above 0")
+    if overrides.get("read_total_seconds", settings.read_total_seconds) <= 0:
+        raise ValueError("QA_READ_TOTAL_SECONDS must be above 0")
     if overrides.get("read_memory_mb", settings.read_memory_mb) < 256:
         raise ValueError("QA_READ_MEMORY_MB must be at least 256 (a reader needs that to start)")
     if overrides.get("ocr_cache_mb", settings.ocr_cache_mb) < 0:
