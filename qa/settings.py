@@ -100,8 +100,11 @@ class Settings:
     uploads_kept_seconds: int = 100
     # Page sessions whose state the server keeps (each API call is one); the oldest go first.
     sessions_kept: int = 500
-    # The document view: rendered PDF pages kept in memory, most recent first, up to this size.
+    # The document view: rendered PDF pages kept in memory, most recent first, up to this size;
+    # and the decoded pixels renders may hold at once (a large scan's page waits for its share;
+    # one larger than the whole is rendered alone).
     page_cache_mb: int = 64
+    page_render_mb: int = 512
     # Where the page is served, for the `url` of each hit in `qa ask --json` (a server fills in
     # its own address); empty: hits carry no url.
     server_url: str = ""
@@ -214,6 +217,8 @@ def settings_from_env(base: Settings | None = None) -> Settings:
         raise ValueError("QA_MAX_TEXT_MB must be above 0")
     if overrides.get("page_cache_mb", settings.page_cache_mb) < 0:
         raise ValueError("QA_PAGE_CACHE_MB must be 0 (no cache) or more")
+    if overrides.get("page_render_mb", settings.page_render_mb) < 1:
+        raise ValueError("QA_PAGE_RENDER_MB must be at least 1")
     server_url = overrides.get("server_url", settings.server_url)
     if server_url and not server_url.startswith(("http://", "https://")):
         raise ValueError(f"QA_SERVER_URL must start with http:// or https://, not {server_url!r}")
