@@ -234,10 +234,14 @@ class _ImagePages(_Pages):
         bytes_per_pixel = {"L": 1, "RGB": 4}.get(image.mode, 8)
 
         def make() -> Any:
-            frame = image if image.mode in ("L", "RGB") else image.convert("RGB")
-            # After decoding: a PNG's EXIF may follow its pixels (getexif would decode them).
-            frame.thumbnail(_fitted(frame, width))  # in place: the full-size pixels go
-            return ImageOps.exif_transpose(frame).convert("RGB")
+            try:
+                frame = image if image.mode in ("L", "RGB") else image.convert("RGB")
+                # After decoding: a PNG's EXIF may follow its pixels (getexif would decode them).
+                frame.thumbnail(_fitted(frame, width))  # in place: the full-size pixels go
+                return ImageOps.exif_transpose(frame).convert("RGB")
+            except (OSError, ValueError) as error:  # its pixels are damaged (cut short)
+                raise ViewError(f"{self.path.name} cannot be shown: damaged image "
+                                f"({error})") from error
 
         return image.width * image.height * bytes_per_pixel, make
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import io
 import re
 import shutil
 import time
@@ -346,6 +347,20 @@ def test_renders_run_in_a_small_pool_within_their_memory_budget(
         for thread in asking:
             thread.join(timeout=60)
         assert 1 <= most[0] <= allowed, (budget, most[0])
+
+
+def test_an_image_cut_short_is_no_picture_not_an_error(tmp_path: Path) -> None:
+    """Its header is whole, its pixels are not: the page route answered 500 with a traceback."""
+    from PIL import Image
+
+    from qa.view import ViewError
+
+    path = tmp_path / "cut.png"
+    buffer = io.BytesIO()
+    Image.effect_noise((600, 600), 64).save(buffer, format="PNG")
+    path.write_bytes(buffer.getvalue()[:20_000])
+    with pytest.raises(ViewError, match="cut.png cannot be shown: damaged image"):
+        PageImages(0).png(path, 1, 800)
 
 
 PEAK_OF_ONE_PICTURE = """
