@@ -27,6 +27,7 @@ from qa.readers.image import read_image
 from qa.readers.pdf import read_pdf
 
 A5 = (420.0, 595.0)
+LETTER = (612.0, 792.0)
 TABLE_ROW = re.compile(r"\w: [^.;]{1,40}; ")  # "Header: cell; Header: cell", as tables read
 
 
@@ -37,7 +38,8 @@ def intact(text: str) -> list[str]:
     return [sentence for sentence in SEA_SENTENCES if sentence in flat]
 
 
-@pytest.mark.parametrize(("columns", "pagesize"), [(1, A4), (2, A4), (2, A5), (3, A4), (3, A5)])
+@pytest.mark.parametrize(("columns", "pagesize"),
+                         [(1, A4), (2, A4), (2, A5), (2, LETTER), (3, A4), (3, A5), (3, LETTER)])
 def test_justified_prose_in_columns_reads_whole_and_never_as_a_table(
         columns: int, pagesize: tuple[float, float]) -> None:
     text = read_pdf(justified_columns_pdf(columns, pagesize)).text

@@ -578,16 +578,18 @@ def _gutters(lines: list[Line]) -> list[float]:
         crossing[math.ceil(span_right) - left] -= 1
     over = list(itertools.accumulate(crossing))
     # Stretches of the width that few lines cross; within each, the part the fewest cross (a
-    # margin's few notes are few enough to leave a stretch open up to the page's edge).
+    # margin's few notes are few enough to leave a stretch open up to the page's edge), or
+    # one more where that is too narrow (a line's hyphen that overhangs the gutter's edge).
     open_strips: list[tuple[int, int]] = []
     for is_open, points in itertools.groupby(enumerate(over[:-1]),
                                              key=lambda point: point[1] <= len(lines) / 4):
         stretch = list(points)
-        fewest = min(count for _, count in stretch) if is_open else -1
-        for is_fewest, run in itertools.groupby(stretch, key=lambda point: point[1] == fewest):
-            xs = [x for x, _ in run]
-            if is_fewest:
-                open_strips.append((left + xs[0], left + xs[-1] + 1))
+        if is_open:
+            fewest = min(count for _, count in stretch)
+            strips = _strips(stretch, fewest)
+            if all(right - left < size / 2 for left, right in strips):
+                strips = _strips(stretch, fewest + 1)
+            open_strips += [(left + start, left + end) for start, end in strips]
     gutters = []
     for strip_left, strip_right in open_strips:
         middle = (strip_left + strip_right) / 2
@@ -599,6 +601,16 @@ def _gutters(lines: list[Line]) -> list[float]:
                 _prose(left_texts) or _prose(right_texts)):
             gutters.append(middle)
     return gutters
+
+
+def _strips(points: list[tuple[int, int]], most: int) -> list[tuple[int, int]]:
+    """The runs of points (x, lines over x) that at most `most` lines cross, as (start, end)."""
+    strips = []
+    for low, run in itertools.groupby(points, key=lambda point: point[1] <= most):
+        xs = [x for x, _ in run]
+        if low:
+            strips.append((xs[0], xs[-1] + 1))
+    return strips
 
 
 def _prose(texts: list[str]) -> bool:
