@@ -596,9 +596,21 @@ def _gutters(lines: list[Line]) -> list[float]:
         sides = [_column_texts(line, [middle]) for line in lines]
         left_texts = [side[0] for side in sides if 0 in side]
         right_texts = [side[1] for side in sides if 1 in side]
-        # Prose on one side at least: the other may be a margin's notes.
-        if strip_right - strip_left >= size / 2 and left_texts and right_texts and (
-                _prose(left_texts) or _prose(right_texts)):
+        if strip_right - strip_left < size / 2 or not left_texts or not right_texts:
+            continue
+        left_prose, right_prose = _prose(left_texts), _prose(right_texts)
+        # Prose on both sides; or on one, the other a margin's notes beyond a strip that
+        # (nearly) nothing crosses: the spaces of justified prose leave strips that only some
+        # lines cross, never none.
+        crossed = max(over[strip_left - left: strip_right - left])
+        # And more lines stop at the strip and start after it than cross it: a column's lines
+        # end at its edge, while the lines around a river of justified spaces run on past it.
+        ending = sum(strip_left - size <= right <= strip_left + 1 for _, _, right in spans)
+        starting = sum(strip_right - 1 <= left <= strip_right + size for _, left, _ in spans)
+        if min(ending, starting) <= crossed:
+            continue
+        if (left_prose and right_prose) or (
+                (left_prose or right_prose) and crossed <= max(1, len(lines) // 50)):
             gutters.append(middle)
     return gutters
 
