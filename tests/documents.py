@@ -425,3 +425,33 @@ def margin_notes_pdf(sentences: int = 5) -> bytes:
                            alignment=TA_JUSTIFY, spaceAfter=size / 2)
     document.build([Paragraph(text, style) for text in sea_paragraphs(sentences)])
     return buffer.getvalue()
+
+
+def alternating_headers_pdf(slides: bool = False) -> bytes:
+    """Justified prose over several pages under a small running header that changes from page
+    to page (the title on odd pages, the authors and the date on even ones), as journals set
+    them; with `slides`, each page's top line is a large title of its own instead."""
+    from reportlab.lib.enums import TA_JUSTIFY
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate, Paragraph
+
+    buffer = io.BytesIO()
+
+    def header(canvas, document) -> None:  # type: ignore[no-untyped-def]
+        page = canvas.getPageNumber()
+        if slides:
+            canvas.setFont("Helvetica-Bold", 20)
+            canvas.drawString(72, 780, f"Harbour facts, part {page}: {SEA_SENTENCES[page][:20]}")
+            return
+        canvas.setFont("Times-Italic", 8)
+        # Even pages: a header whose words change (a chapter's name), found on no other page.
+        chapters = ["Moorings", "Ledgers", "Beacons", "Tides", "Quays", "Charts"]
+        text = "The Harbour Through the Years" if page % 2 else f"Chapter of {chapters[page // 2 % 6]}"
+        canvas.drawString(72 if page % 2 else 380, 800, text)
+
+    document = BaseDocTemplate(buffer, pagesize=A4)
+    document.addPageTemplates([PageTemplate(frames=[Frame(60, 60, 475, 700)], onPageEnd=header)])
+    style = ParagraphStyle("body", fontName="Times-Roman", fontSize=10, leading=12,
+                           alignment=TA_JUSTIFY, spaceAfter=5)
+    document.build([Paragraph(text, style) for text in sea_paragraphs(6) * 2])
+    return buffer.getvalue()

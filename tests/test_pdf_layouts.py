@@ -15,6 +15,7 @@ from documents import (
     FOOTNOTE,
     MARGIN_NOTE,
     SEA_SENTENCES,
+    alternating_headers_pdf,
     justified_columns_pdf,
     margin_notes_pdf,
     numbered_lines_pdf,
@@ -90,3 +91,16 @@ def test_a_footnote_at_a_column_foot_breaks_no_sentence(columns: int, size: floa
     source = " ".join(sea_paragraphs(4))
     assert {s: flat.count(s) for s in SEA_SENTENCES} == {s: source.count(s) for s in SEA_SENTENCES}
     assert FOOTNOTE in flat
+
+
+def test_running_headers_that_change_from_page_to_page_are_left_out() -> None:
+    text = read_pdf(alternating_headers_pdf()).text
+    assert "Harbour Through" not in text and "Chapter of" not in text
+    flat = " ".join(re.sub(r"(\w)-\n(\w)", r"\1\2", text).split())
+    source = " ".join(sea_paragraphs(6) * 2)
+    assert {s: flat.count(s) for s in SEA_SENTENCES} == {s: source.count(s) for s in SEA_SENTENCES}
+
+
+def test_a_large_title_atop_every_page_stays() -> None:
+    text = read_pdf(alternating_headers_pdf(slides=True)).text
+    assert text.count("Harbour facts, part") >= 3

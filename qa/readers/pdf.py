@@ -452,12 +452,39 @@ def _drop_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
         same_place = [line for line in lines if abs(line.top - middle) < 4]
         if len({line.page for line in same_place}) >= needed:
             running.update(id(line) for line in same_place)
+    running |= _set_apart_bands(pages, needed)
     # A number beside other text on its line is a table's cell, not a page number.
     beside = {id(line) for lines in pages for row in _rows(lines) if len(row) > 1 for line in row}
     return [[line for line in lines if id(line) not in running
              and not (id(line) in margin_lines and id(line) not in beside
                       and _PAGE_NUMBER.match(line.text))]
             for lines in pages]
+
+
+def _set_apart_bands(pages: list[list[Line]], needed: int) -> set[int]:
+    """Running headers and footers whose words change from page to page (a title on odd pages,
+    the authors on even ones; a date): the topmost or lowest row of a page, in type no larger
+    than the text's, set apart from the rest by more than a line's space, at the same height on
+    enough pages. A page's first line of text is not set apart, and a slide's title is larger."""
+    sizes = [line.size for lines in pages for line in lines]
+    if not sizes:
+        return set()
+    text_size = statistics.median(sizes)
+    bands: dict[tuple[str, int], list[list[Line]]] = defaultdict(list)
+    for lines in pages:
+        rows = _rows(lines)
+        for zone, row, neighbour in (("top", rows[0], rows[1:2]), ("bottom", rows[-1], rows[-2:-1])):
+            size = max(line.size for line in row)
+            if neighbour and size <= text_size and _gap(row, neighbour[0]) > 1.5 * size:
+                bands[(zone, round(row[0].top / 2))].append(row)
+    return {id(line) for rows in bands.values() if len({row[0].page for row in rows}) >= needed
+            for row in rows for line in row}
+
+
+def _gap(row: list[Line], other: list[Line]) -> float:
+    """The white space between two rows, one above the other."""
+    upper, lower = (row, other) if row[0].top > other[0].top else (other, row)
+    return min(line.bottom for line in upper) - max(line.top for line in lower)
 
 
 def _body_size(pages: list[list[Line]]) -> float:
