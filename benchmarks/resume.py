@@ -45,7 +45,7 @@ def run(docs: Path, index: Path) -> tuple[float, int]:
 
 
 def main() -> None:
-    from qa.indexer import DURABLE_PASSAGES, PARTIAL_FOLDER
+    from qa.indexing.indexer import DURABLE_PASSAGES, PARTIAL_FOLDER
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path)

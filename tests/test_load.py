@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.load import DocumentFolderError, load_folder
+from qa.reading.load import DocumentFolderError, load_folder
 
 
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:

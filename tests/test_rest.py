@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from qa.cli import main
 from qa.library import QA
-from qa.rest import HitAnswer, SearchAnswer, rest_app
+from qa.serving.rest import HitAnswer, SearchAnswer, rest_app
 
 PAROS = "Who co-organised the 2018 PAROS workshop?"
 
@@ -26,7 +26,7 @@ def client(seeds_qa: QA) -> TestClient:
 
 def ask_json(qa: QA, *arguments: str, server: str = "") -> dict[str, Any]:
     printed = CliRunner().invoke(main, ["ask", *arguments, "--json", "--docs", str(SEEDS),
-                                        "--index", str(qa.settings.index_dir)],
+                                        "--index", str(qa.core.settings.index_dir)],
                                  env={"QA_SERVER_URL": server} if server else None)
     assert printed.exit_code == 0, printed.output
     return json.loads(printed.stdout)  # type: ignore[no-any-return]

@@ -12,13 +12,13 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from documents import A4, HISTORY, LAMP, report_pdf, write
 
-from qa.api import search_json
+from qa.core.settings import Settings
 from qa.library import QA
-from qa.load import read_file
-from qa.settings import Settings
-from qa.users import Access
-from qa.view import PageImages, marked_pages, text_view
-from qa.view_html import RENDER_WIDTHS, DocumentViews, ViewRequest, zoomed
+from qa.reading.load import read_file
+from qa.serving.api import search_json
+from qa.serving.users import Access
+from qa.showing.view import PageImages, marked_pages, text_view
+from qa.showing.view_html import RENDER_WIDTHS, DocumentViews, ViewRequest, zoomed
 
 NOTE = ("Harbour works of 1890\n\nBy Ada Quill\n\nThe breakwater\n\n"
         "The breakwater was raised in 1890 by the harbour board. It is four hundred metres "
@@ -231,7 +231,7 @@ def test_a_document_without_its_catalogue_copy_is_read_again_unless_it_changed(
 RENDER_IN_THREADS = """
 import sys, threading
 from pathlib import Path
-from qa.view import PageImages, page_count
+from qa.showing.view import PageImages, page_count
 
 path = Path(sys.argv[1])
 failures = []

@@ -12,10 +12,10 @@ import pytest
 from documents import numbered_notes
 from encoders import HashingEncoder
 
+from qa.core.settings import Settings
 from qa.library import QA
-from qa.load import is_transient
-from qa.settings import Settings
-from qa.watch import FolderWatcher, filesystem_type, watcher_for
+from qa.reading.load import is_transient
+from qa.serving.watch import FolderWatcher, filesystem_type, watcher_for
 
 
 def wait_for(condition: Callable[[], bool], seconds: float) -> float:
@@ -68,7 +68,7 @@ def test_adds_edits_renames_and_deletes_are_followed(watched: tuple[QA, FolderWa
 
 def test_deleting_every_document_empties_the_index(watched: tuple[QA, FolderWatcher]) -> None:
     qa, watcher = watched
-    (qa.settings.docs_dir / "harbour.txt").unlink()
+    (qa.core.settings.docs_dir / "harbour.txt").unlink()
     wait_for(lambda: qa.searcher.sources == [], 5)
     result = qa.search("harbour master")
     assert result.hits == [] and "holds no usable document" in result.notices[0]

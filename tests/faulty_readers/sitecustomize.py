@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 try:
-    from qa import load
+    from qa.reading import load
 except ImportError:  # a Python without qa (a tool the test runs): nothing to break
     load = None  # type: ignore[assignment]
 
@@ -28,7 +28,7 @@ if load is not None:
         if "hang-reader" in source:
             time.sleep(3600)
         if "slow-reader" in source:
-            from qa.readers import report
+            from qa.reading.readers import report
 
             for second in range(5):
                 time.sleep(1)
