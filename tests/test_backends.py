@@ -160,7 +160,7 @@ def test_what_a_backend_already_serves(published: tuple[QA, IndexReader], seeds_
     rows = local.candidate_vectors(np.array([4]))[0]
     assert np.array_equal(found[text_key(item.passage.text)][1].astype(np.float32),
                           rows.astype(np.float32))
-    assert not qa.backend.publish(qa.core.settings.index_dir, BuildOptions())  # the same content
+    assert not qa.backend.publish(qa.settings.index_dir, BuildOptions())  # the same content
 
 
 @pytest.mark.parametrize("name", BACKENDS)

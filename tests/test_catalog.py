@@ -56,7 +56,7 @@ def test_an_unchanged_folder_reads_and_chunks_nothing(tmp_path: Path, embedder, 
         "read garden.md", "read harbour.txt", "read report.pdf", "read scan.pdf"]
     assert [s.source for s in first.skipped] == ["scan.pdf"]
     reads.clear()
-    again = QA(qa.core.settings, embedder=embedder).index()  # a new process: `qa ask`, `qa serve`
+    again = QA(qa.settings, embedder=embedder).index()  # a new process: `qa ask`, `qa serve`
     assert reads == []
     assert (again.rebuilt_because, again.files, again.passages) == ("", 3, first.passages)
     assert again.skipped == first.skipped  # the scan's reason, remembered, not read again
@@ -121,9 +121,9 @@ def test_a_damaged_catalogue_is_read_again_from_the_files(tmp_path: Path, embedd
     first = qa.index()
     entries = qa.settings.index_dir / "catalog" / "entries.json"
     entries.write_text("{not json", encoding="utf-8")
-    shutil.rmtree(qa.core.settings.index_dir / "catalog" / "documents")
+    shutil.rmtree(qa.settings.index_dir / "catalog" / "documents")
     reads.clear()
-    report = QA(qa.core.settings, embedder=embedder).index()
+    report = QA(qa.settings, embedder=embedder).index()
     assert sorted(r for r in reads if r.startswith("read")) == [
         "read garden.md", "read harbour.txt", "read report.pdf", "read scan.pdf"]
     assert report.rebuilt_because == "" and report.passages == first.passages
@@ -135,13 +135,13 @@ def test_a_new_chunking_version_chunks_again_without_reading(tmp_path: Path, emb
                                                               reads: list[str]) -> None:
     qa = folder_qa(tmp_path, embedder)
     qa.index()
-    kept = catalog.Catalog(qa.core.settings.index_dir / "catalog", chunking_version=-1)
+    kept = catalog.Catalog(qa.settings.index_dir / "catalog", chunking_version=-1)
     limits = catalog.ReadLimits()
     assert all(kept.summary(h, limits) is None or kept.summary(h, limits).reason  # type: ignore[union-attr]
                or kept.summary(h, limits).passages is None  # type: ignore[union-attr]
                for _, h in kept.files.values())
     reads.clear()
-    corpus = catalog.read_folder(qa.core.settings.docs_dir, 1_000_000, catalog.ReadLimits(), kept)
+    corpus = catalog.read_folder(qa.settings.docs_dir, 1_000_000, catalog.ReadLimits(), kept)
     assert sorted(reads) == ["chunk garden.md", "chunk harbour.txt", "chunk report.pdf"]
     assert set(corpus.files) == {"garden.md", "harbour.txt", "report.pdf"}
 
@@ -155,8 +155,8 @@ def test_verify_finds_an_edit_that_kept_size_time_and_inode(tmp_path: Path, embe
     path.write_text(text.replace("tomatoes", "potatoes"), encoding="utf-8")
     os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))
     assert qa.index().rebuilt_because == ""  # unseen: the stamp is the same
-    kept = catalog.Catalog(qa.core.settings.index_dir / "catalog", 0)
-    assert catalog.changed_behind_stamps(qa.core.settings.docs_dir, kept) == (4, ["garden.md"])
+    kept = catalog.Catalog(qa.settings.index_dir / "catalog", 0)
+    assert catalog.changed_behind_stamps(qa.settings.docs_dir, kept) == (4, ["garden.md"])
     assert qa.index().embedded_passages == 1
     assert "potatoes" in qa.search("What does the garden grow?").hits[0].passage.text
 
@@ -167,7 +167,7 @@ def test_a_file_that_ran_out_of_time_is_tried_again_only_under_other_limits(  # 
     """A watched folder applies many batches: a file that hangs its reader must not cost its
     time-out in every one of them. Raised limits try it again."""
     qa = folder_qa(tmp_path, embedder)
-    write(qa.core.settings.docs_dir, "hang-reader.txt", "Never read\n\nIts reader never answers.")
+    write(qa.settings.docs_dir, "hang-reader.txt", "Never read\n\nIts reader never answers.")
     settings = qa.settings.with_overrides(read_seconds=2.0)
     first = QA(settings, embedder=embedder).index()
     assert "read hang-reader.txt" in reads
@@ -187,12 +187,12 @@ def test_a_lost_extraction_is_read_again_when_a_build_needs_it(tmp_path: Path, e
     needs one that is gone reads its file again."""
     qa = folder_qa(tmp_path, embedder)
     qa.index()
-    shutil.rmtree(qa.core.settings.index_dir / "catalog" / "documents")
+    shutil.rmtree(qa.settings.index_dir / "catalog" / "documents")
     reads.clear()
-    assert QA(qa.core.settings, embedder=embedder).index().rebuilt_because == ""
+    assert QA(qa.settings, embedder=embedder).index().rebuilt_because == ""
     assert reads == []  # nothing changed: nothing needed
-    write(qa.core.settings.docs_dir, "new.txt", "New\n\nThe ferry to the island leaves at nine.")
-    report = QA(qa.core.settings, embedder=embedder).index()
+    write(qa.settings.docs_dir, "new.txt", "New\n\nThe ferry to the island leaves at nine.")
+    report = QA(qa.settings, embedder=embedder).index()
     assert report.embedded_passages == 1
     assert sorted(r for r in reads if r.startswith("read")) == [
         "read garden.md", "read harbour.txt", "read new.txt", "read report.pdf"]

@@ -26,7 +26,7 @@ def client(seeds_qa: QA) -> TestClient:
 
 def ask_json(qa: QA, *arguments: str, server: str = "") -> dict[str, Any]:
     printed = CliRunner().invoke(main, ["ask", *arguments, "--json", "--docs", str(SEEDS),
-                                        "--index", str(qa.core.settings.index_dir)],
+                                        "--index", str(qa.settings.index_dir)],
                                  env={"QA_SERVER_URL": server} if server else None)
     assert printed.exit_code == 0, printed.output
     return json.loads(printed.stdout)  # type: ignore[no-any-return]

@@ -68,7 +68,7 @@ def test_adds_edits_renames_and_deletes_are_followed(watched: tuple[QA, FolderWa
 
 def test_deleting_every_document_empties_the_index(watched: tuple[QA, FolderWatcher]) -> None:
     qa, watcher = watched
-    (qa.core.settings.docs_dir / "harbour.txt").unlink()
+    (qa.settings.docs_dir / "harbour.txt").unlink()
     wait_for(lambda: qa.searcher.sources == [], 5)
     result = qa.search("harbour master")
     assert result.hits == [] and "holds no usable document" in result.notices[0]

@@ -413,7 +413,7 @@ def add_files(qa: QA, uploaded: list[Path], progress: Progress | None = None,
         for path in uploaded:
             path.unlink(missing_ok=True)
         return [f"refused: {access.user} may not add documents (no write permission)"]
-    read_failures = _unreadable_uploads(qa.core.settings, uploaded)
+    read_failures = _unreadable_uploads(qa.settings, uploaded)
     for path in uploaded:
         try:
             if path in read_failures:
@@ -445,7 +445,7 @@ def add_files(qa: QA, uploaded: list[Path], progress: Progress | None = None,
     unreadable = {skip.source: skip.reason for skip in report.skipped}
     for name in added:
         if name in unreadable:
-            (qa.core.settings.docs_dir / name).unlink(missing_ok=True)
+            (qa.settings.docs_dir / name).unlink(missing_ok=True)
             lines.append(f"{name}: not added, {unreadable[name]}")
         else:
             lines.append(f"added {name}")
