@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from qa.chunking.chunk import MAX_PASSAGE_CHARS
+from qa.core.files import atomic_write_text
 from qa.core.settings import Settings
 from qa.indexing.backends.local import LocalIndex
-from qa.indexing.store import IndexUnusableError, atomic_write_text, read_manifest
+from qa.indexing.store import IndexUnusableError, read_manifest
 from qa.library import QA
 
 
@@ -134,7 +135,7 @@ def test_an_index_of_the_earlier_format_is_rebuilt_from_its_own_vectors(small) -
 
 
 def test_passage_table_not_matching_vectors_is_refused(small, embedder) -> None:  # type: ignore[no-untyped-def]
-    from qa.indexing.store import file_sha256
+    from qa.core.files import file_sha256
     from qa.searching.search import Searcher
 
     settings, qa = small

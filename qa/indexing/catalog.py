@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.chunking.chunk import ChunkedCorpus, ChunkedDocument, chunk_document
-from qa.indexing.store import Stamp, atomic_write_text, file_sha256
+from qa.core.files import Stamp, atomic_write_text, file_sha256
 from qa.reading.isolation import ReadLimits, read_files
 from qa.reading.load import Document, DocumentFolderError, SkippedFile, no_documents, readable_files
 from qa.reading.readers import Heading

@@ -23,6 +23,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from qa.chunking.chunk import Passage
+from qa.core.files import Stamp, atomic_write_text, file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -38,29 +39,6 @@ LEXICAL_FOLDER = "lexical"
 VERIFIED_NAME = "verified.json"
 LOCK_NAME = ".writer.lock"
 _SETTLE_NS = 2_000_000_000
-
-
-@dataclass(frozen=True)
-class Stamp:
-    """What a file's stat says of it (the shortcut git uses): while size, modification time and
-    inode are unchanged, the content is taken as unchanged."""
-
-    size: int
-    mtime_ns: int
-    inode: int
-
-    @classmethod
-    def of(cls, path: Path) -> Stamp:
-        status = path.stat()
-        return cls(status.st_size, status.st_mtime_ns, status.st_ino)
-
-    @classmethod
-    def of_or_none(cls, path: Path) -> Stamp | None:
-        """The stamp, or None for a file that is gone or cannot be read."""
-        try:
-            return cls.of(path)
-        except OSError:
-            return None
 
 
 class IndexUnusableError(Exception):
@@ -132,29 +110,6 @@ class Manifest:
 def text_key(text: str) -> str:
     """What an earlier build's vectors are found by: the passage text's SHA-256."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write to a temporary file beside `path`, flush it to disk, then rename over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def passage_record(item: IndexedPassage) -> str:

@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from qa.indexing.store import file_sha256
+from qa.core.files import file_sha256
 from qa.reading.readers import READERS
 
 _MAX_NAME_BYTES = 200

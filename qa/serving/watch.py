@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa.indexing.store import Stamp
+from qa.core.files import Stamp
 from qa.reading.load import is_transient
 
 if TYPE_CHECKING:
