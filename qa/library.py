@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qa.chunking.chunk import CHUNKING_VERSION, ChunkedCorpus, Passage
+from qa.core.access import EVERYONE, Access
 from qa.core.languages import is_english_script
 from qa.core.settings import DEFAULT_MODEL, SEARCH_MODES, SearchMode, Settings
 from qa.embedding.embed import Embedder, Encoder, Progress
@@ -23,7 +24,6 @@ from qa.reading.isolation import ReadLimits, read_files
 from qa.reading.load import Document, real_source
 from qa.searching.rerank import CrossEncoderReranker, Reranker
 from qa.searching.search import Searcher, SearchResult
-from qa.serving.users import EVERYONE, Access
 
 ENGLISH_ONLY_NOTICE = (
     "The bundled model reads English only: for this question, trust its word matches (BM25), "

@@ -16,6 +16,7 @@ import pytest
 from conftest import REPO, SEEDS
 from memory_backend import register as register_memory_backend
 
+from qa.core.access import Access
 from qa.core.settings import Settings
 from qa.indexing import backends
 from qa.indexing.backends import IndexReader
@@ -24,7 +25,6 @@ from qa.indexing.build import BuildOptions
 from qa.indexing.indexer import identity
 from qa.indexing.lexical import analyse
 from qa.library import QA, folder_corpus
-from qa.serving.users import Access
 
 register_memory_backend()
 

@@ -28,11 +28,12 @@ from starlette.types import Receive, Scope, Send
 import qa.serving.users
 from benchmarks.load import call, run_load
 from qa.cli import main, serve_options
+from qa.core.access import Access, glob_pattern
 from qa.core.settings import Settings
 from qa.library import QA
 from qa.serving.guard import RouteGuard
 from qa.serving.signin import Admission, FailedSignIns, SignIn, trusted_proxies
-from qa.serving.users import Access, UsersFile, UsersFileError, glob_pattern, hash_secret, hash_token
+from qa.serving.users import UsersFile, UsersFileError, hash_secret, hash_token
 from qa.serving.webapp import add_files
 
 if sys.version_info >= (3, 11):

@@ -12,11 +12,11 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from documents import A4, HISTORY, LAMP, report_pdf, write
 
+from qa.core.access import Access
 from qa.core.settings import Settings
 from qa.library import QA
 from qa.reading.load import read_file
 from qa.serving.api import search_json
-from qa.serving.users import Access
 from qa.showing.view import PageImages, marked_pages, text_view
 from qa.showing.view_html import RENDER_WIDTHS, DocumentViews, ViewRequest, zoomed
 

@@ -95,7 +95,7 @@ def real_source(path: Path, folder: Path) -> str | None:
     is followed (with / separators), or None when that is outside the folder. Raises
     RuntimeError or OSError on a loop of symlinks.
 
-    A source's name is what folder permissions are judged on (qa.serving.users.Access), so the index
+    A source's name is what folder permissions are judged on (qa.core.access.Access), so the index
     holds a file only under this name and the server serves a source only while its name
     still leads here: a link in public/ to hr/salaries.txt opens nothing a public/ reader
     may not read, on any route, without a check in each route."""

@@ -6,9 +6,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from qa.core.access import EVERYONE, Access
 from qa.core.settings import SEARCH_MODES, SearchMode
 from qa.library import QA, QuestionRefused
-from qa.serving.users import EVERYONE, Access
 from qa.showing.cite import result_to_json
 
 MAX_K = 100

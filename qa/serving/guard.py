@@ -17,8 +17,8 @@ from pathlib import Path
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from qa.core.access import EVERYONE, Access
 from qa.serving.signin import SignIn
-from qa.serving.users import EVERYONE, Access
 
 UPLOAD_ROUTE = "/gradio_api/upload"
 FILE_ROUTE = "/gradio_api/file="

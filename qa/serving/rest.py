@@ -23,13 +23,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from qa.core.access import Access
 from qa.core.settings import SearchMode
 from qa.indexing.store import IndexUnusableError
 from qa.library import QA
 from qa.serving.api import MAX_K, ApiInputError, search_json
 from qa.serving.guard import REST_PREFIX as PREFIX
 from qa.serving.signin import no_sign_in
-from qa.serving.users import Access
 from qa.serving.watch import FolderWatcher
 
 

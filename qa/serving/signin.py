@@ -33,7 +33,8 @@ from typing import Any
 
 import anyio.to_thread
 
-from qa.serving.users import EVERYONE, Access, TokenEntry, UsersFile, hash_token
+from qa.core.access import EVERYONE, Access
+from qa.serving.users import TokenEntry, UsersFile, hash_token
 
 USER_HEADER = "x-qa-user"
 _USER_HEADER = USER_HEADER.encode()

@@ -19,6 +19,7 @@ from urllib.parse import quote
 import gradio as gr
 from starlette.middleware import Middleware
 
+from qa.core.access import EVERYONE, Access
 from qa.core.settings import SEARCH_MODES, Settings
 from qa.embedding.embed import Progress
 from qa.library import QA, QuestionRefused
@@ -31,7 +32,7 @@ from qa.serving.guard import DOCUMENT_ROUTE, RouteGuard
 from qa.serving.rest import rest_app
 from qa.serving.signin import SignIn, no_sign_in, trusted_proxies
 from qa.serving.uploads import UploadRefused, safe_name, store_upload
-from qa.serving.users import EVERYONE, Access, UsersFile, UsersFileError
+from qa.serving.users import UsersFile, UsersFileError
 from qa.serving.watch import FolderWatcher, watcher_for
 from qa.showing.cite import citation_text, display_source, highlighted_html, page_label
 from qa.showing.exports import ExportFolder, keep_pruning

@@ -12,9 +12,9 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from qa.chunking.chunk import Passage
+from qa.core.access import EVERYONE, Access
 from qa.library import QA
 from qa.serving.guard import DOCUMENT_ROUTE, PAGE_ROUTE
-from qa.serving.users import EVERYONE, Access
 from qa.showing.cite import display_source, page_label
 from qa.showing.view import (
     PICTURED,
