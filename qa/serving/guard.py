@@ -19,11 +19,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qa.core.access import EVERYONE, Access
 from qa.serving.signin import SignIn
+from qa.showing.view_html import DOCUMENT_ROUTE, PAGE_ROUTE
 
 UPLOAD_ROUTE = "/gradio_api/upload"
 FILE_ROUTE = "/gradio_api/file="
-DOCUMENT_ROUTE = "/qa/documents/"  # the file itself (a PDF opens at #page=N)
-PAGE_ROUTE = "/qa/pages/"  # a page of a PDF or an image as PNG: PAGE_ROUTE + source?page=N&width=W
 REST_PREFIX = "/api"
 
 # Gradio's routes (as its router spells them) and what qa lets through: "page" passes, "closed"

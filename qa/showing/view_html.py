@@ -14,7 +14,6 @@ from urllib.parse import quote, urlencode
 from qa.chunking.chunk import Passage
 from qa.core.access import EVERYONE, Access
 from qa.library import QA
-from qa.serving.guard import DOCUMENT_ROUTE, PAGE_ROUTE
 from qa.showing.cite import display_source, page_label
 from qa.showing.view import (
     PICTURED,
@@ -27,6 +26,10 @@ from qa.showing.view import (
     page_count,
     text_view,
 )
+
+# Where a view's links point; the server's guard serves these routes.
+DOCUMENT_ROUTE = "/qa/documents/"  # the file itself (a PDF opens at #page=N)
+PAGE_ROUTE = "/qa/pages/"  # a page of a PDF or an image as PNG: PAGE_ROUTE + source?page=N&width=W
 
 ZOOMS = (50, 75, 100, 150, 200)  # per cent of the view's width
 # The picture's width in pixels at each zoom: sharp on a wide screen at 100 %, never larger
