@@ -44,7 +44,8 @@ from qa.core.settings import Settings
 from qa.embedding.embed import Embedder, Progress
 from qa.evaluating.beir import load_collection
 from qa.indexing.indexer import build_index
-from qa.reading.load import Document, load_folder
+from qa.reading.isolation import load_folder
+from qa.reading.load import Document
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

@@ -172,7 +172,7 @@ def main() -> None:
     print(f"making scans in {work} ...", file=sys.stderr)
     scans, images, _, page_files = make_scans(pdfs, work)
 
-    from qa.reading.load import load_folder
+    from qa.reading.isolation import load_folder
 
     started = time.perf_counter()
     loaded = load_folder(scans)

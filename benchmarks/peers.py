@@ -42,7 +42,7 @@ def collection(name: str, questions: int) -> tuple[Any, list[str], list[str]]:
     """qa's sources for a collection, the passage texts every engine indexes, and questions."""
     from qa.chunking.chunk import chunk_documents
     from qa.evaluating.beir import load_collection
-    from qa.reading.load import load_folder
+    from qa.reading.isolation import load_folder
 
     if name == "squad":
         sources = chunk_documents(load_folder(SHARED / "squad" / "docs").documents)

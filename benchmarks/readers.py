@@ -76,7 +76,7 @@ def build_share(folder: Path) -> dict[str, float]:
     """Reading as a share of a full `qa index` of the folder (reading, chunking, embedding, …)."""
     from qa.core.settings import Settings
     from qa.library import QA
-    from qa.reading.load import load_folder
+    from qa.reading.isolation import load_folder
 
     started = time.perf_counter()
     load_folder(folder)

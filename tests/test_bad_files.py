@@ -19,7 +19,7 @@ from qa.cli import main
 from qa.core.settings import Settings
 from qa.indexing import store
 from qa.library import QA
-from qa.reading.load import load_folder
+from qa.reading.isolation import load_folder
 from qa.serving.webapp import build_page, citation_choices, render_results
 from qa.showing.exports import ExportFolder
 from qa.showing.view_html import DocumentViews, ViewRequest

@@ -30,7 +30,8 @@ from formats import (
 
 from qa.chunking.chunk import Passage, chunk_document, sentence_spans
 from qa.indexing.lexical import analyse
-from qa.reading.load import Document, load_folder
+from qa.reading.isolation import load_folder
+from qa.reading.load import Document
 from qa.reading.readers import READERS, UnreadableError
 
 

@@ -245,7 +245,7 @@ def test_checked_index_is_not_hashed_again_until_a_file_changes(  # type: ignore
 
 def _chunked(folder: Path):  # type: ignore[no-untyped-def]
     from qa.chunking.chunk import chunk_documents
-    from qa.reading.load import load_folder
+    from qa.reading.isolation import load_folder
 
     return chunk_documents(load_folder(folder, 1_000_000).documents)
 

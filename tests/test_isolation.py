@@ -14,8 +14,8 @@ from documents import many_lines_pdf, write
 
 from qa.core.settings import settings_from_env
 from qa.reading import isolation
-from qa.reading.isolation import ReadLimits, read_files
-from qa.reading.load import Document, SkippedFile, load_folder
+from qa.reading.isolation import ReadLimits, load_folder, read_files
+from qa.reading.load import Document, SkippedFile
 
 GOOD = "Harbour notes\n\nThe east pontoon has fresh water and power for visiting boats.\n"
 

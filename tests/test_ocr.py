@@ -13,7 +13,8 @@ from documents import LAMP, report_pdf, two_column_pdf, write
 from scans import encoded, multipage, scanned
 
 from qa.chunking.chunk import chunk_document
-from qa.reading.load import Document, load_folder
+from qa.reading.isolation import load_folder
+from qa.reading.load import Document
 from qa.reading.readers import UnreadableError, set_reporter
 from qa.reading.readers.image import read_image
 from qa.reading.readers.pdf import read_pdf

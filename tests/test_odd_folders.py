@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from qa.core.settings import Settings
 from qa.library import QA
-from qa.reading.load import load_folder
+from qa.reading.isolation import load_folder
 
 
 def test_fifty_megabyte_file_is_skipped_by_name(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from conftest import REPO, SEEDS, SHARED
 from qa.chunking.chunk import sentence_spans
 from qa.embedding.embed import Embedder, load_sentence_transformer, resolve_model_path
 from qa.evaluating.beir import load_collection
-from qa.reading.load import load_folder
+from qa.reading.isolation import load_folder
 
 
 def sample_texts() -> list[str]:

@@ -20,7 +20,7 @@ from documents import (
 )
 
 from qa.chunking.chunk import chunk_document
-from qa.reading.load import load_folder
+from qa.reading.isolation import load_folder
 from qa.reading.readers import UnreadableError
 from qa.reading.readers.docx import read_docx
 from qa.reading.readers.html import read_html

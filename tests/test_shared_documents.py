@@ -15,7 +15,7 @@ from qa.cli import main
 from qa.core.settings import Settings
 from qa.evaluating.evaluate import read_question_set
 from qa.evaluating.runs import evaluate_question_files
-from qa.reading.load import load_folder
+from qa.reading.isolation import load_folder
 
 DOCUMENTS = SHARED / "documents"
 pytestmark = pytest.mark.skipif(not DOCUMENTS.is_dir(), reason="../shared/documents is missing")

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from qa.core.settings import Settings, usable_cores
-from qa.reading.load import Document, SkippedFile, read_file
+from qa.reading.load import Document, SkippedFile, no_documents, read_file, readable_files
 from qa.reading.readers import Heading, set_reporter
 
 log = logging.getLogger(__name__)
@@ -243,6 +243,38 @@ def _within_text_limit(document: Document, text_mb: float) -> Document | Skipped
         return document
     return SkippedFile(document.source, f"yields {size_mb:,.1f} MB of text, over the limit of "
                                         f"{text_mb:g} MB (QA_MAX_TEXT_MB)")
+
+
+# Reading a whole folder at once: what tests and benchmarks use; the library reads through its
+# catalogue (qa.indexing.catalog.read_folder), which reads only what changed.
+@dataclass(frozen=True)
+class LoadedFolder:
+    documents: list[Document]
+    skipped: list[SkippedFile]
+
+
+def load_folder(folder: Path, max_file_bytes: int = 20_000_000,
+                limits: ReadLimits | None = None) -> LoadedFolder:
+    """Read every document under `folder` (the suffixes of qa.reading.readers.READERS), recursively,
+    each in a worker process under `limits`.
+
+    Unusable files are returned in `skipped` with a reason (and logged); a missing folder or one
+    with no usable document raises DocumentFolderError.
+    """
+    readable, skipped = readable_files(folder, max_file_bytes)
+    documents: list[Document] = []
+    for outcome in read_files(readable, limits or ReadLimits()):
+        if isinstance(outcome, Document):
+            documents.append(outcome)
+        else:
+            skipped.append(outcome)
+    documents.sort(key=lambda document: document.source)
+    skipped.sort(key=lambda skip: skip.source)
+    for skip in skipped:
+        log.warning("skipping %s: %s", skip.source, skip.reason)
+    if not documents:
+        raise no_documents(folder, skipped)
+    return LoadedFolder(documents, skipped)
 
 
 if __name__ == "__main__":

@@ -7,12 +7,8 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from qa.reading.readers import READERS, Heading, UnreadableError, well_formed, well_formed_text
-
-if TYPE_CHECKING:
-    from qa.reading.isolation import ReadLimits
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +48,6 @@ class SkippedFile:
     source: str
     reason: str
     content_hash: str = ""
-
-
-@dataclass(frozen=True)
-class LoadedFolder:
-    documents: list[Document]
-    skipped: list[SkippedFile]
 
 
 def content_hash(data: bytes) -> str:
@@ -157,32 +147,6 @@ def _extract(source: str, data: bytes) -> Document | SkippedFile:
     if not extracted.text.strip():
         return SkippedFile(source, "empty", digest)
     return Document(source, extracted.text, digest, extracted.page_starts, extracted.headings)
-
-
-def load_folder(folder: Path, max_file_bytes: int = 20_000_000,
-                limits: ReadLimits | None = None) -> LoadedFolder:
-    """Read every document under `folder` (the suffixes of qa.reading.readers.READERS), recursively,
-    each in a worker process under `limits` (qa.reading.isolation).
-
-    Unusable files are returned in `skipped` with a reason (and logged); a missing folder or one
-    with no usable document raises DocumentFolderError.
-    """
-    from qa.reading.isolation import ReadLimits, read_files
-
-    readable, skipped = readable_files(folder, max_file_bytes)
-    documents: list[Document] = []
-    for outcome in read_files(readable, limits or ReadLimits()):
-        if isinstance(outcome, Document):
-            documents.append(outcome)
-        else:
-            skipped.append(outcome)
-    documents.sort(key=lambda document: document.source)
-    skipped.sort(key=lambda skip: skip.source)
-    for skip in skipped:
-        log.warning("skipping %s: %s", skip.source, skip.reason)
-    if not documents:
-        raise no_documents(folder, skipped)
-    return LoadedFolder(documents, skipped)
 
 
 def readable_files(folder: Path, max_file_bytes: int
