@@ -25,11 +25,11 @@ class Settings:
 
     docs_dir: Path = Path("seeds")
     index_dir: Path = Path("embeddings")
-    # Where searches read the index, a name in qa.indexing.backends' registry: "local" (index_dir) or
+    # Where searches read the index, a name in qa.backends' registry: "local" (index_dir) or
     # "milvus" (a server, cluster or Milvus Lite at milvus_uri, as pymilvus takes it: a file path
     # or http://host:19530), under milvus_collection (default: a name derived from the documents
     # folder). With "milvus", index_dir only holds the local build that `qa index` publishes.
-    # Checked when the backend is made (qa.indexing.backends.backend_for).
+    # Checked when the backend is made (qa.backends.backend_for).
     backend: str = "local"
     milvus_uri: str = ""
     milvus_token: str = ""
@@ -52,17 +52,17 @@ class Settings:
     # 0.6-0.7x the time but cost up to 0.007 of recall (docs/benchmarks.md), so it is not the default.
     sentence_vectors: str = "separate"
     max_file_bytes: int = 20_000_000
-    # `qa serve` follows the documents folder live (qa.serving.watch): by change events, or by polling
+    # `qa serve` follows the documents folder live (qa.watch): by change events, or by polling
     # every watch_poll_seconds where the filesystem delivers none ("auto": network filesystems;
     # "always"; "never").
     watch: bool = True
     watch_polling: str = "auto"
     watch_poll_seconds: float = 2.0
-    # Each file is read in a worker process (qa.reading.isolation); one that takes longer than this, or
+    # Each file is read in a worker process (qa.isolation); one that takes longer than this, or
     # whose worker needs more address space than this, is skipped with the reason.
     read_seconds: float = 60.0
     read_memory_mb: int = 2048
-    # The OCR cache (QA_OCR_CACHE, qa.reading.readers.ocr) is kept to this size, the pages used least
+    # The OCR cache (QA_OCR_CACHE, qa.readers.ocr) is kept to this size, the pages used least
     # recently evicted first; 0: nothing is kept, every page is recognised each time it is read.
     ocr_cache_mb: int = 1024
     # A file whose text is longer than this (in MB, a character counted as its UTF-8 bytes) is
@@ -135,7 +135,7 @@ class Settings:
     lexical_head: int = 0
 
     def signal_weights(self) -> dict[str, float]:
-        """Each retrieval signal's weight in fusion, by the signal's name (qa.searching.search.SIGNALS)."""
+        """Each retrieval signal's weight in fusion, by the signal's name (qa.search.SIGNALS)."""
         return {"dense": self.dense_weight, "lexical": self.lexical_weight}
 
     def lexical_head_size(self, passage_count: int) -> int:
