@@ -293,10 +293,14 @@ def sea_paragraphs(sentences: int) -> list[str]:
             for start in range(18)]
 
 
+FOOTNOTE = "1 After the town records."
+
+
 def justified_columns_pdf(columns: int, pagesize: tuple[float, float] = A4, gutter: float = 12,
-                          size: float = 9) -> bytes:
+                          size: float = 9, footnote: bool = False) -> bytes:
     """Prose set justified in `columns` columns (narrow ones stretch their spaces wide), two
-    pages of it, under a full-width title."""
+    pages of it, under a full-width title; with `footnote`, a footnote in smaller type at the
+    foot of the first column of each page."""
     from reportlab.lib.enums import TA_JUSTIFY
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate, Paragraph
@@ -304,16 +308,20 @@ def justified_columns_pdf(columns: int, pagesize: tuple[float, float] = A4, gutt
     buffer = io.BytesIO()
     width, height = pagesize
     margin = 36
+    foot = 24 if footnote else 0
     column_width = (width - 2 * margin - (columns - 1) * gutter) / columns
-    frames = [Frame(margin + n * (column_width + gutter), margin, column_width,
-                    height - 2 * margin - 30, id=f"column{n}") for n in range(columns)]
+    frames = [Frame(margin + n * (column_width + gutter), margin + foot, column_width,
+                    height - 2 * margin - 30 - foot, id=f"column{n}") for n in range(columns)]
 
     def title(canvas, _document) -> None:  # type: ignore[no-untyped-def]
         canvas.setFont("Helvetica-Bold", 14)
         canvas.drawString(margin, height - margin - 14, "The Harbour Through the Years")
+        if footnote:
+            canvas.setFont("Times-Roman", size * 0.75)
+            canvas.drawString(margin + 6, margin + 8, FOOTNOTE)
 
     document = BaseDocTemplate(buffer, pagesize=pagesize)
-    document.addPageTemplates([PageTemplate(frames=frames, onPage=title)])
+    document.addPageTemplates([PageTemplate(frames=frames, onPageEnd=title)])
     style = ParagraphStyle("body", fontName="Times-Roman", fontSize=size, leading=size * 1.2,
                            alignment=TA_JUSTIFY, spaceAfter=size / 2)
     document.build([Paragraph(text, style) for text in sea_paragraphs(4)])

@@ -55,16 +55,18 @@ def test_sigkill_during_build_keeps_previous_index(tmp_path: Path, embedder) -> 
 
 def test_a_build_killed_past_half_resumes_from_what_it_had_embedded(tmp_path: Path,  # type: ignore[no-untyped-def]
                                                                      embedder) -> None:
-    """Vectors are saved as they are computed: `qa index` SIGKILLed once two runs of passages
-    are saved leaves them for the next build, which embeds only the rest, serves nothing
-    partial in between, and answers exactly as a build that never stopped."""
+    """Vectors are saved as they are computed: `qa index` SIGKILLed once its progress bar shows
+    half of the embedding done leaves that half for the next build, which embeds little more
+    than the rest, serves nothing partial in between, and answers exactly as a build that
+    never stopped."""
+    import re
     import shutil
 
-    from qa.indexing.indexer import DURABLE_PASSAGES, PARTIAL_FOLDER
+    from qa.indexing.indexer import PARTIAL_FOLDER
 
     abstracts = [json.loads(line)["text"] for line in
                  (REPO.parent / "shared" / "beir" / "cranfield" / "corpus.jsonl").open()]
-    count = 3 * DURABLE_PASSAGES - 100
+    count = 668
     docs, index = tmp_path / "docs", tmp_path / "index"
     docs.mkdir()
     for number, text in enumerate(abstracts[:count]):
@@ -72,13 +74,17 @@ def test_a_build_killed_past_half_resumes_from_what_it_had_embedded(tmp_path: Pa
                                                          encoding="utf-8")
     build = subprocess.Popen(
         ["timeout", "600", sys.executable, "-m", "qa.cli", "index", str(docs), "--index", str(index)],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 300
-    while len(list((index / PARTIAL_FOLDER).glob("*/run-*.jsonl"))) < 2:
-        assert time.time() < deadline and build.poll() is None, "the build never saved two runs"
-        time.sleep(0.05)
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    assert build.stderr is not None
+    shown = b""
+    while not (done := re.findall(rb"(\d+)/(\d+) \[", shown)) \
+            or int(done[-1][0]) * 2 < int(done[-1][1]):  # the progress bar: texts done/all
+        chunk = os.read(build.stderr.fileno(), 4096)
+        assert chunk, f"the build ended before it was half done: {shown[-2000:]!r}"
+        shown = (shown + chunk)[-4096:]
     os.killpg(build.pid, signal.SIGKILL)
     build.wait()
+    assert list((index / PARTIAL_FOLDER).glob("*/run-*.jsonl"))
     assert not (index / "manifest.json").exists()  # nothing partial is ever served
     settings = Settings(docs_dir=docs, index_dir=index)
     resumed = QA(settings, embedder=embedder).index()
@@ -92,7 +98,7 @@ def test_a_build_killed_past_half_resumes_from_what_it_had_embedded(tmp_path: Pa
     # (abstract 470 is empty: its title line is its passage).
     assert clean_report.passages == count + 1
     assert resumed.passages == clean_report.passages == clean_report.embedded_passages
-    assert resumed.embedded_passages <= 0.6 * resumed.passages, resumed
+    assert resumed.embedded_passages <= 0.55 * resumed.passages, resumed
     survivor = QA(settings, embedder=embedder)
     for question in ("heat transfer in laminar boundary layers", "buckling of thin cylinders",
                      "supersonic flow over a wedge"):

@@ -306,3 +306,112 @@ def test_a_whole_index_and_search_runs_on_any_encoder(tmp_path: Path) -> None:
     assert qa.index().embedded_passages == 1
     assert "The beta file is about harbours and ships." in encoder.encoded
     assert qa.search("harbours and ships").hits[0].passage.source == "b.md"
+
+
+@pytest.mark.parametrize("sentence_vectors", ["separate", "late"])
+def test_a_text_is_embedded_once_per_build_however_often_it_occurs(  # type: ignore[no-untyped-def]
+        tmp_path: Path, monkeypatch, sentence_vectors: str) -> None:
+    """Copies of one file, and a sentence two different paragraphs share, cost one encoding per
+    distinct text, also across the runs a build saves one by one; every copy gets the same
+    rows as the first, and the report says how many texts the passages took."""
+    from encoders import HashingEncoder
+
+    from qa.indexing import indexer
+
+    monkeypatch.setattr(indexer, "DURABLE_TEXTS", 1)  # every passage a run of its own
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    body = ("Pump report\n\nThe pump failed twice in winter. Its valves were replaced in March."
+            "\n\nA second paragraph about the valves. The pump failed twice in winter.")
+    for number in range(5):
+        (docs / f"copy-{number}.txt").write_text(body, encoding="utf-8")
+    (docs / "other.txt").write_text("Other\n\nA note on gaskets. Its valves were replaced in "
+                                    "March.", encoding="utf-8")
+    encoder = HashingEncoder()
+    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index",
+                     sentence_vectors=sentence_vectors), embedder=encoder)
+    report = qa.index()
+    repeated = sorted({text for text in encoder.encoded if encoder.encoded.count(text) > 1})
+    assert repeated == [], f"encoded more than once: {repeated}"
+    passages = qa.searcher.passages
+    distinct = {item.passage.text for item in passages}
+    assert report.passages == report.embedded_passages == len(passages) > len(distinct)
+    assert report.distinct_passages == len(distinct)
+    assert report.texts_embedded == len(encoder.encoded)
+    assert f"{len(encoder.encoded)} texts embedded for {len(passages)} passages " \
+           f"({len(distinct)} distinct)" in report.summary()
+    hits = qa.search("pump failed twice in winter", k=20).hits
+    copies = [h for h in hits if h.passage.source.startswith("copy-")
+              and "pump failed" in h.passage.text and "second" not in h.passage.text]
+    assert len(copies) == 5 and len({round(h.score, 6) for h in copies}) == 1, copies
+
+
+def test_an_edited_paragraph_encodes_only_its_new_sentences(tmp_path: Path) -> None:
+    """Sentences encoded on their own: a paragraph with one sentence changed keeps the rows
+    the earlier build has for its other sentences; only its new text and new sentence are
+    encoded."""
+    from encoders import HashingEncoder
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    sentences = ["The pump failed twice in winter.", "Its valves were replaced in March.",
+                 "The gaskets held."]
+    (docs / "pump.txt").write_text("Pump\n\n" + " ".join(sentences), encoding="utf-8")
+    encoder = HashingEncoder()
+    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=encoder)
+    qa.index()
+    edited = [sentences[0], "Its valves were replaced in May.", sentences[2]]
+    (docs / "pump.txt").write_text("Pump\n\n" + " ".join(edited), encoding="utf-8")
+    encoder.encoded.clear()
+    report = qa.index()
+    assert report.embedded_passages == 1 and report.texts_embedded == 2
+    assert sorted(encoder.encoded) == sorted([" ".join(edited), edited[1]])
+    [item] = qa.searcher.passages
+    assert qa.search("gaskets held", k=1).hits[0].passage.source == "pump.txt"
+    assert item.row_count == 4
+
+
+@pytest.fixture()
+def notes(tmp_path: Path, embedder):  # type: ignore[no-untyped-def]
+    from documents import numbered_notes
+
+    numbered_notes(tmp_path / "docs", 500, "harbour", "Berth {n} was painted blue in spring.")
+    settings = Settings(docs_dir=tmp_path / "docs", index_dir=tmp_path / "index")
+    qa_ = QA(settings, embedder=embedder)
+    qa_.index()
+    return settings
+
+
+def test_opening_an_index_parses_only_the_passages_a_search_returns(notes, embedder,  # type: ignore[no-untyped-def]
+                                                                     monkeypatch) -> None:
+    import qa.indexing.store
+    from qa.searching.search import Searcher
+
+    parsed: list[str] = []
+    real = qa.indexing.store.passage_from_record
+    monkeypatch.setattr(qa.indexing.store, "passage_from_record",
+                        lambda line: parsed.append(line) or real(line))
+    index = LocalIndex(notes.index_dir, notes)
+    assert parsed == [] and index.passage_count >= 500
+    hits = Searcher(index, notes, embedder).search("berth 7 painted", 3, "hybrid")
+    # At most the candidates each retriever proposes (100 each), not all 500.
+    assert hits and len(parsed) <= 200
+
+
+def test_an_index_without_its_passage_columns_still_opens(notes, embedder) -> None:  # type: ignore[no-untyped-def]
+    from qa.indexing.store import COLUMNS_NAME, SOURCES_NAME
+    from qa.searching.search import Searcher
+
+    def found() -> list[tuple[str, int]]:
+        hits = Searcher(LocalIndex(notes.index_dir, notes), notes, embedder).search(
+            "berth 7 painted", 5, "hybrid")
+        return [(hit.passage.source, hit.passage.paragraph) for hit in hits]
+
+    expected = found()
+    manifest_path = notes.index_dir / "manifest.json"
+    data = json.loads(manifest_path.read_text())
+    for name in (COLUMNS_NAME, SOURCES_NAME):  # as a build made before the columns were stored
+        (notes.index_dir / data["build"] / name).unlink()
+        del data["checksums"][name]
+    manifest_path.write_text(json.dumps(data))
+    assert found() == expected and expected

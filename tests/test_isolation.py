@@ -102,9 +102,14 @@ def test_read_limits_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QA_READ_SECONDS", "2.5")
     monkeypatch.setenv("QA_READ_MEMORY_MB", "700")
     monkeypatch.setenv("QA_MAX_TEXT_MB", "0.5")
+    monkeypatch.setenv("QA_READ_TOTAL_SECONDS", "90")
     settings = settings_from_env()
     assert (settings.read_seconds, settings.read_memory_mb) == (2.5, 700)
-    assert ReadLimits.of(settings).text_mb == 0.5
+    assert (ReadLimits.of(settings).text_mb, ReadLimits.of(settings).total_seconds) == (0.5, 90)
+    monkeypatch.setenv("QA_READ_TOTAL_SECONDS", "0")
+    with pytest.raises(ValueError, match="QA_READ_TOTAL_SECONDS"):
+        settings_from_env()
+    monkeypatch.setenv("QA_READ_TOTAL_SECONDS", "90")
     monkeypatch.setenv("QA_READ_SECONDS", "0")
     with pytest.raises(ValueError, match="QA_READ_SECONDS"):
         settings_from_env()
@@ -197,6 +202,23 @@ def test_a_long_read_that_says_it_is_alive_is_given_its_time(tmp_path: Path) -> 
                          ReadLimits(seconds=2.5, workers=2))
     assert isinstance(outcomes["slow-reader.txt"], Document)
     assert "took longer than 2.5 s" in outcomes["hang-reader.txt"].reason  # type: ignore[union-attr]
+
+
+@pytest.mark.usefixtures("faulty_readers")
+def test_a_read_that_says_it_is_alive_forever_is_stopped_at_its_total_budget(tmp_path: Path
+                                                                              ) -> None:
+    """A 2,000-frame TIFF kept renewing its time limit page after page for minutes: however
+    often a reader reports, the file's total budget ends it, with that reason."""
+    endless = write(tmp_path, "endless-reader.txt", GOOD)
+    good = write(tmp_path, "good.txt", GOOD)
+    started = time.monotonic()
+    outcomes = _outcomes([("endless-reader.txt", endless), ("good.txt", good)],
+                         ReadLimits(seconds=1, total_seconds=2.5, workers=1))
+    assert time.monotonic() - started < 30
+    assert isinstance(outcomes["good.txt"], Document)
+    assert outcomes["endless-reader.txt"] == SkippedFile(
+        "endless-reader.txt", "took longer than 2.5 s in all to read (QA_READ_TOTAL_SECONDS), "
+        "so it was stopped")
 
 
 @pytest.mark.usefixtures("faulty_readers")

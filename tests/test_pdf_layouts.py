@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from documents import (
     A4,
+    FOOTNOTE,
     MARGIN_NOTE,
     SEA_SENTENCES,
     justified_columns_pdf,
@@ -77,3 +78,13 @@ def test_a_margin_note_stands_apart_and_breaks_no_sentence(sentences: int) -> No
     assert {s: flat.count(s) for s in SEA_SENTENCES} == {s: source.count(s) for s in SEA_SENTENCES}
     notes = [block for block in text.split("\n\n") if block.startswith(MARGIN_NOTE[0])]
     assert notes and all(" ".join(note.split()) == " ".join(MARGIN_NOTE) for note in notes)
+
+
+# Sizes at which a column ends inside a sentence, and one at which it ends with one.
+@pytest.mark.parametrize(("columns", "size"), [(1, 9), (2, 8.5), (2, 9), (3, 9.5)])
+def test_a_footnote_at_a_column_foot_breaks_no_sentence(columns: int, size: float) -> None:
+    text = read_pdf(justified_columns_pdf(columns, size=size, footnote=True)).text
+    flat = " ".join(re.sub(r"(\w)-\n(\w)", r"\1\2", text).split())
+    source = " ".join(sea_paragraphs(4))
+    assert {s: flat.count(s) for s in SEA_SENTENCES} == {s: source.count(s) for s in SEA_SENTENCES}
+    assert FOOTNOTE in flat

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import html
+import io
 import re
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -266,3 +268,178 @@ def test_pages_rendered_in_many_threads_at_once_neither_fail_nor_crash(tmp_path:
         done = subprocess.run([sys.executable, "-c", RENDER_IN_THREADS, str(pdf)],
                               capture_output=True, text=True, timeout=300, check=False)
         assert done.returncode == 0, (attempt, done.returncode, done.stdout, done.stderr[-500:])
+
+
+def test_a_page_asked_for_by_many_at_once_is_rendered_once(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twelve requests for a 10,500-pixel PNG's page took a server to 6.65 GB: each decoded it
+    for itself. They wait for the one render of that page."""
+    import threading
+
+    from PIL import Image
+
+    from qa.showing import view
+
+    path = tmp_path / "scan.png"
+    Image.new("RGB", (3000, 2000), "white").save(path)
+    renders: list[int] = []
+    release = threading.Event()
+    real_render = view._render
+
+    def counted_render(*arguments: Any) -> bytes:
+        renders.append(1)
+        release.wait(timeout=30)  # until every request has asked
+        return real_render(*arguments)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(view, "_render", counted_render)
+    images = PageImages(10_000_000)
+    answers: list[bytes] = []
+    asking = [threading.Thread(target=lambda: answers.append(images.png(path, 1, 1400)))
+              for _ in range(12)]
+    for thread in asking:
+        thread.start()
+    time.sleep(0.5)
+    release.set()
+    for thread in asking:
+        thread.join(timeout=60)
+    assert len(answers) == 12 and len(set(answers)) == 1
+    assert len(renders) == 1, f"{len(renders)} renders for 12 requests of one page"
+
+
+def test_renders_run_in_a_small_pool_within_their_memory_budget(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """However many pages are asked for at once, two renders run at a time, and fewer when
+    their decoded pixels would together pass the budget."""
+    import threading
+
+    from PIL import Image
+
+    from qa.showing import view
+
+    paths = [tmp_path / f"scan-{number}.png" for number in range(4)]
+    for path in paths:
+        Image.new("RGB", (1000, 1000), "white").save(path)  # 4 MB decoded each
+    running, most = [0], [0]
+    lock = threading.Lock()
+    real_picture = view._ImagePages.picture
+
+    def tracked_picture(pages: Any, index: int, width: int) -> Any:
+        needed, make = real_picture(pages, index, width)
+
+        def tracked_make() -> Any:
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            time.sleep(0.3)
+            try:
+                return make()
+            finally:
+                with lock:
+                    running[0] -= 1
+        return needed, tracked_make
+
+    monkeypatch.setattr(view._ImagePages, "picture", tracked_picture)
+    for budget, allowed in ((100_000_000, 2), (6_000_000, 1)):
+        images, most[0] = PageImages(0, render_bytes=budget), 0
+        asking = [threading.Thread(target=images.png, args=(path, 1, 800)) for path in paths]
+        for thread in asking:
+            thread.start()
+        for thread in asking:
+            thread.join(timeout=60)
+        assert 1 <= most[0] <= allowed, (budget, most[0])
+
+
+def test_an_image_cut_short_is_no_picture_not_an_error(tmp_path: Path) -> None:
+    """Its header is whole, its pixels are not: the page route answered 500 with a traceback."""
+    from PIL import Image
+
+    from qa.showing.view import ViewError
+
+    path = tmp_path / "cut.png"
+    buffer = io.BytesIO()
+    Image.effect_noise((600, 600), 64).save(buffer, format="PNG")
+    path.write_bytes(buffer.getvalue()[:20_000])
+    with pytest.raises(ViewError, match=r"cut\.png cannot be shown: damaged image"):
+        PageImages(0).png(path, 1, 800)
+
+
+PEAK_OF_ONE_PICTURE = """
+import sys
+from pathlib import Path
+from qa.showing.view import PageImages
+
+def peak_kb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM"):
+            return int(line.split()[1])
+
+before = peak_kb()
+PageImages(0).png(Path(sys.argv[1]), 1, 1400)
+print(peak_kb() - before)
+"""
+
+
+@pytest.mark.parametrize(("name", "most_mb"), [("scan.jpg", 100), ("scan.png", 300)])
+def test_a_large_image_is_decoded_no_larger_than_its_picture_needs(
+        tmp_path: Path, name: str, most_mb: int) -> None:
+    """A 6,000-pixel-square scan decodes to 144 MB as RGB: a JPEG is decoded at the size the
+    picture needs, a PNG whole once, then reduced (it was copied whole twice more: over 400 MB
+    for either). Measured in a process of its own: its peak resident memory."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    path = tmp_path / name
+    Image.new("RGB", (6000, 6000), "white").save(path)
+    done = subprocess.run([sys.executable, "-c", PEAK_OF_ONE_PICTURE, str(path)],
+                          capture_output=True, text=True, timeout=120, check=True)
+    grown_mb = int(done.stdout) / 1024
+    assert grown_mb < most_mb, f"{name}: {grown_mb:.0f} MB for one page picture"
+
+
+def test_searches_are_answered_while_page_renders_are_queued(
+        harbour: QA, monkeypatch: pytest.MonkeyPatch) -> None:
+    """1,000 page requests once held every thread the server answers with, and a search sent
+    meanwhile waited 47 s: requests for pictures wait on the event loop, not in those threads."""
+    import asyncio
+    import threading
+
+    import httpx
+
+    from qa.serving.guard import RouteGuard
+    from qa.serving.rest import rest_app
+    from qa.showing import view
+
+    release = threading.Event()
+    real_render = view._render
+
+    def held_render(*arguments: Any) -> bytes:
+        release.wait(timeout=60)
+        return real_render(*arguments)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(view, "_render", held_render)
+    views = DocumentViews(harbour, 10_000_000)
+    guard = RouteGuard(lambda *a: None, lambda: [], uploads_allowed=False,  # type: ignore[arg-type, return-value]
+                       rest=rest_app(harbour), page_image=views.page_png)
+
+    async def scenario() -> tuple[list[int], float]:
+        transport = httpx.ASGITransport(app=guard)
+        async with httpx.AsyncClient(transport=transport, base_url="http://qa") as client:
+            pictures = [asyncio.create_task(client.get(
+                "/qa/pages/cordouan.pdf", params={"page": 1 + n % 3, "width": 1400}))
+                for n in range(100)]  # more than the 40 threads Starlette answers with
+            await asyncio.sleep(1.0)
+            started = time.monotonic()
+            try:
+                search = await asyncio.wait_for(client.get(
+                    "/api/search", params={"q": "When was the breakwater raised?"}), 20)
+            finally:
+                release.set()
+            waited = time.monotonic() - started
+            assert search.status_code == 200, search.text
+            return [answer.status_code for answer in await asyncio.gather(*pictures)], waited
+
+    statuses, waited = asyncio.run(scenario())
+    assert statuses == [200] * 100
+    assert waited < 20, f"the search waited {waited:.1f} s behind page renders"

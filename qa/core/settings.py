@@ -59,8 +59,11 @@ class Settings:
     watch_polling: str = "auto"
     watch_poll_seconds: float = 2.0
     # Each file is read in a worker process (qa.isolation); one that takes longer than this, or
-    # whose worker needs more address space than this, is skipped with the reason.
+    # whose worker needs more address space than this, is skipped with the reason. A reader
+    # that says it is alive (OCR, page by page) is given read_seconds more each time, up to
+    # read_total_seconds in all: a scan of thousands of pages must not hold a build for hours.
     read_seconds: float = 60.0
+    read_total_seconds: float = 600.0
     read_memory_mb: int = 2048
     # The OCR cache (QA_OCR_CACHE, qa.readers.ocr) is kept to this size, the pages used least
     # recently evicted first; 0: nothing is kept, every page is recognised each time it is read.
@@ -97,8 +100,11 @@ class Settings:
     uploads_kept_seconds: int = 100
     # Page sessions whose state the server keeps (each API call is one); the oldest go first.
     sessions_kept: int = 500
-    # The document view: rendered PDF pages kept in memory, most recent first, up to this size.
+    # The document view: rendered PDF pages kept in memory, most recent first, up to this size;
+    # and the decoded pixels renders may hold at once (a large scan's page waits for its share;
+    # one larger than the whole is rendered alone).
     page_cache_mb: int = 64
+    page_render_mb: int = 512
     # Where the page is served, for the `url` of each hit in `qa ask --json` (a server fills in
     # its own address); empty: hits carry no url.
     server_url: str = ""
@@ -201,6 +207,8 @@ def settings_from_env(base: Settings | None = None) -> Settings:
         raise ValueError("QA_WATCH_POLL_SECONDS must be above 0")
     if overrides.get("read_seconds", settings.read_seconds) <= 0:
         raise ValueError("QA_READ_SECONDS must be above 0")
+    if overrides.get("read_total_seconds", settings.read_total_seconds) <= 0:
+        raise ValueError("QA_READ_TOTAL_SECONDS must be above 0")
     if overrides.get("read_memory_mb", settings.read_memory_mb) < 256:
         raise ValueError("QA_READ_MEMORY_MB must be at least 256 (a reader needs that to start)")
     if overrides.get("ocr_cache_mb", settings.ocr_cache_mb) < 0:
@@ -209,6 +217,8 @@ def settings_from_env(base: Settings | None = None) -> Settings:
         raise ValueError("QA_MAX_TEXT_MB must be above 0")
     if overrides.get("page_cache_mb", settings.page_cache_mb) < 0:
         raise ValueError("QA_PAGE_CACHE_MB must be 0 (no cache) or more")
+    if overrides.get("page_render_mb", settings.page_render_mb) < 1:
+        raise ValueError("QA_PAGE_RENDER_MB must be at least 1")
     server_url = overrides.get("server_url", settings.server_url)
     if server_url and not server_url.startswith(("http://", "https://")):
         raise ValueError(f"QA_SERVER_URL must start with http:// or https://, not {server_url!r}")

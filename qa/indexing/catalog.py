@@ -159,7 +159,8 @@ NO_PROSE = "no passage: no paragraph of prose found"
 
 
 def _limits_key(limits: ReadLimits) -> list[float]:
-    return [float(limits.seconds), float(limits.memory_mb), float(limits.text_mb)]
+    return [float(limits.seconds), float(limits.memory_mb), float(limits.text_mb),
+            float(limits.total_seconds)]
 
 
 def read_folder(folder: Path, max_file_bytes: int, limits: ReadLimits, catalog: Catalog

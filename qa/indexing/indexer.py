@@ -12,8 +12,8 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Container, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +30,11 @@ from qa.reading.load import SkippedFile
 
 log = logging.getLogger(__name__)
 
-# Passages embedded between two saves of a build's progress (index_dir/partial/): a build
-# killed at any moment loses at most this many passages' work.
-DURABLE_PASSAGES = 256
+# Texts embedded between two saves of a build's progress (index_dir/partial/): a build killed
+# at any moment loses about this many texts' work at most (a run ends with the passage that
+# reaches it). One slice of the encoder's length-sorted work (embed._PROGRESS_SLICE); the cost of
+# saving this often is measured in docs/benchmarks.md (issue 33).
+DURABLE_TEXTS = 512
 PARTIAL_FOLDER = "partial"
 
 
@@ -45,10 +47,17 @@ class IndexReport:
     seconds: float
     skipped: list[SkippedFile]
     rebuilt_because: str  # empty when nothing needed rebuilding
+    # How many distinct texts the embedded passages have (copies of a file share theirs), and
+    # the texts (windows, sentences) the encoder was given for them, each distinct text once.
+    distinct_passages: int = 0
+    texts_embedded: int = 0
 
     def summary(self) -> str:
         state = (f"{self.embedded_passages} embedded, {self.reused_passages} reused"
                  if self.rebuilt_because else "up to date")
+        if self.embedded_passages:
+            state += (f"; {self.texts_embedded} texts embedded for {self.embedded_passages} "
+                      f"passages ({self.distinct_passages} distinct)")
         skipped = f", {len(self.skipped)} skipped" if self.skipped else ""
         return (f"{self.files} files, {self.passages} passages ({state}{skipped}) "
                 f"in {self.seconds:.1f} s")
@@ -114,35 +123,47 @@ class PendingPassage:
 @dataclass(frozen=True)
 class EmbedPlan:
     """Every passage with its rows laid out; each passage's block of rows, reused or None
-    until embedded; and what is left to embed."""
+    until embedded; what is left to embed; and the passages whose text an earlier pending
+    passage has (`copies`: block -> the block whose rows it takes), embedded once for all."""
 
     passages: list[store.IndexedPassage]
     blocks: list[np.ndarray | None]
     pending: list[PendingPassage]
+    copies: dict[int, int] = field(default_factory=dict)
 
 
 def plan_embedding(chunked: list[ChunkedDocument], reusable: Reusable,
                    windowing: Windowing) -> EmbedPlan:
     """Lay out every passage's rows in document order, taking an earlier build's vectors for
-    any passage text it has (with force, `reusable` is empty)."""
+    any passage text it has (with force, `reusable` is empty), and embedding a text that
+    occurs in several passages (copies of a file) once."""
     indexed: list[store.IndexedPassage] = []
     blocks: list[np.ndarray | None] = []
     pending: list[PendingPassage] = []
+    first_pending: dict[str, int] = {}  # text key -> block of the first passage with that text
+    copies: dict[int, int] = {}
     row = 0
     # Token counts in one batch: only passages too long for the model are cut into windows.
-    new_texts = [p.text for item in chunked for p in item.passages
-                 if store.text_key(p.text) not in reusable]
+    new_texts = list(dict.fromkeys(p.text for item in chunked for p in item.passages
+                                   if store.text_key(p.text) not in reusable))
     tokens = dict(zip(new_texts, windowing.count_tokens(new_texts), strict=True))
     for item in chunked:
         for passage in item.passages:
-            known = reusable.get(store.text_key(passage.text))
-            if known is not None:
-                old, rows = known
+            key = store.text_key(passage.text)
+            old: store.IndexedPassage | None = None
+            rows: np.ndarray | None = None
+            if key in reusable:
+                old, rows = reusable[key]
+            elif key in first_pending:  # its rows are the first's, once that is embedded
+                old = indexed[first_pending[key]]
+                copies[len(blocks)] = first_pending[key]
+            if old is not None:  # sentences depend on the text alone: the same spans
                 sentences = item.sentences(passage, old.sentences)
                 record = replace(old, passage=passage, first_row=row,
                                  sentence_offsets=sentences.offsets)
                 blocks.append(rows)
             else:
+                first_pending[key] = len(blocks)
                 sentences = item.sentences(passage)
                 todo = _rows_to_embed(passage.text, sentences.spans,
                                       tokens[passage.text] <= windowing.max_tokens, windowing,
@@ -154,7 +175,7 @@ def plan_embedding(chunked: list[ChunkedDocument], reusable: Reusable,
                 blocks.append(None)
             indexed.append(record)
             row += record.row_count
-    return EmbedPlan(indexed, blocks, pending)
+    return EmbedPlan(indexed, blocks, pending, copies)
 
 
 def _rows_to_embed(text: str, spans: tuple[tuple[int, int], ...], fits_model: bool,
@@ -256,12 +277,12 @@ def _build_locked(corpus: ChunkedCorpus, settings: Settings, encoder: Encoder,
     # fails removes its own.
     folder = store.new_build_folder(index_dir)
     try:
-        embedded = _write_build(job, folder, reusable)
+        embedded, distinct, texts = _write_build(job, folder, reusable)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return IndexReport(len(job.files), job.passage_count, embedded, job.passage_count - embedded,
-                       time.perf_counter() - started, corpus.skipped, reason)
+                       time.perf_counter() - started, corpus.skipped, reason, distinct, texts)
 
 
 def _sound_manifest(index_dir: Path) -> tuple[store.Manifest | None, str]:
@@ -302,11 +323,13 @@ def _reusable(index_dir: Path, manifest: store.Manifest | None, expected: BuildI
         return {}
 
 
-def _write_build(job: _Job, folder: Path, reusable: Reusable) -> int:
-    """Embed what is new, write every index file into `folder`, commit it; passages embedded."""
+def _write_build(job: _Job, folder: Path, reusable: Reusable) -> tuple[int, int, int]:
+    """Embed what is new, write every index file into `folder`, commit it. Returns the
+    passages embedded, how many distinct texts they have, and the texts encoded for them."""
     settings = job.settings
     plan = plan_embedding(job.chunked, reusable, Windowing.of(settings, job.encoder))
-    vectors = _embed(plan, job)
+    embedded = _embed(plan, job, reusable)
+    vectors = embedded.vectors
     spec = choose_index_spec(int(vectors.shape[0]), job.encoder.dimension, settings)
     store.write_passages(folder, plan.passages)
     store.write_vectors(folder, vectors, spec.stored)
@@ -325,11 +348,11 @@ def _write_build(job: _Job, folder: Path, reusable: Reusable) -> int:
         vector_count=int(vectors.shape[0]), dense_index=dict(built.dense_index))
     store.commit_build(settings.index_dir, folder, new_manifest)
     job.durable.clear()
-    return len(plan.pending)
+    return len(plan.pending) + len(plan.copies), len(plan.pending), embedded.texts
 
 
 class _Progress:
-    """A build's embedded passages, saved as they are computed (in runs of DURABLE_PASSAGES:
+    """A build's embedded passages, saved as they are computed (in runs of DURABLE_TEXTS:
     their records as JSON lines, their rows as .npy), so the next build after a kill reuses
     them. Kept per identity; dropped once a build is committed. Never served: only a
     committed build is."""
@@ -370,62 +393,133 @@ class _Progress:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _embed(plan: EmbedPlan, job: _Job) -> np.ndarray:
-    """Every passage's rows, in order: the reused blocks, and the pending ones embedded."""
+@dataclass(frozen=True)
+class _Embedded:
+    """What a build's embedding came to: every passage's rows in order, and how many texts
+    the encoder was given."""
+
+    vectors: np.ndarray
+    texts: int
+
+
+def _embed(plan: EmbedPlan, job: _Job, reusable: Reusable) -> _Embedded:
+    """Every passage's rows, in order: the reused blocks, and the pending ones embedded (with
+    sentences encoded on their own, a sentence `reusable` has is not encoded again)."""
     encoder = job.encoder
+    earlier = reusable if sentence_vectors(job.settings, encoder) == "separate" else {}
     try:
-        blocks = _embed_pending(plan, encoder, job.progress, job.durable)
+        blocks, texts = _embed_pending(plan, encoder, job.progress, job.durable, earlier)
     finally:
         encoder.release_batch_workers()
     if not blocks:
-        return np.zeros((0, encoder.dimension), dtype=np.float32)
-    return np.concatenate(blocks).astype(np.float32, copy=False)
+        return _Embedded(np.zeros((0, encoder.dimension), dtype=np.float32), 0)
+    return _Embedded(np.concatenate(blocks).astype(np.float32, copy=False), texts)
+
+
+class _TextRows:
+    """Where each text encoded on its own in this build has its row, so a text met again is
+    taken from there rather than encoded again; and the rows earlier builds have for the
+    sentences of pending passages. A text of this build is kept as its row number in the
+    build's vectors, not as an array: a few dozen bytes a text."""
+
+    def __init__(self, plan: EmbedPlan, blocks: list[np.ndarray | None]) -> None:
+        self.blocks = blocks  # the build's blocks, filled as runs are embedded
+        self.first_rows = np.array([item.first_row for item in plan.passages], dtype=np.int64)
+        self.row_of: dict[str, int] = {}
+        self.earlier: dict[str, np.ndarray] = {}
+
+    def __contains__(self, text: str) -> bool:
+        return text in self.row_of or text in self.earlier
+
+    def add(self, block: int, texts: Sequence[str], first: int = 0) -> None:
+        """`texts` are rows first, first + 1, ... of passage `block`."""
+        start = int(self.first_rows[block]) + first
+        for offset, text in enumerate(texts):
+            self.row_of.setdefault(text, start + offset)
+
+    def vector(self, text: str) -> np.ndarray:
+        if text in self.earlier:
+            return self.earlier[text]
+        row = self.row_of[text]
+        block = int(np.searchsorted(self.first_rows, row, side="right")) - 1
+        rows = self.blocks[block]
+        assert rows is not None  # a text is added only once its passage's rows are known
+        return rows[row - int(self.first_rows[block])]
+
+    def add_earlier_sentences(self, reusable: Reusable, wanted: Container[str]) -> None:
+        """The rows earlier builds have for `wanted` texts among their passages' sentences
+        (only when sentences are encoded on their own, as these would be)."""
+        for item, rows in reusable.values():
+            text = item.passage.text
+            for number, (start, end) in enumerate(item.sentences):
+                sentence = text[start:end]
+                if sentence in wanted:
+                    self.earlier.setdefault(sentence, rows[item.window_count + number])
 
 
 def _embed_pending(plan: EmbedPlan, encoder: Encoder, progress: Progress | None,
-                   durable: _Progress) -> list[np.ndarray]:
+                   durable: _Progress, earlier: Reusable) -> tuple[list[np.ndarray], int]:
     """Fill each pending passage's block of rows (windows, then sentences), a run of passages
-    at a time, each run saved as soon as it is embedded."""
+    at a time, each run saved as soon as it is embedded and only then counted as progress (so
+    what progress shows done, a killed build has kept); then give each copy its first's rows.
+    A text is encoded once however many passages have it, and not at all when it is a sentence
+    of an `earlier` passage. Returns the blocks and the texts encoded."""
     blocks = list(plan.blocks)
-    total = sum(len(p.texts) for p in plan.pending)
+    known = _TextRows(plan, blocks)
+    wanted = dict.fromkeys(text for p in plan.pending if not p.window_spans for text in p.texts)
+    if wanted:
+        known.add_earlier_sentences(earlier, wanted)
+    total = sum(len(p.texts) for p in plan.pending if p.window_spans) \
+        + sum(1 for text in wanted if text not in known)
+    del wanted
     done = 0
-    for first in range(0, len(plan.pending), DURABLE_PASSAGES):
-        run = plan.pending[first : first + DURABLE_PASSAGES]
-        rows = _embed_run(run, encoder, _shifted(progress, done, total))
-        for item, block in zip(run, rows, strict=True):
-            blocks[item.block] = block
+    for run in _runs(plan.pending):
+        rows, encoded = _embed_run(run, encoder, known)
+        for item, item_rows in zip(run, rows, strict=True):
+            blocks[item.block] = item_rows
+            if not item.window_spans:
+                known.add(item.block, item.texts)
         durable.save([plan.passages[item.block] for item in run], rows)
-        done += sum(len(p.texts) for p in run)
-    return [block for block in blocks if block is not None]
+        done += encoded
+        if progress is not None:
+            progress(done, total)
+    for copy, first_with_text in plan.copies.items():
+        blocks[copy] = blocks[first_with_text]
+    return [filled for filled in blocks if filled is not None], done
 
 
-def _shifted(progress: Progress | None, offset: int, total: int) -> Progress | None:
-    """Progress of a part of the work, reported as progress of the whole."""
-    if progress is None:
-        return None
-    return lambda done, _: progress(offset + done, total)
+def _runs(pending: list[PendingPassage]) -> Iterator[list[PendingPassage]]:
+    """The pending passages in order, in runs of about DURABLE_TEXTS texts."""
+    run: list[PendingPassage] = []
+    texts = 0
+    for item in pending:
+        run.append(item)
+        texts += len(item.texts)
+        if texts >= DURABLE_TEXTS:
+            yield run
+            run, texts = [], 0
+    if run:
+        yield run
 
 
-def _embed_run(run: list[PendingPassage], encoder: Encoder, progress: Progress | None
-               ) -> list[np.ndarray]:
-    """Each passage's rows: late passages with one forward pass per window, the others text
-    by text."""
+def _embed_run(run: list[PendingPassage], encoder: Encoder, known: _TextRows
+               ) -> tuple[list[np.ndarray], int]:
+    """Each passage's rows, and the texts encoded: late passages with one forward pass per
+    window, the others text by text, each text not `known` encoded once."""
     late = [p for p in run if p.window_spans]
     separate = [p for p in run if not p.window_spans]
     late_texts = [text for p in late for text in p.texts]
-    total = len(late_texts) + sum(len(p.texts) for p in separate)
+    new = [text for text in dict.fromkeys(t for p in separate for t in p.texts)
+           if text not in known]
     rows: dict[int, np.ndarray] = {}
     passes = iter(encoder.encode_with_spans(
-        late_texts, [spans for p in late for spans in p.window_spans or []],
-        _shifted(progress, 0, total)))
+        late_texts, [spans for p in late for spans in p.window_spans or []]))
     for item in late:
         window_rows, sentence_rows = zip(*[next(passes) for _ in item.texts], strict=True)
         rows[item.block] = np.vstack([np.vstack(window_rows), *sentence_rows])
-    texts = [text for p in separate for text in p.texts]
-    fresh = encoder.encode(texts, _shifted(progress, len(late_texts), total)) if texts else None
-    cursor = 0
+    fresh = dict(zip(new, encoder.encode(new), strict=True)) if new else {}
     for item in separate:
-        assert fresh is not None
-        rows[item.block] = fresh[cursor : cursor + len(item.texts)]
-        cursor += len(item.texts)
-    return [rows[item.block] for item in run]
+        # Copied out of `fresh`, so nothing holds the run's encoded array once it is done.
+        rows[item.block] = np.vstack([fresh[text] if text in fresh else known.vector(text)
+                                      for text in item.texts])
+    return [rows[item.block] for item in run], len(late_texts) + len(new)

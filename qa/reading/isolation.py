@@ -9,7 +9,8 @@ reason; a worker that dies takes only its file with it.
 The workers speak JSON lines over their standard input and output (no pickle): a request is
 {"source", "path"}, an answer is the extracted document or the reason it was skipped. Before its
 answer, a long read (OCR) sends {"progress"} lines, each of which renews the file's time limit,
-and {"notice"} lines for the user.
+and {"notice"} lines for the user. However often it reports, a file has a total budget too
+(QA_READ_TOTAL_SECONDS): OCR of a 2,000-frame TIFF that is always alive must still end.
 """
 
 from __future__ import annotations
@@ -36,20 +37,21 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ReadLimits:
-    """What reading one file may cost: wall-clock seconds and the worker's address space; and
-    how much text it may yield."""
+    """What reading one file may cost: wall-clock seconds since it last said it was alive, and
+    in all; the worker's address space; and how much text it may yield."""
 
     seconds: float = 60.0
     memory_mb: int = 2048
     workers: int = 0  # 0: one per usable core
     text_mb: float = 50.0
+    total_seconds: float = 600.0
 
     @classmethod
     def of(cls, settings: Settings) -> ReadLimits:
         """The limits the settings name (QA_READ_SECONDS, QA_READ_MEMORY_MB, QA_THREADS,
-        QA_MAX_TEXT_MB)."""
+        QA_MAX_TEXT_MB, QA_READ_TOTAL_SECONDS)."""
         return cls(settings.read_seconds, settings.read_memory_mb, settings.threads,
-                   settings.max_text_mb)
+                   settings.max_text_mb, settings.read_total_seconds)
 
 
 class _Worker:
@@ -66,7 +68,8 @@ class _Worker:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment,
             start_new_session=True)
         self.source: str | None = None  # the file being read, if any
-        self.deadline = 0.0
+        self.deadline = 0.0  # the time limit, renewed by each progress line, never past...
+        self.final_deadline = 0.0  # ...the file's total budget
         self._received = bytearray()  # output read but not yet a whole line
 
     @property
@@ -76,7 +79,9 @@ class _Worker:
 
     def send(self, source: str, path: Path) -> None:
         assert self.process.stdin is not None
-        self.source, self.deadline = source, time.monotonic() + self.limits.seconds
+        now = time.monotonic()
+        self.source, self.final_deadline = source, now + self.limits.total_seconds
+        self.deadline = min(now + self.limits.seconds, self.final_deadline)
         self.process.stdin.write(json.dumps({"source": source, "path": str(path)}).encode() + b"\n")
         self.process.stdin.flush()
 
@@ -96,7 +101,8 @@ class _Worker:
             try:
                 message = json.loads(line)
                 if "progress" in message:
-                    self.deadline = time.monotonic() + self.limits.seconds
+                    self.deadline = min(time.monotonic() + self.limits.seconds,
+                                        self.final_deadline)
                     log.info("%s: %s", self.source, message["progress"])
                 elif "notice" in message:
                     log.warning("%s: %s", self.source, message["notice"])
@@ -172,8 +178,7 @@ def _collect(selector: selectors.BaseSelector, busy: dict[int, _Worker], idle: l
             outcome = received
             reusable = worker.process.poll() is None and not _gave_up(outcome)
         elif time.monotonic() >= worker.deadline:
-            outcome = SkippedFile(worker.source or "", f"took longer than {limits.seconds:g} s "
-                                  "to read (QA_READ_SECONDS), so it was stopped")
+            outcome = SkippedFile(worker.source or "", _late(worker, limits))
             reusable = False
         else:
             continue
@@ -185,6 +190,14 @@ def _collect(selector: selectors.BaseSelector, busy: dict[int, _Worker], idle: l
         else:
             worker.stop()
         yield outcome
+
+
+def _late(worker: _Worker, limits: ReadLimits) -> str:
+    """Why a worker past its deadline was stopped: silent too long, or over the total budget."""
+    if worker.deadline >= worker.final_deadline:
+        return (f"took longer than {limits.total_seconds:g} s in all to read "
+                "(QA_READ_TOTAL_SECONDS), so it was stopped")
+    return f"took longer than {limits.seconds:g} s to read (QA_READ_SECONDS), so it was stopped"
 
 
 def _gave_up(outcome: Document | SkippedFile) -> bool:

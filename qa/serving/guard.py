@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -93,6 +93,10 @@ def verdict(path: str) -> tuple[str, str]:
     return "unjudged", ""
 
 
+async def _no_page(name: str, page: int, width: int, access: Access) -> bytes | None:
+    return None
+
+
 class RouteGuard:
     """ASGI middleware in front of the Gradio app.
 
@@ -106,8 +110,8 @@ class RouteGuard:
                  monitoring: bool = False,
                  api_arguments: dict[str, tuple[str, ...]] | None = None,
                  rest: ASGIApp | None = None, signin: SignIn | None = None,
-                 page_image: Callable[[str, int, int, Access], bytes | None] = (
-                     lambda name, page, width, access: None)) -> None:
+                 page_image: Callable[[str, int, int, Access], Awaitable[bytes | None]]
+                 = _no_page) -> None:
         self.app = app
         self.signin = signin  # None: no sign-in, every reader reads everything (loopback)
         self.rest = rest  # the REST API's own app (qa.serving.rest), handed every path under /api/
@@ -117,7 +121,8 @@ class RouteGuard:
         self.served_files = served_files
         self.uploads_allowed = uploads_allowed
         self.document_file = document_file
-        self.page_image = page_image  # (source, page, width, access): PNG, or None if refused
+        # (source, page, width, access): its PNG, or None if refused; awaited on the event loop
+        self.page_image = page_image
         self.monitoring = monitoring
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -209,10 +214,10 @@ class RouteGuard:
 
     async def _page(self, scope: Scope, receive: Receive, send: Send, access: Access) -> None:
         """A rendered page of an indexed PDF or image (?page=N&width=W; the widths the viewer
-        asks for), rendered in a thread: the server keeps answering meanwhile."""
+        asks for), awaited: renders run in a pool of their own, and the server keeps
+        answering meanwhile."""
         from urllib.parse import parse_qs
 
-        from starlette.concurrency import run_in_threadpool
         from starlette.responses import Response
 
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
@@ -222,7 +227,7 @@ class RouteGuard:
             await _refuse(send, "a page needs ?page=N&width=W", status=422)
             return
         name = scope["path"][len(PAGE_ROUTE):]
-        image = await run_in_threadpool(self.page_image, name, number, width, access)
+        image = await self.page_image(name, number, width, access)
         if image is None:
             await _refuse(send, "no such page of an indexed PDF or image", status=404)
             return

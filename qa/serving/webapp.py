@@ -545,7 +545,7 @@ def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.
                        uploads_allowed=uploads, document_file=qa.document_path,
                        monitoring=options.monitoring, api_arguments={"search": SEARCH_ARGUMENTS},
                        rest=rest_app(qa, watcher, signin.access_of if signin else no_sign_in),
-                       signin=signin, page_image=views.png)
+                       signin=signin, page_image=views.page_png)
     # Every API call is a new Gradio session holding a copy of the page's settings (tens of
     # kilobytes): without a cap they pile up to Gradio's default of 10,000 sessions.
     page.launch(server_name=options.host, server_port=options.port, css=CSS,

@@ -15,7 +15,8 @@ import difflib
 import io
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,11 @@ _IMAGES = PICTURED[1:]
 # words may differ: a hyphen at a line end, a figure's label in the middle of a paragraph).
 _MAX_GAP_WORDS = 12
 _MAX_PAGES_SHOWN = 4  # a passage over more pages shows its first ones
+_MAX_TALL = 4  # a page's picture is at most this many of its widths tall
+# Pages are rendered by this many threads of their own, whatever the number of requests: a
+# thousand asking at once queue there, not in the threads the server answers searches with.
+_RENDER_WORKERS = 2
+_PILLOW_BLOCK_BYTES = 64 * 1024 * 1024
 # PDFium must never be called from two threads at once, not even on two documents (pypdfium2's
 # documentation: it corrupts or crashes the process), and a server renders pictures and
 # works out marks in several threads: every use of it here holds this lock.
@@ -167,8 +173,9 @@ class _Pages:
         """The page's size, and its words where `cited` (the passage is on it)."""
         raise NotImplementedError
 
-    def picture(self, index: int, width: int) -> Any:
-        """The page as a PIL image `width` pixels wide."""
+    def picture(self, index: int, width: int) -> tuple[int, Callable[[], Any]]:
+        """How many bytes making the page's picture may hold at most, and how to make it: the
+        page as a PIL image `width` pixels wide (at most _MAX_TALL widths tall)."""
         raise NotImplementedError
 
 
@@ -187,9 +194,12 @@ class _PdfPages(_Pages):
             return _PageContent((width, height), words)
         return _PageContent((width, height), [], ocr_image(page, ocr_scale(page)))
 
-    def picture(self, index: int, width: int) -> Any:
+    def picture(self, index: int, width: int) -> tuple[int, Callable[[], Any]]:
         page = self.document[index]
-        return page.render(scale=width / float(page.get_width())).to_pil()
+        page_width, page_height = (float(size) for size in page.get_size())
+        scale = min(width / page_width, _MAX_TALL * width / page_height)
+        pixels = page_width * scale * page_height * scale
+        return int(pixels) * 4, lambda: page.render(scale=scale).to_pil()
 
 
 class _ImagePages(_Pages):
@@ -206,16 +216,34 @@ class _ImagePages(_Pages):
         return _PageContent((float(gray.width), float(gray.height)), [],
                             gray if cited else None)
 
-    def picture(self, index: int, width: int) -> Any:
+    def picture(self, index: int, width: int) -> tuple[int, Callable[[], Any]]:
+        """Decoded no larger than the picture needs where the format allows (a JPEG at 1/2,
+        1/4 or 1/8 of its size), else whole in its own mode; reduced before anything else is
+        done to it (turned upright, made RGB), so no copy of the full frame is ever made."""
         from PIL import ImageOps
 
         from qa.reading.readers.image import seek_frame
 
+        image = self.image
         with self._refused():
-            seek_frame(self.image, index)
-        picture = ImageOps.exif_transpose(self.image).convert("RGB")
-        picture.thumbnail((width, width * 4))
-        return picture
+            seek_frame(image, index)
+        if image.format == "JPEG":  # its EXIF comes with its header: no pixel is decoded yet
+            image.draft(None, _fitted(image, width))  # the decoder's size: at least that
+        # Decoded as stored (Pillow holds 4 bytes a pixel, 1 for grey); any other mode (a
+        # palette, alpha, 1 bit) is made RGB whole before it is reduced: up to twice that.
+        bytes_per_pixel = {"L": 1, "RGB": 4}.get(image.mode, 8)
+
+        def make() -> Any:
+            try:
+                frame = image if image.mode in ("L", "RGB") else image.convert("RGB")
+                # After decoding: a PNG's EXIF may follow its pixels (getexif would decode them).
+                frame.thumbnail(_fitted(frame, width))  # in place: the full-size pixels go
+                return ImageOps.exif_transpose(frame).convert("RGB")
+            except (OSError, ValueError) as error:  # its pixels are damaged (cut short)
+                raise ViewError(f"{self.path.name} cannot be shown: damaged image "
+                                f"({error})") from error
+
+        return image.width * image.height * bytes_per_pixel, make
 
     @contextmanager
     def _refused(self) -> Iterator[None]:
@@ -225,6 +253,15 @@ class _ImagePages(_Pages):
             yield
         except UnreadableError as error:
             raise ViewError(f"{self.path.name} cannot be shown: {error}") from error
+
+
+def _fitted(image: Any, width: int) -> tuple[int, int]:
+    """The size, as stored, that shows `image` upright `width` pixels wide (never enlarged,
+    at most _MAX_TALL widths tall): a frame its EXIF turns a quarter has its height across."""
+    turned = image.getexif().get(0x0112) in (5, 6, 7, 8)
+    box = (_MAX_TALL * width, width) if turned else (width, _MAX_TALL * width)
+    scale = min(1.0, box[0] / image.width, box[1] / image.height)
+    return max(1, round(image.width * scale)), max(1, round(image.height * scale))
 
 
 @contextmanager
@@ -305,32 +342,65 @@ def page_count(path: Path) -> int:
         return pages.count
 
 
+_PageKey = tuple[str, int, int, int, int]  # path, its mtime and size; page number, width
+
+
 class PageImages:
     """Rendered pages as PNG, the most recent kept up to `max_bytes` in all: a reader paging
-    back and forth is not rendered again, and a server's memory stays bounded."""
+    back and forth is not rendered again, and a server's memory stays bounded.
 
-    def __init__(self, max_bytes: int) -> None:
+    Renders run in a pool of their own (_RENDER_WORKERS threads), holding at most
+    `render_bytes` of decoded pixels between them; a page asked for again while it is being
+    rendered waits for that render, however many ask."""
+
+    def __init__(self, max_bytes: int, render_bytes: int = 512_000_000) -> None:
         self.max_bytes = max_bytes
-        self._kept: OrderedDict[tuple[str, int, int, int, int], bytes] = OrderedDict()
+        self._kept: OrderedDict[_PageKey, bytes] = OrderedDict()
+        self._rendering: dict[_PageKey, Future[bytes]] = {}
         self._size = 0
         self._lock = threading.Lock()
+        self._budget = _Budget(render_bytes)
+        self._pool = ThreadPoolExecutor(_RENDER_WORKERS, thread_name_prefix="qa-page-render")
+        from PIL import Image
+
+        # Pillow holds a large image in blocks, 16 MB by default: below glibc's largest mmap
+        # threshold (32 MB), so a decoded page's blocks stayed in the heap of the thread that
+        # rendered it once freed, and a server kept gigabytes. Larger blocks are mmapped, and
+        # given back to the system as soon as the picture is made.
+        Image.core.set_block_size(_PILLOW_BLOCK_BYTES)
 
     def png(self, path: Path, number: int, width: int) -> bytes:
         """Page `number` (from 1) of a PDF or an image, `width` pixels wide."""
+        return self.rendering(path, number, width).result()
+
+    def rendering(self, path: Path, number: int, width: int) -> Future[bytes]:
+        """The PNG of `png`, to come: at once when kept, else from the pool (ViewError should
+        the page not be shown). Never cancel it: others may be waiting for the same render."""
         stat = path.stat()
         key = (str(path), stat.st_mtime_ns, stat.st_size, number, width)
         with self._lock:
             if key in self._kept:
                 self._kept.move_to_end(key)
-                return self._kept[key]
-        image = _render(path, number, width)
-        with self._lock:
-            if len(image) <= self.max_bytes:
-                self._kept[key] = image
-                self._size += len(image)
-            while self._size > self.max_bytes:
-                _, dropped = self._kept.popitem(last=False)
-                self._size -= len(dropped)
+                kept: Future[bytes] = Future()
+                kept.set_result(self._kept[key])
+                return kept
+            if key not in self._rendering:
+                self._rendering[key] = self._pool.submit(self._render, key, path, number, width)
+            return self._rendering[key]
+
+    def _render(self, key: _PageKey, path: Path, number: int, width: int) -> bytes:
+        image = b""
+        try:
+            image = _render(path, number, width, self._budget)
+        finally:
+            with self._lock:  # kept before it is let go: no second render slips in between
+                del self._rendering[key]
+                if image and len(image) <= self.max_bytes:
+                    self._kept[key] = image
+                    self._size += len(image)
+                while self._size > self.max_bytes:
+                    _, dropped = self._kept.popitem(last=False)
+                    self._size -= len(dropped)
         return image
 
     @property
@@ -338,10 +408,35 @@ class PageImages:
         return self._size
 
 
-def _render(path: Path, number: int, width: int) -> bytes:
+class _Budget:
+    """Bytes that renders may hold at once: a render waits until its share is free; one that
+    needs more than the whole waits to run alone (the pixel limit bounds what that can be)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.held = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def holding(self, wanted: int) -> Iterator[None]:
+        share = min(wanted, self.total)
+        with self._changed:
+            self._changed.wait_for(lambda: self.held + share <= self.total)
+            self.held += share
+        try:
+            yield
+        finally:
+            with self._changed:
+                self.held -= share
+                self._changed.notify_all()
+
+
+def _render(path: Path, number: int, width: int, budget: _Budget) -> bytes:
     with _pages_of(path) as pages:
         pages.check(number, path)
-        picture = pages.picture(number - 1, width)
+        needed, make = pages.picture(number - 1, width)
+        with budget.holding(needed):
+            picture = make()
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG", compress_level=1)  # a third the time of level 6, same size
     return buffer.getvalue()

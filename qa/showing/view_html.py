@@ -4,9 +4,11 @@ passage highlighted. What it shows comes from qa.view; everything in it is escap
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -121,7 +123,7 @@ class DocumentViews:
 
     def __init__(self, qa: QA, page_cache_bytes: int) -> None:
         self.qa = qa
-        self.images = PageImages(page_cache_bytes)
+        self.images = PageImages(page_cache_bytes, qa.settings.page_render_mb * 1_000_000)
 
     def html(self, wanted: ViewRequest, access: Access = EVERYONE) -> str:
         """The view of one passage in its document, or a notice saying why there is none."""
@@ -148,12 +150,36 @@ class DocumentViews:
 
     def png(self, source: str, number: int, width: int, access: Access) -> bytes | None:
         """A page of an indexed PDF or image `access` may read, as PNG; None for any other."""
+        rendering = self._rendering(source, number, width, access)
+        try:
+            return rendering.result() if rendering is not None else None
+        except ViewError:
+            return None
+
+    async def page_png(self, source: str, number: int, width: int, access: Access
+                       ) -> bytes | None:
+        """`png`, for a server: the file is looked up in a thread (it touches the disk) and the
+        render awaited on the event loop, so no thread the server answers searches with waits
+        for a render, however many are queued."""
+        from starlette.concurrency import run_in_threadpool
+
+        rendering = await run_in_threadpool(self._rendering, source, number, width, access)
+        if rendering is None:
+            return None
+        try:
+            # Shielded: a request that goes away must not cancel a render others wait for.
+            return await asyncio.shield(asyncio.wrap_future(rendering))
+        except ViewError:
+            return None
+
+    def _rendering(self, source: str, number: int, width: int, access: Access
+                   ) -> Future[bytes] | None:
         path = self.qa.document_path(source, access)
         if path is None or path.suffix.lower() not in PICTURED or width not in RENDER_WIDTHS:
             return None
         try:
-            return self.images.png(path, number, width)
-        except ViewError:
+            return self.images.rendering(path, number, width)
+        except OSError:  # gone since it was looked up
             return None
 
     def turned(self, wanted: ViewRequest, pages: int, access: Access = EVERYONE

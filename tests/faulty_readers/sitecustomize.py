@@ -3,6 +3,7 @@ process with this folder on PYTHONPATH, the server's reader workers among them. 
 name holds "segfault-reader" crashes its reader for real (a C read of address 0, as a bug in a
 native PDF library would); one whose name holds "hang-reader" is never answered; one whose
 name holds "slow-reader" takes five seconds, saying it is alive each second, as OCR does; one
+whose name holds "endless-reader" says it is alive five times a second, forever; one
 whose name holds "child-reader" starts a process (its pid written beside the file) and hangs; one whose
 name holds "memory-reader" is read by a reader that runs out of memory (MemoryError)."""
 
@@ -33,6 +34,12 @@ if load is not None:
             for second in range(5):
                 time.sleep(1)
                 report("progress", f"{second + 1} of 5 seconds")
+        if "endless-reader" in source:
+            from qa.reading.readers import report
+
+            while True:
+                time.sleep(0.2)
+                report("progress", "still reading")
         if "child-reader" in source:
             child = subprocess.Popen(["sleep", "3600"])
             Path(f"{path}.pid").write_text(str(child.pid))

@@ -56,11 +56,11 @@ class LocalIndex:
         store.verify_checksums(index_dir, manifest)
         folder = store.build_folder(index_dir, manifest)
         self.manifest = manifest
-        self._passages = store.read_passages(folder)
+        self._passages = store.read_passage_table(folder)
         self._vectors = store.read_vectors(folder)
-        self._first_rows = np.array([i.first_row for i in self._passages], dtype=np.int64)
-        self._window_counts = np.array([i.window_count for i in self._passages], dtype=np.int64)
-        self._row_counts = np.array([i.row_count for i in self._passages], dtype=np.int64)
+        self._first_rows = self._passages.first_rows
+        self._window_counts = self._passages.window_counts
+        self._row_counts = self._passages.row_counts
         # Rows are laid out passage after passage, so each row's owner follows from the counts.
         self._owners = np.repeat(np.arange(len(self._passages)), self._row_counts)
         # An approximate index holds only the window vectors (see DenseIndexSpec.vectors).
@@ -68,7 +68,8 @@ class LocalIndex:
         self._dense = load_dense_index(folder / store.DENSE_NAME, self._vectors, settings,
                                        dense_rows, manifest.dense_index.get("kind", ""))
         self._lexical = LexicalIndex.load(folder / store.LEXICAL_FOLDER)
-        self._sources = np.array([item.passage.source for item in self._passages], dtype=object)
+        self._sources = np.array(self._passages.source_names, dtype=object
+                                 )[self._passages.source_numbers]
         # Past the threshold, BM25 candidates come from each word's best postings (impact
         # heads), and candidates are scored exactly from the postings.
         self._lexical_head = settings.lexical_head_size(len(self._passages))
@@ -110,7 +111,7 @@ class LocalIndex:
         return [self._passages[int(n)] for n in numbers]
 
     def passages_in(self, source: str) -> list[store.IndexedPassage]:
-        return [item for item in self._passages if item.passage.source == source]
+        return [self._passages[int(n)] for n in self._passages.numbers_in(source)]
 
     def all_passages(self) -> list[store.IndexedPassage]:
         return list(self._passages)

@@ -107,7 +107,7 @@ def text_of_lines(pages: list[list[Line]], widths: list[float], empty_reason: st
     body_size = _body_size(pages)
     # Columns first, then tables inside each column: a table is never read across a gutter,
     # so the prose of the column beside it stays out of its rows.
-    blocks = [_paragraphs([line for column in _reading_order(lines)
+    blocks = [_paragraphs([line for column in _with_footnotes_aside(_reading_order(lines), body_size)
                            for line in _with_table_rows(column, widths[n])], body_size)
               for n, lines in enumerate(pages)]
     return _assemble(_join_across_pages(blocks), len(pages), body_size)
@@ -499,6 +499,27 @@ def _reading_order(lines: list[Line]) -> list[list[Line]]:
             band[bisect.bisect(gutters, part.centre)].append(part)
     end_band()
     return runs + asides
+
+
+def _with_footnotes_aside(runs: list[list[Line]], body_size: float) -> list[list[Line]]:
+    """Footnotes (and a caption) at the foot of a column: the lowest lines of a run, in a
+    smaller type than the text above them, become asides after the page's text, so a sentence
+    that runs from the foot of one column to the head of the next reads whole."""
+    kept: list[list[Line]] = []
+    feet: list[list[Line]] = []
+    for run in runs:
+        by_height = sorted(run, key=lambda line: -line.top)
+        small = 0
+        while small < len(run) and by_height[-1 - small].size < 0.85 * body_size \
+                and not by_height[-1 - small].aside:
+            small += 1
+        if small == 0 or small == len(run):
+            kept.append(run)
+            continue
+        foot = {id(line) for line in by_height[len(run) - small:]}
+        kept.append([line for line in run if id(line) not in foot])
+        feet.append([dataclasses.replace(line, aside=True) for line in by_height[len(run) - small:]])
+    return kept + feet
 
 
 def _margin_columns(lines: list[Line], gutters: list[float]) -> set[int]:
