@@ -11,9 +11,9 @@ import argparse
 import json
 from pathlib import Path
 
-from qa.embed import Embedder
-from qa.runs import evaluate_beir
-from qa.settings import SEARCH_MODES, Settings
+from qa.core.settings import SEARCH_MODES, Settings
+from qa.embedding.embed import Embedder
+from qa.evaluating.runs import evaluate_beir
 
 REPO = Path(__file__).resolve().parent.parent
 COLLECTIONS = REPO.parent / "shared" / "beir"

@@ -36,8 +36,8 @@ def build_timed(docs: Path, index: Path) -> None:
     """(In a child process.) Build `docs` from scratch into `index`, in timed parts; prints
     them as JSON."""
     os.environ["HF_HUB_OFFLINE"] = "1"
+    from qa.core.settings import settings_from_env
     from qa.library import QA, folder_corpus
-    from qa.settings import settings_from_env
 
     settings = settings_from_env().with_overrides(docs_dir=docs, index_dir=index)
     started = time.perf_counter()

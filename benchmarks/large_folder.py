@@ -72,8 +72,8 @@ def write_folder(folder: Path, pdfs: int, pages: int, texts: int) -> dict[str, i
 def build_in_stages(docs: Path, index: Path) -> None:
     """(In a child process.) Extraction, then embedding, each timed; prints them as JSON."""
     os.environ["HF_HUB_OFFLINE"] = "1"
+    from qa.core.settings import settings_from_env
     from qa.library import QA, folder_corpus
-    from qa.settings import settings_from_env
 
     settings = settings_from_env().with_overrides(docs_dir=docs, index_dir=index)
     started = time.perf_counter()

@@ -39,12 +39,13 @@ from typing import Any
 import numpy as np
 
 from benchmarks.report import print_sections, save
-from qa.beir import load_collection
-from qa.chunk import ChunkedCorpus, ChunkedDocument, Passage, chunk_documents, sentence_spans
-from qa.embed import Embedder, Progress
-from qa.indexer import build_index
-from qa.load import Document, load_folder
-from qa.settings import Settings
+from qa.chunking.chunk import ChunkedCorpus, ChunkedDocument, Passage, chunk_documents, sentence_spans
+from qa.core.settings import Settings
+from qa.embedding.embed import Embedder, Progress
+from qa.evaluating.beir import load_collection
+from qa.indexing.indexer import build_index
+from qa.reading.isolation import load_folder
+from qa.reading.load import Document
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -140,8 +141,8 @@ def rebuild_dense(folder: Path) -> dict[str, float]:
     """Replace the dense index of a kept build with the one the current code and settings
     choose, over the same vectors, and commit it: dense indexes compared on the same passages
     without re-running the whole build."""
-    from qa import store
-    from qa.dense import build_dense_index, choose_index_spec, save_dense_index
+    from qa.indexing import store
+    from qa.indexing.dense import build_dense_index, choose_index_spec, save_dense_index
 
     manifest = store.read_manifest(folder)
     build_folder = store.build_folder(folder, manifest)
@@ -158,8 +159,8 @@ def rebuild_dense(folder: Path) -> dict[str, float]:
 def store_heads(folder: Path) -> dict[str, float]:
     """Write the BM25 impact heads the current code stores at build time into a kept build
     that has none (built before they were stored), and commit it."""
-    from qa import store
-    from qa.lexical import ImpactHeads, LexicalIndex
+    from qa.indexing import store
+    from qa.indexing.lexical import ImpactHeads, LexicalIndex
 
     manifest = store.read_manifest(folder)
     lexical_folder = store.build_folder(folder, manifest) / store.LEXICAL_FOLDER
@@ -202,9 +203,9 @@ def agreement_with_exact(qa: Any, asked: list[str]) -> dict[str, float]:
     question's top 10 (and its top 1) a Searcher over the same opened index finds with exact
     dense search over the windows and BM25 over every passage. Measured after the timings and
     the peak RSS: the exact copy of the window vectors is the benchmark's, not qa's."""
-    from qa import store
-    from qa.dense import DenseIndex, exact_index
-    from qa.search import Searcher
+    from qa.indexing import store
+    from qa.indexing.dense import DenseIndex, exact_index
+    from qa.searching.search import Searcher
 
     index: Any = copy.copy(qa.searcher.index)  # a LocalIndex sharing the loaded files
     windows = store.window_rows(index.all_passages())
@@ -229,7 +230,7 @@ def agreement_with_exact(qa: Any, asked: list[str]) -> dict[str, float]:
 def lexical_head_recall(qa: Any, asked: list[str]) -> dict[str, float]:
     """How much of the exact BM25 top 10 the BM25 candidates hold (heads, rescored; 0 when
     the index is small enough to be scored exactly)."""
-    from qa.lexical import analyse
+    from qa.indexing.lexical import analyse
 
     index = qa.searcher.index
     head, depth = getattr(index, "_lexical_head", 0), qa.settings.candidates

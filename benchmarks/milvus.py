@@ -26,13 +26,13 @@ import numpy as np
 
 from benchmarks.report import print_sections, save
 from benchmarks.run import QUESTIONS, synthetic_qa
-from qa.backends import backend_for
-from qa.backends.milvus import connect
-from qa.build import BuildOptions
-from qa.chunk import ChunkedCorpus
-from qa.embed import Embedder
+from qa.chunking.chunk import ChunkedCorpus
+from qa.core.settings import Settings
+from qa.embedding.embed import Embedder
+from qa.indexing.backends import backend_for
+from qa.indexing.backends.milvus import connect
+from qa.indexing.build import BuildOptions
 from qa.library import QA
-from qa.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 

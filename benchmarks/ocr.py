@@ -11,7 +11,7 @@ layer). Both folders are indexed and evaluated with the same questions in the sa
 Evidence quotes rarely survive OCR letter for letter, so both folders are judged with the same
 rule: a passage holds the evidence when the quote's words appear in it in order, with at most
 10 % of them missing or misread, in one stretch no longer than 1.1 times the quote
-(qa.evaluate.contains_evidence, `qa eval --evidence-tolerance 0.1`). The text PDFs are also
+(qa.evaluating.evaluate.contains_evidence, `qa eval --evidence-tolerance 0.1`). The text PDFs are also
 scored with exact matching, the figure of every other run.
 
 Page images: one PNG or JPEG per page (alternately), each with the questions whose evidence lies
@@ -41,9 +41,9 @@ from typing import Any
 
 import numpy as np
 
-from qa.evaluate import read_question_set
-from qa.runs import evaluate_question_files
-from qa.settings import Settings
+from qa.core.settings import Settings
+from qa.evaluating.evaluate import read_question_set
+from qa.evaluating.runs import evaluate_question_files
 
 SHARED_DOCUMENTS = Path(__file__).resolve().parents[2] / "shared" / "documents"
 DPI = 200
@@ -172,7 +172,7 @@ def main() -> None:
     print(f"making scans in {work} ...", file=sys.stderr)
     scans, images, _, page_files = make_scans(pdfs, work)
 
-    from qa.load import load_folder
+    from qa.reading.isolation import load_folder
 
     started = time.perf_counter()
     loaded = load_folder(scans)

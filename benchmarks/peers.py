@@ -40,9 +40,9 @@ TXTAI_WORKER = Path(__file__).resolve().parent / "peer_txtai.py"
 
 def collection(name: str, questions: int) -> tuple[Any, list[str], list[str]]:
     """qa's sources for a collection, the passage texts every engine indexes, and questions."""
-    from qa.beir import load_collection
-    from qa.chunk import chunk_documents
-    from qa.load import load_folder
+    from qa.chunking.chunk import chunk_documents
+    from qa.evaluating.beir import load_collection
+    from qa.reading.isolation import load_folder
 
     if name == "squad":
         sources = chunk_documents(load_folder(SHARED / "squad" / "docs").documents)
@@ -57,9 +57,9 @@ def collection(name: str, questions: int) -> tuple[Any, list[str], list[str]]:
 
 def qa_worker(name: str, questions: int, folder: Path) -> dict[str, Any]:
     """Runs in the child process: build qa's index of the collection, then time questions."""
-    from qa.chunk import ChunkedCorpus
+    from qa.chunking.chunk import ChunkedCorpus
+    from qa.core.settings import Settings
     from qa.library import QA
-    from qa.settings import Settings
 
     sources, _, asked = collection(name, questions)
     qa = QA(Settings(index_dir=folder), corpus=lambda: ChunkedCorpus.of(sources, []))

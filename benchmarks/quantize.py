@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from benchmarks.report import print_sections, save
-from qa.embed import Embedder, ModelIdentity
-from qa.runs import evaluate_beir, evaluate_question_files
-from qa.settings import Settings
+from qa.core.settings import Settings
+from qa.embedding.embed import Embedder, ModelIdentity
+from qa.evaluating.runs import evaluate_beir, evaluate_question_files
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -81,7 +81,7 @@ def quantise(source: Path, target: Path, kind: str, calibration: list[str],
 def embedder_running(path: Path | None, tag: str) -> Embedder:
     """The bundled model's Embedder, running the ONNX file at `path` (None: full precision),
     under an identity of its own, so no index built by one variant is taken for another's."""
-    from qa.onnx_encoder import OnnxEncoder
+    from qa.embedding.onnx_encoder import OnnxEncoder
 
     embedder = Embedder(MODEL)
     runtime: Any = embedder._runtime

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from qa.evaluate import read_question_set
-from qa.readers import READERS
+from qa.evaluating.evaluate import read_question_set
+from qa.reading.readers import READERS
 
 SHARED_DOCUMENTS = Path(__file__).resolve().parents[2] / "shared" / "documents"
 
@@ -74,9 +74,9 @@ def measure(folder: Path, questions: Path, read: Callable[[bytes], tuple[str, in
 
 def build_share(folder: Path) -> dict[str, float]:
     """Reading as a share of a full `qa index` of the folder (reading, chunking, embedding, …)."""
+    from qa.core.settings import Settings
     from qa.library import QA
-    from qa.load import load_folder
-    from qa.settings import Settings
+    from qa.reading.isolation import load_folder
 
     started = time.perf_counter()
     load_folder(folder)

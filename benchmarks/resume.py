@@ -64,7 +64,7 @@ def kill_at_half(docs: Path, index: Path) -> float:
 
 
 def main() -> None:
-    from qa.indexer import PARTIAL_FOLDER
+    from qa.indexing.indexer import PARTIAL_FOLDER
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path)

@@ -28,11 +28,11 @@ from typing import Any
 import numpy as np
 
 from benchmarks.report import print_sections, save
-from qa.beir import load_collection
-from qa.chunk import ChunkedCorpus, ChunkedDocument
-from qa.embed import Embedder, load_sentence_transformer
+from qa.chunking.chunk import ChunkedCorpus, ChunkedDocument
+from qa.core.settings import ENCODERS, Settings
+from qa.embedding.embed import Embedder, load_sentence_transformer
+from qa.evaluating.beir import load_collection
 from qa.library import QA
-from qa.settings import ENCODERS, Settings
 
 REPO = Path(__file__).resolve().parent.parent
 CRANFIELD = REPO.parent / "shared" / "beir" / "cranfield"
@@ -105,10 +105,10 @@ def latency(qa: QA, bare_model: Any, rounds: int) -> dict[str, float]:
 
 def synthetic_qa(embedder: Embedder, size: int, folder: Path) -> QA:
     """An index of `size` generated passages: real chunk/BM25/FAISS files, random vectors."""
-    from qa import store
-    from qa.chunk import Passage
-    from qa.dense import build_dense_index, choose_index_spec, save_dense_index
-    from qa.lexical import LexicalIndex
+    from qa.chunking.chunk import Passage
+    from qa.indexing import store
+    from qa.indexing.dense import build_dense_index, choose_index_spec, save_dense_index
+    from qa.indexing.lexical import LexicalIndex
 
     rng = np.random.default_rng(3)
     words = (REPO / "seeds").joinpath("004_0a75116a2b3c4ab4.txt").read_text().split()
@@ -168,7 +168,7 @@ def cold_start(folder: Path) -> dict[str, float]:
                                                capture_output=True)) for _ in range(3))
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     gradio_check = subprocess.run(
-        [sys.executable, "-c", "import sys, qa.cli, qa.library, qa.search;"
+        [sys.executable, "-c", "import sys, qa.cli, qa.library, qa.searching.search;"
          "print('gradio' in sys.modules)"], capture_output=True, text=True, cwd=REPO)
     build = json.loads((index / "manifest.json").read_text())
     size = sum(p.stat().st_size for p in (index / build["build"]).rglob("*") if p.is_file())

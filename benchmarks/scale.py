@@ -27,7 +27,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from qa.dense import (
+from qa.core.settings import APPROXIMATE_INDEXES, Settings
+from qa.indexing.dense import (
     DenseIndex,
     DenseIndexSpec,
     build_dense_index,
@@ -35,7 +36,6 @@ from qa.dense import (
     load_dense_index,
     save_dense_index,
 )
-from qa.settings import APPROXIMATE_INDEXES, Settings
 
 DIMENSION = 384
 EF_SEARCH = (64, 128, 256, 512, 1024)

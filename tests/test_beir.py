@@ -6,8 +6,8 @@ from pathlib import Path
 
 from conftest import SHARED
 
-from qa.runs import evaluate_beir
-from qa.settings import Settings
+from qa.core.settings import Settings
+from qa.evaluating.runs import evaluate_beir
 
 CRANFIELD = SHARED / "beir" / "cranfield"
 

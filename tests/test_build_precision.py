@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from conftest import SEEDS
 
-from qa.embed import Embedder
+from qa.core.settings import Settings, settings_from_env
+from qa.embedding.embed import Embedder
 from qa.library import QA
-from qa.settings import Settings, settings_from_env
 
 PAROS = "Who co-organised the 2018 PAROS workshop?"
 

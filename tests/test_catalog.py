@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from documents import image_only_pdf, report_pdf, write
 
-from qa import catalog
+from qa.core.settings import Settings
+from qa.indexing import catalog
 from qa.library import QA
-from qa.load import DocumentFolderError
-from qa.settings import Settings
+from qa.reading.load import DocumentFolderError
 
 
 @pytest.fixture()

@@ -1,5 +1,5 @@
-from qa.chunk import chunk_document, file_offsets, normalise_whitespace, sentence_spans
-from qa.load import Document
+from qa.chunking.chunk import chunk_document, file_offsets, normalise_whitespace, sentence_spans
+from qa.reading.load import Document
 
 
 def doc(text: str, source: str = "d.txt") -> Document:
@@ -51,7 +51,7 @@ def test_offsets_point_into_the_file_and_whitespace_is_normalised() -> None:
 def test_seed_essay_keeps_general_assembly_sentence_whole(seeds_dir=None) -> None:
     from conftest import SEEDS
 
-    from qa.load import load_folder
+    from qa.reading.isolation import load_folder
 
     loaded = load_folder(SEEDS)
     essay = next(d for d in loaded.documents if d.source.startswith("004"))

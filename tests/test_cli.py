@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from conftest import SEEDS, SHARED
 
 from qa.cli import main
-from qa.embed import Embedder, ModelUnavailableError
+from qa.embedding.embed import Embedder, ModelUnavailableError
 
 
 @pytest.fixture(scope="module")

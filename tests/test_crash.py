@@ -12,8 +12,8 @@ from pathlib import Path
 
 from conftest import REPO, SEEDS
 
+from qa.core.settings import Settings
 from qa.library import QA
-from qa.settings import Settings
 
 
 def test_sigkill_during_build_keeps_previous_index(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
@@ -62,7 +62,7 @@ def test_a_build_killed_past_half_resumes_from_what_it_had_embedded(tmp_path: Pa
     import re
     import shutil
 
-    from qa.indexer import PARTIAL_FOLDER
+    from qa.indexing.indexer import PARTIAL_FOLDER
 
     abstracts = [json.loads(line)["text"] for line in
                  (REPO.parent / "shared" / "beir" / "cranfield" / "corpus.jsonl").open()]

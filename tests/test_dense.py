@@ -8,7 +8,8 @@ import faiss
 import numpy as np
 import pytest
 
-from qa.dense import (
+from qa.core.settings import Settings, settings_from_env
+from qa.indexing.dense import (
     DenseIndexSpec,
     automatic_rerank_rows,
     build_dense_index,
@@ -17,9 +18,8 @@ from qa.dense import (
     load_dense_index,
     save_dense_index,
 )
+from qa.indexing.store import read_manifest, read_passages, window_rows
 from qa.library import QA
-from qa.settings import Settings, settings_from_env
-from qa.store import read_manifest, read_passages, window_rows
 
 
 def test_threshold_picks_the_index_kind() -> None:
@@ -40,8 +40,8 @@ def test_threshold_picks_the_index_kind() -> None:
 
 
 def test_window_rows_follow_the_passage_layout() -> None:
-    from qa.chunk import Passage
-    from qa.store import IndexedPassage, window_rows
+    from qa.chunking.chunk import Passage
+    from qa.indexing.store import IndexedPassage, window_rows
 
     def item(first_row: int, windows: int, sentences: int) -> IndexedPassage:
         spans = ((0, 1),) * sentences
@@ -85,7 +85,7 @@ def test_large_corpus_gets_hnsw_with_recorded_parameters(seeds_qa: QA, tmp_path:
 
 
 def test_exact_index_returns_true_neighbours() -> None:
-    from qa.dense import DenseIndex, build_dense_index
+    from qa.indexing.dense import DenseIndex, build_dense_index
 
     vectors = np.eye(4, 8, dtype=np.float32)
     index = DenseIndex(build_dense_index(vectors, DenseIndexSpec("flat")), vectors)
@@ -94,7 +94,7 @@ def test_exact_index_returns_true_neighbours() -> None:
 
 
 def test_exact_search_over_float16_vectors_matches_faiss_over_float32() -> None:
-    from qa.dense import DenseIndex, build_dense_index, exact_index
+    from qa.indexing.dense import DenseIndex, build_dense_index, exact_index
 
     rng = np.random.default_rng(5)
     vectors = rng.standard_normal((3000, 64)).astype(np.float32)

@@ -7,10 +7,10 @@ import threading
 import time
 from pathlib import Path
 
-from qa.chunk import Passage
-from qa.exports import ExportFolder
+from qa.chunking.chunk import Passage
 from qa.library import SearchResult
-from qa.search import Hit
+from qa.searching.search import Hit
+from qa.showing.exports import ExportFolder
 
 
 def result(number: int) -> SearchResult:
@@ -53,7 +53,7 @@ def test_identical_answers_share_one_file(tmp_path: Path) -> None:
 
 
 def test_pruning_served_copies_survives_handlers_adding_at_the_same_time(tmp_path: Path) -> None:
-    from qa.exports import prune_served_copies
+    from qa.showing.exports import prune_served_copies
 
     served: set[str] = set()
     stop = threading.Event()
@@ -85,7 +85,7 @@ def test_pruning_served_copies_survives_handlers_adding_at_the_same_time(tmp_pat
 
 
 def test_young_copies_are_kept(tmp_path: Path) -> None:
-    from qa.exports import prune_served_copies
+    from qa.showing.exports import prune_served_copies
 
     copy = tmp_path / "young.md"
     copy.write_text("answer", encoding="utf-8")
@@ -105,7 +105,7 @@ def test_exports_are_bounded_by_bytes_as_well_as_by_count(tmp_path: Path) -> Non
 def test_abandoned_uploads_go_and_served_copies_stay(tmp_path: Path) -> None:
     import os
 
-    from qa.exports import prune_abandoned_uploads
+    from qa.showing.exports import prune_abandoned_uploads
 
     old, served, fresh = (tmp_path / "a" / "old.txt", tmp_path / "b" / "served.md",
                           tmp_path / "c" / "fresh.txt")

@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from qa.backends.local import LocalIndex
-from qa.feedback import expanded_scores, relevance_model
-from qa.lexical import LexicalIndex, analyse
+from qa.core.settings import settings_from_env
+from qa.indexing.backends.local import LocalIndex
+from qa.indexing.lexical import LexicalIndex, analyse
 from qa.library import QA
-from qa.search import Searcher
-from qa.settings import settings_from_env
+from qa.searching.feedback import expanded_scores, relevance_model
+from qa.searching.search import Searcher
 
 
 def test_relevance_model_by_hand() -> None:

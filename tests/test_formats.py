@@ -28,10 +28,11 @@ from formats import (
     workbook_xlsx,
 )
 
-from qa.chunk import Passage, chunk_document, sentence_spans
-from qa.lexical import analyse
-from qa.load import Document, load_folder
-from qa.readers import READERS, UnreadableError
+from qa.chunking.chunk import Passage, chunk_document, sentence_spans
+from qa.indexing.lexical import analyse
+from qa.reading.isolation import load_folder
+from qa.reading.load import Document
+from qa.reading.readers import READERS, UnreadableError
 
 
 def passages(name: str, data: bytes) -> list[Passage]:
@@ -149,9 +150,9 @@ def test_broken_files_are_refused_with_the_reason(name: str, data: bytes, reason
 
 
 def test_a_zip_bomb_in_any_zipped_format_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    import qa.readers.archive
+    import qa.reading.readers.archive
 
-    monkeypatch.setattr(qa.readers.archive, "MAX_EXPANDED_BYTES", 1_000_000)
+    monkeypatch.setattr(qa.reading.readers.archive, "MAX_EXPANDED_BYTES", 1_000_000)
     for name, member in [("deck.pptx", "ppt/presentation.xml"), ("book.xlsx", "xl/workbook.xml"),
                          ("minutes.odt", "content.xml"), ("orchard.epub", "META-INF/container.xml")]:
         bomb = io.BytesIO()
@@ -181,8 +182,8 @@ def test_bm25_reads_every_script_and_stems_where_a_stemmer_fits() -> None:
 
 def test_a_folder_of_every_format_and_script_is_indexed_and_each_fact_found(
         embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from qa.core.settings import Settings
     from qa.library import ENGLISH_ONLY_NOTICE, QA
-    from qa.settings import Settings
 
     docs = tmp_path / "docs"
     made = {"deck.pptx": deck_pptx(), "depots.xlsx": workbook_xlsx(),

@@ -1,5 +1,5 @@
 """Every route the page's server has is judged by the guard: a route added by a Gradio upgrade
-fails here until it is judged in qa.guard.ROUTES; what writes or serves files is closed."""
+fails here until it is judged in qa.serving.guard.ROUTES; what writes or serves files is closed."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from test_api import respond
 
-from qa.exports import ExportFolder
-from qa.guard import ROUTES, RouteGuard, verdict
 from qa.library import QA
-from qa.webapp import build_page
+from qa.serving.guard import ROUTES, RouteGuard, verdict
+from qa.serving.webapp import build_page
+from qa.showing.exports import ExportFolder
 
 
 def _routes(routes: list[Any], prefix: str = "") -> list[str]:
@@ -33,7 +33,7 @@ def test_every_route_of_the_page_is_judged(seeds_qa: QA, tmp_path: Path, uploads
     page = build_page(seeds_qa, ExportFolder(tmp_path), uploads=uploads)
     app = App.create_app(page.blocks, mcp_server=True)
     unjudged = sorted(set(_routes(app.routes)) - set(ROUTES))
-    assert not unjudged, f"judge these routes in qa.guard.ROUTES first: {unjudged}"
+    assert not unjudged, f"judge these routes in qa.serving.guard.ROUTES first: {unjudged}"
 
 
 def _guard(uploads: bool = False, monitoring: bool = False) -> RouteGuard:
@@ -118,7 +118,7 @@ def test_search_calls_with_arguments_it_does_not_take_are_refused() -> None:
 def test_the_checked_arguments_are_the_search_functions(seeds_qa: QA, tmp_path: Path) -> None:
     from gradio.utils import get_function_params
 
-    from qa.webapp import SEARCH_ARGUMENTS
+    from qa.serving.webapp import SEARCH_ARGUMENTS
 
     page = build_page(seeds_qa, ExportFolder(tmp_path))
     [search] = [fn.fn for fn in page.blocks.fns.values() if fn.api_name == "search"]

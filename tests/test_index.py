@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from qa.backends.local import LocalIndex
-from qa.chunk import MAX_PASSAGE_CHARS
+from qa.chunking.chunk import MAX_PASSAGE_CHARS
+from qa.core.files import atomic_write_text
+from qa.core.settings import Settings
+from qa.indexing.backends.local import LocalIndex
+from qa.indexing.store import IndexUnusableError, read_manifest
 from qa.library import QA
-from qa.settings import Settings
-from qa.store import IndexUnusableError, atomic_write_text, read_manifest
 
 
 def write_docs(folder: Path) -> None:
@@ -134,8 +135,8 @@ def test_an_index_of_the_earlier_format_is_rebuilt_from_its_own_vectors(small) -
 
 
 def test_passage_table_not_matching_vectors_is_refused(small, embedder) -> None:  # type: ignore[no-untyped-def]
-    from qa.search import Searcher
-    from qa.store import file_sha256
+    from qa.core.files import file_sha256
+    from qa.searching.search import Searcher
 
     settings, qa = small
     qa.index()
@@ -218,7 +219,7 @@ def test_late_sentence_vectors_fill_the_same_rows_and_find_the_answer(  # type: 
 
 def test_checked_index_is_not_hashed_again_until_a_file_changes(  # type: ignore[no-untyped-def]
         small, monkeypatch) -> None:
-    from qa import store
+    from qa.indexing import store
 
     settings, qa = small
     qa.index()
@@ -243,8 +244,8 @@ def test_checked_index_is_not_hashed_again_until_a_file_changes(  # type: ignore
 
 
 def _chunked(folder: Path):  # type: ignore[no-untyped-def]
-    from qa.chunk import chunk_documents
-    from qa.load import load_folder
+    from qa.chunking.chunk import chunk_documents
+    from qa.reading.isolation import load_folder
 
     return chunk_documents(load_folder(folder, 1_000_000).documents)
 
@@ -256,8 +257,8 @@ def test_embedding_plan_lays_out_rows_without_a_model(tmp_path: Path) -> None:
     import numpy as np
     from encoders import HashingEncoder
 
-    from qa import store
-    from qa.indexer import Windowing, plan_embedding
+    from qa.indexing import store
+    from qa.indexing.indexer import Windowing, plan_embedding
 
     write_docs(tmp_path / "docs")
     long_text = " ".join(f"Clause {n} governs launches and registries." for n in range(12))
@@ -315,7 +316,7 @@ def test_a_text_is_embedded_once_per_build_however_often_it_occurs(  # type: ign
     rows as the first, and the report says how many texts the passages took."""
     from encoders import HashingEncoder
 
-    from qa import indexer
+    from qa.indexing import indexer
 
     monkeypatch.setattr(indexer, "DURABLE_TEXTS", 1)  # every passage a run of its own
     docs = tmp_path / "docs"
@@ -383,12 +384,12 @@ def notes(tmp_path: Path, embedder):  # type: ignore[no-untyped-def]
 
 def test_opening_an_index_parses_only_the_passages_a_search_returns(notes, embedder,  # type: ignore[no-untyped-def]
                                                                      monkeypatch) -> None:
-    import qa.store
-    from qa.search import Searcher
+    import qa.indexing.store
+    from qa.searching.search import Searcher
 
     parsed: list[str] = []
-    real = qa.store.passage_from_record
-    monkeypatch.setattr(qa.store, "passage_from_record",
+    real = qa.indexing.store.passage_from_record
+    monkeypatch.setattr(qa.indexing.store, "passage_from_record",
                         lambda line: parsed.append(line) or real(line))
     index = LocalIndex(notes.index_dir, notes)
     assert parsed == [] and index.passage_count >= 500
@@ -398,8 +399,8 @@ def test_opening_an_index_parses_only_the_passages_a_search_returns(notes, embed
 
 
 def test_an_index_without_its_passage_columns_still_opens(notes, embedder) -> None:  # type: ignore[no-untyped-def]
-    from qa.search import Searcher
-    from qa.store import COLUMNS_NAME, SOURCES_NAME
+    from qa.indexing.store import COLUMNS_NAME, SOURCES_NAME
+    from qa.searching.search import Searcher
 
     def found() -> list[tuple[str, int]]:
         hits = Searcher(LocalIndex(notes.index_dir, notes), notes, embedder).search(

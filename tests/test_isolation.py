@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from documents import many_lines_pdf, write
 
-from qa import isolation
-from qa.isolation import ReadLimits, read_files
-from qa.load import Document, SkippedFile, load_folder
-from qa.settings import settings_from_env
+from qa.core.settings import settings_from_env
+from qa.reading import isolation
+from qa.reading.isolation import ReadLimits, load_folder, read_files
+from qa.reading.load import Document, SkippedFile
 
 GOOD = "Harbour notes\n\nThe east pontoon has fresh water and power for visiting boats.\n"
 
@@ -81,7 +81,7 @@ def test_a_crashed_reader_takes_only_its_file(tmp_path: Path, monkeypatch: pytes
 def test_workers_return_what_reading_in_process_returns(tmp_path: Path) -> None:
     from documents import report_docx, report_pdf
 
-    from qa.load import read_file
+    from qa.reading.load import read_file
 
     files = [("a.txt", write(tmp_path, "a.txt", GOOD)),
              ("b.pdf", write(tmp_path, "b.pdf", report_pdf())),
@@ -123,8 +123,8 @@ def test_a_file_that_yields_too_much_text_is_skipped_with_the_reason(tmp_path: P
                                                                      ) -> None:  # type: ignore[no-untyped-def]
     """An ODT of 190 MB of text once held `qa index` at 1.8 GB for minutes after it was read:
     text over QA_MAX_TEXT_MB never leaves the worker; a raised limit reads the file again."""
+    from qa.core.settings import Settings
     from qa.library import QA
-    from qa.settings import Settings
 
     docs = tmp_path / "docs"
     write(docs, "good.txt", GOOD)
@@ -154,8 +154,8 @@ def test_a_folder_of_hostile_files_is_indexed_and_the_good_file_answers(tmp_path
                                                                          ) -> None:  # type: ignore[no-untyped-def]
     from documents import lying_zip_docx, many_styles_docx, transcript_without_blank_lines
 
+    from qa.core.settings import Settings
     from qa.library import QA
-    from qa.settings import Settings
 
     docs = tmp_path / "docs"
     write(docs, "lines.pdf", many_lines_pdf(5_000))
@@ -175,9 +175,9 @@ def test_a_folder_of_hostile_files_is_indexed_and_the_good_file_answers(tmp_path
 @pytest.mark.usefixtures("faulty_readers")
 def test_an_upload_that_hangs_its_reader_is_refused_and_never_stored(tmp_path: Path, embedder
                                                                       ) -> None:  # type: ignore[no-untyped-def]
+    from qa.core.settings import Settings
     from qa.library import QA
-    from qa.settings import Settings
-    from qa.webapp import add_files
+    from qa.serving.webapp import add_files
 
     docs = tmp_path / "docs"
     write(docs, "good.txt", GOOD)

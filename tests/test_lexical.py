@@ -6,7 +6,7 @@ import bm25s
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.lexical import _stemmer, analyse
+from qa.indexing.lexical import _stemmer, analyse
 from tests.conftest import SEEDS, SHARED
 
 
@@ -26,7 +26,7 @@ def test_analysis_matches_the_index_tokenizer_on_the_seeds() -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.text(alphabet=st.characters(codec="latin-1"), max_size=80), max_size=5))
 def test_analysis_matches_the_index_tokenizer_on_any_latin_text(texts: list[str]) -> None:
-    """Latin text splits as bm25s splits it; other scripts are split by qa.languages (their
+    """Latin text splits as bm25s splits it; other scripts are split by qa.core.languages (their
     own test below)."""
     texts += ["The Outer Space Treaty's 1967 articles, ÉTATS-UNIS and naïve café orbits!", ""]
     assert analyse(texts) == _as_indexed(texts)
@@ -49,7 +49,7 @@ def test_postings_are_bm25s_scores_to_the_bit() -> None:
     weights bm25s (Lucene's variant) computes: empty and stopword-only passages included."""
     import numpy as np
 
-    from qa.lexical import LexicalIndex
+    from qa.indexing.lexical import LexicalIndex
 
     squad = sorted((SHARED / "squad" / "docs").glob("*"))
     for texts in ([*_seed_paragraphs(), "", "the of and", "orbit orbit orbit debris"],
@@ -68,7 +68,7 @@ def test_candidate_scores_from_words_equal_the_postings() -> None:
 
     import numpy as np
 
-    from qa.lexical import CollectionStatistics, LexicalIndex, candidate_scores
+    from qa.indexing.lexical import CollectionStatistics, LexicalIndex, candidate_scores
 
     texts = _seed_paragraphs()
     index, words = LexicalIndex.build(texts), analyse(texts)
@@ -91,7 +91,7 @@ def test_weighted_scores_read_from_postings_equal_bm25s_scores() -> None:
     bm25s gives for each word over every passage, weighted (summed in float64)."""
     import numpy as np
 
-    from qa.lexical import LexicalIndex
+    from qa.indexing.lexical import LexicalIndex
 
     texts = _seed_paragraphs()
     index, reference = LexicalIndex.build(texts), _bm25s_reference(texts)
@@ -118,7 +118,7 @@ def test_question_scores_equal_bm25s_scores() -> None:
 
     import numpy as np
 
-    from qa.lexical import LexicalIndex
+    from qa.indexing.lexical import LexicalIndex
 
     texts = _seed_paragraphs()
     index, reference = LexicalIndex.build(texts), _bm25s_reference(texts)
@@ -145,7 +145,7 @@ def test_impact_heads_find_the_top_and_candidates_keep_exact_scores(seeds_qa, tm
 
     import numpy as np
 
-    from qa.backends.local import LocalIndex
+    from qa.indexing.backends.local import LocalIndex
 
     exact = seeds_qa.searcher.index
     words = analyse(["Which countries joined China in submitting the working paper on PAROS?"])[0]
@@ -176,7 +176,7 @@ def test_stored_impact_heads_are_each_words_best_postings(tmp_path) -> None:  # 
     shorter head is their prefix, a longer one falls back to the postings."""
     import numpy as np
 
-    from qa.lexical import LexicalIndex
+    from qa.indexing.lexical import LexicalIndex
 
     texts = _seed_paragraphs()
     LexicalIndex.build(texts, head=3).save(tmp_path)
@@ -206,8 +206,8 @@ def test_stored_impact_heads_are_each_words_best_postings(tmp_path) -> None:  # 
 
 
 def test_a_large_index_build_stores_heads_and_a_small_one_does_not(embedder, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from qa.core.settings import Settings
     from qa.library import QA
-    from qa.settings import Settings
 
     docs = tmp_path / "docs"
     docs.mkdir()

@@ -20,11 +20,11 @@ from documents import (
     transcript_without_blank_lines,
 )
 
-from qa.chunk import MAX_PASSAGE_CHARS, chunk_document, sentence_spans
-from qa.load import Document
-from qa.readers import UnreadableError
-from qa.readers.docx import read_docx
-from qa.readers.pdf import Line, _Columns, _paragraphs
+from qa.chunking.chunk import MAX_PASSAGE_CHARS, chunk_document, sentence_spans
+from qa.reading.load import Document
+from qa.reading.readers import UnreadableError
+from qa.reading.readers.docx import read_docx
+from qa.reading.readers.pdf import Line, _Columns, _paragraphs
 
 GROWTH_ALLOWED = 3.0
 
@@ -78,7 +78,7 @@ def test_pdf_of_many_lines_reads_in_linear_time() -> None:
 
 
 def _read(data: bytes) -> None:
-    from qa.readers.pdf import read_pdf
+    from qa.reading.readers.pdf import read_pdf
 
     read_pdf(data)
 
@@ -116,8 +116,8 @@ def test_a_pdf_page_of_absurdly_much_text_is_refused_early(tmp_path: Path, lines
     pdf.write_bytes(many_lines_pdf(lines))
     # The peak is VmHWM, this process's own: ru_maxrss keeps the parent's from before the exec.
     script = ("import json, re, sys, time\n"
-              "from qa.readers import UnreadableError\n"
-              "from qa.readers.pdf import read_pdf\n"
+              "from qa.reading.readers import UnreadableError\n"
+              "from qa.reading.readers.pdf import read_pdf\n"
               "started = time.perf_counter()\n"
               "try:\n"
               "    read_pdf(open(sys.argv[1], 'rb').read())\n"

@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.load import DocumentFolderError, load_folder
+from qa.reading.isolation import load_folder
+from qa.reading.load import DocumentFolderError
 
 
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:

@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from qa import metrics
-from qa.evaluate import score_rankings
+from qa.evaluating import metrics
+from qa.evaluating.evaluate import score_rankings
 
 
 def test_recall_mrr_by_hand() -> None:
@@ -43,7 +43,7 @@ def test_question_set_recall_counts_any_relevant_passage() -> None:
 def test_percentile_matches_numpy() -> None:
     import numpy as np
 
-    from qa.metrics import percentile
+    from qa.evaluating.metrics import percentile
 
     values = sorted([3.0, 1.0, 4.0, 1.5, 9.0, 2.6, 5.3])
     for share in (0, 50, 95, 100):
@@ -52,7 +52,7 @@ def test_percentile_matches_numpy() -> None:
 
 
 def test_evidence_in_ocr_text_may_miss_a_tenth_of_its_words_in_one_stretch() -> None:
-    from qa.evaluate import contains_evidence
+    from qa.evaluating.evaluate import contains_evidence
 
     quote = "the normans gave their name to normandy, a region in france, in the 10th century"
     misread = "in 911 the normans gave their narne to normandy, a region in france, in the loth century."

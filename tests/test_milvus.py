@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO, SEEDS, free_port
 
+from qa.core.settings import Settings
 from qa.library import QA
-from qa.settings import Settings
 
 pytest.importorskip("pymilvus")
 
@@ -39,7 +39,7 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                from qa.backends.milvus import connect
+                from qa.indexing.backends.milvus import connect
 
                 connect(uri, timeout=2).close()
                 break
@@ -87,7 +87,7 @@ def test_milvus_gives_the_local_answers(seeds_qa: QA, milvus_server: str, tmp_pa
 
 def test_unchanged_folder_publishes_nothing_and_a_change_publishes_once(
         seeds_qa: QA, milvus_server: str, tmp_path: Path) -> None:
-    from qa.backends.milvus import connect
+    from qa.indexing.backends.milvus import connect
 
     settings = seeds_copy(tmp_path, milvus_server, "refresh")
     docs = settings.docs_dir
@@ -127,7 +127,7 @@ def test_a_server_that_is_down_is_one_line(tmp_path: Path) -> None:
 
 
 def test_milvus_settings_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
-    from qa.settings import settings_from_env
+    from qa.core.settings import settings_from_env
 
     monkeypatch.setenv("QA_BACKEND", "milvus")
     with pytest.raises(ValueError, match="QA_MILVUS_URI"):
@@ -199,7 +199,7 @@ def test_replicas_answer_alike_through_a_rebuild_and_a_killed_publish_changes_no
 
 
 def _collections(uri: str, prefix: str) -> list[str]:
-    from qa.backends.milvus import connect
+    from qa.indexing.backends.milvus import connect
 
     return sorted(n for n in connect(uri).list_collections() if n.startswith(prefix))
 
@@ -265,8 +265,8 @@ def test_two_shards_in_parallel_give_the_index_of_one_process(
         seeds_qa: QA, milvus_server: str, tmp_path: Path) -> None:
     import numpy as np
 
-    from qa.backends import backend_for
-    from qa.build import Shard
+    from qa.indexing.backends import backend_for
+    from qa.indexing.build import Shard
 
     docs = tmp_path / "docs"
     shutil.copytree(SEEDS, docs)

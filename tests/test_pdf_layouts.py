@@ -24,8 +24,8 @@ from documents import (
 )
 from scans import encoded, scanned
 
-from qa.readers.image import read_image
-from qa.readers.pdf import read_pdf
+from qa.reading.readers.image import read_image
+from qa.reading.readers.pdf import read_pdf
 
 A5 = (420.0, 595.0)
 LETTER = (612.0, 792.0)

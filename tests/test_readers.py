@@ -19,12 +19,12 @@ from documents import (
     write,
 )
 
-from qa.chunk import chunk_document
-from qa.load import load_folder
-from qa.readers import UnreadableError
-from qa.readers.docx import read_docx
-from qa.readers.html import read_html
-from qa.readers.pdf import read_pdf
+from qa.chunking.chunk import chunk_document
+from qa.reading.isolation import load_folder
+from qa.reading.readers import UnreadableError
+from qa.reading.readers.docx import read_docx
+from qa.reading.readers.html import read_html
+from qa.reading.readers.pdf import read_pdf
 
 
 def passages_of(folder: Path, name: str) -> list:  # type: ignore[type-arg]
@@ -94,14 +94,14 @@ def test_docx_paragraphs_headings_and_table_rows_in_order(tmp_path: Path) -> Non
 
 
 def test_docx_that_is_not_a_zip_or_expands_too_far_is_refused(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import qa.readers.archive
+    import qa.reading.readers.archive
 
     with pytest.raises(UnreadableError, match="not a zip"):
         read_docx(b"PK but not really a zip archive")
     bomb = io.BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("word/document.xml", b"\0" * 2_000_000)  # about 2 KB compressed
-    monkeypatch.setattr(qa.readers.archive, "MAX_EXPANDED_BYTES", 1_000_000)
+    monkeypatch.setattr(qa.reading.readers.archive, "MAX_EXPANDED_BYTES", 1_000_000)
     with pytest.raises(UnreadableError, match="zip bomb"):
         read_docx(bomb.getvalue())
 
@@ -148,7 +148,7 @@ def test_a_folder_of_every_format_skips_only_the_unreadable(tmp_path: Path) -> N
 
 
 def test_html_that_is_utf8_under_a_false_charset_reads_as_utf8() -> None:
-    from qa.readers.html import read_html
+    from qa.reading.readers.html import read_html
 
     body = ("<body><main><h1>Tides</h1><p>A naïve reading of the harbour tide tables is wrong "
             "every spring.</p></main></body></html>")

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from qa.cli import main
 from qa.library import QA
-from qa.rest import HitAnswer, SearchAnswer, rest_app
+from qa.serving.rest import HitAnswer, SearchAnswer, rest_app
 
 PAROS = "Who co-organised the 2018 PAROS workshop?"
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from encoders import HashingEncoder
 
-from qa import search
-from qa.backends.local import LocalIndex
-from qa.fusion import fuse, reciprocal_rank_fusion, zscore_fusion
+from qa.indexing.backends.local import LocalIndex
 from qa.library import QA, clean_question
-from qa.search import Searcher
+from qa.searching import search
+from qa.searching.fusion import fuse, reciprocal_rank_fusion, zscore_fusion
+from qa.searching.search import Searcher
 
 ONE_EACH = {"dense": 1.0, "lexical": 1.0}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import SEEDS, SHARED
 
-from qa.runs import evaluate_question_files
+from qa.evaluating.runs import evaluate_question_files
 
 DEV_SET = SHARED / "eval" / "seeds-dev.jsonl"
 

@@ -168,7 +168,7 @@ def _lying_length(app_url: str, path: str) -> bytes:
 @pytest.mark.parametrize("path", ["/gradio_api/call/search", "/api/search"])
 def test_a_large_body_is_refused_before_the_server_holds_it(app_url: str, path: str) -> None:
     """800 MB once took the server to 3.5 GB before it was refused; now it never reads more than
-    the guard's limit of a body (qa.guard), whether its length is declared or not."""
+    the guard's limit of a body (qa.serving.guard), whether its length is declared or not."""
     import threading
 
     server = _listening_process(app_url)
@@ -263,7 +263,7 @@ def test_pictures_rendered_at_once_in_many_threads_leave_the_server_up(app_url: 
     every page of a view together, and many readers do."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from qa.view_html import RENDER_WIDTHS
+    from qa.showing.view_html import RENDER_WIDTHS
 
     asked = [(page, width) for page in (1, 2, 3) for width in sorted(RENDER_WIDTHS)] * 2
 

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from conftest import SHARED
 
 from qa.cli import main
-from qa.evaluate import read_question_set
-from qa.load import load_folder
-from qa.runs import evaluate_question_files
-from qa.settings import Settings
+from qa.core.settings import Settings
+from qa.evaluating.evaluate import read_question_set
+from qa.evaluating.runs import evaluate_question_files
+from qa.reading.isolation import load_folder
 
 DOCUMENTS = SHARED / "documents"
 pytestmark = pytest.mark.skipif(not DOCUMENTS.is_dir(), reason="../shared/documents is missing")
@@ -44,7 +44,7 @@ def test_squad_articles_answer_as_well_as_plain_text(layout: str, plain_figures,
 
 
 def test_every_pdf_evidence_quote_lies_inside_one_passage() -> None:
-    from qa.chunk import chunk_document
+    from qa.chunking.chunk import chunk_document
 
     def fold(text: str) -> str:
         return " ".join(text.split()).lower()
@@ -59,7 +59,7 @@ def test_every_pdf_evidence_quote_lies_inside_one_passage() -> None:
 
 def test_pdf_samples_index_with_reasons_and_answer_crazy_ones(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="qa.isolation")
+    caplog.set_level(logging.INFO, logger="qa.reading.isolation")
     folder, index = str(DOCUMENTS / "pdf-samples"), str(tmp_path / "index")
     built = CliRunner().invoke(main, ["index", "--docs", folder, "--index", index])
     assert built.exit_code == 0, built.output

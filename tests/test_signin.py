@@ -25,15 +25,16 @@ from click.testing import CliRunner
 from conftest import REPO, free_port, serving
 from starlette.types import Receive, Scope, Send
 
-import qa.users
+import qa.serving.users
 from benchmarks.load import call, run_load
 from qa.cli import main, serve_options
-from qa.guard import RouteGuard
+from qa.core.access import Access, glob_pattern
+from qa.core.settings import Settings
 from qa.library import QA
-from qa.settings import Settings
-from qa.signin import Admission, FailedSignIns, SignIn, trusted_proxies
-from qa.users import Access, UsersFile, UsersFileError, glob_pattern, hash_secret, hash_token
-from qa.webapp import add_files
+from qa.serving.guard import RouteGuard
+from qa.serving.signin import Admission, FailedSignIns, SignIn, trusted_proxies
+from qa.serving.users import UsersFile, UsersFileError, hash_secret, hash_token
+from qa.serving.webapp import add_files
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -311,13 +312,13 @@ def test_slow_checks_run_off_the_event_loop(tmp_path: Path,
     token = with_scrypt_token(users, "alice")  # an older file's token: one scrypt to check
     signin = SignIn(UsersFile(users))
     threads: list[int] = []
-    scrypt_check = qa.users.secret_matches
+    scrypt_check = qa.serving.users.secret_matches
 
     def recorded(secret: str, stored: str) -> bool:
         threads.append(threading.get_ident())
         return scrypt_check(secret, stored)
 
-    monkeypatch.setattr(qa.users, "secret_matches", recorded)
+    monkeypatch.setattr(qa.serving.users, "secret_matches", recorded)
 
     async def sign_ins() -> int:
         wrong = token[:-1] + ("A" if token[-1] != "A" else "B")

@@ -16,16 +16,16 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa import catalog
-from qa.chunk import Passage
+from qa.chunking.chunk import Passage
 from qa.cli import main
+from qa.core.settings import Settings
+from qa.indexing import catalog
 from qa.library import QA, QuestionRefused
-from qa.load import Document, read_file
-from qa.readers import Extracted, Heading, well_formed
-from qa.readers.pdf import read_pdf
-from qa.rest import rest_app
-from qa.settings import Settings
-from qa.view import marked_pages
+from qa.reading.load import Document, read_file
+from qa.reading.readers import Extracted, Heading, well_formed
+from qa.reading.readers.pdf import read_pdf
+from qa.serving.rest import rest_app
+from qa.showing.view import marked_pages
 
 LONE = re.compile("[\ud800-\udfff]")
 X, SCRIPT_A = "\U0001d465", "\U0001d49c"  # 𝑥 and 𝒜, as LaTeX's math letters
@@ -196,8 +196,8 @@ def test_qa_ask_refuses_a_broken_question(harbour: QA) -> None:
 def test_the_page_shows_why_a_broken_question_is_refused(harbour: QA, tmp_path: Path) -> None:
     import gradio as gr
 
-    from qa.exports import ExportFolder
-    from qa.webapp import build_page
+    from qa.serving.webapp import build_page
+    from qa.showing.exports import ExportFolder
 
     page = build_page(harbour, ExportFolder(tmp_path))
     handlers = {fn.api_name: fn.fn for fn in page.blocks.fns.values()}

@@ -14,13 +14,13 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from documents import A4, HISTORY, LAMP, report_pdf, write
 
-from qa.api import search_json
+from qa.core.access import Access
+from qa.core.settings import Settings
 from qa.library import QA
-from qa.load import read_file
-from qa.settings import Settings
-from qa.users import Access
-from qa.view import PageImages, marked_pages, text_view
-from qa.view_html import RENDER_WIDTHS, DocumentViews, ViewRequest, zoomed
+from qa.reading.load import read_file
+from qa.serving.api import search_json
+from qa.showing.view import PageImages, marked_pages, text_view
+from qa.showing.view_html import RENDER_WIDTHS, DocumentViews, ViewRequest, zoomed
 
 NOTE = ("Harbour works of 1890\n\nBy Ada Quill\n\nThe breakwater\n\n"
         "The breakwater was raised in 1890 by the harbour board. It is four hundred metres "
@@ -233,7 +233,7 @@ def test_a_document_without_its_catalogue_copy_is_read_again_unless_it_changed(
 RENDER_IN_THREADS = """
 import sys, threading
 from pathlib import Path
-from qa.view import PageImages, page_count
+from qa.showing.view import PageImages, page_count
 
 path = Path(sys.argv[1])
 failures = []
@@ -278,7 +278,7 @@ def test_a_page_asked_for_by_many_at_once_is_rendered_once(tmp_path: Path,
 
     from PIL import Image
 
-    from qa import view
+    from qa.showing import view
 
     path = tmp_path / "scan.png"
     Image.new("RGB", (3000, 2000), "white").save(path)
@@ -314,7 +314,7 @@ def test_renders_run_in_a_small_pool_within_their_memory_budget(
 
     from PIL import Image
 
-    from qa import view
+    from qa.showing import view
 
     paths = [tmp_path / f"scan-{number}.png" for number in range(4)]
     for path in paths:
@@ -353,7 +353,7 @@ def test_an_image_cut_short_is_no_picture_not_an_error(tmp_path: Path) -> None:
     """Its header is whole, its pixels are not: the page route answered 500 with a traceback."""
     from PIL import Image
 
-    from qa.view import ViewError
+    from qa.showing.view import ViewError
 
     path = tmp_path / "cut.png"
     buffer = io.BytesIO()
@@ -366,7 +366,7 @@ def test_an_image_cut_short_is_no_picture_not_an_error(tmp_path: Path) -> None:
 PEAK_OF_ONE_PICTURE = """
 import sys
 from pathlib import Path
-from qa.view import PageImages
+from qa.showing.view import PageImages
 
 def peak_kb():
     for line in open("/proc/self/status"):
@@ -407,9 +407,9 @@ def test_searches_are_answered_while_page_renders_are_queued(
 
     import httpx
 
-    from qa import view
-    from qa.guard import RouteGuard
-    from qa.rest import rest_app
+    from qa.serving.guard import RouteGuard
+    from qa.serving.rest import rest_app
+    from qa.showing import view
 
     release = threading.Event()
     real_render = view._render

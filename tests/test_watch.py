@@ -12,10 +12,10 @@ import pytest
 from documents import numbered_notes
 from encoders import HashingEncoder
 
+from qa.core.settings import Settings
 from qa.library import QA
-from qa.load import is_transient
-from qa.settings import Settings
-from qa.watch import FolderWatcher, filesystem_type, watcher_for
+from qa.reading.load import is_transient
+from qa.serving.watch import FolderWatcher, filesystem_type, watcher_for
 
 
 def wait_for(condition: Callable[[], bool], seconds: float) -> float:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from qa.exports import ExportFolder
 from qa.library import QA
-from qa.view_html import DocumentViews, ViewRequest
-from qa.webapp import build_page, render_results
+from qa.serving.webapp import build_page, render_results
+from qa.showing.exports import ExportFolder
+from qa.showing.view_html import DocumentViews, ViewRequest
 
 
 def test_results_are_cited_and_escaped(seeds_qa: QA, tmp_path) -> None:  # type: ignore[no-untyped-def]

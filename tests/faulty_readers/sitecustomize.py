@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 try:
-    from qa import load
+    from qa.reading import load
 except ImportError:  # a Python without qa (a tool the test runs): nothing to break
     load = None  # type: ignore[assignment]
 
@@ -29,13 +29,13 @@ if load is not None:
         if "hang-reader" in source:
             time.sleep(3600)
         if "slow-reader" in source:
-            from qa.readers import report
+            from qa.reading.readers import report
 
             for second in range(5):
                 time.sleep(1)
                 report("progress", f"{second + 1} of 5 seconds")
         if "endless-reader" in source:
-            from qa.readers import report
+            from qa.reading.readers import report
 
             while True:
                 time.sleep(0.2)

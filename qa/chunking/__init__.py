@@ -1,0 +1,1 @@
+"""Chunking: cutting a Document into the Passages that are indexed and cited."""

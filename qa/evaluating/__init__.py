@@ -1,0 +1,1 @@
+"""Evaluating: retrieval metrics over rankings, question sets, runs and BEIR collections."""

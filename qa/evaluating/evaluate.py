@@ -1,0 +1,256 @@
+"""Evaluation: run questions through a search function and score the rankings."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa.chunking.chunk import Passage, normalise_whitespace
+from qa.evaluating import metrics
+from qa.searching.search import SearchResult
+
+RECALL_CUTOFFS = (1, 3, 5, 10, 100)
+METRIC_KEYS = ("recall@1", "recall@3", "recall@5", "recall@10", "recall@100", "mrr@10",
+               "ndcg@10")
+
+
+class QuestionSetError(Exception):
+    """The questions file cannot be read in the expected format."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    source: str
+    quote: str
+    page: int | None = None  # the physical page (from 1) the quote starts on, when given
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    evidence: tuple[Evidence, ...]  # empty: the folder holds no answer
+
+
+@dataclass(frozen=True)
+class QuestionOutcome:
+    id: str
+    question: str
+    first_relevant_rank: int | None
+    top_similarity: float
+    flagged: bool  # the best hit was below the "no good match" threshold
+    page_right: bool | None = None  # the first relevant hit cites the evidence's page (if given)
+    search_ms: float = 0.0  # encoding the question to ranked hits, the index already loaded
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    metrics: dict[str, float]
+    questions: int
+    outcomes: list[QuestionOutcome]
+    unanswerable: int = 0
+    auroc: float | None = None
+    flagged_answerable: float | None = None
+    flagged_unanswerable: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def page_accuracy(self) -> float | None:
+        """Share of questions with a page whose first relevant hit cites a range holding it."""
+        judged = [o.page_right for o in self.outcomes if o.page_right is not None]
+        return metrics.mean([float(right) for right in judged]) if judged else None
+
+    def to_json(self) -> dict[str, object]:
+        data: dict[str, object] = {**self.metrics, "questions": self.questions}
+        if self.page_accuracy is not None:
+            data["page_accuracy"] = self.page_accuracy
+        if self.outcomes:
+            times = sorted(o.search_ms for o in self.outcomes)
+            data["search_ms_p50"] = round(metrics.percentile(times, 50), 3)
+            data["search_ms_p95"] = round(metrics.percentile(times, 95), 3)
+        if self.unanswerable:
+            data.update({"unanswerable": self.unanswerable, "auroc": self.auroc,
+                         "flagged_answerable": self.flagged_answerable,
+                         "flagged_unanswerable": self.flagged_unanswerable})
+        return data
+
+
+def read_question_set(path: Path) -> list[Question]:
+    """Read {"id", "question", "relevant": [{"source", "evidence"}]} lines."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise QuestionSetError(f"cannot read {path}: {error}") from error
+    questions = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            evidence = tuple(Evidence(r["source"], r["evidence"], _page(r.get("page")))
+                             for r in record["relevant"])
+            questions.append(Question(str(record["id"]), str(record["question"]), evidence))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+            raise QuestionSetError(f"{path}:{number}: not a question record ({error})") from error
+    if not questions:
+        raise QuestionSetError(f"{path} holds no questions")
+    return questions
+
+
+def _page(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f'"page" must be a page number from 1, not {value!r}')
+    return value
+
+
+def _fold(text: str) -> str:
+    return normalise_whitespace(text).casefold()
+
+
+def passage_key(passage: Passage) -> str:
+    return f"{passage.source}#{passage.paragraph}"
+
+
+def relevant_passages(question: Question, passages: Sequence[Passage], tolerance: float = 0.0
+                      ) -> dict[str, int]:
+    """Passages from the named source that contain the evidence, whitespace and case folded;
+    with a `tolerance` (OCR text), see contains_evidence."""
+    found: dict[str, int] = {}
+    for evidence in question.evidence:
+        quote = _fold(evidence.quote)
+        for passage in passages:
+            if passage.source == evidence.source and contains_evidence(
+                    _fold(passage.text), quote, tolerance):
+                found[passage_key(passage)] = 1
+    return found
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def contains_evidence(text: str, quote: str, tolerance: float = 0.0) -> bool:
+    """Whether folded `text` holds folded `quote`. With a tolerance t > 0 (for OCR, where a
+    quote rarely survives letter for letter), also when the quote's words, punctuation aside,
+    appear in order in one stretch of the text no longer than the quote, with at most t of
+    them missing or misread."""
+    if quote in text:
+        return True
+    if tolerance <= 0:
+        return False
+    wanted, words = _WORDS.findall(quote), _WORDS.findall(text)
+    if not wanted:
+        return False
+    needed = len(wanted) - int(tolerance * len(wanted))
+    matcher = difflib.SequenceMatcher(None, wanted, words, autojunk=False)
+    blocks = [block for block in matcher.get_matching_blocks() if block.size]
+    # The best stretch: consecutive matching blocks whose span in the text stays short.
+    for first in range(len(blocks)):
+        matched = 0
+        for block in blocks[first:]:
+            if block.b + block.size - blocks[first].b > len(wanted) * (1 + tolerance):
+                break
+            matched += block.size
+            if matched >= needed:
+                return True
+    return False
+
+
+def score_rankings(rankings: Mapping[str, Sequence[str]],
+                   judgements: Mapping[str, Mapping[str, int]], any_relevant: bool
+                   ) -> dict[str, float]:
+    """Mean recall@k, MRR@10 and nDCG@10 over the queries that have judgements.
+
+    With `any_relevant`, recall@k is 1 when any relevant passage is in the first k (the
+    question-set convention: one passage answers the question); otherwise it is the share of
+    relevant items found (the BEIR convention)."""
+    ids = [qid for qid in rankings if judgements.get(qid)]
+
+    def recall(qid: str, k: int) -> float:
+        if any_relevant:
+            return metrics.hit_at(metrics.first_relevant_rank(rankings[qid], judgements[qid]), k)
+        return metrics.recall_at(rankings[qid], judgements[qid], k)
+
+    result = {f"recall@{k}": metrics.mean([recall(q, k) for q in ids]) for k in RECALL_CUTOFFS}
+    result["mrr@10"] = metrics.mean([metrics.reciprocal_rank_at(rankings[q], judgements[q], 10)
+                                     for q in ids])
+    result["ndcg@10"] = metrics.mean([metrics.ndcg_at(rankings[q], judgements[q], 10)
+                                      for q in ids])
+    return result
+
+
+Search = Callable[[str], SearchResult]
+
+
+@dataclass(frozen=True)
+class JudgedQuestion:
+    """A question with the passage keys that answer it (empty: nothing in the corpus does)."""
+
+    id: str
+    text: str
+    relevant: dict[str, int]
+    pages: tuple[int, ...] = ()  # the pages its evidence starts on, where the set gives them
+
+
+def judge_question_set(questions: Sequence[Question], passages: Sequence[Passage],
+                       tolerance: float = 0.0) -> tuple[list[JudgedQuestion], list[str]]:
+    """Find the passages holding each question's evidence; note evidence found nowhere."""
+    judged, notes = [], []
+    for question in questions:
+        relevant = relevant_passages(question, passages, tolerance)
+        if question.evidence and not relevant:
+            notes.append(f"{question.id}: no passage contains its evidence")
+            relevant = {"(evidence not found)": 1}  # stays answerable, and scores zero
+        pages = tuple(e.page for e in question.evidence if e.page is not None)
+        judged.append(JudgedQuestion(question.id, question.question, relevant, pages))
+    return judged, notes
+
+
+def _cites_page(passage: Passage | None, pages: tuple[int, ...]) -> bool | None:
+    """None when the question names no page; else whether the passage's pages include one."""
+    if not pages:
+        return None
+    if passage is None or passage.page is None:
+        return False
+    last = passage.page_end or passage.page
+    return any(passage.page <= page <= last for page in pages)
+
+
+def evaluate(questions: Sequence[JudgedQuestion], search: Search,
+             key: Callable[[Passage], str] = passage_key, notes: Sequence[str] = (),
+             any_relevant: bool = True) -> EvalReport:
+    """Search every question; score the answerable ones, and for the rest how well the top
+    similarity tells them apart."""
+    rankings: dict[str, list[str]] = {}
+    outcomes: list[QuestionOutcome] = []
+    for question in questions:
+        started = time.perf_counter()
+        result = search(question.text)
+        search_ms = 1000 * (time.perf_counter() - started)
+        rankings[question.id] = [key(hit.passage) for hit in result.hits]
+        top = result.hits[0].similarity if result.hits else -1.0
+        rank = metrics.first_relevant_rank(rankings[question.id], question.relevant)
+        outcomes.append(QuestionOutcome(
+            question.id, question.text, rank, top, result.no_good_match,
+            _cites_page(result.hits[rank - 1].passage if rank else None, question.pages),
+            search_ms))
+    judgements = {q.id: q.relevant for q in questions}
+    answerable = [o for o in outcomes if judgements[o.id]]
+    unanswerable = [o for o in outcomes if not judgements[o.id]]
+    report = EvalReport(score_rankings(rankings, judgements, any_relevant), len(answerable), outcomes,
+                        len(unanswerable), notes=list(notes))
+    if not unanswerable:
+        return report
+    return EvalReport(
+        report.metrics, report.questions, outcomes, len(unanswerable),
+        auroc=metrics.auroc([o.top_similarity for o in answerable],
+                            [o.top_similarity for o in unanswerable]),
+        flagged_answerable=metrics.mean([float(o.flagged) for o in answerable]),
+        flagged_unanswerable=metrics.mean([float(o.flagged) for o in unanswerable]),
+        notes=list(notes))

@@ -1,0 +1,77 @@
+"""The JSON search API (HTTP and MCP): typed arguments checked one by one, clear refusals."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from qa.core.access import EVERYONE, Access
+from qa.core.settings import SEARCH_MODES, SearchMode
+from qa.library import QA, QuestionRefused
+from qa.showing.cite import result_to_json
+
+MAX_K = 100
+_SHOWN_NAMES = 5
+_SHOWN_NAME_CHARS = 100
+
+
+class ApiInputError(ValueError):
+    """An argument of the API has the wrong type or value; the message says which and why."""
+
+
+def search_json(qa: QA, question: Any, k: Any = None, mode: Any = None,
+                documents: Any = None, access: Access = EVERYONE, server: str = ""
+                ) -> dict[str, Any]:
+    """What `qa ask --json` prints for `question`, after checking every argument. A document
+    `access` may not read is refused as not indexed: its name is not confirmed either. With
+    the `server`'s address, each hit has a `url` that opens its document view there."""
+    if not isinstance(question, str):
+        raise ApiInputError(f"question must be a string, not {_kind(question)}")
+    try:
+        result = qa.search(question, _top_k(k), _mode(mode),
+                           _documents(documents, qa.sources(access)), access)
+    except QuestionRefused as error:
+        raise ApiInputError(str(error)) from error
+    return result_to_json(result, server or qa.settings.server_url)
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _top_k(k: Any) -> int | None:
+    if k is None:
+        return None
+    if isinstance(k, bool) or not isinstance(k, int | float) or not math.isfinite(k) \
+            or k != int(k):
+        raise ApiInputError(f"k must be a whole number from 1 to {MAX_K}, not {k!r}")
+    if not 1 <= k <= MAX_K:
+        raise ApiInputError(f"k must be from 1 to {MAX_K}, not {int(k)}")
+    return int(k)
+
+
+def _mode(mode: Any) -> SearchMode | None:
+    if mode is None or mode == "":
+        return None
+    if mode not in SEARCH_MODES:
+        raise ApiInputError(f"mode must be one of {', '.join(SEARCH_MODES)}, not {mode!r}")
+    return mode
+
+
+def _documents(documents: Any, known: Sequence[str]) -> list[str] | None:
+    """None or [] for every document; one name or a list of names of indexed documents."""
+    if documents is None:
+        return None
+    # One name given as a plain string is one document, never a list of its characters.
+    names = [documents] if isinstance(documents, str) else documents
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ApiInputError(f"documents must be a list of file names, not {_kind(documents)}")
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        # Only a few names, each cut short: the refusal of a huge filter stays small.
+        shown = ", ".join(repr(name[:_SHOWN_NAME_CHARS]) for name in unknown[:_SHOWN_NAMES])
+        more = f" and {len(unknown) - _SHOWN_NAMES:,} more" if len(unknown) > _SHOWN_NAMES else ""
+        raise ApiInputError(f"documents names files not indexed: {shown}{more}; indexed "
+                            f"documents are {', '.join(map(repr, known[:20]))}")
+    return names or None

@@ -1,0 +1,206 @@
+"""The REST API beside the page: one plain HTTP request per question, documented by OpenAPI.
+
+    GET  /api/search?q=…&k=…&mode=…&documents=…   (documents repeatable)
+    POST /api/search   {"question", "k", "mode", "documents"}
+    GET  /api/documents                            the indexed files
+    GET  /api/health                               for load balancers
+    GET  /api/openapi.json, /api/docs              the schema, and a page to try it
+
+A search answers with exactly what `qa ask --json` prints, checked by the same code as the page's
+call API and MCP (qa.serving.api). Any refusal is {"error": message naming the argument}, with 422 for a
+bad argument and 503 while no index can be opened. Gradio's queue is not on this path: a search
+is one request, answered from a worker thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from qa.core.access import Access
+from qa.core.settings import SearchMode
+from qa.indexing.store import IndexUnusableError
+from qa.library import QA
+from qa.serving.api import MAX_K, ApiInputError, search_json
+from qa.serving.guard import REST_PREFIX as PREFIX
+from qa.serving.signin import no_sign_in
+from qa.serving.watch import FolderWatcher
+
+
+class HitAnswer(BaseModel):
+    """One passage with its citation (the fields of `qa ask --json`)."""
+
+    rank: int
+    score: float
+    similarity: float = Field(description="Best cosine of the question with the passage.")
+    below_threshold: bool
+    text: str
+    source: str = Field(description="The file, relative to the documents folder.")
+    title: str
+    paragraph: int = Field(description="The passage's number in its document, from 1.")
+    page: int | None
+    page_end: int | None
+    section: str | None
+    start: int = Field(description="Character offset of the passage in the extracted text.")
+    end: int
+    answer: str = Field(description="The sentence of the passage that answers best.")
+    answer_start: int
+    answer_end: int
+    citation: str
+    url: str | None = Field(None, description="Opens the page with this hit's document view.")
+
+
+class SearchAnswer(BaseModel):
+    question: str
+    hits: list[HitAnswer]
+    no_good_match: bool
+    notices: list[str]
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(description="A natural-language question.")
+    k: int | None = Field(None, ge=1, le=MAX_K, description="How many passages (default 5).")
+    mode: SearchMode | None = Field(None, description="hybrid (default), dense or lexical.")
+    documents: list[str] | None = Field(
+        None, description="Only these files (names as in a hit's source); all when empty.")
+
+
+class DocumentEntry(BaseModel):
+    source: str
+    title: str
+    pages: int | None = Field(description="The last page a passage reaches; null without pages.")
+    passages: int
+
+
+class SkippedEntry(BaseModel):
+    source: str
+    reason: str
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentEntry]
+    skipped: list[SkippedEntry] = Field(
+        description="Files the last build in this server left out, each with the reason.")
+
+
+class Health(BaseModel):
+    status: str = Field(description="ok, or unavailable (with error) while no index opens.")
+    documents: int = Field(description="Indexed documents (signed in: those you may read; "
+                                       "none without a token).")
+    passages: int
+    index_age_s: float = Field(description="Seconds since the served index was built.")
+    watching: str = Field(description="What the folder watcher is doing; empty when off.")
+
+
+class Refusal(BaseModel):
+    error: str
+
+
+_REFUSALS: dict[int | str, dict[str, Any]] = {
+    422: {"model": Refusal, "description": "A bad argument; the message names it."},
+    503: {"model": Refusal, "description": "No index can be opened."}}
+_GET_ARGUMENTS = {"q", "k", "mode", "documents"}
+
+
+def refusal(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _validation_refusal(request: Request, error: Exception) -> JSONResponse:
+    """FastAPI's check of an argument's type, worded as one line that names the argument."""
+    assert isinstance(error, RequestValidationError)
+    lines = []
+    for problem in error.errors():
+        where = [str(part) for part in problem.get("loc", ()) if part not in ("body", "query")]
+        lines.append(f"{'.'.join(where) or 'body'}: {problem.get('msg', 'invalid')}")
+    return refusal(422, "; ".join(lines))
+
+
+def rest_app(qa: QA, watcher: FolderWatcher | None = None,
+             access_of: Callable[[Mapping[str, str]], Access] = no_sign_in) -> FastAPI:
+    """The REST routes over `qa`, as an app of their own (the page's guard hands it /api/).
+    `access_of` reads who a request is from (the guard named them) and what they may read."""
+    app = FastAPI(title="qa", summary="Ask your documents; get passages you can cite.",
+                  openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs", redoc_url=None)
+    app.add_exception_handler(RequestValidationError, _validation_refusal)
+
+    def answer(request: Request, question: str, k: int | None, mode: str | None,
+               documents: list[str] | None) -> JSONResponse:
+        try:
+            # Returned as built, not through a response model: byte for byte `qa ask --json`.
+            return JSONResponse(search_json(qa, question, k, mode, documents,
+                                            access_of(request.headers), str(request.base_url)))
+        except ApiInputError as error:
+            return refusal(422, str(error))
+        except IndexUnusableError as error:
+            return refusal(503, str(error))
+
+    @app.get(f"{PREFIX}/search", response_model=None,
+             responses={200: {"model": SearchAnswer}, **_REFUSALS})
+    def search(request: Request,
+               q: Annotated[str, Query(description="A natural-language question.")],
+               k: Annotated[int | None, Query(ge=1, le=MAX_K,
+                                              description="How many passages.")] = None,
+               mode: Annotated[SearchMode | None,
+                               Query(description="hybrid, dense or lexical.")] = None,
+               documents: Annotated[list[str] | None,
+                                    Query(description="Only these files (repeatable).")] = None
+               ) -> JSONResponse:
+        """The best passages for a question, each with its citation."""
+        unknown = sorted(set(request.query_params) - _GET_ARGUMENTS)
+        if unknown:  # a misspelt argument must not be ignored in silence
+            return refusal(422, f"{unknown[0][:50]}: not an argument of /api/search (it takes "
+                                f"{', '.join(sorted(_GET_ARGUMENTS))})")
+        return answer(request, q, k, mode, documents)
+
+    @app.post(f"{PREFIX}/search", response_model=None,
+             responses={200: {"model": SearchAnswer}, **_REFUSALS})
+    def search_posted(request: Request, body: SearchRequest) -> JSONResponse:
+        """The same search, its arguments in a JSON body."""
+        return answer(request, body.question, body.k, body.mode, body.documents)
+
+    @app.get(f"{PREFIX}/documents", response_model=None,
+             responses={200: {"model": DocumentList}, **_REFUSALS})
+    def documents(request: Request) -> JSONResponse:
+        """The indexed documents you may read, and the files left out."""
+        reader = access_of(request.headers)
+        try:
+            listed = qa.documents(reader)
+        except IndexUnusableError as error:
+            return refusal(503, str(error))
+        skipped = [skip for skip in (qa.last_report.skipped if qa.last_report else [])
+                   if reader.may_read(skip.source)]
+        return JSONResponse({"documents": [vars(document) for document in listed],
+                             "skipped": [{"source": s.source, "reason": s.reason}
+                                         for s in skipped]})
+
+    @app.get(f"{PREFIX}/health", response_model=None,
+             responses={200: {"model": Health}, **_REFUSALS})
+    def health(request: Request) -> JSONResponse:
+        """Whether the server can answer, and how big (in what you may read) and how old its
+        index is."""
+        reader = access_of(request.headers)
+        watching = watcher.status.line(reader.everything) if watcher is not None else ""
+        try:
+            manifest = qa.searcher.manifest
+            documents, passages = len(manifest.files), manifest.passage_count
+            if not reader.everything:  # signed in: only what this caller may read
+                readable = qa.documents(reader)
+                documents, passages = len(readable), sum(d.passages for d in readable)
+        except IndexUnusableError as error:
+            return JSONResponse({"status": "unavailable", "error": str(error), "documents": 0,
+                                 "passages": 0, "index_age_s": 0.0, "watching": watching},
+                                status_code=503)
+        return JSONResponse({"status": "ok", "documents": documents, "passages": passages,
+                             "index_age_s": round(time.time() - manifest.created, 1),
+                             "watching": watching})
+
+    return app

@@ -1,0 +1,1 @@
+"""Showing: a search's hits as citations, exports and document views."""

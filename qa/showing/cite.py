@@ -1,0 +1,95 @@
+"""Cite stage: turn hits into citations a reader can check by hand (JSON, text, HTML)."""
+
+from __future__ import annotations
+
+import html
+import textwrap
+import unicodedata
+from typing import Any
+from urllib.parse import urlencode
+
+from qa.searching.search import Hit, SearchResult
+
+# Characters that reorder the text around them: "evil\u202etxt.md" would read as "evildm.txt".
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                           "\u2066\u2067\u2068\u2069")
+
+
+def display_source(source: str) -> str:
+    """A file name on one line, read in its own order: tabs, newlines, other control characters
+    and bidirectional controls shown escaped."""
+    return "".join(repr(c)[1:-1] if unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS
+                   else c for c in source)
+
+
+def page_label(first: int | None, last: int | None) -> str:
+    """"p. 3", "p. 3–4", or "" for a format without pages."""
+    if first is None:
+        return ""
+    return f"p. {first}" if last in (None, first) else f"p. {first}–{last}"
+
+
+def citation_text(hit: Hit) -> str:
+    """One line: title, file, page, section, paragraph and character offsets into the text."""
+    p = hit.passage
+    parts = [f"{p.title} — {display_source(p.source)}", page_label(p.page, p.page_end),
+             p.section or "", f"¶ {p.paragraph}"]
+    return ", ".join(part for part in parts if part) + f" (characters {p.start}–{p.end})"
+
+
+def answer_sentence(hit: Hit) -> str:
+    start, end = hit.answer
+    return hit.passage.text[start:end]
+
+
+def view_url(server: str, question: str, hit: Hit) -> str:
+    """The address of the page at `server` that opens this hit's document view, with its
+    passage and answer sentence marked (the page reads these parameters when it loads)."""
+    p = hit.passage
+    start, end = hit.answer_offsets
+    query = urlencode({"q": question, "open": p.source, "p": p.paragraph, "a": f"{start}-{end}"})
+    return f"{server.rstrip('/')}/?{query}"
+
+
+def hit_to_json(hit: Hit, question: str = "", server: str = "") -> dict[str, Any]:
+    """A hit as JSON; with the `server`'s address, its `url` opens the hit's document view."""
+    p = hit.passage
+    found = {
+        "rank": hit.rank, "score": round(hit.score, 6), "similarity": round(hit.similarity, 6),
+        "below_threshold": hit.below_threshold, "text": p.text, "source": p.source,
+        "title": p.title, "paragraph": p.paragraph, "page": p.page, "page_end": p.page_end,
+        "section": p.section, "start": p.start, "end": p.end,
+        "answer": answer_sentence(hit), "answer_start": hit.answer_offsets[0],
+        "answer_end": hit.answer_offsets[1], "citation": citation_text(hit),
+    }
+    if server:
+        found["url"] = view_url(server, question, hit)
+    return found
+
+
+def result_to_json(result: SearchResult, server: str = "") -> dict[str, Any]:
+    """What `qa ask --json`, the page's downloads and the JSON API all give for one question;
+    each hit with a `url` when the `server`'s address is known."""
+    return {"question": result.question,
+            "hits": [hit_to_json(hit, result.question, server) for hit in result.hits],
+            "no_good_match": result.no_good_match, "notices": list(result.notices)}
+
+
+def hit_to_terminal(hit: Hit, width: int = 100) -> str:
+    flag = "  [below threshold]" if hit.below_threshold else ""
+    body = textwrap.fill(hit.passage.text, width=width, initial_indent="    ",
+                         subsequent_indent="    ")
+    return (f"{hit.rank}. score {hit.score:.3f}{flag}\n   {citation_text(hit)}\n"
+            f"   answer: “{answer_sentence(hit)}”\n{body}")
+
+
+def highlighted_html(text: str, span: tuple[int, int]) -> str:
+    """The text, HTML-escaped, with the span wrapped in <mark>."""
+    start, end = span
+    return (html.escape(text[:start]) + "<mark>" + html.escape(text[start:end]) + "</mark>"
+            + html.escape(text[end:]))
+
+
+def hit_to_markdown(hit: Hit) -> str:
+    return (f"### {hit.rank}. {hit.passage.title}\n\n> {hit.passage.text}\n\n"
+            f"**Answer:** {answer_sentence(hit)}\n\n*{citation_text(hit)}; score {hit.score:.3f}*\n")
