@@ -13,7 +13,7 @@ from types import ModuleType
 import pytest
 from conftest import SHARED
 
-from qa.readers.pdf import read_pdf
+from qa.reading.readers.pdf import read_pdf
 
 LAYOUTS = SHARED / "documents" / "squad-latex"
 CHECKER = SHARED / "tools" / "reading_check.py"

@@ -52,20 +52,20 @@ class Settings:
     # 0.6-0.7x the time but cost up to 0.007 of recall (docs/benchmarks.md), so it is not the default.
     sentence_vectors: str = "separate"
     max_file_bytes: int = 20_000_000
-    # `qa serve` follows the documents folder live (qa.watch): by change events, or by polling
+    # `qa serve` follows the documents folder live (qa.serving.watch): by change events, or by polling
     # every watch_poll_seconds where the filesystem delivers none ("auto": network filesystems;
     # "always"; "never").
     watch: bool = True
     watch_polling: str = "auto"
     watch_poll_seconds: float = 2.0
-    # Each file is read in a worker process (qa.isolation); one that takes longer than this, or
+    # Each file is read in a worker process (qa.reading.isolation); one that takes longer than this, or
     # whose worker needs more address space than this, is skipped with the reason. A reader
     # that says it is alive (OCR, page by page) is given read_seconds more each time, up to
     # read_total_seconds in all: a scan of thousands of pages must not hold a build for hours.
     read_seconds: float = 60.0
     read_total_seconds: float = 600.0
     read_memory_mb: int = 2048
-    # The OCR cache (QA_OCR_CACHE, qa.readers.ocr) is kept to this size, the pages used least
+    # The OCR cache (QA_OCR_CACHE, qa.reading.readers.ocr) is kept to this size, the pages used least
     # recently evicted first; 0: nothing is kept, every page is recognised each time it is read.
     ocr_cache_mb: int = 1024
     # A file whose text is longer than this (in MB, a character counted as its UTF-8 bytes) is
@@ -141,7 +141,7 @@ class Settings:
     lexical_head: int = 0
 
     def signal_weights(self) -> dict[str, float]:
-        """Each retrieval signal's weight in fusion, by the signal's name (qa.search.SIGNALS)."""
+        """Each retrieval signal's weight in fusion, by the signal's name (qa.searching.search.SIGNALS)."""
         return {"dense": self.dense_weight, "lexical": self.lexical_weight}
 
     def lexical_head_size(self, passage_count: int) -> int:

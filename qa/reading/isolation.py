@@ -2,7 +2,7 @@
 
 A reader is third-party code fed with files from anywhere: one odd PDF may loop for hours, one
 lying zip may inflate gigabytes, one bug in a C library may crash. None of that may stop a build
-or take the server down, so every file is read in a worker (`python -m qa.isolation`), and the
+or take the server down, so every file is read in a worker (`python -m qa.reading.isolation`), and the
 worker's fate is the file's: a worker that answers late is killed and the file skipped with the
 reason; a worker that dies takes only its file with it.
 

@@ -487,7 +487,7 @@ def text_view(document: Document, passages: list[Passage]) -> TextView:
         if start < end:
             line_end = text.find("\n", start, end)
             if not pieces and start not in headings and line_end != -1:
-                # The chunker's title: the first line, alone (qa.chunk takes it off the block).
+                # The chunker's title: the first line, alone (qa.chunking.chunk takes it off the block).
                 pieces.append(Piece("title", start, line_end))
                 start = _skip_space(text, line_end, end)
             if start < end:

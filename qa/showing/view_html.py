@@ -1,6 +1,6 @@
 """The document view as HTML: a PDF's or an image's cited page as a picture with the passage
 and its answer sentence boxed on it, any other document as its whole extracted text with the
-passage highlighted. What it shows comes from qa.view; everything in it is escaped."""
+passage highlighted. What it shows comes from qa.showing.view; everything in it is escaped."""
 
 from __future__ import annotations
 
