@@ -77,6 +77,21 @@ def test_pdf_of_many_lines_reads_in_linear_time() -> None:
     assert growth < GROWTH_ALLOWED, f"time per line grew {growth:.1f}x"
 
 
+def _numbered_lines(count: int) -> list[Line]:
+    """A column of lone line numbers beside a column of prose, one pair a point apart."""
+    return [line for n in range(count) for line in (
+        Line(str(count - n), 40, 44, 10 + n + 0.8, 10 + n, 1.0, 0),
+        Line("some words of prose beside it", 60, 120, 10 + n + 0.8, 10 + n, 1.0, 0))]
+
+
+def test_line_numbers_are_found_in_linear_time() -> None:
+    from qa.reading.readers.pdf import _without_line_numbers
+
+    assert len(_without_line_numbers(_numbered_lines(500))) == 500  # the numbers go
+    growth = _growth(lambda n: _without_line_numbers(_numbered_lines(n)), 1_000, 8_000)
+    assert growth < GROWTH_ALLOWED, f"time per line grew {growth:.1f}x"
+
+
 def _read(data: bytes) -> None:
     from qa.reading.readers.pdf import read_pdf
 
