@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import SHARED
+from conftest import REPO, SHARED
 
 from qa.reading.readers.pdf import read_pdf
 
@@ -47,3 +50,16 @@ def test_every_layout_reads_at_least_as_well_as_pdftotext(layout: str) -> None:
         pytest.skip(f"no {layout} layout in {LAYOUTS}")
     peers = json.loads((folder / "peers.json").read_text(encoding="utf-8"))["overall"]
     assert qa_share(folder) >= peers["pdftotext"]
+
+
+def test_the_shared_checker_reads_this_checkout() -> None:
+    """The checker imports `qa.readers.pdf` in the checkout's own venv: that path must stay."""
+    if not (REPO / ".venv" / "bin" / "python").exists():
+        pytest.skip("no .venv in the checkout (scripts/setup makes it)")
+    done = subprocess.run([sys.executable, str(CHECKER), str(REPO), str(LAYOUTS / "ieee")],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = re.search(r"reading fidelity qa ([0-9.]+); best peer (\S+)", done.stdout)
+    assert found, done.stdout
+    peers = json.loads((LAYOUTS / "ieee" / "peers.json").read_text(encoding="utf-8"))["overall"]
+    assert float(found.group(1)) >= peers["pdftotext"]
