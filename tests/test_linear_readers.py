@@ -24,7 +24,7 @@ from qa.chunking.chunk import MAX_PASSAGE_CHARS, chunk_document, sentence_spans
 from qa.reading.load import Document
 from qa.reading.readers import UnreadableError
 from qa.reading.readers.docx import read_docx
-from qa.reading.readers.pdf import Line, _Columns, _paragraphs
+from qa.reading.readers.layout import Line, _Columns, _paragraphs
 
 GROWTH_ALLOWED = 3.0
 
@@ -85,7 +85,7 @@ def _numbered_lines(count: int) -> list[Line]:
 
 
 def test_line_numbers_are_found_in_linear_time() -> None:
-    from qa.reading.readers.pdf import _without_line_numbers
+    from qa.reading.readers.layout import _without_line_numbers
 
     assert len(_without_line_numbers(_numbered_lines(500))) == 500  # the numbers go
     growth = _growth(lambda n: _without_line_numbers(_numbered_lines(n)), 1_000, 8_000)

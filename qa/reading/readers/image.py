@@ -1,6 +1,6 @@
 """Images of pages (.png, .jpg/.jpeg, .tif/.tiff, multi-page TIFF included): each frame a page,
 turned upright by its EXIF orientation, read by OCR (qa.reading.readers.ocr), then laid out as a PDF's
-lines are (qa.reading.readers.pdf: columns, paragraphs, line-end hyphens, running headers)."""
+lines are (qa.reading.readers.layout: columns, paragraphs, line-end hyphens, running headers)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from qa.reading.readers import Extracted, UnreadableError
+from qa.reading.readers.layout import Line, lines_of_ocr, text_of_lines
 from qa.reading.readers.ocr import MAX_PIXELS, OcrSettings, recognise
-from qa.reading.readers.pdf import Line, lines_of_ocr, text_of_lines
 
 _DEFAULT_DPI = 300.0  # an image that does not say its resolution is taken as a 300 dpi scan
 _MAX_FRAMES = 2_000
