@@ -360,7 +360,7 @@ def serve(docs: Path | None, index_dir: Path | None, model: str | None, host: st
 
 users_file_option = click.option(
     "--users", "users_file", type=click.Path(path_type=Path), required=True,
-    help="The users file (TOML; written owner-only, holding only salted scrypt hashes).")
+    help="The users file (TOML; written owner-only, holding only hashes of passwords and tokens).")
 
 
 @main.group()

@@ -334,6 +334,30 @@ def test_slow_checks_run_off_the_event_loop(tmp_path: Path,
     assert len(threads) == 3 and event_loop not in threads, threads
 
 
+def test_a_busy_client_with_an_older_token_costs_one_check(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    users = tmp_path / "users.toml"
+    add_user(users, "alice", "public/*")
+    token = with_scrypt_token(users, "alice")
+    signin = SignIn(UsersFile(users), FailedSignIns(allowed=5, window=60))
+    checks: list[str] = []
+    scrypt_check = qa.serving.users.secret_matches
+
+    def counted(secret: str, stored: str) -> bool:
+        checks.append(secret)
+        return scrypt_check(secret, stored)
+
+    monkeypatch.setattr(qa.serving.users, "secret_matches", counted)
+
+    async def at_once() -> list[str | None]:
+        admissions = await asyncio.gather(*(signin.admit(request(token)) for _ in range(20)))
+        return [admission.user for admission in admissions]
+
+    # Twenty requests before the first check ends are one check, not twenty guesses (the
+    # limit of five would refuse fifteen of them).
+    assert asyncio.run(at_once()) == ["alice"] * 20 and len(checks) == 1
+
+
 def test_concurrent_wrong_passwords_are_checked_at_most_up_to_the_limit(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     users = tmp_path / "users.toml"

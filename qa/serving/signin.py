@@ -88,8 +88,10 @@ class FailedSignIns:
     def settle(self, *keys: str, failed: bool) -> None:
         """The outcome of a reserved attempt: a failure stays counted, a success is dropped."""
         with self._lock:
-            self._checking.subtract(keys)
-            self._checking += Counter()  # drops the keys at zero
+            for key in keys:
+                self._checking[key] -= 1
+                if self._checking[key] <= 0:
+                    del self._checking[key]
             if failed:
                 self._record(keys)
 
@@ -190,20 +192,22 @@ class SignIn:
         if not entry.slow:  # the SHA-256 told already: a wrong secret
             self.failures.failed(*keys)
             return None, invalid, 401
-        return (entry.user, "", 200) if await self._slow_check(entry, token, keys) \
-            else (None, invalid, 401)
+        right = await self._slow_check(entry, token, keys)
+        if right is None:
+            return None, f"too many token checks from {address} at once; try again in 1 s", 429
+        return (entry.user, "", 200) if right else (None, invalid, 401)
 
-    async def _slow_check(self, entry: TokenEntry, token: str, keys: tuple[str, ...]) -> bool:
-        """An older file's scrypt-hashed token, checked in a thread, counted before it runs. The
-        same token sent again meanwhile waits for that one check (a busy client's first
-        requests are not refused as guesses)."""
+    async def _slow_check(self, entry: TokenEntry, token: str, keys: tuple[str, ...]
+                          ) -> bool | None:
+        """An older file's scrypt-hashed token, checked in a thread, counted before it runs
+        (None: no room to count it now). The same token sent again meanwhile waits for that one
+        check, so a busy client's first requests are not taken for guesses."""
         fingerprint = hash_token(token)
         pending = self._slow_checks.get(fingerprint)
         if pending is not None:
             return await asyncio.shield(pending)
-        wait = self.failures.reserve(*keys)
-        if wait:
-            return False
+        if self.failures.reserve(*keys):
+            return None
         pending = self._slow_checks[fingerprint] = asyncio.get_running_loop().create_future()
         right = False
         try:

@@ -513,6 +513,10 @@ def _signin(users_path: Path) -> SignIn:
 def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.Blocks:
     # The users file first: a mistake in it is one clear error before any index is built.
     signin = _signin(options.users) if options.users else None
+    # uvicorn (which Gradio starts) rewrites a request's client address from X-Forwarded-For
+    # when the peer is one it trusts, by default loopback: then anyone on this machine could
+    # pick the address their failed sign-ins count against. Only the named proxies are trusted.
+    os.environ["FORWARDED_ALLOW_IPS"] = trusted_proxies(settings.trusted_proxies)
     qa = QA(settings)
     watcher = watcher_for(qa)
     # A watched folder is answered from the last index at once, while the watcher's first
@@ -529,10 +533,6 @@ def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.
     atexit.register(shutil.rmtree, exports.folder, ignore_errors=True)
     uploads_folder = _own_gradio_folder()
     uploads = options.uploads and not options.read_only
-    # uvicorn (which Gradio starts) rewrites a request's client address from X-Forwarded-For
-    # when the peer is one it trusts, by default loopback: then anyone on this machine could
-    # pick the address their failed sign-ins count against. Only the named proxies are trusted.
-    os.environ["FORWARDED_ALLOW_IPS"] = trusted_proxies(settings.trusted_proxies)
     views = DocumentViews(qa, settings.page_cache_mb * 1_000_000)
     built = build_page(qa, exports, uploads, rebuild=not options.read_only, watcher=watcher,
                        signin=signin, views=views)
