@@ -5,6 +5,7 @@ OCR go through the same rules."""
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 from pathlib import Path
@@ -104,3 +105,17 @@ def test_running_headers_that_change_from_page_to_page_are_left_out() -> None:
 def test_a_large_title_atop_every_page_stays() -> None:
     text = read_pdf(alternating_headers_pdf(slides=True)).text
     assert text.count("Harbour facts, part") >= 3
+
+
+def test_a_blank_page_between_pages_of_text_is_read_past() -> None:
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4)
+    for text in (SEA_SENTENCES[0], None, SEA_SENTENCES[1]):
+        if text:
+            pdf.drawString(72, 700, text)
+        pdf.showPage()
+    pdf.save()
+    text = read_pdf(buffer.getvalue()).text
+    assert SEA_SENTENCES[0] in text and SEA_SENTENCES[1] in text

@@ -229,27 +229,30 @@ def _drop_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
         same_place = [line for line in lines if abs(line.top - middle) < 4]
         if len({line.page for line in same_place}) >= needed:
             running.update(id(line) for line in same_place)
-    running |= _set_apart_bands(pages, needed)
+    rows = [_rows(lines) for lines in pages]
+    running |= _set_apart_bands(rows, needed)
     # A number beside other text on its line is a table's cell, not a page number.
-    beside = {id(line) for lines in pages for row in _rows(lines) if len(row) > 1 for line in row}
+    beside = {id(line) for page in rows for row in page if len(row) > 1 for line in row}
     return [[line for line in lines if id(line) not in running
              and not (id(line) in margin_lines and id(line) not in beside
                       and _PAGE_NUMBER.match(line.text))]
             for lines in pages]
 
 
-def _set_apart_bands(pages: list[list[Line]], needed: int) -> set[int]:
+def _set_apart_bands(pages: list[list[list[Line]]], needed: int) -> set[int]:
     """Running headers and footers whose words change from page to page (a title on odd pages,
     the authors on even ones; a date): the topmost or lowest row of a page, in type no larger
     than the text's, set apart from the rest by more than a line's space, at the same height on
-    enough pages. A page's first line of text is not set apart, and a slide's title is larger."""
-    sizes = [line.size for lines in pages for line in lines]
+    enough pages. A page's first line of text is not set apart, and a slide's title is larger.
+    `pages`: each page's rows (_rows)."""
+    sizes = [line.size for rows in pages for row in rows for line in row]
     if not sizes:
         return set()
     text_size = statistics.median(sizes)
     bands: dict[tuple[str, int], list[list[Line]]] = defaultdict(list)
-    for lines in pages:
-        rows = _rows(lines)
+    for rows in pages:
+        if len(rows) < 2:  # a blank page, or one line alone: nothing is set apart from anything
+            continue
         for zone, row, neighbour in (("top", rows[0], rows[1:2]), ("bottom", rows[-1], rows[-2:-1])):
             size = max(line.size for line in row)
             if neighbour and size <= text_size and _gap(row, neighbour[0]) > 1.5 * size:
