@@ -17,14 +17,12 @@ class HashingEncoder:
     """Each word is hashed into one of `dimension` slots; a text's vector is its words' counts,
     scaled to unit length. A "token" is a word, so `max_tokens` words fit the model."""
 
+    pools_by_mean = True  # a span's vector is its own words', so spans pool from the text
+
     def __init__(self, dimension: int = 64, max_tokens: int = 40) -> None:
         self.dimension = dimension
         self.max_tokens = max_tokens
         self.encoded: list[str] = []  # every text encoded, in order (what a build embedded)
-
-    @property
-    def pools_by_mean(self) -> bool:
-        return True
 
     def identity(self) -> ModelIdentity:
         return ModelIdentity("hashing", self.dimension, f"hashing-{self.dimension}")

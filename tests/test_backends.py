@@ -1,30 +1,29 @@
-"""The backend conformance suite: the same tests against every backend — the local index
-folder, Milvus Lite (embedded, file mode) and an in-memory backend written in the tests
-(tests/memory_backend.py). Each must hold what was published and answer exactly as the local
-build does."""
+"""Every backend — the local index folder, Milvus Lite (embedded, file mode) and an in-memory
+backend written in the tests (tests/memory_backend.py) — passes the conformance suite shipped in
+the package (qa.indexing.backends.testing) with the tiny test encoder; and over the seeds, with
+the real model, answers every question exactly as the local build does."""
 
 from __future__ import annotations
 
 import re
 import shutil
-from collections import Counter
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 from conftest import REPO, SEEDS
+from encoders import HashingEncoder
 from memory_backend import register as register_memory_backend
 
 from qa.core.access import Access
 from qa.core.settings import Settings
+from qa.embedding.embed import Encoder
 from qa.indexing import backends
 from qa.indexing.backends import IndexReader
-from qa.indexing.backends.local import LocalIndex
-from qa.indexing.build import BuildOptions
-from qa.indexing.indexer import identity
-from qa.indexing.lexical import analyse
-from qa.library import QA, folder_corpus
+from qa.indexing.backends.testing import BackendConformance
+from qa.library import QA
 
 register_memory_backend()
 
@@ -42,6 +41,31 @@ def backend_settings(base: Settings, name: str, where: Path) -> Settings:
     return base.with_overrides(backend=name)
 
 
+class WithTheTinyEncoder(BackendConformance):
+    backend = ""
+
+    @classmethod
+    def configure(cls, settings: Settings, where: Path) -> Settings:
+        return backend_settings(settings, cls.backend, where)
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def encoder(cls) -> Encoder:
+        return HashingEncoder()
+
+
+class TestLocalConformance(WithTheTinyEncoder):
+    backend = "local"
+
+
+class TestMemoryConformance(WithTheTinyEncoder):
+    backend = "memory"
+
+
+class TestMilvusConformance(WithTheTinyEncoder):
+    backend = "milvus"
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def published(request: pytest.FixtureRequest, seeds_qa: QA,
               tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[QA, IndexReader]]:
@@ -51,62 +75,6 @@ def published(request: pytest.FixtureRequest, seeds_qa: QA,
     QA(settings, embedder=seeds_qa.embedder).index()
     qa = QA.open(settings, embedder=seeds_qa.embedder)
     yield qa, qa.backend.open_reader()
-
-
-@pytest.fixture(scope="module")
-def local(seeds_qa: QA) -> LocalIndex:
-    return LocalIndex(seeds_qa.settings.index_dir, seeds_qa.settings)
-
-
-def test_the_reader_holds_the_published_build(published: tuple[QA, IndexReader],
-                                              local: LocalIndex) -> None:
-    _, reader = published
-    assert reader.passage_count == local.passage_count > 10
-    assert reader.sources == local.sources
-    assert reader.manifest.files == local.manifest.files
-    assert reader.all_passages() == local.all_passages()
-    assert reader.passages([5, 0, 3]) == local.passages([5, 0, 3])
-    for source in local.sources:
-        assert reader.passages_in(source) == local.passages_in(source)
-
-
-def test_dense_candidates_are_the_nearest_passages(published: tuple[QA, IndexReader],
-                                                   local: LocalIndex, seeds_qa: QA) -> None:
-    _, reader = published
-    for question in QUESTIONS:
-        query = seeds_qa.embedder.encode_query(question)[0]
-        assert reader.dense_candidates(query, 8, None).tolist() == \
-            local.dense_candidates(query, 8, None).tolist()
-        chosen = [local.sources[1]]
-        assert sorted(reader.dense_candidates(query, 8, chosen).tolist()) == \
-            sorted(local.dense_candidates(query, 8, chosen).tolist())
-
-
-def test_candidate_vectors_are_the_stored_rows(published: tuple[QA, IndexReader],
-                                               local: LocalIndex) -> None:
-    _, reader = published
-    numbers = np.array([7, 2, 11], dtype=np.int64)
-    rows, counts, windows = reader.candidate_vectors(numbers)
-    expected_rows, expected_counts, expected_windows = local.candidate_vectors(numbers)
-    assert np.array_equal(rows.astype(np.float32), expected_rows.astype(np.float32))
-    assert counts.tolist() == expected_counts.tolist()
-    assert windows.tolist() == expected_windows.tolist()
-
-
-def test_bm25_is_the_local_figures_to_the_bit(published: tuple[QA, IndexReader],
-                                              local: LocalIndex) -> None:
-    _, reader = published
-    for question in QUESTIONS:
-        words = analyse([question])[0]
-        top = local.lexical_top(words, 10, None)
-        assert reader.lexical_top(words, 10, None).tolist() == top.tolist()
-        chosen = [local.sources[0]]
-        assert reader.lexical_top(words, 10, chosen).tolist() == \
-            local.lexical_top(words, 10, chosen).tolist()
-        candidates = np.arange(local.passage_count, dtype=np.int64)[::-1].copy()
-        for weights in (Counter(words), {"space": 0.4, "treati": 0.2, "notaword": 1.0}):
-            assert np.array_equal(reader.lexical_scores(weights, candidates),
-                                  local.lexical_scores(weights, candidates))
 
 
 def test_answers_are_the_local_answers(published: tuple[QA, IndexReader], seeds_qa: QA) -> None:
@@ -136,31 +104,6 @@ def test_a_readers_folders_are_enforced_before_ranking(published: tuple[QA, Inde
         local_hits = seeds_qa.search(question, k=5, access=reader).hits
         assert [(h.passage.source, h.passage.paragraph) for h in hits] == \
             [(h.passage.source, h.passage.paragraph) for h in local_hits]
-
-
-def test_what_a_backend_already_serves(published: tuple[QA, IndexReader], seeds_qa: QA,
-                                       local: LocalIndex) -> None:
-    """A backend that readers do not build from knows what it serves, and hands out the
-    vectors it holds; the local backend leaves both to the build beside it."""
-    qa, _ = published
-    files = folder_corpus(seeds_qa.settings)().files
-    wanted = identity(seeds_qa.settings, seeds_qa.embedder)
-    known = qa.backend.known_vectors(False)
-    if qa.backend.readers_build:
-        assert not qa.backend.serves_already(wanted, files) and known is None
-        return
-    assert qa.backend.serves_already(wanted, files)
-    assert not qa.backend.serves_already(wanted, {**files, "new.txt": "0"})
-    assert known is not None
-    item = local.all_passages()[4]
-    from qa.indexing.store import text_key
-
-    found = known(wanted, [text_key(item.passage.text), "no-such-key"])
-    assert list(found) == [text_key(item.passage.text)]
-    rows = local.candidate_vectors(np.array([4]))[0]
-    assert np.array_equal(found[text_key(item.passage.text)][1].astype(np.float32),
-                          rows.astype(np.float32))
-    assert not qa.backend.publish(qa.settings.index_dir, BuildOptions())  # the same content
 
 
 @pytest.mark.parametrize("name", BACKENDS)
@@ -232,3 +175,17 @@ def test_no_backend_is_named_outside_the_backends() -> None:
              for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
              if pattern.search(line)]
     assert found == []
+
+
+def test_only_the_shipped_suites_import_pytest() -> None:
+    """The conformance suites live in the package, but a program that uses qa never loads
+    pytest: every other module of qa imports without it."""
+    script = ("import importlib, pkgutil, sys, qa\n"
+              "for module in pkgutil.walk_packages(qa.__path__, 'qa.'):\n"
+              "    if not module.name.endswith('.testing'):\n"
+              "        importlib.import_module(module.name)\n"
+              "print('pytest' in sys.modules)")
+    imported = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
+                              text=True, timeout=300)
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.strip() == "False"

@@ -15,8 +15,8 @@ from qa.showing.exports import ExportFolder
 
 def result(number: int) -> SearchResult:
     passage = Passage("a.txt", "A", 1, 0, 20, f"Passage number {number}.")
-    hit = Hit(rank=1, score=1.0, similarity=0.9, lexical_score=0.0, passage=passage,
-              answer=(0, 10), answer_offsets=(0, 10), below_threshold=False)
+    hit = Hit(rank=1, score=1.0, similarity=0.9, scores={"dense": 1.8, "lexical": 0.0},
+              passage=passage, answer=(0, 10), answer_offsets=(0, 10), below_threshold=False)
     return SearchResult(f"question {number}", [hit])
 
 

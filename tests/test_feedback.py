@@ -56,7 +56,7 @@ def test_feedback_reranks_and_weight_zero_is_the_plain_ranking(seeds_qa: QA) -> 
         searcher = Searcher(LocalIndex(settings.index_dir, settings),
                             settings.with_overrides(**overrides),
                             seeds_qa.embedder)
-        return [(h.passage.text, h.score, h.lexical_score)
+        return [(h.passage.text, h.score, h.scores["lexical"])
                 for h in searcher.search(question, 10, "hybrid")]
 
     plain, zero, expanded = search(feedback_passages=0), search(feedback_weight=0.0), search()
@@ -64,7 +64,7 @@ def test_feedback_reranks_and_weight_zero_is_the_plain_ranking(seeds_qa: QA) -> 
     assert [t for t, _, _ in zero] == [t for t, _, _ in plain]
     assert np.allclose([s for _, s, _ in zero], [s for _, s, _ in plain], atol=1e-5)
     assert [s for _, s, _ in expanded] != [s for _, s, _ in plain]
-    # lexical_score stays the question's own BM25, whatever the ranking used.
+    # The lexical score stays the question's own BM25, whatever the ranking used.
     lexical = {t: b for t, _, b in plain}
     assert all(math.isclose(lexical[t], b, rel_tol=1e-6) for t, _, b in expanded if t in lexical)
 

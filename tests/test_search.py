@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+
 import numpy as np
 import pytest
+from click.testing import CliRunner
+from conftest import SEEDS
 from encoders import HashingEncoder
+from fastapi.testclient import TestClient
 
+from qa.cli import main
+from qa.core.settings import SearchMode
+from qa.indexing.backends import IndexReader
 from qa.indexing.backends.local import LocalIndex
 from qa.library import QA, clean_question
-from qa.searching import search
+from qa.searching import signals
 from qa.searching.fusion import fuse, reciprocal_rank_fusion, zscore_fusion
 from qa.searching.search import Searcher
+from qa.serving.rest import rest_app
 
 ONE_EACH = {"dense": 1.0, "lexical": 1.0}
 
@@ -35,26 +45,65 @@ def test_fusion_takes_any_number_of_weighted_signals() -> None:
     assert int(np.argmax(fuse(signals, {**weights, "recency": 5.0}, "zscore", 60))) == 2
 
 
-def test_a_new_signal_is_one_function_and_one_weight(seeds_qa: QA, monkeypatch: pytest.MonkeyPatch
-                                                     ) -> None:
+FAVOURED = "001_3bdd3841a68f260c.txt"
+CD_1679 = "Which countries joined China in submitting working paper CD/1679?"
+
+
+def from_the_favoured_document(index: IndexReader, found: signals.Candidates) -> np.ndarray:
+    """A toy signal's scores: 1 for a passage of one document, 0 for the others."""
+    return np.array([item.passage.source == FAVOURED
+                     for item in index.passages(found.numbers.tolist())], dtype=np.float32)
+
+
+@pytest.fixture()
+def register_favoured(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+    """Registers the toy signal with a weight, as its own module would; forgotten after the
+    test (the registry is a copy)."""
+    monkeypatch.setattr(signals, "SIGNALS", dict(signals.SIGNALS))
+
+    def register(weight: float) -> None:
+        signals.register(signals.Signal("favoured", from_the_favoured_document, weight=weight))
+
+    return register
+
+
+def sources_ranked(qa: QA, mode: SearchMode = "hybrid") -> list[tuple[str, int]]:
+    return [(h.passage.source, h.passage.paragraph) for h in qa.search(CD_1679, k=5, mode=mode).hits]
+
+
+def test_a_new_signal_is_one_object_and_its_weight(seeds_qa: QA,
+                                                   register_favoured: Callable[[float], None]
+                                                   ) -> None:
     """A signal that favours one document, registered with a weight, moves that document's
-    passages up in hybrid search and leaves the dense mode alone."""
-    favoured = "001_3bdd3841a68f260c.txt"
+    passages up in hybrid search by its weight, and leaves the dense mode alone."""
+    before, dense_before = sources_ranked(seeds_qa), sources_ranked(seeds_qa, "dense")
+    assert before[0][0] != FAVOURED
+    register_favoured(0.0)
+    assert sources_ranked(seeds_qa) == before  # weighed at nothing, it moves nothing
+    register_favoured(10.0)
+    assert sources_ranked(seeds_qa)[0][0] == FAVOURED
+    assert sources_ranked(seeds_qa, "dense") == dense_before
 
-    def from_that_document(index, found):  # type: ignore[no-untyped-def]
-        return np.array([item.passage.source == favoured for item in
-                         index.passages(found.numbers.tolist())], dtype=np.float32)
 
-    question = "Which countries joined China in submitting working paper CD/1679?"
-    before = seeds_qa.search(question, k=5)
-    dense_before = [h.passage for h in seeds_qa.search(question, k=5, mode="dense").hits]
-    assert before.hits[0].passage.source != favoured
-    monkeypatch.setitem(search.SIGNALS, "favoured", from_that_document)
-    monkeypatch.setitem(search.MODE_SIGNALS, "hybrid", ("dense", "lexical", "favoured"))
-    weights = {**seeds_qa.settings.signal_weights(), "favoured": 10.0}
-    monkeypatch.setattr(type(seeds_qa.settings), "signal_weights", lambda self: weights)
-    assert seeds_qa.search(question, k=5).hits[0].passage.source == favoured
-    assert [h.passage for h in seeds_qa.search(question, k=5, mode="dense").hits] == dense_before
+def test_every_signal_s_score_reaches_ask_json_and_rest_by_name(
+        seeds_qa: QA, register_favoured: Callable[[float], None]) -> None:
+    register_favoured(10.0)
+    printed = CliRunner().invoke(main, ["ask", CD_1679, "-k", "5", "--json", "--docs", str(SEEDS),
+                                        "--index", str(seeds_qa.settings.index_dir)])
+    assert printed.exit_code == 0, printed.output
+    served = TestClient(rest_app(seeds_qa)).get("/api/search", params={"q": CD_1679, "k": 5})
+    assert served.status_code == 200, served.text
+    for answer in (json.loads(printed.stdout), served.json()):
+        hits = answer["hits"]
+        assert hits[0]["source"] == FAVOURED
+        for hit in hits:
+            assert set(hit["scores"]) == {"dense", "lexical", "favoured"}
+            assert hit["scores"]["favoured"] == (1.0 if hit["source"] == FAVOURED else 0.0)
+            assert "similarity" in hit and "score" in hit  # today's keys stay
+    # A signal that does not rank in a mode is still reported in it.
+    dense_hits = seeds_qa.search(CD_1679, k=5, mode="dense").hits
+    assert {hit.scores["favoured"] for hit in dense_hits} <= {0.0, 1.0}
+    assert all(set(hit.scores) == {"dense", "lexical", "favoured"} for hit in dense_hits)
 
 
 def test_every_mode_answers(seeds_qa: QA) -> None:

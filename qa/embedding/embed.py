@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 
 _Batch = TypeVar("_Batch")
+
+_WORD = re.compile(r"\w+")
 
 # Texts are encoded in slices this big so progress can be shown; each slice is length-sorted.
 _PROGRESS_SLICE = 512
@@ -100,12 +103,9 @@ class Encoder(Protocol):
 
     dimension: int
     max_tokens: int  # word pieces a text may have before it is cut into windows
-
-    @property
-    def pools_by_mean(self) -> bool:
-        """True when a text's vector is the mean of its word pieces' vectors, so a sentence's
-        vector can be pooled from its paragraph's pass (`encode_with_spans`)."""
-        ...
+    # True when a text's vector is the mean of its word pieces' vectors, so a sentence's vector
+    # can be pooled from its paragraph's pass (`encode_with_spans`).
+    pools_by_mean: bool
 
     def identity(self) -> ModelIdentity: ...
 
@@ -129,21 +129,37 @@ class Encoder(Protocol):
         ...
 
 
-class _Runtime(Protocol):
-    """What runs the model: sentence-transformers (torch) or ONNX Runtime."""
+class Runtime:
+    """What runs a model for `Embedder`. A runtime must write one method, `encode`; the others
+    have defaults it may replace, and what it can do beyond encoding is said by attributes, so
+    that `Embedder` never asks which runtime it has."""
 
     dimension: int
     max_seq_length: int
+    # The text vector is the mean of the word pieces' vectors: sentences can be pooled from
+    # their paragraph's pass, and the runtime writes `encode_tokens`.
+    pools_by_mean: bool = False
+    build_precisions: tuple[str, ...] = ("float32",)  # what builds may encode at
+    onnx_file: Path | None = None  # the exported model it runs, when it runs one
 
-    def token_counts(self, texts: list[str]) -> list[int]: ...
-
-    def encode(self, texts: list[str], batch_size: int) -> np.ndarray: ...
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        """One unit float32 vector per text, rows in input order."""
+        raise NotImplementedError
 
     def encode_query(self, texts: list[str]) -> np.ndarray:
         """Questions, always at the model's full precision."""
-        ...
+        return self.encode(texts, 1)
 
-    def encode_tokens(self, texts: list[str], batch_size: int) -> list[TokenVectors]: ...
+    def token_counts(self, texts: list[str]) -> list[int]:
+        """Word pieces per text, without special tokens or truncation (by default, words)."""
+        return [len(_WORD.findall(text)) for text in texts]
+
+    def encode_tokens(self, texts: list[str], batch_size: int) -> list[TokenVectors]:
+        """Each text's forward pass (needed only when `pools_by_mean`)."""
+        raise NotImplementedError(f"{type(self).__name__} does not pool sentences from a pass")
+
+    def release_batch_workers(self) -> None:
+        """Free what encoding many texts at once holds (by default, nothing)."""
 
 
 @dataclass(frozen=True)
@@ -168,7 +184,7 @@ class TokenVectors:
         return result
 
 
-class _TorchRuntime:
+class _TorchRuntime(Runtime):
     def __init__(self, model: str, threads: int) -> None:
         self.model = load_sentence_transformer(model, threads)
         dimension = self.model.get_embedding_dimension()
@@ -176,13 +192,11 @@ class _TorchRuntime:
             raise ModelUnavailableError(f"model {model!r} does not report its dimension")
         self.dimension = int(dimension)
         self.max_seq_length = int(self.model.max_seq_length or 256)
+        self.pools_by_mean = _pools_by_mean(resolve_model_path(model))
 
     def token_counts(self, texts: list[str]) -> list[int]:
         encoded = self.model.tokenizer(texts, add_special_tokens=False, verbose=False)
         return [len(ids) for ids in encoded["input_ids"]]
-
-    def encode_query(self, texts: list[str]) -> np.ndarray:
-        return self.encode(texts, 1)
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         return np.asarray(self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
@@ -215,9 +229,11 @@ class _TorchRuntime:
 ONNX_BATCH_TOKENS = 256
 
 
-class _OnnxRuntime:
+class _OnnxRuntime(Runtime):
     """The export, run by ONNX Runtime: questions always at full precision, builds (every
     batch of texts) by the file `build_precision` names."""
+
+    build_precisions = BUILD_PRECISIONS
 
     def __init__(self, model_path: Path, fingerprint: str, cache_dir: Path, threads: int,
                  build_precision: str = "float32") -> None:
@@ -233,6 +249,8 @@ class _OnnxRuntime:
         self._build_encoder: Any = None
         self.dimension = self.layout.dimension
         self.max_seq_length = self.layout.max_seq_length
+        self.pools_by_mean = self.layout.pooling == "mean"
+        self.onnx_file = self.exported
         self.threads = threads
         self._workers: tuple[ThreadPoolExecutor, Any] | None = None
 
@@ -330,11 +348,21 @@ class _ModelFiles:
     cache: Path
 
 
+def _pools_by_mean(model_path: str) -> bool:
+    """Whether the sentence-transformers folder says its text vector is its word pieces' mean."""
+    from qa.embedding.onnx_encoder import OnnxUnsupported, read_layout
+
+    try:
+        return read_layout(Path(model_path)).pooling == "mean"
+    except OnnxUnsupported:
+        return False
+
+
 class RuntimeUnsupported(Exception):
     """This runtime cannot run this model; the next in line (sentence-transformers) may."""
 
 
-def _start_onnx(model: _ModelFiles, threads: int, build_precision: str) -> _Runtime:
+def _start_onnx(model: _ModelFiles, threads: int, build_precision: str) -> Runtime:
     from qa.embedding.onnx_encoder import OnnxUnsupported
 
     if not Path(model.path).is_dir():
@@ -346,14 +374,15 @@ def _start_onnx(model: _ModelFiles, threads: int, build_precision: str) -> _Runt
         raise RuntimeUnsupported(f"ONNX Runtime cannot run {model.setting} ({error})") from error
 
 
-def _start_torch(model: _ModelFiles, threads: int, build_precision: str) -> _Runtime:
+def _start_torch(model: _ModelFiles, threads: int, build_precision: str) -> Runtime:
     return _TorchRuntime(model.setting, threads)
 
 
 # Each runtime by its QA_ENCODER name (settings.ENCODERS); a runtime that cannot run a model
-# hands over to sentence-transformers ("torch"), which runs every model it can load.
-RUNTIMES: dict[str, Callable[[_ModelFiles, int, str], _Runtime]] = {
+# hands over to sentence-transformers (FALLBACK), which runs every model it can load.
+RUNTIMES: dict[str, Callable[[_ModelFiles, int, str], Runtime]] = {
     "onnx": _start_onnx, "torch": _start_torch}
+FALLBACK = "torch"
 
 
 class Embedder:
@@ -373,32 +402,37 @@ class Embedder:
         self._fingerprint = _fingerprint(self._path)
         self._runtime = self._start(encoder, threads, onnx_cache or default_onnx_cache())
         self.dimension = self._runtime.dimension
+        # Whether the model's text vector is the mean of its word pieces, so a sentence's vector
+        # can be pooled from its paragraph's forward pass (late chunking).
+        self.pools_by_mean = self._runtime.pools_by_mean
         # Room for the [CLS] and [SEP] tokens the model adds around every text.
         self.max_tokens = self._runtime.max_seq_length - 2
 
-    def _start(self, encoder: str, threads: int, onnx_cache: Path) -> _Runtime:
+    def _start(self, encoder: str, threads: int, onnx_cache: Path) -> Runtime:
         if encoder not in RUNTIMES:
             raise ValueError(f"encoder must be one of {', '.join(RUNTIMES)}, not {encoder!r}")
         model = _ModelFiles(self.model_setting, self._path, self._fingerprint, onnx_cache)
-        if encoder != "torch":
+        runtime: Runtime | None = None
+        if encoder != FALLBACK:
             try:
                 runtime = RUNTIMES[encoder](model, threads, self.build_precision)
                 self.runtime = encoder
-                return runtime
             except RuntimeUnsupported as error:
                 if Path(self._path).is_dir():  # a hub name was never meant for this runtime
                     log.warning("%s; using sentence-transformers", error)
-        self.runtime = "torch"
-        if self.build_precision != "float32":
-            log.warning("an int8 build needs ONNX Runtime; %s builds at full precision",
-                        self.model_setting)
+        if runtime is None:
+            self.runtime = FALLBACK
+            runtime = RUNTIMES[FALLBACK](model, threads, "float32")
+        if self.build_precision not in runtime.build_precisions:
+            log.warning("an %s build needs ONNX Runtime; %s builds at full precision",
+                        self.build_precision, self.model_setting)
             self.build_precision = "float32"
-        return _start_torch(model, threads, self.build_precision)
+        return runtime
 
     @property
     def onnx_file(self) -> Path | None:
-        """The exported model ONNX Runtime runs; None with sentence-transformers."""
-        return self._runtime.exported if isinstance(self._runtime, _OnnxRuntime) else None
+        """The exported model the runtime runs; None when it runs none (sentence-transformers)."""
+        return self._runtime.onnx_file
 
     def identity(self) -> ModelIdentity:
         # An int8 build's vectors are not the model's own: never reused by a full-precision
@@ -432,17 +466,6 @@ class Embedder:
                 progress(min(begin + _PROGRESS_SLICE, len(order)), len(order))
         return vectors
 
-    @property
-    def pools_by_mean(self) -> bool:
-        """Whether the model's text vector is the mean of its word pieces, so a sentence's
-        vector can be pooled from its paragraph's forward pass (late chunking)."""
-        from qa.embedding.onnx_encoder import OnnxUnsupported, read_layout
-
-        try:
-            return read_layout(Path(self._path)).pooling == "mean"
-        except OnnxUnsupported:
-            return False
-
     def encode_with_spans(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
                           progress: Progress | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per text, one forward pass: its unit vector, and one unit vector per character span
@@ -466,8 +489,7 @@ class Embedder:
         """Free what encoding many texts at once holds (ONNX Runtime: a thread pool and a
         one-thread session, about 110 MB here), so a server that built an index keeps only what
         questions need. The next build makes them again."""
-        if isinstance(self._runtime, _OnnxRuntime):
-            self._runtime.release_batch_workers()
+        self._runtime.release_batch_workers()
 
 
 def windows(

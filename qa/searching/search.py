@@ -3,8 +3,7 @@ reranked, each hit with its answer sentence."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,8 +14,8 @@ from qa.core.settings import SearchMode, Settings
 from qa.embedding.embed import Encoder
 from qa.indexing import store
 from qa.indexing.backends import IndexReader
-from qa.indexing.dense import inner_products
 from qa.indexing.lexical import analyse
+from qa.searching import signals
 from qa.searching.feedback import expanded_scores, relevance_model
 from qa.searching.fusion import fuse, zscore
 from qa.searching.rerank import Reranker
@@ -26,16 +25,17 @@ from qa.searching.rerank import Reranker
 class Hit:
     """One ranked passage.
 
-    `score` is what the ranking used (fused, dense or BM25, or the reranker's); `similarity`
-    is the best cosine of the question with any window or sentence of the passage, the figure
-    the "no good match" threshold reads. `answer` is the best sentence's span in the passage
-    text, `answer_offsets` the same sentence in the file.
+    `score` is what the ranking used (fused, dense or BM25, or the reranker's); `scores` holds
+    every retrieval signal's score of the passage by the signal's name (qa.searching.signals),
+    in every mode; `similarity` is the best cosine of the question with any window or sentence
+    of the passage, the figure the "no good match" threshold reads. `answer` is the best
+    sentence's span in the passage text, `answer_offsets` the same sentence in the file.
     """
 
     rank: int
     score: float
     similarity: float
-    lexical_score: float
+    scores: Mapping[str, float] = field(hash=False)
     passage: Passage
     answer: tuple[int, int]
     answer_offsets: tuple[int, int]
@@ -54,40 +54,9 @@ class SearchResult:
         return not self.hits or self.hits[0].below_threshold
 
 
-@dataclass(frozen=True)
-class _DenseScores:
-    """Per candidate passage: window+sentence cosine sum and the best single cosine; and every
-    row's cosine, with where each candidate's sentence rows begin and end in it."""
-
-    combined: np.ndarray
-    best: np.ndarray
-    cosines: np.ndarray
-    sentence_rows: np.ndarray  # (candidates, 2): first and past-the-last sentence row
-
-    def best_sentence(self, slot: int) -> int:
-        first, last = self.sentence_rows[slot]
-        return int(self.cosines[first:last].argmax()) if last > first else 0
-
-
-@dataclass(frozen=True)
-class Candidates:
-    """The passages a question's retrievers proposed, and what signals are computed from."""
-
-    numbers: np.ndarray
-    query: np.ndarray  # the question's unit vector
-    words: list[str]  # the question's analysed words
-    dense: _DenseScores
-
-
-# A retrieval signal: a score for each candidate, from the opened index. Fusion weighs each by
-# Settings.signal_weights()[name]; a new signal is one function here and one weight there.
-Signal = Callable[[IndexReader, Candidates], np.ndarray]
-SIGNALS: dict[str, Signal] = {
-    "dense": lambda index, found: found.dense.combined,  # best window + best sentence cosine
-    "lexical": lambda index, found: index.lexical_scores(Counter(found.words), found.numbers),
-}
-MODE_SIGNALS: dict[SearchMode, tuple[str, ...]] = {
-    "dense": ("dense",), "lexical": ("lexical",), "hybrid": tuple(SIGNALS)}
+def ranking_signals(mode: SearchMode) -> tuple[str, ...]:
+    """The signals that rank in a mode: hybrid, every registered one; else the one it names."""
+    return tuple(signals.SIGNALS) if mode == "hybrid" else (mode,)
 
 
 class Searcher:
@@ -123,31 +92,34 @@ class Searcher:
 
     def _search(self, question: str, k: int, mode: SearchMode,
                 sources: Collection[str] | None) -> list[Hit]:
-        query = self._embedder.encode_query(question)[0]
-        words = analyse([question])[0]
-        numbers = self._candidates(query, words, sources, mode)
+        asked = signals.Question(self._embedder.encode_query(question)[0], analyse([question])[0])
+        ranking_names = ranking_signals(mode)
+        numbers = self._candidates(asked, ranking_names, sources)
         if numbers.size == 0:
             return []
         items = self.index.passages(numbers.tolist())
-        found = Candidates(numbers, query, words, self._dense_scores(query, numbers))
-        # Every signal is computed (hits report the question's BM25 in every mode); the mode
+        found = signals.Candidates(asked, numbers,
+                                   signals.dense_scores(self.index, asked.vector, numbers))
+        # Every signal is computed (hits report each signal's score in every mode); the mode
         # chooses which of them rank.
-        scores = {name: signal(self.index, found) for name, signal in SIGNALS.items()}
-        ranked = {name: scores[name] for name in MODE_SIGNALS[mode]}
+        scores = {signal.name: signal.scores(self.index, found) for signal in signals.registered()}
+        ranked = {name: scores[name] for name in ranking_names}
         ranking = self._ranking(ranked)
         if "lexical" in ranked and self._settings.feedback_passages > 0:
-            ranked["lexical"] = self._feedback_lexical(words, items, numbers, ranking,
+            ranked["lexical"] = self._feedback_lexical(asked.words, items, numbers, ranking,
                                                        scores["lexical"])
             ranking = self._ranking(ranked)
         order = np.argsort(-ranking, kind="stable")
         order, ordered_scores = self._rerank(question, items, order, ranking[order])
-        return [self._hit(rank, items[i], float(score), found.dense, i, float(scores["lexical"][i]))
+        return [self._hit(rank, items[i], float(score), found.dense, i,
+                          {name: float(values[i]) for name, values in scores.items()})
                 for rank, (i, score) in enumerate(zip(order[:k], ordered_scores[:k], strict=True),
                                                   1)]
 
-    def _ranking(self, signals: dict[str, np.ndarray]) -> np.ndarray:
+    def _ranking(self, ranked: dict[str, np.ndarray]) -> np.ndarray:
         settings = self._settings
-        return fuse(signals, settings.signal_weights(), settings.fusion, settings.rrf_k)
+        return fuse(ranked, signals.weights(settings.signal_weights()), settings.fusion,
+                    settings.rrf_k)
 
     def _feedback_lexical(self, words: list[str], items: list[store.IndexedPassage],
                           candidates: np.ndarray, ranking: np.ndarray,
@@ -163,28 +135,16 @@ class Searcher:
                                self.index.lexical_scores(relevance, candidates),
                                settings.feedback_weight)
 
-    def _candidates(self, query: np.ndarray, words: list[str],
-                    sources: Collection[str] | None, mode: SearchMode) -> np.ndarray:
+    def _candidates(self, asked: signals.Question, ranking_names: tuple[str, ...],
+                    sources: Collection[str] | None) -> np.ndarray:
+        """The passages every ranking signal that proposes any proposes, in number order."""
         depth = self._settings.candidates
         picked: set[int] = set()
-        if mode != "lexical":
-            picked |= set(self.index.dense_candidates(query, depth, sources or None).tolist())
-        if mode != "dense":
-            picked |= set(self.index.lexical_top(words, depth, sources or None).tolist())
+        for name in ranking_names:
+            propose = signals.SIGNALS[name].candidates
+            if propose is not None:
+                picked |= set(propose(self.index, asked, depth, sources or None).tolist())
         return np.array(sorted(picked), dtype=np.int64)
-
-    def _dense_scores(self, query: np.ndarray, candidates: np.ndarray) -> _DenseScores:
-        """Best window and best sentence cosine per candidate, in one gather and one product."""
-        vectors, counts, windows = self.index.candidate_vectors(candidates)
-        cosines = inner_products(vectors, query)
-        # Each candidate's rows are its windows then its sentences: two segments to reduce.
-        offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        bounds = np.stack([offsets, offsets + windows], axis=1).ravel()
-        maxima = np.maximum.reduceat(cosines, bounds).reshape(-1, 2)
-        window_best = maxima[:, 0]
-        sentence_best = np.where(counts > windows, maxima[:, 1], window_best)
-        return _DenseScores(window_best + sentence_best, np.maximum(window_best, sentence_best),
-                            cosines, np.stack([offsets + windows, offsets + counts], axis=1))
 
     def _rerank(self, question: str, items: list[store.IndexedPassage], order: np.ndarray,
                 scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -200,13 +160,13 @@ class Searcher:
         return (np.concatenate([head[resorted], order[depth:]]),
                 np.concatenate([new_scores[resorted], tail_scores]))
 
-    def _hit(self, rank: int, item: store.IndexedPassage, score: float, dense: _DenseScores,
-             slot: int, lexical_score: float) -> Hit:
+    def _hit(self, rank: int, item: store.IndexedPassage, score: float,
+             dense: signals.DenseScores, slot: int, scores: dict[str, float]) -> Hit:
         sentence = dense.best_sentence(slot)
         if item.sentences:
             answer, offsets = item.sentences[sentence], item.sentence_offsets[sentence]
         else:
             answer, offsets = (0, len(item.passage.text)), (item.passage.start, item.passage.end)
         similarity = float(dense.best[slot])
-        return Hit(rank, score, similarity, lexical_score, item.passage, answer, offsets,
+        return Hit(rank, score, similarity, scores, item.passage, answer, offsets,
                    similarity < self._settings.min_score)

@@ -39,6 +39,9 @@ class HitAnswer(BaseModel):
     rank: int
     score: float
     similarity: float = Field(description="Best cosine of the question with the passage.")
+    scores: dict[str, float] = Field(
+        description="Each retrieval signal's score of the passage, by the signal's name "
+                    "(dense: best window plus best sentence cosine; lexical: BM25).")
     below_threshold: bool
     text: str
     source: str = Field(description="The file, relative to the documents folder.")

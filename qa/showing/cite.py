@@ -52,10 +52,12 @@ def view_url(server: str, question: str, hit: Hit) -> str:
 
 
 def hit_to_json(hit: Hit, question: str = "", server: str = "") -> dict[str, Any]:
-    """A hit as JSON; with the `server`'s address, its `url` opens the hit's document view."""
+    """A hit as JSON; with the `server`'s address, its `url` opens the hit's document view.
+    `scores` holds every retrieval signal's score by the signal's name."""
     p = hit.passage
     found = {
         "rank": hit.rank, "score": round(hit.score, 6), "similarity": round(hit.similarity, 6),
+        "scores": {name: round(value, 6) for name, value in hit.scores.items()},
         "below_threshold": hit.below_threshold, "text": p.text, "source": p.source,
         "title": p.title, "paragraph": p.paragraph, "page": p.page, "page_end": p.page_end,
         "section": p.section, "start": p.start, "end": p.end,

