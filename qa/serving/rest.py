@@ -167,6 +167,14 @@ def rest_app(qa: QA, watcher: FolderWatcher | None = None,
         """The same search, its arguments in a JSON body."""
         return answer(request, body.question, body.k, body.mode, body.documents)
 
+    _index_routes(app, qa, watcher, access_of)
+    return app
+
+
+def _index_routes(app: FastAPI, qa: QA, watcher: FolderWatcher | None,
+                  access_of: Callable[[Mapping[str, str]], Access]) -> None:
+    """/documents and /health: what is indexed, and whether the server can answer."""
+
     @app.get(f"{PREFIX}/documents", response_model=None,
              responses={200: {"model": DocumentList}, **_REFUSALS})
     def documents(request: Request) -> JSONResponse:
@@ -199,5 +207,3 @@ def rest_app(qa: QA, watcher: FolderWatcher | None = None,
                              "passages": status.passages,
                              "index_age_s": round(time.time() - status.built, 1),
                              "watching": watching})
-
-    return app
