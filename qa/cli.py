@@ -292,7 +292,7 @@ def serve_options(host: str | None, port: int | None, mcp: bool, allow_uploads: 
     Uploads are on for a page on loopback, off elsewhere unless allowed; never when read-only,
     which also removes the Rebuild button and its API event. Beyond loopback, a server without
     sign-in (--users) starts only when --no-auth says so on purpose."""
-    from qa.serving.webapp import ServeOptions
+    from qa.serving.server import ServeOptions
 
     host = host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
     raw_port = os.environ.get("GRADIO_SERVER_PORT", "7860")
@@ -345,7 +345,7 @@ def serve(docs: Path | None, index_dir: Path | None, model: str | None, host: st
           trusted_proxies: tuple[str, ...], where: dict[str, Any]) -> None:
     """Serve the web page, the REST API at /api/ and the call API at /gradio_api/call/search
     over the documents."""
-    from qa.serving.webapp import launch
+    from qa.serving.server import launch
 
     with user_errors():
         options = serve_options(host, port, mcp, allow_uploads, read_only, monitoring,

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,7 +21,9 @@ from qa.indexing.catalog import Catalog, kept_document, read_folder
 from qa.indexing.indexer import IndexReport, build_index, identity
 from qa.indexing.store import IndexUnusableError
 from qa.reading.isolation import ReadLimits, read_files
-from qa.reading.load import Document, real_source
+from qa.reading.load import Document, SkippedFile, real_source
+from qa.reading.readers import READERS
+from qa.reading.uploads import UploadRefused, safe_name, store_in_folder
 from qa.searching.rerank import CrossEncoderReranker, Reranker
 from qa.searching.search import Searcher, SearchResult
 
@@ -31,6 +33,7 @@ ENGLISH_ONLY_NOTICE = (
     "sentence-transformers folder.")
 
 log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class IndexedDocument:
@@ -52,6 +55,28 @@ def indexed_documents(searcher: Searcher) -> list[IndexedDocument]:
                             max((p.page_end or p.page or 0 for p in passages), default=0) or None,
                             len(passages))
             for source, passages in sorted(found.items())]
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """The served index as one reader sees it: the counts are of the documents they may read."""
+
+    documents: int
+    passages: int
+    model: str | None  # the name the build recorded for its model
+    dense_index: str | None  # the kind of dense index the build chose
+    built: float  # when the served index was built, in seconds since the epoch
+
+
+@dataclass(frozen=True)
+class AddedDocuments:
+    """What `QA.add_documents` did: the sources it added (now indexed), the files it did not
+    add with the reason for each (in the order they came), and the index refresh that took the
+    new files in (None when nothing new was stored)."""
+
+    added: list[str]
+    skipped: list[SkippedFile]
+    index: IndexReport | None = None
 
 
 # Where the passages come from: a documents folder by default, a BEIR collection in evaluation.
@@ -220,6 +245,72 @@ class QA:
         """The indexed files `access` may read."""
         return access.readable(self._current_searcher().sources)
 
+    def status(self, access: Access = EVERYONE) -> IndexStatus:
+        """The served index: its size in what `access` may read, its model and when it was
+        built. Raises IndexUnusableError while no index can be opened."""
+        manifest = self.searcher.manifest
+        documents, passages = len(manifest.files), manifest.passage_count
+        if not access.everything:  # signed in: only what this reader may read
+            readable = self.documents(access)
+            documents, passages = len(readable), sum(d.passages for d in readable)
+        return IndexStatus(documents, passages, manifest.model.get("name"),
+                           manifest.dense_index.get("kind"), manifest.created)
+
+    def add_documents(self, files: Sequence[Path], access: Access = EVERYONE,
+                      progress: Progress | None = None) -> AddedDocuments:
+        """Copy `files` into the documents folder (into the folder `access` may write to, under
+        safe names, never over another file) and refresh the index; the given files are left
+        as they are. A file qa cannot read is not kept: one that fails when read in a worker
+        under the read limits is never stored (it could hang a build, or the next start), one
+        the build skips is removed again."""
+        folder = access.upload_folder()
+        if folder is None:
+            reason = f"{access.user} may not add documents (no write permission)"
+            return AddedDocuments([], [SkippedFile(path.name, reason) for path in files])
+        stored, skipped = self._store_uploads(files, folder, access)
+        if not stored:
+            return AddedDocuments([], skipped)
+        report = self.index(progress=progress)
+        unreadable = {skip.source: skip.reason for skip in report.skipped}
+        for name in stored:
+            if name in unreadable:
+                (self.settings.docs_dir / name).unlink(missing_ok=True)
+                skipped.append(SkippedFile(name, unreadable[name]))
+        return AddedDocuments([name for name in stored if name not in unreadable], skipped, report)
+
+    def _store_uploads(self, files: Sequence[Path], folder: str, access: Access
+                       ) -> tuple[list[str], list[SkippedFile]]:
+        """Each file copied into `folder` unless refused: the new sources, and the refusals."""
+        stored: list[str] = []
+        skipped: list[SkippedFile] = []
+        unreadable = self._unreadable(files)
+        for path in files:
+            try:
+                if path in unreadable:
+                    raise UploadRefused(unreadable[path])
+                if not access.may_write(_in_folder(folder, safe_name(path.name))):
+                    raise UploadRefused(f"{folder or 'the top folder'} is not yours to write")
+                kept = store_in_folder(self.settings.docs_dir, folder, path.name, path,
+                                       self.settings.max_file_bytes)
+            except (UploadRefused, OSError) as error:
+                skipped.append(SkippedFile(path.name, str(error)))
+                continue
+            if kept.new:
+                stored.append(_in_folder(folder, kept.name))
+            else:
+                skipped.append(SkippedFile(_in_folder(folder, kept.name), "already in the folder"))
+        return stored, skipped
+
+    def _unreadable(self, files: Sequence[Path]) -> dict[Path, str]:
+        """Why each file of a format qa reads cannot be read, found by reading it in a worker
+        under the read limits."""
+        readable = {str(path): path for path in files
+                    if path.suffix.lower() in READERS and path.is_file()}
+        return {readable[outcome.source]: outcome.reason
+                for outcome in read_files([(name, path) for name, path in readable.items()],
+                                          ReadLimits.of(self.settings))
+                if isinstance(outcome, SkippedFile)}
+
     def passages(self, source: str, access: Access = EVERYONE) -> list[Passage]:
         """An indexed document's passages in order; none for a document `access` may not read."""
         if not access.may_read(source):
@@ -286,3 +377,7 @@ class QA:
         if self.settings.model == DEFAULT_MODEL and not is_english_script(text):
             notices.append(ENGLISH_ONLY_NOTICE)
         return SearchResult(text, hits, notices)
+
+
+def _in_folder(folder: str, name: str) -> str:
+    return f"{folder}/{name}" if folder else name

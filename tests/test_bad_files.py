@@ -20,8 +20,10 @@ from qa.core.settings import Settings
 from qa.indexing import store
 from qa.library import QA
 from qa.reading.isolation import load_folder
-from qa.serving.webapp import build_page, citation_choices, render_results
+from qa.serving.handlers import citation_choices
+from qa.serving.webapp import build_page
 from qa.showing.exports import ExportFolder
+from qa.showing.hits_html import render_results
 from qa.showing.view_html import DocumentViews, ViewRequest
 
 GOOD = "Good note\n\nThe lighthouse keeper logs every passing ship in a leather book."

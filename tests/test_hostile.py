@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa.library import QA
-from qa.serving.webapp import render_results
+from qa.showing.hits_html import render_results
 
 questions = st.text(alphabet=st.characters(codec="utf-8"), max_size=300) | st.text(
     alphabet=st.sampled_from("\x00\x07\x1b\u202e\u200b <>&\"'\n\t"), max_size=50)

@@ -177,7 +177,7 @@ def test_an_upload_that_hangs_its_reader_is_refused_and_never_stored(tmp_path: P
                                                                       ) -> None:  # type: ignore[no-untyped-def]
     from qa.core.settings import Settings
     from qa.library import QA
-    from qa.serving.webapp import add_files
+    from qa.serving.handlers import add_files
 
     docs = tmp_path / "docs"
     write(docs, "good.txt", GOOD)

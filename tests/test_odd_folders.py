@@ -58,11 +58,11 @@ def test_rebuild_keeps_answering_from_the_old_index(seeds_qa: QA, tmp_path: Path
 def serve_with(monkeypatch, arguments: list[str], environment: dict[str, str]
                ) -> tuple[object, dict[str, object]]:  # type: ignore[no-untyped-def]
     """Run `qa serve ARGUMENTS` with `launch` replaced; what it would have served."""
-    import qa.serving.webapp
+    import qa.serving.server
     from qa.cli import main
 
     started: dict[str, object] = {}
-    monkeypatch.setattr(qa.serving.webapp, "launch", lambda settings, options: started.update(
+    monkeypatch.setattr(qa.serving.server, "launch", lambda settings, options: started.update(
         options=options))
     result = CliRunner().invoke(main, ["serve", *arguments], env=environment)
     assert result.exit_code == 0, result.output

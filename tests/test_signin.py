@@ -32,9 +32,9 @@ from qa.core.access import Access, glob_pattern
 from qa.core.settings import Settings
 from qa.library import QA
 from qa.serving.guard import RouteGuard
+from qa.serving.handlers import add_files
 from qa.serving.signin import Admission, FailedSignIns, SignIn, trusted_proxies
 from qa.serving.users import UsersFile, UsersFileError, hash_secret, hash_token
-from qa.serving.webapp import add_files
 
 if sys.version_info >= (3, 11):
     import tomllib

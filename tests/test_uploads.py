@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.serving.uploads import UploadRefused, safe_name, store_upload
+from qa.reading.uploads import UploadRefused, safe_name, store_upload
 
 
 @pytest.mark.parametrize(("original", "stored"), [

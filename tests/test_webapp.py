@@ -6,8 +6,9 @@ import re
 from pathlib import Path
 
 from qa.library import QA
-from qa.serving.webapp import build_page, render_results
+from qa.serving.webapp import build_page
 from qa.showing.exports import ExportFolder
+from qa.showing.hits_html import render_results
 from qa.showing.view_html import DocumentViews, ViewRequest
 
 

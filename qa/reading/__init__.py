@@ -1,2 +1,2 @@
-"""Reading: the readers (one module per format), reading a file into a Document, and reading
-many files in isolated worker processes."""
+"""Reading: the readers (one module per format), reading a file into a Document, reading
+many files in isolated worker processes, and adding an uploaded file to the documents folder."""

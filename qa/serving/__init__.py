@@ -1,1 +1,1 @@
-"""Serving: the web page, the REST and JSON/MCP APIs, sign-in, users, uploads and the folder watcher."""
+"""Serving: the web page, the REST and JSON/MCP APIs, sign-in, users and the folder watcher."""

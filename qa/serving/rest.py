@@ -170,6 +170,14 @@ def rest_app(qa: QA, watcher: FolderWatcher | None = None,
         """The same search, its arguments in a JSON body."""
         return answer(request, body.question, body.k, body.mode, body.documents)
 
+    _index_routes(app, qa, watcher, access_of)
+    return app
+
+
+def _index_routes(app: FastAPI, qa: QA, watcher: FolderWatcher | None,
+                  access_of: Callable[[Mapping[str, str]], Access]) -> None:
+    """/documents and /health: what is indexed, and whether the server can answer."""
+
     @app.get(f"{PREFIX}/documents", response_model=None,
              responses={200: {"model": DocumentList}, **_REFUSALS})
     def documents(request: Request) -> JSONResponse:
@@ -193,17 +201,12 @@ def rest_app(qa: QA, watcher: FolderWatcher | None = None,
         reader = access_of(request.headers)
         watching = watcher.status.line(reader.everything) if watcher is not None else ""
         try:
-            manifest = qa.searcher.manifest
-            documents, passages = len(manifest.files), manifest.passage_count
-            if not reader.everything:  # signed in: only what this caller may read
-                readable = qa.documents(reader)
-                documents, passages = len(readable), sum(d.passages for d in readable)
+            status = qa.status(reader)
         except IndexUnusableError as error:
             return JSONResponse({"status": "unavailable", "error": str(error), "documents": 0,
                                  "passages": 0, "index_age_s": 0.0, "watching": watching},
                                 status_code=503)
-        return JSONResponse({"status": "ok", "documents": documents, "passages": passages,
-                             "index_age_s": round(time.time() - manifest.created, 1),
+        return JSONResponse({"status": "ok", "documents": status.documents,
+                             "passages": status.passages,
+                             "index_age_s": round(time.time() - status.built, 1),
                              "watching": watching})
-
-    return app

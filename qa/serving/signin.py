@@ -12,7 +12,7 @@ secret per id and per address (a token whose id no one holds costs nothing to re
 counted, so a client with a removed token never locks its office out). Each attempt is counted
 before it is checked, so concurrent guesses are checked at most up to the limit; then they are
 refused for a while. The address is the connection's peer: uvicorn believes X-Forwarded-For only
-from the proxies named in Settings.trusted_proxies (qa.serving.webapp). No check runs scrypt on the event
+from the proxies named in Settings.trusted_proxies (qa.serving.server). No check runs scrypt on the event
 loop.
 """
 

@@ -130,7 +130,7 @@ class DocumentViews:
         passages = self.qa.passages(wanted.source, access)
         passage = next((p for p in passages if p.paragraph == wanted.paragraph), None)
         if passage is None:
-            return _notice(f"{display_source(wanted.source)} has no passage "
+            return notice(f"{display_source(wanted.source)} has no passage "
                            f"{wanted.paragraph} in the index.")
         document = self.qa.document(wanted.source, access)
         answer = wanted.answer if wanted.answer and passage.start <= wanted.answer[0] < \
@@ -141,10 +141,10 @@ class DocumentViews:
             try:
                 pages = marked_pages(path, passage, answer_text, wanted.page)
             except ViewError as error:
-                return _notice(str(error))
+                return notice(str(error))
             return pictured_html(wanted, passage.title, pages)
         if document is None:
-            return _notice(f"{display_source(wanted.source)} changed since it was indexed: "
+            return notice(f"{display_source(wanted.source)} changed since it was indexed: "
                            "its text will be shown once the index is brought up to date.")
         return text_html(wanted, text_view(document, passages), passage, answer)
 
@@ -206,7 +206,8 @@ def zoomed(wanted: ViewRequest, steps: int) -> ViewRequest:
     return replace(wanted, zoom=ZOOMS[min(max(at, 0), len(ZOOMS) - 1)])
 
 
-def _notice(text: str) -> str:
+def notice(text: str) -> str:
+    """A line the reader should see first (a search's notice, why a view shows nothing)."""
     return f'<div class="qa-notice">{html.escape(text)}</div>'
 
 
@@ -227,7 +228,7 @@ def pictured_html(wanted: ViewRequest, title: str, pages: list[MarkedPage]) -> s
     where = f"¶ {wanted.paragraph} · page {shown} of {pages[0].pages}"
     sheets = "".join(_sheet(wanted, page) for page in pages)
     unmarked = all(not page.passage for page in pages) and wanted.page is None
-    note = _notice("The passage's words were not found on the page (a page read by OCR is "
+    note = notice("The passage's words were not found on the page (a page read by OCR is "
                    "marked once its words are in the OCR cache).") if unmarked else ""
     return (f'{PICTURED_VIEW} data-query="{html.escape(wanted.query(), True)}">'
             f"{_head(wanted, title, where, pages[0].number)}"

@@ -1,0 +1,142 @@
+"""The page's handlers: plain functions of a reader's `Access` over qa.library, each answering
+within what that reader may read or write. No Gradio here: qa.serving.webapp wires them to the
+page's events, and the tests call them directly."""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.core.access import EVERYONE, Access
+from qa.embedding.embed import Progress
+from qa.library import QA
+from qa.searching.search import SearchResult
+from qa.serving.signin import SignIn
+from qa.serving.watch import FolderWatcher
+from qa.showing.cite import citation_text, display_source
+from qa.showing.exports import ExportFolder
+from qa.showing.hits_html import render_results
+from qa.showing.view_html import PICTURED_VIEW, DocumentViews, ViewRequest, zoomed
+
+
+class ActionRefused(ValueError):
+    """What a reader asked of the page is not theirs to do; the message says why."""
+
+
+def index_status(qa: QA, watcher: FolderWatcher | None = None, access: Access = EVERYONE
+                 ) -> str:
+    """The index panel's line; a signed-in user counts only the documents they may read."""
+    status = qa.status(access)
+    line = (f"**Index** · {status.documents} documents · {status.passages} passages · "
+            f"model `{status.model}` · {status.dense_index} search · "
+            f"built {_age(time.time() - status.built)} ago")
+    return line + (f"  \n{html.escape(watcher.status.line(access.everything))}"
+                   if watcher else "")
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def citation_choices(result: SearchResult) -> list[tuple[str, str]]:
+    """(label, value) per hit; the value is the hit's ViewRequest as JSON, so any character in
+    a file name survives."""
+    return [(f"#{h.rank} {display_source(h.passage.source)} ¶{h.passage.paragraph}",
+             ViewRequest(h.passage.source, h.passage.paragraph, h.answer_offsets,
+                         question=result.question).to_json()) for h in result.hits]
+
+
+def add_files(qa: QA, uploaded: list[Path], progress: Progress | None = None,
+              access: Access = EVERYONE) -> list[str]:
+    """Add uploaded files to the documents folder through `QA.add_documents`; one line per
+    outcome. Gradio's copies are removed either way: the folder now holds what was added."""
+    try:
+        outcome = qa.add_documents(uploaded, access, progress)
+    finally:
+        for path in uploaded:
+            path.unlink(missing_ok=True)
+    lines = [f"{skip.source}: not added, {skip.reason}" for skip in outcome.skipped]
+    lines += [f"added {name}" for name in outcome.added]
+    return lines + ([f"index: {outcome.index.summary()}"] if outcome.index else [])
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the page shows for a question."""
+
+    results: str  # the hits as HTML, notices first
+    citations: str  # one citation a line
+    choices: list[tuple[str, str]]  # the "Show a result in its document" choices
+    downloads: list[str] | None  # the result files (Markdown, JSON); None without hits
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A document view as the page shows it."""
+
+    html: str  # "" when nothing is shown
+    state: str  # the shown ViewRequest as JSON: what the page and zoom buttons move from
+    pictured: bool  # a picture of pages, with page and zoom buttons
+
+
+@dataclass(frozen=True)
+class Handlers:
+    """The page's handlers: each answers within what `access` may read or write."""
+
+    qa: QA
+    exports: ExportFolder
+    views: DocumentViews
+    watcher: FolderWatcher | None = None
+    signin: SignIn | None = None
+
+    def access_of(self, headers: Mapping[str, str]) -> Access:
+        return EVERYONE if self.signin is None else self.signin.access_of(headers)
+
+    def status(self, access: Access) -> str:
+        return index_status(self.qa, self.watcher, access)
+
+    def ask(self, question: str, k: float, mode: str, sources: list[str] | None,
+            access: Access) -> Answer:
+        """The hits, their citations and downloads; a broken question raises QuestionRefused."""
+        result = self.qa.search(question or "", int(k), mode, sources or None,  # type: ignore[arg-type]
+                                access)
+        owner = self.signin.export_tag(access.user) if self.signin is not None else ""
+        downloads = ([str(path) for path in self.exports.export(result, owner)]
+                     if result.hits else None)
+        return Answer(render_results(result), "\n".join(citation_text(h) for h in result.hits),
+                      citation_choices(result), downloads)
+
+    def view(self, wanted: ViewRequest | None, access: Access) -> Shown:
+        if wanted is None:
+            return Shown("", "", False)
+        shown = self.views.html(wanted, access)
+        return Shown(shown, wanted.to_json(), shown.startswith(PICTURED_VIEW))
+
+    def move(self, state: str, turn: int, zoom: int, access: Access) -> Shown:
+        """The shown view `turn` pages on and `zoom` steps larger."""
+        wanted = ViewRequest.from_json(state) if state else None
+        if wanted is not None:
+            wanted = zoomed(self.views.turned(wanted, turn, access), zoom)
+        return self.view(wanted, access)
+
+    def rebuild(self, access: Access, progress: Progress | None = None) -> str:
+        """Rebuild the whole index; the panel's line with what it did."""
+        if not access.may_write("*"):  # a rebuild is everyone's: only a user who may write all
+            raise ActionRefused("Rebuilding needs write permission on every folder "
+                                "(--write '*').")
+        summary = self.qa.index(force=True, progress=progress).summary()
+        return self.status(access) + f"  \nRebuilt: {summary}"
+
+    def add(self, uploaded: list[Path], access: Access, progress: Progress | None = None
+            ) -> list[str]:
+        return add_files(self.qa, uploaded, progress, access)
+
+    def whoami(self, access: Access) -> str:
+        return (f"Signed in as **{html.escape(str(access.user))}** · "
+                "[sign out](/logout)")
