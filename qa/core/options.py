@@ -123,12 +123,10 @@ class Option:
             if self.kind is bool:
                 if text.lower() not in _TRUE + _FALSE:
                     raise ValueError(text)
-                value: Any = text.lower() in _TRUE
-            else:
-                value = self.kind(text)
-        except ValueError:
+                return text.lower() in _TRUE
+            return self.check(self.kind(text), label)
+        except ValueError:  # SettingError too: the message quotes the text as it was given
             raise SettingError(f"{label} must be {self.allowed()}, got {text!r}") from None
-        return self.check(value, label)
 
     def text(self, value: Any) -> str:
         """A value as its environment variable says it (parse reads it back)."""

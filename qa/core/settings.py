@@ -193,7 +193,7 @@ class Settings:
     trusted_proxies: str = setting("", "Reverse proxies' addresses or networks, comma-separated "
                                    "(127.0.0.1,10.0.0.0/8).", SERVING, flag="--trusted-proxy")
 
-    # The values of options plug-ins declared (a backend's, such as milvus_uri), by name; see
+    # The values of options plug-ins declared (a backend's), by name; see
     # `declare` and `option`.
     plugin_options: Mapping[str, Any] = field(default_factory=dict)
 
