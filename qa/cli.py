@@ -21,6 +21,7 @@ from qa.core.settings import (
     declared_option,
     environment_overrides,
     settings_markdown,
+    unknown_variables,
 )
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -42,6 +43,8 @@ def default_index_dir(docs_dir: Path) -> Path:
 
 def make_settings(docs: Path | None, index: Path | None, **overrides: Any) -> Settings:
     """The settings of the environment (QA_*), overridden by the flags given."""
+    for variable in unknown_variables():
+        click.echo(f"warning: {variable} names no setting (`qa settings` lists them)", err=True)
     from_environment = environment_overrides()
     settings = Settings().with_overrides(**from_environment)
     docs_dir = docs or settings.docs_dir

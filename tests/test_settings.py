@@ -203,6 +203,11 @@ def test_the_settings_command_prints_each_variable(monkeypatch: pytest.MonkeyPat
     printed = CliRunner().invoke(cli.main, ["settings"]).output.splitlines()
     assert "QA_OCR_LANGUAGES=eng+fra" in printed and "QA_MILVUS_URI=" in printed
     assert len(printed) == len(every_option())
+    monkeypatch.setenv("QA_TOPK", "3")
+    misspelt = CliRunner().invoke(cli.main, ["settings"])
+    assert misspelt.exit_code == 0
+    assert "warning: QA_TOPK names no setting (`qa settings` lists them)" in misspelt.output
+    monkeypatch.delenv("QA_TOPK")
     monkeypatch.setenv("QA_TOP_K", "0")
     refused = CliRunner().invoke(cli.main, ["settings"])
     assert refused.exit_code == 1

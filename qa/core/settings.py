@@ -300,6 +300,13 @@ def environment_overrides() -> dict[str, Any]:
     return overrides
 
 
+def unknown_variables() -> list[str]:
+    """QA_ variables set that name no setting: misspelt, or a plug-in's option whose plug-in
+    is not registered in this process."""
+    known = {option.variable for option in every_option()}
+    return sorted(name for name in os.environ if name.startswith("QA_") and name not in known)
+
+
 def settings_from_env(base: Settings | None = None) -> Settings:
     """Defaults (or `base`) overridden by any QA_<NAME> environment variables."""
     return (base or Settings()).with_overrides(**environment_overrides())
@@ -328,4 +335,4 @@ def usable_cores() -> int:
 
 __all__ = ["GROUPS", "INDEXING", "READING", "SEARCHING", "SERVING", "Option", "SettingError",
            "Settings", "declare", "declared_option", "environment_overrides", "every_option",
-           "settings_from_env", "settings_markdown", "usable_cores"]
+           "settings_from_env", "settings_markdown", "unknown_variables", "usable_cores"]
