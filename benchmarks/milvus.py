@@ -30,7 +30,7 @@ from qa.chunking.chunk import ChunkedCorpus
 from qa.core.settings import Settings
 from qa.embedding.embed import Embedder
 from qa.indexing.backends import backend_for
-from qa.indexing.backends.milvus import connect
+from qa.indexing.backends.milvus.backend import connect
 from qa.indexing.build import BuildOptions
 from qa.library import QA
 

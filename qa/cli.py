@@ -15,7 +15,14 @@ from typing import Any
 
 import click
 
-from qa.core.settings import SEARCH_MODES, Settings, settings_from_env
+from qa.core.settings import (
+    Option,
+    Settings,
+    declared_option,
+    environment_overrides,
+    settings_markdown,
+    unknown_variables,
+)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -35,9 +42,13 @@ def default_index_dir(docs_dir: Path) -> Path:
 
 
 def make_settings(docs: Path | None, index: Path | None, **overrides: Any) -> Settings:
-    settings = settings_from_env()
+    """The settings of the environment (QA_*), overridden by the flags given."""
+    for variable in unknown_variables():
+        click.echo(f"warning: {variable} names no setting (`qa settings` lists them)", err=True)
+    from_environment = environment_overrides()
+    settings = Settings().with_overrides(**from_environment)
     docs_dir = docs or settings.docs_dir
-    index_dir = index or (settings.index_dir if os.environ.get("QA_INDEX_DIR")
+    index_dir = index or (settings.index_dir if "index_dir" in from_environment
                           else default_index_dir(docs_dir))
     return settings.with_overrides(docs_dir=docs_dir, index_dir=index_dir, **overrides)
 
@@ -78,29 +89,56 @@ def tqdm_progress(label: str) -> Callable[[int, int], None]:
     return update
 
 
-docs_option = click.option("--docs", type=click.Path(path_type=Path),
-                           help="Documents folder (default: seeds/, or QA_DOCS_DIR).")
-index_option = click.option("--index", "index_dir", type=click.Path(path_type=Path),
-                            help="Index folder (default: embeddings/).")
-model_option = click.option("--model", help="Sentence-transformers model: a local path.")
-mode_option = click.option("--mode", type=click.Choice(SEARCH_MODES),
-                           help="Retrieval mode (default: hybrid).")
+def flag_type(option: Option) -> Any:
+    """The click type that checks a flag's value as the setting's declaration does."""
+    if option.choices:
+        return click.Choice(option.choices)
+    if option.kind is Path:
+        return click.Path(path_type=Path)
+    low = option.least if option.least is not None else option.above
+    if option.kind is int:
+        return click.IntRange(None if low is None else int(low),
+                              None if option.most is None else int(option.most))
+    if option.kind is float:
+        return click.FloatRange(low, option.most, min_open=option.above is not None)
+    return None
+
+
+def setting_flag(option: Option | str, param: str | None = None,
+                 **click_settings: Any) -> Callable[..., Any]:
+    """A setting's flag, as its declaration (qa.core.settings) names, types and explains it;
+    given, it wins over the QA_* variable. `param` names the command's parameter (default: the
+    setting's name)."""
+    declared = declared_option(option) if isinstance(option, str) else option
+    default = declared.text(declared.default) or "none"
+    click_settings.setdefault("help", f"{declared.help.rstrip('.')} (default: {default}, or "
+                                      f"{declared.variable}).")
+    if not click_settings.get("is_flag"):
+        click_settings.setdefault("type", flag_type(declared))
+    return click.option(declared.flag, param or declared.name, **click_settings)
+
+
+docs_option = setting_flag("docs_dir", "docs")
+index_option = setting_flag("index_dir")
+model_option = setting_flag("model")
+mode_option = setting_flag("mode")
 
 
 def backend_options(command: Callable[..., None]) -> Callable[..., None]:
-    """--backend, and a flag for each setting a registered backend reads; each, when given,
-    wins over its QA_* variable. They reach the command as `where`, settings overrides."""
+    """--backend, and the flag each registered backend declares for its options. They reach
+    the command as `where`, settings overrides."""
     from qa.indexing import backends
 
-    @click.option("--backend", type=click.Choice(backends.names()),
-                  help="Where the index is served from (default: local, or QA_BACKEND).")
+    flagged = [option for option in backends.options() if option.flag]
+
+    @setting_flag("backend", type=click.Choice(backends.names()))
     @functools.wraps(command)
     def with_backend(*args: Any, backend: str | None, **kwargs: Any) -> None:
-        where = {option.field: kwargs.pop(option.field) for option in backends.options()}
+        where = {option.name: kwargs.pop(option.name) for option in flagged}
         command(*args, where={"backend": backend, **where}, **kwargs)
 
-    for option in backends.options():
-        with_backend = click.option(option.flag, option.field, help=option.help)(with_backend)
+    for option in flagged:
+        with_backend = setting_flag(option)(with_backend)
     return with_backend
 
 
@@ -214,9 +252,26 @@ def verify(docs: Path | None, index_dir: Path | None) -> None:
                    f"({report.bytes_hashed / 1e6:.1f} MB hashed)")
 
 
+@main.command(name="settings")
+@click.option("--markdown", is_flag=True,
+              help="Print docs/settings.md instead: every setting's variable, flag, type, "
+                   "default, allowed values and help, by stage.")
+def show_settings(markdown: bool) -> None:
+    """Print every setting as its QA_* variable, with the value it has here (the defaults
+    overridden by the environment)."""
+    from qa.indexing import backends  # noqa: F401  (registering the backends declares their options)
+
+    with user_errors():
+        if markdown:
+            click.echo(settings_markdown(), nl=False)
+            return
+        for variable, value in make_settings(None, None).environment().items():
+            click.echo(f"{variable}={value}")
+
+
 @main.command()
 @click.argument("question")
-@click.option("-k", "top_k", type=click.IntRange(1, 1000), help="How many passages (default 5).")
+@setting_flag("top_k")
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as JSON.")
 @docs_option
 @index_option
@@ -294,6 +349,9 @@ def serve_options(host: str | None, port: int | None, mcp: bool, allow_uploads: 
     sign-in (--users) starts only when --no-auth says so on purpose."""
     from qa.serving.server import ServeOptions
 
+    # GRADIO_SERVER_NAME and GRADIO_SERVER_PORT are Gradio's own variables, honoured as any
+    # Gradio app honours them (app.py is run as one), not qa settings: they are read here, where
+    # the address is chosen, and qa's QA_* settings only in qa.core.settings.
     host = host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
     raw_port = os.environ.get("GRADIO_SERVER_PORT", "7860")
     if port is None:
@@ -328,14 +386,15 @@ def serve_options(host: str | None, port: int | None, mcp: bool, allow_uploads: 
               help="Nothing a visitor does writes anything: no uploads, no Rebuild.")
 @click.option("--monitoring", is_flag=True,
               help="Also serve Gradio's /monitoring pages (every handler's counts and times).")
-@click.option("--no-watch", "no_watch", is_flag=True,
-              help="Do not follow the documents folder (default: changes are indexed live).")
+@setting_flag("watch", "no_watch", is_flag=True,
+              help="Do not follow the documents folder (default: changes are indexed live, "
+                   "or QA_WATCH).")
 @click.option("--users", "users_file", type=click.Path(path_type=Path),
               help="Sign-in on: the users file (qa users add); each user reads only their "
                    "folders, and the APIs need Authorization: Bearer TOKEN.")
 @click.option("--no-auth", is_flag=True,
               help="Serve beyond loopback without sign-in, to anyone who can reach it.")
-@click.option("--trusted-proxy", "trusted_proxies", multiple=True, metavar="ADDRESS",
+@setting_flag("trusted_proxies", multiple=True, metavar="ADDRESS", type=None,
               help="A reverse proxy's address or network whose X-Forwarded-For is believed "
                    "(repeatable; default none, or QA_TRUSTED_PROXIES).")
 @backend_options

@@ -39,7 +39,7 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                from qa.indexing.backends.milvus import connect
+                from qa.indexing.backends.milvus.backend import connect
 
                 connect(uri, timeout=2).close()
                 break
@@ -63,8 +63,8 @@ def seeds_copy(tmp_path: Path, uri: str, collection: str, index: str = "index") 
     """Settings for a copy of the seeds (which a test may change) published as `collection`."""
     docs = tmp_path / "docs"
     shutil.copytree(SEEDS, docs)
-    return Settings(docs_dir=docs, index_dir=tmp_path / index, backend="milvus", milvus_uri=uri,
-                    milvus_collection=collection)
+    return Settings(docs_dir=docs, index_dir=tmp_path / index, backend="milvus").with_overrides(
+        milvus_uri=uri, milvus_collection=collection)
 
 
 @pytest.mark.parametrize("where", ["server", "file"])
@@ -87,7 +87,7 @@ def test_milvus_gives_the_local_answers(seeds_qa: QA, milvus_server: str, tmp_pa
 
 def test_unchanged_folder_publishes_nothing_and_a_change_publishes_once(
         seeds_qa: QA, milvus_server: str, tmp_path: Path) -> None:
-    from qa.indexing.backends.milvus import connect
+    from qa.indexing.backends.milvus.backend import connect
 
     settings = seeds_copy(tmp_path, milvus_server, "refresh")
     docs = settings.docs_dir
@@ -199,7 +199,7 @@ def test_replicas_answer_alike_through_a_rebuild_and_a_killed_publish_changes_no
 
 
 def _collections(uri: str, prefix: str) -> list[str]:
-    from qa.indexing.backends.milvus import connect
+    from qa.indexing.backends.milvus.backend import connect
 
     return sorted(n for n in connect(uri).list_collections() if n.startswith(prefix))
 
@@ -277,8 +277,8 @@ def test_two_shards_in_parallel_give_the_index_of_one_process(
             encoding="utf-8")
     shares = [[f.name for f in docs.iterdir() if Shard(n, 2).holds(f.name)] for n in (1, 2)]
     assert all(shares) and sorted(shares[0] + shares[1]) == sorted(f.name for f in docs.iterdir())
-    one = Settings(docs_dir=docs, index_dir=tmp_path / "one", backend="milvus",
-                   milvus_uri=milvus_server, milvus_collection="one_process")
+    one = Settings(docs_dir=docs, index_dir=tmp_path / "one", backend="milvus").with_overrides(
+        milvus_uri=milvus_server, milvus_collection="one_process")
     QA(one, embedder=seeds_qa.embedder).index()
     environment = {**os.environ, "QA_BACKEND": "milvus", "QA_MILVUS_URI": milvus_server,
                    "QA_MILVUS_COLLECTION": "sharded"}

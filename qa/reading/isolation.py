@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from qa.core.settings import Settings, usable_cores
+from qa.core.settings import READING, Settings, usable_cores
 from qa.reading.load import Document, SkippedFile, no_documents, read_file, readable_files
 from qa.reading.readers import Heading, set_reporter
 
@@ -45,13 +45,18 @@ class ReadLimits:
     workers: int = 0  # 0: one per usable core
     text_mb: float = 50.0
     total_seconds: float = 600.0
+    # The reading settings not at their defaults (OCR's among them) as QA_ variables: a worker
+    # reads its settings from its environment, so settings made in code reach it as well as
+    # the variables it inherits (which still speak for a setting left at its default).
+    environment: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(cls, settings: Settings) -> ReadLimits:
         """The limits the settings name (QA_READ_SECONDS, QA_READ_MEMORY_MB, QA_THREADS,
-        QA_MAX_TEXT_MB, QA_READ_TOTAL_SECONDS)."""
+        QA_MAX_TEXT_MB, QA_READ_TOTAL_SECONDS), and the reading settings for the workers."""
         return cls(settings.read_seconds, settings.read_memory_mb, settings.threads,
-                   settings.max_text_mb, settings.read_total_seconds)
+                   settings.max_text_mb, settings.read_total_seconds,
+                   tuple(settings.environment(READING, changed=True).items()))
 
 
 class _Worker:
@@ -60,7 +65,7 @@ class _Worker:
     def __init__(self, limits: ReadLimits) -> None:
         self.limits = limits
         package_root = str(Path(__file__).resolve().parent.parent)
-        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        environment = {**os.environ, **dict(limits.environment), "PYTHONPATH": os.pathsep.join(
             filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
         # A session of its own: stopping the worker stops what it started (Tesseract) too.
         self.process = subprocess.Popen(

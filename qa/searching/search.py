@@ -83,9 +83,9 @@ class Searcher:
                sources: Collection[str] | None = None) -> list[Hit]:
         """The k best passages for a question, best first."""
         # A query's products are matrix-vector: a multithreaded BLAS gains nothing there, and its
-        # threads spin on afterwards, slowing the next question's encoding (+8 ms per query
-        # at 100,000 passages, benchmarks/run.py). FAISS's OpenMP threads likewise: an exact
-        # scan of 10,000 rows took 0.6 ms on one thread and 1.7 ms on two.
+        # threads spin on afterwards, slowing the next question's encoding; FAISS's OpenMP
+        # threads likewise slow a small scan (figures in docs/benchmarks.md, "Figures behind
+        # the settings' defaults").
         with self._threadpools.limit(limits=1, user_api="blas"), \
                 self._threadpools.limit(limits=1, user_api="openmp"):
             return self._search(question, k, mode, sources)

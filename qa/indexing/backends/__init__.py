@@ -7,7 +7,9 @@ rescoring), BM25 scores of candidates (always by qa.indexing.lexical's formula),
 passage records. The Searcher never touches files or servers itself, so the CLI, the page and
 the evaluations work the same over any backend. Registered here: `local`, the index folder
 itself (qa/indexing/backends/local.py), and `milvus`, a Milvus server, cluster or Milvus Lite
-(qa/indexing/backends/milvus.py). A new backend is one module and one `register` call.
+(qa/indexing/backends/milvus/). A new backend is one module and one `register` call; a backend
+with options of its own declares them in a module that stays cheap to import (as
+qa/indexing/backends/milvus/__init__.py does), and registering it declares them to the settings.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from qa.core.settings import Settings
+from qa.core.options import Option
+from qa.core.settings import Settings, declare
+from qa.indexing.backends import milvus
 
 if TYPE_CHECKING:  # the registry stays cheap to import: the CLI reads it for its flags
     import numpy as np
@@ -108,19 +112,6 @@ class Backend(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class BackendOption:
-    """A setting a backend reads, offered as a command-line flag (--milvus-uri for
-    milvus_uri)."""
-
-    field: str
-    help: str
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.field.replace("_", "-")
-
-
 def _moved(settings: Settings, index_dir: Path, folder: Path, suffix: str) -> Settings:
     return settings.with_overrides(index_dir=index_dir)
 
@@ -138,7 +129,7 @@ class BackendKind:
 
     name: str
     make: Callable[[Settings], Backend]
-    options: tuple[BackendOption, ...] = ()
+    options: tuple[Option, ...] = ()
     separate: Separate = _moved
 
 
@@ -146,6 +137,8 @@ _REGISTRY: dict[str, BackendKind] = {}
 
 
 def register(kind: BackendKind) -> None:
+    """Make a backend choosable by name; its options become settings (QA_ variables, flags)."""
+    declare(kind.options)
     _REGISTRY[kind.name] = kind
 
 
@@ -153,9 +146,9 @@ def names() -> tuple[str, ...]:
     return tuple(_REGISTRY)
 
 
-def options() -> list[BackendOption]:
-    """Every registered backend's settings, each once."""
-    return list({option.field: option for kind in _REGISTRY.values()
+def options() -> list[Option]:
+    """Every registered backend's options, each once."""
+    return list({option.name: option for kind in _REGISTRY.values()
                  for option in kind.options}.values())
 
 
@@ -186,9 +179,5 @@ def _lazy(module: str, attribute: str) -> Callable[..., Any]:
 
 
 register(BackendKind("local", _lazy("qa.indexing.backends.local", "LocalBackend")))
-register(BackendKind("milvus", _lazy("qa.indexing.backends.milvus", "MilvusBackend"), separate=_lazy(
-    "qa.indexing.backends.milvus", "separate_index"), options=(
-    BackendOption("milvus_uri", "Milvus as pymilvus takes it: a file path (Milvus Lite) or "
-                  "http://host:19530 (default: QA_MILVUS_URI; token: QA_MILVUS_TOKEN)."),
-    BackendOption("milvus_collection", "The index's name on the Milvus server (default: "
-                  "derived from the documents folder, or QA_MILVUS_COLLECTION)."))))
+register(BackendKind("milvus", _lazy("qa.indexing.backends.milvus.backend", "MilvusBackend"),
+                     milvus.OPTIONS, _lazy("qa.indexing.backends.milvus.backend", "separate_index")))

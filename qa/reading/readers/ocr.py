@@ -19,7 +19,6 @@ import hashlib
 import io
 import math
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -28,9 +27,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa.reading.readers import UnreadableError, ocr_cache, report
+
+if TYPE_CHECKING:
+    from qa.core.settings import Settings
 
 OCR_DPI = 300  # PDF pages are rendered at this resolution for recognition
 # The most pixels a page may have, wherever one is decoded: an image's frame larger than this
@@ -39,7 +41,6 @@ OCR_DPI = 300  # PDF pages are rendered at this resolution for recognition
 MAX_PIXELS = 120_000_000
 LOW_CONFIDENCE = 50.0  # a page whose words average below this (0-100) is named in a notice
 _PAGE_SECONDS = 300  # one page that takes Tesseract longer than this is given up
-_LANGUAGES = re.compile(r"^[A-Za-z_]+(\+[A-Za-z_]+)*$")
 _PREPARATION = b"median3"  # how a page is prepared for Tesseract: part of its cache key
 _XHTML = "{http://www.w3.org/1999/xhtml}"
 _LINE_CLASSES = {"ocr_line", "ocr_header", "ocr_caption", "ocr_textfloat"}
@@ -147,7 +148,7 @@ def _number(value: Any, least: float, most: float) -> float:
 
 @dataclass(frozen=True)
 class OcrSettings:
-    """What the environment asks of OCR (read in the reader worker, which inherits it)."""
+    """What the settings ask of OCR (QA_OCR, QA_OCR_LANGUAGES, QA_OCR_CACHE, QA_OCR_CACHE_MB)."""
 
     enabled: bool
     languages: str
@@ -156,17 +157,25 @@ class OcrSettings:
     cache_bytes: int  # QA_OCR_CACHE_MB in bytes; 0: nothing is kept
 
     @classmethod
-    def from_environment(cls) -> OcrSettings:
-        from qa.core.settings import settings_from_env, usable_cores
+    def of(cls, settings: Settings) -> OcrSettings:
+        from qa.core.settings import usable_cores
 
-        languages = os.environ.get("QA_OCR_LANGUAGES", "eng").strip() or "eng"
-        if not _LANGUAGES.match(languages):
-            raise UnreadableError(f"QA_OCR_LANGUAGES={languages!r} is not Tesseract's form "
-                                  "(language codes joined by +, e.g. eng+deu)")
         cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        return cls(os.environ.get("QA_OCR", "on").strip().lower() not in ("off", "0", "no", "false"),
-                   languages, Path(os.environ.get("QA_OCR_CACHE") or cache_home / "qa" / "ocr"),
-                   usable_cores(), settings_from_env().ocr_cache_mb * 2**20)
+        return cls(settings.ocr, settings.ocr_languages,
+                   Path(settings.ocr_cache) if settings.ocr_cache else cache_home / "qa" / "ocr",
+                   usable_cores(), settings.ocr_cache_mb * 2**20)
+
+    @classmethod
+    def from_environment(cls) -> OcrSettings:
+        """The settings of this process's environment: in a reader worker, those of the
+        process that reads the folder (qa.reading.isolation passes them on). A value not
+        allowed leaves the file unreadable, with the reason."""
+        from qa.core.settings import settings_from_env
+
+        try:
+            return cls.of(settings_from_env())
+        except ValueError as error:
+            raise UnreadableError(str(error)) from None
 
 
 def recognise(images: Iterable[Callable[[], Any]], settings: OcrSettings,

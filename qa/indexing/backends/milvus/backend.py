@@ -62,7 +62,8 @@ def default_collection(docs_dir: Path) -> str:
 
 def separate_index(settings: Settings, index_dir: Path, folder: Path, suffix: str) -> Settings:
     """A collection's index under its own alias (from its folder), unless one was given."""
-    name = settings.milvus_collection or default_collection(folder) + suffix.replace("-", "_")
+    name = settings.option("milvus_collection") or default_collection(folder) \
+        + suffix.replace("-", "_")
     return settings.with_overrides(index_dir=index_dir, milvus_collection=name)
 
 
@@ -73,18 +74,19 @@ class MilvusBackend:
     stages_shards = True
 
     def __init__(self, settings: Settings) -> None:
-        if not settings.milvus_uri:
+        if not settings.option("milvus_uri"):
             raise ValueError("QA_BACKEND=milvus needs QA_MILVUS_URI (a file path or "
                              "http://host:19530)")
         self._settings = settings
-        self.alias = settings.milvus_collection or default_collection(settings.docs_dir)
+        self.alias = settings.option("milvus_collection") or default_collection(settings.docs_dir)
         self._client: Any = None
 
     @property
     def client(self) -> Any:
         """Connected on first use, so making the backend costs nothing."""
         if self._client is None:
-            self._client = connect(self._settings.milvus_uri, self._settings.milvus_token)
+            self._client = connect(self._settings.option("milvus_uri"),
+                                   self._settings.option("milvus_token"))
         return self._client
 
     def open_reader(self) -> IndexReader:
