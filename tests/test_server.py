@@ -98,10 +98,16 @@ def test_mcp_tool_answers_with_cited_passages(app_url: str) -> None:
             await session.initialize()
             tools = await session.list_tools()
             outcome = await session.call_tool("search", {"question": PAROS, "k": 2})
-            return [tool.name for tool in tools.tools], outcome
+            status = await session.call_tool("status", {})
+            return [tool.name for tool in tools.tools], outcome, status
 
-    names, outcome = asyncio.run(ask_agent())
-    assert "search" in names and "ask" not in names, names
+    names, outcome, status = asyncio.run(ask_agent())
+    assert {"search", "status"} <= set(names) and "ask" not in names, names
+    # The status tool says what /api/health says: both come from QA.status.
+    told = json.loads("".join(part.text for part in status.content if hasattr(part, "text")))
+    health = httpx.get(app_url + "api/health", timeout=10).json()
+    assert told["status"] == "ok" and told["passages"] == health["passages"] > 0, (told, health)
+    assert told["documents"] == health["documents"] and told["model"], told
     assert not outcome.isError, outcome
     text = "".join(part.text for part in outcome.content if hasattr(part, "text"))
     answer = json.loads(text)  # JSON, not a Python repr

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from qa.core.access import EVERYONE, Access
 from qa.core.settings import SEARCH_MODES, SearchMode
-from qa.library import QA, QuestionRefused
+from qa.library import QA, IndexUnusableError, QuestionRefused
 from qa.showing.cite import result_to_json
 
 MAX_K = 100
@@ -34,6 +35,18 @@ def search_json(qa: QA, question: Any, k: Any = None, mode: Any = None,
     except QuestionRefused as error:
         raise ApiInputError(str(error)) from error
     return result_to_json(result, server or qa.settings.server_url)
+
+
+def status_json(qa: QA, access: Access = EVERYONE) -> dict[str, Any]:
+    """What `GET /api/health` says of the index, for the JSON API and MCP: how many documents and
+    passages `access` may read, the model and dense index the build used, and its age."""
+    try:
+        status = qa.status(access)
+    except IndexUnusableError as error:
+        return {"status": "unavailable", "error": str(error), "documents": 0, "passages": 0}
+    return {"status": "ok", "documents": status.documents, "passages": status.passages,
+            "model": status.model, "dense_index": status.dense_index,
+            "index_age_s": round(time.time() - status.built, 1)}
 
 
 def _kind(value: Any) -> str:

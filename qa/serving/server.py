@@ -127,8 +127,8 @@ def _own_gradio_folder() -> Path:
 
 
 def _answers_in_json(page: gr.Blocks) -> None:
-    """MCP clients get the search result as JSON text: Gradio's MCP server writes str() of a
-    returned dict, a Python repr that no agent can parse."""
+    """MCP clients get a tool's answer (the search result, the status) as JSON text: Gradio's
+    MCP server writes str() of a returned dict, a Python repr that no agent can parse."""
     server = page.mcp_server_obj
     if server is None:
         return
@@ -136,7 +136,7 @@ def _answers_in_json(page: gr.Blocks) -> None:
 
     def postprocess(data: Any, root_url: str) -> Any:
         return as_text([json.dumps(output, ensure_ascii=False)
-                        if isinstance(output, dict) and "hits" in output else output
+                        if isinstance(output, dict) else output
                         for output in data], root_url)
 
     server.postprocess_output_data = postprocess  # type: ignore[method-assign]

@@ -18,7 +18,7 @@ from qa.core.settings import SEARCH_MODES
 from qa.embedding.embed import Progress
 from qa.library import QA, QuestionRefused
 from qa.reading.readers import READERS
-from qa.serving.api import ApiInputError, search_json
+from qa.serving.api import ApiInputError, search_json, status_json
 from qa.serving.handlers import ActionRefused, Handlers, Shown
 from qa.serving.signin import SignIn
 from qa.serving.watch import FolderWatcher
@@ -208,6 +208,7 @@ def _wire(blocks: gr.Blocks, handlers: Handlers, asking: Asking, showing: Showin
     # Not queued: an MCP tool call then runs in the request that passed the guard (who it
     # is from goes with it), not through Gradio's loopback client, which has no sign-in.
     gr.api(_search_api(handlers, reader), api_name="search", queue=False)
+    gr.api(_status_api(handlers, reader), api_name="status", queue=False)
     if handlers.signin is not None:
         _wire_signed_in(blocks, handlers, reader, asking, panel)
     if handlers.watcher is not None:
@@ -337,6 +338,19 @@ def _search_api(handlers: Handlers, reader: Reader) -> Callable[..., dict[str, A
             raise gr.Error(str(error)) from error
 
     return search
+
+
+def _status_api(handlers: Handlers, reader: Reader) -> Callable[..., dict[str, Any]]:
+    def status(request: gr.Request) -> dict[str, Any]:
+        """How big and how old the searched index is, in the documents you may read.
+
+        Returns:
+            {"status": "ok" or "unavailable", "documents", "passages", "model", "dense_index",
+            "index_age_s"}; with "unavailable", an "error" saying why.
+        """
+        return status_json(handlers.qa, reader(request))
+
+    return status
 
 
 def _server_of(request: gr.Request | None) -> str:
