@@ -27,7 +27,8 @@ import numpy as np
 
 from benchmarks.report import print_sections, save
 from qa.core.settings import Settings
-from qa.embedding.embed import Embedder, ModelIdentity
+from qa.embedding.embed import Embedder
+from qa.embedding.model import ModelIdentity
 from qa.evaluating.runs import evaluate_beir, evaluate_question_files
 
 REPO = Path(__file__).resolve().parents[1]

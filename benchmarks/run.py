@@ -30,7 +30,8 @@ import numpy as np
 from benchmarks.report import print_sections, save
 from qa.chunking.chunk import ChunkedCorpus, ChunkedDocument
 from qa.core.settings import ENCODERS, Settings
-from qa.embedding.embed import Embedder, load_sentence_transformer
+from qa.embedding.embed import Embedder
+from qa.embedding.model import load_sentence_transformer
 from qa.evaluating.beir import load_collection
 from qa.library import QA
 

@@ -56,7 +56,7 @@ def make_settings(docs: Path | None, index: Path | None, **overrides: Any) -> Se
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Errors a user can act on become one line on stderr and exit status 1, not a traceback."""
-    from qa.embedding.embed import ModelUnavailableError
+    from qa.embedding.model import ModelUnavailableError
     from qa.evaluating.beir import CollectionError
     from qa.evaluating.evaluate import QuestionSetError
     from qa.indexing.backends import BackendUnavailableError

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from qa.embedding.embed import ModelIdentity, Progress
+from qa.embedding.embed import Progress
+from qa.embedding.model import ModelIdentity
 
 _WORD = re.compile(r"\w+")
 

@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from conftest import SEEDS, SHARED
 
 from qa.cli import main
-from qa.embedding.embed import Embedder, ModelUnavailableError
+from qa.embedding.embed import Embedder
+from qa.embedding.model import ModelUnavailableError
 
 
 @pytest.fixture(scope="module")

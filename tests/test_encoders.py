@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from encoders import HashingEncoder
 
-from qa.embedding.embed import RUNTIMES, Embedder, Encoder, Runtime
+from qa.embedding.embed import RUNTIMES, Embedder, Encoder
+from qa.embedding.runtime import Runtime
 from qa.embedding.testing import EncoderConformance
 
 

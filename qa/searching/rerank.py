@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from qa.embedding.embed import ModelUnavailableError
+from qa.embedding.model import ModelUnavailableError
 
 
 class Reranker(Protocol):
