@@ -58,6 +58,8 @@ class Settings:
     watch: bool = True
     watch_polling: str = "auto"
     watch_poll_seconds: float = 2.0
+    # A watcher's batch publishes what it read once its slow reads ran this long (a later batch takes them).
+    watch_read_grace_seconds: float = 10.0
     # Each file is read in a worker process (qa.reading.isolation); one that takes longer than this, or
     # whose worker needs more address space than this, is skipped with the reason. A reader
     # that says it is alive (OCR, page by page) is given read_seconds more each time, up to
