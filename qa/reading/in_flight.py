@@ -10,6 +10,7 @@ a read that no batch lists any more (the file was deleted or changed meanwhile) 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from pathlib import Path
 
 from qa.reading.isolation import ReadLimits, read_files
 from qa.reading.load import Document, SkippedFile
+
+log = logging.getLogger(__name__)
 
 # A file as a batch asks for it: (source, the content hash it had when listed).
 _Key = tuple[str, str]
@@ -41,6 +44,7 @@ class ReadsInFlight:
         self._running: dict[_Key, float | None] = {}  # when a worker took it (None: queued)
         self._outcomes: dict[_Key, Document | SkippedFile] = {}  # read, not yet taken
         self._wanted: set[_Key] = set()  # what the latest batch listed
+        self._news = False  # an outcome came after its batch went on
         self._threads: list[threading.Thread] = []
 
     @property
@@ -66,17 +70,20 @@ class ReadsInFlight:
             while (pause := self._pause(wanted)) is not None:
                 self._changed.wait(pause or None)
             outcomes = [self._outcomes.pop(key) for key in wanted if key in self._outcomes]
+            self._news = False
         done = {outcome.source for outcome in outcomes}
         return Reads(outcomes, sorted(source for source, _ in wanted if source not in done))
 
     def has_news(self) -> bool:
-        """True when a read that outlived its batch has ended: a batch should take it."""
+        """True, once, when a read that outlived its batch has ended: a batch should take it."""
         with self._changed:
-            return bool(self._outcomes)
+            news, self._news = self._news, False
+            return news
 
     def still_reading(self) -> list[str]:
+        """The sources being read for the latest batch."""
         with self._changed:
-            return sorted({source for source, _ in self._running})
+            return sorted({source for source, _ in self._running.keys() & self._wanted})
 
     def stop(self) -> None:
         """Stop every read under way, its workers with it, and forget what was read."""
@@ -102,11 +109,13 @@ class ReadsInFlight:
 
     def _read(self, paths: dict[_Key, Path], limits: ReadLimits) -> None:
         hashes = {source: content_hash for source, content_hash in paths}
+        unanswered = set(paths)  # this call's keys in _running (a later call may ask one again)
 
         def started(source: str) -> None:
             with self._changed:
-                self._running[(source, hashes[source])] = time.monotonic()
-                self._changed.notify_all()
+                if (source, hashes[source]) in unanswered:
+                    self._running[(source, hashes[source])] = time.monotonic()
+                    self._changed.notify_all()
 
         def wanted(source: str) -> bool:
             key = (source, hashes[source])
@@ -114,14 +123,25 @@ class ReadsInFlight:
                 if key in self._wanted:
                     return True
                 self._running.pop(key, None)  # dropped by read_files: not under way any more
+                unanswered.discard(key)
                 self._changed.notify_all()
                 return False
 
         files = [(source, path) for (source, _), path in paths.items()]
-        for outcome in read_files(files, limits, started, wanted):
-            key = (outcome.source, hashes[outcome.source])
+        try:
+            for outcome in read_files(files, limits, started, wanted):
+                key = (outcome.source, hashes[outcome.source])
+                with self._changed:
+                    self._running.pop(key, None)
+                    unanswered.discard(key)
+                    if key in self._wanted:
+                        self._outcomes[key] = outcome
+                        self._news = True
+                    self._changed.notify_all()
+        except Exception:  # no worker could be started: the next batch asks for them again
+            log.exception("reading %d file(s) failed", len(files))
+        finally:
             with self._changed:
-                self._running.pop(key, None)
-                if key in self._wanted:
-                    self._outcomes[key] = outcome
+                for key in unanswered:
+                    self._running.pop(key, None)
                 self._changed.notify_all()
