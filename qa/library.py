@@ -20,6 +20,7 @@ from qa.indexing.build import BuildIdentity, BuildOptions, Shard
 from qa.indexing.catalog import Catalog, kept_document, read_folder
 from qa.indexing.indexer import IndexReport, build_index, identity
 from qa.indexing.store import IndexUnusableError
+from qa.reading.in_flight import ReadsInFlight
 from qa.reading.isolation import ReadLimits, read_files
 from qa.reading.load import Document, SkippedFile, real_source
 from qa.reading.readers import READERS
@@ -83,15 +84,16 @@ class AddedDocuments:
 Corpus = Callable[[], ChunkedCorpus]
 
 
-def folder_corpus(settings: Settings) -> Corpus:
+def folder_corpus(settings: Settings, reads: ReadsInFlight | None = None) -> Corpus:
     """The documents folder, read through the catalogue kept in the index folder: an unchanged
     file is not read again (a file of one huge line, or of headings only, has text but nothing
-    to search: it is skipped with that reason)."""
+    to search: it is skipped with that reason). With `reads`, a long read may outlive the
+    build that started it (while a watcher follows the folder)."""
 
     def read() -> ChunkedCorpus:
         catalog = Catalog(settings.index_dir / "catalog", CHUNKING_VERSION)
         return read_folder(settings.docs_dir, settings.max_file_bytes, ReadLimits.of(settings),
-                           catalog)
+                           catalog, reads)
 
     return read
 
@@ -128,7 +130,9 @@ class QA:
         self.embedder: Encoder = embedder or Embedder(
             settings.model, settings.batch_size, settings.threads, settings.encoder,
             Path(settings.onnx_cache) if settings.onnx_cache else None, settings.build_precision)
-        self._corpus = corpus or folder_corpus(settings)
+        # The folder's reads, which a watcher lets outlive its batches (qa.serving.watch).
+        self.reads = ReadsInFlight()
+        self._corpus = corpus or folder_corpus(settings, self.reads)
         self._reranker: Reranker | None = (
             CrossEncoderReranker(settings.reranker) if settings.reranker else None)
         self._searcher: Searcher | None = None

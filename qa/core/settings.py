@@ -167,6 +167,10 @@ class Settings:
                                  choices=("auto", "always", "never"))
     watch_poll_seconds: float = setting(2.0, "Seconds between two polls of the folder.", SERVING,
                                         above=0)
+    # A long read (a scan's OCR) must not hold the small files waiting behind it.
+    watch_read_grace_seconds: float = setting(
+        10.0, "Seconds a watcher's batch waits for slow reads before it publishes what it read "
+        "(a later batch takes them).", SERVING, above=0)
     # The page's result files and uploads are bounded, so disk use stays bounded under any load.
     downloads_kept_seconds: int = setting(300, "Seconds a download link stays valid.", SERVING,
                                           least=1)
