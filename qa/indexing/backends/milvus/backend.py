@@ -511,8 +511,10 @@ class MilvusIndex:
         numbers = list(range(self._count))
         return self.passages(numbers)
 
-    def dense_candidates(self, query: np.ndarray, depth: int,
-                         sources: Collection[str] | None) -> np.ndarray:
+    def dense_candidates(self, query: np.ndarray, depth: int, sources: Collection[str] | None,
+                         numbers: np.ndarray | None = None) -> np.ndarray:
+        if numbers is not None:  # the searcher's numbers lie within its sources already
+            return np.asarray(numbers, dtype=np.int64)  # scored exactly, as below
         if sources:
             # As the local backend: a filtered search scores every chosen passage exactly.
             found = self._client.query(self._names["passages"], **_among("source", sorted(sources)),
@@ -535,10 +537,17 @@ class MilvusIndex:
                 np.array([i.row_count for i in items], dtype=np.int64),
                 np.array([i.window_count for i in items], dtype=np.int64))
 
-    def lexical_top(self, words: Sequence[str], depth: int,
-                    sources: Collection[str] | None) -> np.ndarray:
+    def lexical_top(self, words: Sequence[str], depth: int, sources: Collection[str] | None,
+                    numbers: np.ndarray | None = None) -> np.ndarray:
         if not words:
             return np.zeros(0, dtype=np.int64)
+        if numbers is not None:
+            # Scored here from the passages' own words: correct for any number of them, where a
+            # filter `number in [...]` would grow without bound.
+            chosen = np.asarray(numbers, dtype=np.int64)
+            scores = self.lexical_scores(Counter(words), chosen)
+            order = np.argsort(-scores, kind="stable")[:depth]
+            return chosen[order[scores[order] > 0]]
         hits = self._client.search(self._names["passages"], data=[" ".join(words)],
                                    anns_field="bm25", limit=depth, output_fields=["number"],
                                    **(_among("source", sorted(sources)) if sources else {}),
