@@ -513,8 +513,8 @@ class MilvusIndex:
 
     def dense_candidates(self, query: np.ndarray, depth: int, sources: Collection[str] | None,
                          numbers: np.ndarray | None = None) -> np.ndarray:
-        if numbers is not None:  # the searcher's numbers lie within its sources already
-            return np.asarray(numbers, dtype=np.int64)  # scored exactly, as below
+        if numbers is not None:
+            return self._permitted(sources, numbers)  # scored exactly, as below
         if sources:
             # As the local backend: a filtered search scores every chosen passage exactly.
             found = self._client.query(self._names["passages"], **_among("source", sorted(sources)),
@@ -531,6 +531,14 @@ class MilvusIndex:
         owners = list(dict.fromkeys(int(hit["entity"]["passage"]) for hit in hits))
         return np.array(owners[:depth], dtype=np.int64)
 
+    def _permitted(self, sources: Collection[str] | None, numbers: np.ndarray) -> np.ndarray:
+        """The passages of `numbers` that are of `sources` (all: None)."""
+        chosen = np.asarray(numbers, dtype=np.int64)
+        if not sources:
+            return chosen
+        items = self.passages(chosen.tolist())
+        return chosen[np.array([item.passage.source in sources for item in items], dtype=bool)]
+
     def candidate_vectors(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         items = self.passages(numbers.tolist())
         return (_rows_of(self._client, self._names["rows"], items),
@@ -544,7 +552,7 @@ class MilvusIndex:
         if numbers is not None:
             # Scored here from the passages' own words: correct for any number of them, where a
             # filter `number in [...]` would grow without bound.
-            chosen = np.asarray(numbers, dtype=np.int64)
+            chosen = self._permitted(sources, numbers)
             scores = self.lexical_scores(Counter(words), chosen)
             order = np.argsort(-scores, kind="stable")[:depth]
             return chosen[order[scores[order] > 0]]
