@@ -13,6 +13,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from pathlib import PurePosixPath
 
 import numpy as np
@@ -30,70 +31,92 @@ class DocumentFacts:
     title: str
     modified: date | None
 
+    @cached_property
+    def folded(self) -> tuple[str, str, str, str]:
+        """Its suffix, path, name and stem, case folded, and its folded title: made once, as
+        every query with a filter reads them for every document."""
+        path = PurePosixPath(self.source.casefold())
+        return path.suffix, str(path), path.name, fold(self.title)
+
 
 def kept_documents(query: Query, documents: Sequence[DocumentFacts]) -> list[str]:
     """The sources of `documents` that every document filter of `query` keeps."""
-    return [document.source for document in documents if _keeps(query, document)]
+    titles = [_term_pattern(term) for term in query.titles]
+    folders = tuple(folder.casefold() for folder in query.folders)
+    files = [glob.casefold() for glob in query.files]
+    kept = []
+    for document in documents:
+        suffix, path, name, title = document.folded
+        if (query.types and suffix not in query.types) \
+                or (folders and not path.startswith(folders)) \
+                or (files and not any(_named(glob, path, name) for glob in files)) \
+                or not all(pattern.search(title) for pattern in titles) \
+                or not _dated(query, document.modified):
+            continue
+        kept.append(document.source)
+    return kept
 
 
-def _keeps(query: Query, document: DocumentFacts) -> bool:
-    source, name = document.source, PurePosixPath(document.source)
-    folded_source = source.casefold()
-    if query.types and name.suffix.lower() not in query.types:
-        return False
-    if query.folders and not any(folded_source.startswith(folder.casefold())
-                                 for folder in query.folders):
-        return False
-    if query.files and not any(_named(glob, source) for glob in query.files):
-        return False
-    title = fold(document.title)
-    if not all(_term_pattern(term).search(title) for term in query.titles):
-        return False
-    if query.after or query.before:
-        day = document.modified
-        if day is None or (query.after and day < query.after) \
-                or (query.before and day >= query.before):
-            return False
-    return True
+def _dated(query: Query, day: date | None) -> bool:
+    if not (query.after or query.before):
+        return True
+    return day is not None and not (query.after and day < query.after) \
+        and not (query.before and day >= query.before)
 
 
-def _named(glob: str, source: str) -> bool:
-    """A glob with a / matches the whole path; one without, the name or the name's stem."""
-    glob, path = glob.casefold(), PurePosixPath(source.casefold())
+def _named(glob: str, path: str, name: str) -> bool:
+    """A glob with a / matches the whole path; one without, the name or the name's stem (all
+    case folded)."""
     if "/" in glob:
-        return fnmatch.fnmatchcase(str(path), glob.strip("/"))
-    return fnmatch.fnmatchcase(path.name, glob) or fnmatch.fnmatchcase(path.stem, glob)
+        return fnmatch.fnmatchcase(path, glob.strip("/"))
+    return fnmatch.fnmatchcase(name, glob) or fnmatch.fnmatchcase(PurePosixPath(name).stem, glob)
 
 
 def _term_pattern(term: str) -> re.Pattern[str]:
     """A folded term as a pattern over folded text: whole words at its ends ("cat" is not in
     "category"; "re-" is in "re-read")."""
     folded = fold(term)
-    before = r"(?<!\w)" if re.match(r"\w", folded) else ""
-    after = r"(?!\w)" if re.search(r"\w$", folded) else ""
+    before = r"(?<!\w)" if _WORD_CHARACTER.match(folded) else ""
+    after = r"(?!\w)" if _WORD_CHARACTER.match(folded[-1:]) else ""
     return re.compile(before + re.escape(folded) + after)
 
 
+_WORD_CHARACTER = re.compile(r"\w")
+
+
 class PassageTexts:
-    """Every passage of an index as constraints read it: its pages and its folded text, held as
-    one string (the passages joined by line breaks, which no folded term holds) so that a term
-    is found by one scan of it. Made once per opened index, on the first constrained query."""
+    """Every passage of an index as constraints read it: its document and pages, and its folded
+    text, held as one string (the passages joined by line breaks, which no folded term holds)
+    so that a term is found by scanning it. Made once per opened index, on the first
+    constrained query."""
 
     def __init__(self, items: Sequence[store.IndexedPassage]) -> None:
         folded = [fold(item.passage.text) for item in items]
-        self.sources = np.array([item.passage.source for item in items], dtype=object)
+        self._source_numbers: dict[str, int] = {}
+        self.sources = np.array([self._source_numbers.setdefault(item.passage.source,
+                                                                 len(self._source_numbers))
+                                 for item in items], dtype=np.int64)
         self.first_pages = np.array([item.passage.page or 0 for item in items], dtype=np.int64)
         self.last_pages = np.array([item.passage.page_end or item.passage.page or 0
                                     for item in items], dtype=np.int64)
-        self.starts = np.cumsum([0] + [len(text) + 1 for text in folded[:-1]], dtype=np.int64)
+        self.starts = np.cumsum([0] + [len(text) + 1 for text in folded], dtype=np.int64)
         self.text = "\n".join(folded)
 
     def containing(self, term: str) -> np.ndarray:
         """One flag per passage: does its folded text hold the term (at word boundaries)?"""
         held = np.zeros(len(self.sources), dtype=bool)
-        offsets = [match.start() for match in _term_pattern(term).finditer(self.text)]
-        if offsets:
-            held[np.searchsorted(self.starts, offsets, side="right") - 1] = True
+        folded, pattern = fold(term), _term_pattern(term)
+        at = self.text.find(folded)
+        # str.find runs far faster than a pattern starting with a look-behind: it finds the
+        # term, the pattern only checks the word boundaries there; past a passage's first
+        # hit, the scan moves on to the next passage.
+        while at >= 0:
+            if pattern.match(self.text, at):  # (its look-behind sees the text before `at`)
+                passage = int(np.searchsorted(self.starts, at, side="right")) - 1
+                held[passage] = True
+                at = self.text.find(folded, int(self.starts[passage + 1]))
+            else:
+                at = self.text.find(folded, at + 1)
         return held
 
     def permitted(self, query: Query, sources: Collection[str] | None) -> np.ndarray:
@@ -101,7 +124,8 @@ class PassageTexts:
         on passages keep, in order."""
         allowed = np.ones(len(self.sources), dtype=bool)
         if sources:
-            allowed &= np.isin(self.sources, list(sources))
+            chosen = [self._source_numbers[s] for s in sources if s in self._source_numbers]
+            allowed &= np.isin(self.sources, chosen)
         for term in (*query.phrases, *query.required):
             allowed &= self.containing(term)
         for term in query.excluded:
