@@ -57,7 +57,7 @@ def filters(question: dict[str, Any], evidence: str) -> dict[str, tuple[str, Cal
     return {
         "type:md (half)": ("type:md", lambda source, text: source.endswith(".md")),
         "in:copy0/ (1 of copies)": ("in:copy0/", lambda source, text: source.startswith("copy0/")),
-        f"in:copy0/{article}/ (one article)": (
+        "in:copy0/<article>/ (one article)": (
             f"in:copy0/{article}/", lambda source, text: source.startswith(f"copy0/{article}/")),
         "after:2023 (a third)": ("after:2023", lambda source, text: True),
         "file:p007.md (one per copy)": ("file:p007.md", lambda source, text:
