@@ -8,10 +8,12 @@ import time
 import unicodedata
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 from qa.chunking.chunk import CHUNKING_VERSION, ChunkedCorpus, Passage
 from qa.core.access import EVERYONE, Access
+from qa.core.files import Stamp
 from qa.core.languages import is_english_script
 from qa.core.settings import DEFAULT_MODEL, SEARCH_MODES, SearchMode, Settings
 from qa.embedding.embed import Embedder, Encoder, Progress
@@ -25,13 +27,18 @@ from qa.reading.isolation import ReadLimits, read_files
 from qa.reading.load import Document, SkippedFile, real_source
 from qa.reading.readers import READERS
 from qa.reading.uploads import UploadRefused, safe_name, store_in_folder
+from qa.searching.query import Query, QueryError, parse_query
 from qa.searching.rerank import CrossEncoderReranker, Reranker
+from qa.searching.scope import DocumentFacts, kept_documents
 from qa.searching.search import Searcher, SearchResult
 
 ENGLISH_ONLY_NOTICE = (
     "The bundled model reads English only: for this question, trust its word matches (BM25), "
     "not its matches by meaning. For other languages, index with --model and a multilingual "
     "sentence-transformers folder.")
+
+NOTHING_MATCHES = ("Nothing matches: no passage of the documents searched passes every filter "
+                   "and constraint of the query (docs/search.md).")
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +109,15 @@ class QuestionRefused(ValueError):
     """A question that cannot be searched; the message says why, for the user."""
 
 
+def read_query(text: str) -> Query:
+    """The query a cleaned question spells (qa.searching.query); QuestionRefused names the part
+    that cannot be read."""
+    try:
+        return parse_query(text)
+    except QueryError as error:
+        raise QuestionRefused(f"query: {error}") from error
+
+
 def clean_question(question: str, limit: int) -> tuple[str, list[str]]:
     """Drop control characters and surrounding space; cut at `limit` characters, with a notice.
     A question holding half of a UTF-16 surrogate pair (a broken character, which no answer or
@@ -139,6 +155,7 @@ class QA:
         self._build_lock = threading.Lock()
         self.last_report: IndexReport | None = None
         self._documents: tuple[Searcher, list[IndexedDocument]] | None = None
+        self._facts: tuple[Searcher, list[DocumentFacts]] | None = None
 
     @classmethod
     def open(cls, settings: Settings, progress: Progress | None = None,
@@ -357,13 +374,16 @@ class QA:
                sources: Collection[str] | None = None, access: Access = EVERYONE
                ) -> SearchResult:
         """The best passages for a question, among `sources` (all when empty) that `access` may
-        read: the filter goes before ranking, so every one of the k hits is readable. A blank
-        question gives no hits and a notice; a broken one raises QuestionRefused."""
+        read: the filter goes before ranking, so every one of the k hits is readable. The
+        question may hold the query syntax (phrases, +word, -word, filters: docs/search.md),
+        whose filters and constraints also apply before ranking. A blank question gives no hits
+        and a notice; a broken or malformed one raises QuestionRefused."""
         mode = mode or self.settings.mode
         if mode not in SEARCH_MODES:
             raise ValueError(f"mode must be one of {', '.join(SEARCH_MODES)}, not {mode!r}")
         text, notices = clean_question(question, self.settings.max_question_chars)
-        if not text:
+        query = read_query(text)
+        if not query.question:
             return SearchResult(question, [], ["Please type a question."])
         count = max(1, self.settings.top_k if k is None else k)
         searcher = self._current_searcher()
@@ -375,12 +395,36 @@ class QA:
             sources = [s for s in sources if access.may_read(s)] if sources else readable
             if not sources:
                 return SearchResult(text, [], ["None of the indexed documents is yours to read."])
-        hits = searcher.search(text, count, mode, sources)
-        if not hits or hits[0].below_threshold:
+        if query.filters_documents:
+            kept = set(kept_documents(query, self._document_facts(searcher)))
+            sources = [s for s in sources if s in kept] if sources else sorted(kept)
+            if not sources:
+                return SearchResult(text, [], [NOTHING_MATCHES])
+        hits = searcher.search(query.question, count, mode, sources, query)
+        if not hits and query.filters_passages:
+            notices.append(NOTHING_MATCHES)
+        elif not hits or hits[0].below_threshold:
             notices.append("No good match: no passage is close to this question.")
-        if self.settings.model == DEFAULT_MODEL and not is_english_script(text):
+        if self.settings.model == DEFAULT_MODEL and not is_english_script(query.question):
             notices.append(ENGLISH_ONLY_NOTICE)
         return SearchResult(text, hits, notices)
+
+    def _document_facts(self, searcher: Searcher) -> list[DocumentFacts]:
+        """What document filters read of each indexed document, worked out once per opened
+        index: its title, and its file's modification day as the catalogue last saw it (or as
+        the file says now, where this process keeps no catalogue: a reader of a shared index)."""
+        cached = self._facts
+        if cached is not None and cached[0] is searcher:
+            return cached[1]
+        stamps = Catalog(self.settings.index_dir / "catalog", CHUNKING_VERSION).files
+        facts = []
+        for document in indexed_documents(searcher):
+            stamp = stamps[document.source][0] if document.source in stamps else \
+                Stamp.of_or_none(self.settings.docs_dir / document.source)
+            modified = None if stamp is None else date.fromtimestamp(stamp.mtime_ns / 1e9)
+            facts.append(DocumentFacts(document.source, document.title, modified))
+        self._facts = (searcher, facts)
+        return facts
 
 
 def _in_folder(folder: str, name: str) -> str:
