@@ -12,20 +12,28 @@ NOT_YET_MERGED = {ROOT / "docs" / "settings.md"}
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 FENCE = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)
 INLINE_CODE = re.compile(r"`[^`\n]*`")
+HEADING = re.compile(r"^#+ (.+)$", re.M)
 
 
 def relative_links(markdown: str) -> list[str]:
-    """Every link and image target outside code that points into the repository."""
+    """Every link and image target outside code that points into the repository (or the page)."""
     prose = INLINE_CODE.sub("", FENCE.sub("", markdown))
     targets = [match.group(1) for match in LINK.finditer(prose)]
     return [target for target in targets
-            if not re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I) and not target.startswith("#")]
+            if not re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I)]
+
+
+def anchors(page: Path) -> set[str]:
+    """The anchors GitHub gives a page's headings: lower case, punctuation dropped, spaces to -."""
+    headings = HEADING.findall(FENCE.sub("", page.read_text(encoding="utf-8")))
+    return {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+            for heading in headings}
 
 
 def test_relative_links_are_found_outside_code() -> None:
     markdown = ("[a](docs/a.md) ![b](b.png \"title\") [web](https://x.org) [here](#top)\n"
                 "`[c](c.md)`\n```\n[d](d.md)\n```\n[e](e.md#part)\n")
-    assert relative_links(markdown) == ["docs/a.md", "b.png", "e.md#part"]
+    assert relative_links(markdown) == ["docs/a.md", "b.png", "#top", "e.md#part"]
 
 
 def test_readme_is_a_five_minute_read() -> None:
@@ -38,10 +46,13 @@ def test_readme_is_a_five_minute_read() -> None:
 def test_every_relative_link_leads_to_a_file(page: Path) -> None:
     broken = []
     for target in relative_links(page.read_text(encoding="utf-8")):
-        path = (page.parent / target.split("#", 1)[0]).resolve()
-        if not path.exists() and path not in NOT_YET_MERGED:
+        file, _, anchor = target.partition("#")
+        path = (page.parent / file).resolve() if file else page
+        if path in NOT_YET_MERGED:
+            continue
+        if not path.exists() or (anchor and path.suffix == ".md" and anchor not in anchors(path)):
             broken.append(target)
-    assert not broken, f"{page.relative_to(ROOT)} links to files that do not exist: {broken}"
+    assert not broken, f"{page.relative_to(ROOT)} links to files or headings that do not exist: {broken}"
 
 
 def test_readme_links_every_page_of_docs() -> None:
