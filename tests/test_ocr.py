@@ -41,6 +41,7 @@ def report_scan() -> bytes:
     return multipage([scanned(report, page, seed=page) for page in range(3)], "PDF")
 
 
+@pytest.mark.slow  # takes long (OCR)
 def test_an_image_only_pdf_reads_as_its_text_layer_twin() -> None:
     """Running header and footer dropped, the heading found, the paragraph that crosses the page
     break one passage cited to both pages, the word hyphenated at a line end rejoined."""
@@ -80,6 +81,7 @@ def test_a_mixed_pdf_recognises_only_its_pages_without_text(ocr_cache: Path) -> 
     assert len(list(ocr_cache.rglob("*.json"))) == 1  # one page recognised
 
 
+@pytest.mark.slow  # takes long (OCR)
 def test_images_and_multipage_tiffs_are_pages(tmp_path: Path) -> None:
     report = report_pdf()
     pages = [scanned(report, page, seed=page) for page in range(3)]
@@ -149,7 +151,8 @@ def test_a_page_read_with_low_confidence_is_named(monkeypatch: pytest.MonkeyPatc
                        "hold errors"]
 
 
-def test_a_folder_of_scans_answers_from_them(embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.slow  # takes long (OCR)
+def test_a_folder_of_scans_answers_from_them(tiny_encoder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from qa.core.settings import Settings
     from qa.library import QA
 
@@ -157,7 +160,7 @@ def test_a_folder_of_scans_answers_from_them(embedder, tmp_path: Path) -> None: 
     docs = tmp_path / "docs"
     write(docs, "scan.pdf", report_scan())
     write(docs, "photo.jpg", encoded(scanned(report, 1, tilt=-2.0, noise=30), "JPEG", quality=30))
-    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=embedder)
+    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=tiny_encoder)
     report_of_build = qa.index()
     assert report_of_build.skipped == []
     hits = qa.search("How far out to sea does the lighthouse beam reach?", k=5).hits

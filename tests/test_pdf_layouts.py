@@ -61,6 +61,7 @@ def test_a_table_beside_justified_prose_still_reads_row_by_row() -> None:
     assert "Depot: Harbour; City: Plymouth; Manager: C. Moreau; Opened: 1998." in text
 
 
+@pytest.mark.slow  # takes long (OCR of a page)
 @pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs Tesseract")
 def test_justified_columns_read_by_ocr_make_no_table(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:

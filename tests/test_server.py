@@ -308,6 +308,7 @@ def test_json_api_cites_pdf_pages_and_sections(app_url: str) -> None:
     assert "p. 2" in hit["citation"] and "¶" in hit["citation"]
 
 
+@pytest.mark.slow  # a server of its own, with the real model
 def test_a_stopped_server_leaves_no_exports_or_uploads(tmp_path: Path) -> None:
     import os
     import subprocess

@@ -45,6 +45,7 @@ def first_source(qa: QA, question: str) -> str | None:
     return hits[0].passage.source if hits else None
 
 
+@pytest.mark.slow  # takes long (waits for the watcher, change by change)
 def test_adds_edits_renames_and_deletes_are_followed(watched: tuple[QA, FolderWatcher]) -> None:
     qa, watcher = watched
     docs = qa.settings.docs_dir
@@ -170,6 +171,7 @@ def test_a_server_answers_from_the_last_index_at_once_and_refreshes_behind(tmp_p
     assert not other_model.open_published()  # built for another model: not served as it is
 
 
+@pytest.mark.slow  # takes long (waits for the watcher to stay quiet)
 def test_an_index_kept_inside_the_folder_does_not_start_builds(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
