@@ -15,6 +15,7 @@ QA_OCR_LANGUAGES (default eng) takes Tesseract's eng+deu form.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import io
 import math
@@ -44,6 +45,9 @@ _PAGE_SECONDS = 300  # one page that takes Tesseract longer than this is given u
 _PREPARATION = b"median3"  # how a page is prepared for Tesseract: part of its cache key
 _XHTML = "{http://www.w3.org/1999/xhtml}"
 _LINE_CLASSES = {"ocr_line", "ocr_header", "ocr_caption", "ocr_textfloat"}
+# A page whose lines slope by less than this is read as it lies: turning it would move a word
+# by a pixel or two, while the slope measured on a page scanned straight is about a tenth of it.
+_LEVEL_DEGREES = 0.1
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,51 @@ class OcrPage:
                 raise ValueError("a line without words")
             lines.append(OcrLine(_number(line_fields["size"], 0.0, max(width, height)), words))
         return cls(width, height, tuple(lines))
+
+
+def levelled(page: OcrPage) -> OcrPage:
+    """The page with every word's box turned about the page's centre by its lines' own slope,
+    so that a tilted scan's lines run level and its columns stand upright (the layout finds
+    the gutters between them only then). The boxes are for reading order, not for the
+    picture: the viewer marks the words where OCR found them."""
+    slope = _slope(page)
+    if slope is None or abs(math.degrees(math.atan(slope))) < _LEVEL_DEGREES:
+        return page
+    cosine, sine = math.cos(math.atan(slope)), math.sin(math.atan(slope))
+    centre_x, centre_y = page.width / 2, page.height / 2
+
+    def turned(word: OcrWord) -> OcrWord:
+        x, y = (word.left + word.right) / 2 - centre_x, (word.top + word.bottom) / 2 - centre_y
+        half_width, half_height = (word.right - word.left) / 2, (word.bottom - word.top) / 2
+        new_x = centre_x + x * cosine + y * sine
+        new_y = centre_y - x * sine + y * cosine
+        left, right = (min(max(round(value), 0), page.width)
+                       for value in (new_x - half_width, new_x + half_width))
+        top, bottom = (min(max(round(value), 0), page.height)
+                       for value in (new_y - half_height, new_y + half_height))
+        return dataclasses.replace(word, left=left, top=top, right=right, bottom=bottom)
+
+    return dataclasses.replace(page, lines=tuple(
+        OcrLine(line.size, tuple(turned(word) for word in line.words)) for line in page.lines))
+
+
+def _slope(page: OcrPage) -> float | None:
+    """The page's lines' slope (pixels down per pixel across): the median over its lines of
+    three words or more of the straight line through their words' centres (a word's centre
+    moves less with its ascenders and descenders than its top or bottom); None without three
+    such lines."""
+    slopes = []
+    for line in page.lines:
+        if len(line.words) < 3:
+            continue
+        xs = [(word.left + word.right) / 2 for word in line.words]
+        ys = [(word.top + word.bottom) / 2 for word in line.words]
+        mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+        spread = sum((x - mean_x) ** 2 for x in xs)
+        if spread > 0:
+            slopes.append(sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
+                          / spread)
+    return statistics.median(slopes) if len(slopes) >= 3 else None
 
 
 def _word_from_json(data: Any, width: int, height: int) -> OcrWord:
