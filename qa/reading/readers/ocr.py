@@ -1,7 +1,9 @@
 """Optical character recognition: pages without a text layer and images of pages, read by
 Tesseract (Apache-2.0) through its command-line program (Debian's tesseract-ocr), as lines of
 words with their boxes and confidences (from its hOCR output, which also gives each line's
-font size).
+font size). A tilted page is turned upright before Tesseract reads it, and its words' boxes put
+back where they stand on the page as it is (the viewer marks them there); `levelled` turns them
+level again for the layout.
 
 OCR takes seconds a page, so it is made cheap to live with: a file's pages go to several
 Tesseract processes at once (one per usable core, each single-threaded), and each page's result
