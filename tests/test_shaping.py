@@ -5,21 +5,29 @@ with the tiny hashing encoder."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from conftest import SEEDS
 from documents import report_pdf
 from encoders import HashingEncoder
+from fastapi.testclient import TestClient
 
 from qa.chunking.chunk import Passage
-from qa.core.access import Access
+from qa.cli import main
+from qa.core.access import EVERYONE, Access
 from qa.core.settings import Settings
 from qa.library import QA
 from qa.searching.search import Hit, SearchResult
 from qa.searching.shaping import collapse, group_by_document, shape, text_key, within_edits
+from qa.serving.handlers import Handlers
+from qa.serving.rest import rest_app
+from qa.showing.exports import ExportFolder
+from qa.showing.view_html import DocumentViews
 
 COPIES = ("report.pdf", "copies/report (1).pdf", "Report-final.pdf")
 QUESTION = "Which lens does the electric bulb of the lamp turn behind?"
@@ -174,3 +182,107 @@ def test_more_like_this_refuses_what_it_may_not_confirm(copies_qa: QA) -> None:
     assert result is not None and result.hits
     assert all(h.passage.source.startswith("0") and h.passage.source != seed
                for h in result.hits)
+
+
+@pytest.fixture(scope="module")
+def client(copies_qa: QA) -> TestClient:
+    return TestClient(rest_app(copies_qa))
+
+
+def test_rest_collapses_and_names_the_copies(client: TestClient) -> None:
+    answer = client.get("/api/search", params={"q": QUESTION, "k": 4}).json()
+    pdf_hits = [h for h in answer["hits"] if h["source"] in COPIES]
+    assert pdf_hits and answer["collapsed"] == 2 * len(pdf_hits)
+    for found in pdf_hits:
+        assert {found["source"], *(c["source"] for c in found["also_in"])} == set(COPIES)
+        for copy in found["also_in"]:
+            assert set(copy) == {"source", "paragraph", "page", "citation", "url"}
+            assert copy["paragraph"] == found["paragraph"] and copy["page"] == found["page"]
+            assert copy["url"].startswith("http://testserver/?q=") and "open=" in copy["url"]
+    every = client.get("/api/search", params={"q": QUESTION, "k": 3, "collapse": "false"}).json()
+    assert {h["source"] for h in every["hits"]} == set(COPIES) and every["collapsed"] == 0
+    posted = client.post("/api/search", json={"question": QUESTION, "k": 3, "collapse": False})
+    assert posted.json() == every
+
+
+def test_rest_groups_by_document(client: TestClient) -> None:
+    answer = client.get("/api/search", params={"q": QUESTION, "k": 3, "group": "document",
+                                               "collapse": "false"}).json()
+    groups = answer["groups"]
+    assert len(groups) == 3 and len({g["source"] for g in groups}) == 3
+    assert [g["hits"][0] for g in groups] == answer["hits"]
+    assert all(g["more"] == len(g["hits"]) - 1 and g["score"] == g["hits"][0]["score"]
+               for g in groups)
+    assert all(h["source"] == g["source"] and h["citation"] for g in groups for h in g["hits"])
+    assert "groups" not in client.get("/api/search", params={"q": QUESTION}).json()
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"group": "folder"}, "group: Input should be 'none' or 'document'"),
+    ({"collapse": "maybe"}, "collapse: Input should be a valid boolean"),
+])
+def test_rest_refuses_bad_shaping_arguments(client: TestClient, params: dict[str, str],
+                                            message: str) -> None:
+    answer = client.get("/api/search", params={"q": QUESTION, **params})
+    assert answer.status_code == 422 and message in answer.json()["error"], answer.json()
+
+
+def test_rest_more_like_this(client: TestClient, copies_qa: QA) -> None:
+    answer = client.get("/api/similar", params={"source": "report.pdf", "paragraph": 2, "k": 3})
+    assert answer.status_code == 200, answer.json()
+    found = answer.json()
+    assert found["like"] == {"source": "report.pdf", "paragraph": 2}
+    assert len(found["hits"]) == 3 and "report.pdf" not in {h["source"] for h in found["hits"]}
+    assert found["hits"][0]["paragraph"] == 2  # its copies come first, collapsed into one
+    assert {c["source"] for c in found["hits"][0]["also_in"]} | {found["hits"][0]["source"]} \
+        == set(COPIES) - {"report.pdf"}
+    missing = client.get("/api/similar", params={"source": "report.pdf", "paragraph": 999})
+    unknown = client.get("/api/similar", params={"source": "nothing.pdf", "paragraph": 1})
+    assert missing.status_code == unknown.status_code == 404
+    bad = client.get("/api/similar", params={"source": "report.pdf", "paragraph": "two"})
+    assert bad.status_code == 422 and "paragraph" in bad.json()["error"]
+    extra = client.get("/api/similar", params={"source": "report.pdf", "paragraph": 2, "q": "x"})
+    assert extra.status_code == 422 and "not an argument of /api/similar" in extra.json()["error"]
+
+
+def test_rest_more_like_this_never_confirms_an_unreadable_passage(copies_qa: QA) -> None:
+    seeds_reader = TestClient(rest_app(copies_qa, access_of=lambda headers: Access(
+        "bob", ("0*",), ())))
+    hidden = seeds_reader.get("/api/similar", params={"source": "report.pdf", "paragraph": 2})
+    absent = seeds_reader.get("/api/similar", params={"source": "absent.pdf", "paragraph": 2})
+    assert hidden.status_code == absent.status_code == 404
+    assert hidden.json()["error"].replace("report.pdf", "X") == \
+        absent.json()["error"].replace("absent.pdf", "X")
+
+
+def test_the_page_shows_copies_cards_and_more_like_this(copies_qa: QA, tmp_path: Path) -> None:
+    page = Handlers(copies_qa, ExportFolder(tmp_path), DocumentViews(copies_qa, 1_000_000))
+    collapsed = page.ask(QUESTION, 3, "hybrid", None, EVERYONE).results
+    assert collapsed.count('class="qa-also"') >= 1 and 'class="qa-copy" href="?q=' in collapsed
+    assert collapsed.count('class="qa-like" href="?like=') == 3
+    grouped = page.ask(QUESTION, 3, "hybrid", None, EVERYONE, group=True).results
+    assert grouped.count('class="qa-group"') == 3 and "more passage" in grouped
+    like = page.similar("report.pdf", 2, EVERYONE)
+    assert "More like report.pdf ¶ 2." in like.results and like.choices
+    hidden = page.similar("report.pdf", 2, Access("bob", ("0*",), ()))
+    assert "that you may read" in hidden.results and not hidden.choices
+
+
+def test_ask_no_collapse_and_group_with_the_real_model(copies_folder: Path, tmp_path: Path
+                                                       ) -> None:
+    where = ["--docs", str(copies_folder), "--index", str(tmp_path / "index")]
+
+    def ask(*flags: str) -> str:
+        printed = CliRunner().invoke(main, ["ask", QUESTION, *where, *flags])
+        assert printed.exit_code == 0, printed.output
+        return printed.stdout
+
+    collapsed = json.loads(ask("--json", "-k", "3"))
+    assert collapsed["hits"][0]["source"] in COPIES
+    assert {c["source"] for c in collapsed["hits"][0]["also_in"]} | \
+        {collapsed["hits"][0]["source"]} == set(COPIES)
+    every = json.loads(ask("--json", "-k", "3", "--no-collapse"))
+    assert {h["source"] for h in every["hits"]} == set(COPIES)
+    assert "also in: " in ask("-k", "2")
+    grouped = ask("-k", "2", "--group")
+    assert grouped.count("more passages in this document") >= 1 and "[2] " in grouped
