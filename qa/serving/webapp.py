@@ -33,7 +33,7 @@ EXAMPLES = [
 ]
 
 # The arguments of the JSON API's functions, in order.
-SEARCH_ARGUMENTS = ("question", "k", "mode", "documents", "collapse", "group")
+SEARCH_ARGUMENTS = ("question", "k", "mode", "documents")
 SIMILAR_ARGUMENTS = ("source", "paragraph", "k", "same_document", "collapse")
 
 
@@ -338,8 +338,7 @@ def _wire_views(handlers: Handlers, reader: Reader, showing: Showing
 def _search_api(handlers: Handlers, reader: Reader) -> Callable[..., dict[str, Any]]:
     """The JSON API and MCP tool; its docstring is the tool's help."""
     def search(question: str, k: int | None = None, mode: str | None = None,
-               documents: list[str] | None = None, collapse: bool | None = None,
-               group: str | None = None, request: gr.Request = None  # type: ignore[assignment]
+               documents: list[str] | None = None, request: gr.Request = None  # type: ignore[assignment]
                ) -> dict[str, Any]:
         """Search the user's documents; return the best passages, each with a citation.
 
@@ -348,18 +347,18 @@ def _search_api(handlers: Handlers, reader: Reader) -> Callable[..., dict[str, A
             k: How many passages to return, 1 to 100 (default 5).
             mode: "hybrid" (default), "dense" (meaning) or "lexical" (words).
             documents: Only search these files (names as in a hit's "source"); all when empty.
-            collapse: false: every copy of a passage (default: near-duplicates shown once,
-                their places in each hit's "also_in").
-            group: "document": the k best documents, each with its passages ("groups").
 
         Returns:
             {"question", "hits": [{"rank", "score", "text", "source", "title", "paragraph",
             "start", "end", "answer", "citation", "also_in", ...}], "no_good_match",
-            "notices", "collapsed"}, and "groups" when grouped.
+            "notices", "collapsed"}. A passage found in several files is one hit, the other
+            places in its "also_in".
         """
+        # No collapse or group arguments here: a call API caller sends every argument, and
+        # one written for these four must keep working (REST takes them).
         try:
             return search_json(handlers.qa, question, k, mode, documents, reader(request),
-                               _server_of(request), collapse, group)
+                               _server_of(request))
         except ApiInputError as error:
             raise gr.Error(str(error)) from error
 
