@@ -427,9 +427,10 @@ class QA:
         depth = count * _DEPTH_STEP
         while True:
             result = ranked(depth)
-            vectors = (searcher.passage_vectors([hit.number for hit in result.hits])
-                       if collapse else None)
-            shaped = shaping.shape(result, count, vectors, collapse, group)
+            with searcher.one_thread():
+                vectors = (searcher.passage_vectors([hit.number for hit in result.hits])
+                           if collapse else None)
+                shaped = shaping.shape(result, count, vectors, collapse, group)
             if shaping.shown_count(shaped) >= count or len(result.hits) < depth:
                 return shaped
             depth *= _DEPTH_STEP

@@ -86,6 +86,9 @@ def test_near_texts_collapse_only_when_close_in_vectors_and_words() -> None:
     far = np.stack([unit(1, 0), unit(1, 0.5), unit(1, 0.5), unit(1, 0)])
     assert [h.passage.source for h in collapse(hits, far)] == ["a.txt", "b.txt", "d.txt"]
     assert [h.passage.source for h in collapse(hits)] == ["a.txt", "b.txt", "d.txt"]
+    # The same words in another case and punctuation: a little further apart, still one text.
+    shouted = [hit(1, LONG), hit(2, LONG.upper().replace(" ", ", "), "b.txt")]
+    assert len(collapse(shouted, np.stack([unit(1, 0), unit(1, 0.4)]))) == 1  # cosine 0.93
 
 
 def test_groups_follow_their_best_hits() -> None:

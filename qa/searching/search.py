@@ -3,7 +3,8 @@ reranked, each hit with its answer sentence."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -103,13 +104,20 @@ class Searcher:
     def search(self, question: str, k: int, mode: SearchMode,
                sources: Collection[str] | None = None) -> list[Hit]:
         """The k best passages for a question, best first."""
+        with self.one_thread():
+            return self._search(question, k, mode, sources)
+
+    @contextmanager
+    def one_thread(self) -> Iterator[None]:
+        """BLAS and OpenMP held to one thread, for a query's small products (and the shaping
+        of its results, qa.searching.shaping)."""
         # A query's products are matrix-vector: a multithreaded BLAS gains nothing there, and its
         # threads spin on afterwards, slowing the next question's encoding; FAISS's OpenMP
         # threads likewise slow a small scan (figures in docs/benchmarks.md, "Figures behind
         # the settings' defaults").
         with self._threadpools.limit(limits=1, user_api="blas"), \
                 self._threadpools.limit(limits=1, user_api="openmp"):
-            return self._search(question, k, mode, sources)
+            yield
 
     def passage_vectors(self, numbers: Sequence[int]) -> np.ndarray:
         """Each passage's stored vector (signals.passage_vectors), by passage number."""
@@ -124,8 +132,7 @@ class Searcher:
         # The passage's own document is usually nearest: fetched past it, then left out.
         depth = max(k, self._settings.candidates) + 1 + (
             len(self.index.numbers_in(excluded)) if excluded else 0)
-        with self._threadpools.limit(limits=1, user_api="blas"), \
-                self._threadpools.limit(limits=1, user_api="openmp"):
+        with self.one_thread():
             found = self.index.dense_candidates(vector, depth, sources)
             items = self.index.passages(found.tolist())
             chosen = [at for at, item in enumerate(items)

@@ -63,25 +63,65 @@ def collapse(hits: Sequence[Hit], vectors: np.ndarray | None = None) -> list[Hit
     (in rank order), the kept ones ranked again from 1; nothing is dropped. `vectors` holds
     each hit's passage vector at unit length, in the hits' order; without them only equal
     texts (text_key) collapse."""
-    keys = [text_key(hit.passage.text) for hit in hits]
+    same = _Sameness(hits, vectors)
     kept: list[int] = []
-    by_key: dict[tuple[str, ...], int] = {}
+    first_of_text: dict[str, int] = {}  # a passage's text as stored: equal ones at once
     copies: dict[int, list[Hit]] = {}
     for at, hit in enumerate(hits):
-        first = by_key.get(keys[at])
-        if first is None and vectors is not None and kept:
-            close = np.flatnonzero(vectors[kept] @ vectors[at] >= NEAR_COSINE)
-            first = next((kept[int(c)] for c in close if near_words(keys[kept[int(c)]], keys[at])),
-                         None)
+        first = first_of_text.get(hit.passage.text)
+        if first is None:
+            first = same.first_among(kept, at)
         if first is None:
             kept.append(at)
-            by_key[keys[at]] = at
+            first_of_text[hit.passage.text] = at
             copies[at] = list(hit.copies)
         else:
-            by_key.setdefault(keys[at], first)  # a third copy of this text folds here too
+            first_of_text.setdefault(hit.passage.text, first)  # a third copy folds here too
             copies[first] += [replace(hit, copies=()), *hit.copies]
-    return [replace(hits[at], rank=rank, copies=tuple(copies[at]))
-            for rank, at in enumerate(kept, 1)]
+    return [_renumbered(hits[at], rank, copies[at]) for rank, at in enumerate(kept, 1)]
+
+
+def _renumbered(hit: Hit, rank: int, copies: list[Hit]) -> Hit:
+    if hit.rank == rank and list(hit.copies) == copies:
+        return hit  # most hits of most lists: no copy, no rank moved
+    return replace(hit, rank=rank, copies=tuple(copies))
+
+
+# Passages whose words are the same are always this close in any model's vectors (only their
+# case, punctuation or spacing differ): the words are compared only past it.
+_COMPARED_COSINE = 0.9
+
+
+class _Sameness:
+    """Which earlier hit a hit duplicates. One product finds the pairs whose vectors come
+    close; only their words are found (text_key) and compared, so a long result list costs
+    little more than that product."""
+
+    def __init__(self, hits: Sequence[Hit], vectors: np.ndarray | None) -> None:
+        self._hits = hits
+        self._keys: dict[int, tuple[str, ...]] = {}
+        self._cosines: np.ndarray | None = None
+        self._close: list[np.ndarray] | None = None
+        if vectors is not None and len(hits):
+            self._cosines = vectors @ vectors.T
+            later, earlier = np.nonzero(np.tril(self._cosines >= _COMPARED_COSINE, -1))
+            self._close = np.split(earlier, np.searchsorted(later, np.arange(1, len(hits))))
+
+    def _key(self, at: int) -> tuple[str, ...]:
+        if at not in self._keys:
+            self._keys[at] = text_key(self._hits[at].passage.text)
+        return self._keys[at]
+
+    def first_among(self, kept: list[int], at: int) -> int | None:
+        """The first of `kept` (in rank order) that hit `at` duplicates, or None."""
+        if self._cosines is None or self._close is None:
+            return next((k for k in kept if self._key(k) == self._key(at)), None)
+        for earlier in self._close[at].tolist():  # in rank order, as np.nonzero gives them
+            if earlier in kept and (self._key(earlier) == self._key(at) or (
+                    self._cosines[at, earlier] >= NEAR_COSINE
+                    and near_words(self._key(earlier), self._key(at)))):
+                return int(earlier)
+        return None
 
 
 def group_by_document(hits: Sequence[Hit]) -> list[DocumentGroup]:
