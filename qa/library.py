@@ -8,10 +8,12 @@ import time
 import unicodedata
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 from qa.chunking.chunk import CHUNKING_VERSION, ChunkedCorpus, Passage
 from qa.core.access import EVERYONE, Access
+from qa.core.files import Stamp
 from qa.core.languages import is_english_script
 from qa.core.settings import DEFAULT_MODEL, SEARCH_MODES, SearchMode, Settings
 from qa.embedding.embed import Embedder, Encoder, Progress
@@ -26,13 +28,18 @@ from qa.reading.load import Document, SkippedFile, real_source
 from qa.reading.readers import READERS
 from qa.reading.uploads import UploadRefused, safe_name, store_in_folder
 from qa.searching import shaping
+from qa.searching.query import Query, QueryError, parse_query
 from qa.searching.rerank import CrossEncoderReranker, Reranker
+from qa.searching.scope import DocumentFacts, kept_documents
 from qa.searching.search import Searcher, SearchResult
 
 ENGLISH_ONLY_NOTICE = (
     "The bundled model reads English only: for this question, trust its word matches (BM25), "
     "not its matches by meaning. For other languages, index with --model and a multilingual "
     "sentence-transformers folder.")
+
+NOTHING_MATCHES = ("Nothing matches: no passage of the documents searched passes every filter "
+                   "and constraint of the query (docs/search.md).")
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +110,15 @@ class QuestionRefused(ValueError):
     """A question that cannot be searched; the message says why, for the user."""
 
 
+def read_query(text: str) -> Query:
+    """The query a cleaned question spells (qa.searching.query); QuestionRefused names the part
+    that cannot be read."""
+    try:
+        return parse_query(text)
+    except QueryError as error:
+        raise QuestionRefused(f"query: {error}") from error
+
+
 def clean_question(question: str, limit: int) -> tuple[str, list[str]]:
     """Drop control characters and surrounding space; cut at `limit` characters, with a notice.
     A question holding half of a UTF-16 surrogate pair (a broken character, which no answer or
@@ -140,6 +156,7 @@ class QA:
         self._build_lock = threading.Lock()
         self.last_report: IndexReport | None = None
         self._documents: tuple[Searcher, list[IndexedDocument]] | None = None
+        self._facts: tuple[Searcher, list[DocumentFacts]] | None = None
 
     @classmethod
     def open(cls, settings: Settings, progress: Progress | None = None,
@@ -358,16 +375,19 @@ class QA:
                sources: Collection[str] | None = None, access: Access = EVERYONE, *,
                collapse: bool | None = None, group: bool = False) -> SearchResult:
         """The best passages for a question, among `sources` (all when empty) that `access` may
-        read: the filter goes before ranking, so every one of the k hits is readable. A blank
-        question gives no hits and a notice; a broken one raises QuestionRefused.
-        Near-duplicate passages are shown once (their places in the kept hit's `copies`)
-        unless `collapse` is False (default: settings.collapse); with `group`, the k best
-        documents, each with its hits (SearchResult.groups)."""
+        read: the filter goes before ranking, so every one of the k hits is readable. The
+        question may hold the query syntax (phrases, +word, -word, filters: docs/search.md),
+        whose filters and constraints also apply before ranking. A blank question gives no hits
+        and a notice; a broken or malformed one raises QuestionRefused. Near-duplicate
+        passages are shown once (their places in the kept hit's `copies`) unless `collapse`
+        is False (default: settings.collapse); with `group`, the k best documents, each with
+        its hits (SearchResult.groups; docs/results.md)."""
         mode = mode or self.settings.mode
         if mode not in SEARCH_MODES:
             raise ValueError(f"mode must be one of {', '.join(SEARCH_MODES)}, not {mode!r}")
         text, notices = clean_question(question, self.settings.max_question_chars)
-        if not text:
+        query = read_query(text)
+        if not query.question:
             return SearchResult(question, [], ["Please type a question."])
         count = max(1, self.settings.top_k if k is None else k)
         searcher = self._current_searcher()
@@ -379,14 +399,39 @@ class QA:
             sources = [s for s in sources if access.may_read(s)] if sources else readable
             if not sources:
                 return SearchResult(text, [], ["None of the indexed documents is yours to read."])
+        if query.filters_documents:
+            kept = set(kept_documents(query, self._document_facts(searcher)))
+            sources = [s for s in sources if s in kept] if sources else sorted(kept)
+            if not sources:
+                return SearchResult(text, [], [NOTHING_MATCHES])
         result = self._shaped(
-            searcher, lambda depth: SearchResult(text, searcher.search(text, depth, mode, sources)),
+            searcher, lambda depth: SearchResult(text, searcher.search(query.question, depth, mode,
+                                                                       sources, query)),
             count, self.settings.collapse if collapse is None else collapse, group)
-        if result.no_good_match:
+        if not result.hits and query.filters_passages:
+            notices.append(NOTHING_MATCHES)
+        elif result.no_good_match:
             notices.append("No good match: no passage is close to this question.")
-        if self.settings.model == DEFAULT_MODEL and not is_english_script(text):
+        if self.settings.model == DEFAULT_MODEL and not is_english_script(query.question):
             notices.append(ENGLISH_ONLY_NOTICE)
         return replace(result, notices=notices)
+
+    def _document_facts(self, searcher: Searcher) -> list[DocumentFacts]:
+        """What document filters read of each indexed document, worked out once per opened
+        index: its title, and its file's modification day as the catalogue last saw it (or as
+        the file says now, where this process keeps no catalogue: a reader of a shared index)."""
+        cached = self._facts
+        if cached is not None and cached[0] is searcher:
+            return cached[1]
+        stamps = Catalog(self.settings.index_dir / "catalog", CHUNKING_VERSION).files
+        facts = []
+        for document in indexed_documents(searcher):
+            stamp = stamps[document.source][0] if document.source in stamps else \
+                Stamp.of_or_none(self.settings.docs_dir / document.source)
+            modified = None if stamp is None else date.fromtimestamp(stamp.mtime_ns / 1e9)
+            facts.append(DocumentFacts(document.source, document.title, modified))
+        self._facts = (searcher, facts)
+        return facts
 
     def similar(self, source: str, paragraph: int, k: int | None = None,
                 access: Access = EVERYONE, *, same_document: bool = False,

@@ -19,7 +19,9 @@ from qa.indexing.lexical import analyse
 from qa.searching import signals
 from qa.searching.feedback import expanded_scores, relevance_model
 from qa.searching.fusion import fuse, zscore
+from qa.searching.query import Query
 from qa.searching.rerank import Reranker
+from qa.searching.scope import PassageTexts
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class Searcher:
         self._embedder = embedder
         self._reranker = reranker
         self._threadpools = ThreadpoolController()
+        self._passage_texts: PassageTexts | None = None
 
     @property
     def sources(self) -> list[str]:
@@ -102,10 +105,12 @@ class Searcher:
         return self.index.all_passages()
 
     def search(self, question: str, k: int, mode: SearchMode,
-               sources: Collection[str] | None = None) -> list[Hit]:
-        """The k best passages for a question, best first."""
+               sources: Collection[str] | None = None, query: Query | None = None) -> list[Hit]:
+        """The k best passages for a question, best first, among the documents `sources` names
+        (all: None) and the passages `query`'s constraints keep (its phrases, words and pages;
+        its filters on documents are the caller's, in `sources`)."""
         with self.one_thread():
-            return self._search(question, k, mode, sources)
+            return self._search(question, k, mode, sources, query)
 
     @contextmanager
     def one_thread(self) -> Iterator[None]:
@@ -147,10 +152,15 @@ class Searcher:
                 for rank, i in enumerate(order, 1)]
 
     def _search(self, question: str, k: int, mode: SearchMode,
-                sources: Collection[str] | None) -> list[Hit]:
+                sources: Collection[str] | None, query: Query | None) -> list[Hit]:
+        permitted = None
+        if query is not None and query.filters_passages:
+            permitted = self.passage_texts().permitted(query, sources)
+            if permitted.size == 0:
+                return []
         asked = signals.Question(self._embedder.encode_query(question)[0], analyse([question])[0])
         ranking_names = ranking_signals(mode)
-        numbers = self._candidates(asked, ranking_names, sources)
+        numbers = self._candidates(asked, ranking_names, sources, permitted)
         if numbers.size == 0:
             return []
         items = self.index.passages(numbers.tolist())
@@ -192,15 +202,24 @@ class Searcher:
                                self.index.lexical_scores(relevance, candidates),
                                settings.feedback_weight)
 
+    def passage_texts(self) -> PassageTexts:
+        """Every passage's folded text and pages, read once per opened index (a first query
+        with phrases, words or pages pays for it)."""
+        if self._passage_texts is None:
+            self._passage_texts = PassageTexts(self.index.all_passages())
+        return self._passage_texts
+
     def _candidates(self, asked: signals.Question, ranking_names: tuple[str, ...],
-                    sources: Collection[str] | None) -> np.ndarray:
+                    sources: Collection[str] | None, permitted: np.ndarray | None
+                    ) -> np.ndarray:
         """The passages every ranking signal that proposes any proposes, in number order."""
         depth = self._settings.candidates
         picked: set[int] = set()
         for name in ranking_names:
             propose = signals.SIGNALS[name].candidates
             if propose is not None:
-                picked |= set(propose(self.index, asked, depth, sources or None).tolist())
+                picked |= set(propose(self.index, asked, depth, sources or None,
+                                      permitted).tolist())
         return np.array(sorted(picked), dtype=np.int64)
 
     def _rerank(self, question: str, items: list[store.IndexedPassage], order: np.ndarray,

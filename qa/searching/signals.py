@@ -56,8 +56,10 @@ class Candidates:
 
 # A score for each candidate, in the order of `candidates.numbers`; higher is better.
 Scores = Callable[[IndexReader, Candidates], np.ndarray]
-# Up to `depth` passage numbers for a question, from the documents `sources` names (all: None).
-Propose = Callable[[IndexReader, Question, int, Collection[str] | None], np.ndarray]
+# Up to `depth` passage numbers for a question, from the documents `sources` names (all: None)
+# and, when a query constrains passages, from the passage numbers given (all: None).
+Propose = Callable[[IndexReader, Question, int, Collection[str] | None, np.ndarray | None],
+                   np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -117,10 +119,10 @@ def passage_vectors(index: IndexReader, numbers: np.ndarray) -> np.ndarray:
 
 register(Signal(
     "dense", scores=lambda index, found: found.dense.combined,  # best window + best sentence
-    candidates=lambda index, question, depth, sources: index.dense_candidates(
-        question.vector, depth, sources)))
+    candidates=lambda index, question, depth, sources, numbers: index.dense_candidates(
+        question.vector, depth, sources, numbers)))
 register(Signal(
     "lexical",
     scores=lambda index, found: index.lexical_scores(Counter(found.question.words), found.numbers),
-    candidates=lambda index, question, depth, sources: index.lexical_top(
-        question.words, depth, sources)))
+    candidates=lambda index, question, depth, sources, numbers: index.lexical_top(
+        question.words, depth, sources, numbers)))
