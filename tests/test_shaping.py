@@ -289,3 +289,13 @@ def test_ask_no_collapse_and_group_with_the_real_model(copies_folder: Path, tmp_
     assert "also in: " in ask("-k", "2")
     grouped = ask("-k", "2", "--group")
     assert grouped.count("more passages in this document") >= 1 and "[2] " in grouped
+
+
+def test_collapsing_shapes_what_the_query_filters_keep(copies_qa: QA) -> None:
+    pdfs = copies_qa.search(f"type:pdf {QUESTION}", k=3)
+    assert len(pdfs.hits) == 3 and len({h.passage.text for h in pdfs.hits}) == 3
+    assert all(places(h) == set(COPIES) for h in pdfs.hits)
+    # A filter goes before ranking: copies it leaves out are not named either.
+    one = copies_qa.search(f"in:copies/ {QUESTION}", k=3)
+    assert {h.passage.source for h in one.hits} == {"copies/report (1).pdf"}
+    assert all(not h.copies for h in one.hits)
