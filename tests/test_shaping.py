@@ -299,3 +299,12 @@ def test_collapsing_shapes_what_the_query_filters_keep(copies_qa: QA) -> None:
     one = copies_qa.search(f"in:copies/ {QUESTION}", k=3)
     assert {h.passage.source for h in one.hits} == {"copies/report (1).pdf"}
     assert all(not h.copies for h in one.hits)
+
+
+def test_evaluation_judges_a_collapsed_hit_by_its_most_relevant_place() -> None:
+    from qa.evaluating.evaluate import judged_key, passage_key
+
+    [shown] = collapse([hit(1, "The lamp is lit.", "a.txt", 2), hit(2, "The lamp is lit.", "b.txt", 5)])
+    assert judged_key(shown, passage_key, {"b.txt#5": 1}) == "b.txt#5"
+    assert judged_key(shown, passage_key, {"a.txt#2": 1, "b.txt#5": 1}) == "a.txt#2"  # once
+    assert judged_key(shown, passage_key, {}) == "a.txt#2"
