@@ -157,6 +157,9 @@ class Settings:
     min_score: float = setting(0.30, "A best hit whose dense cosine is lower is reported as no "
                                "good match.", SEARCHING, least=-1, most=1)
     max_question_chars: int = setting(2000, "A longer question is refused.", SEARCHING, least=1)
+    # Copies of a file would otherwise fill a result list with one paragraph (qa.searching.shaping).
+    collapse: bool = setting(True, "Show near-duplicate passages once, naming where else they "
+                             "are.", SEARCHING, flag="--no-collapse")
 
     # Serving. `qa serve` follows the documents folder (qa.serving.watch) by change events, or
     # by polling where the filesystem delivers none (network filesystems).
