@@ -213,3 +213,39 @@ def test_a_judgement_with_a_bad_line_beside_it_still_reads(tmp_path: Path) -> No
     store.add(judgement)
     assert store.path("a b").name == "a%20b.jsonl"
     assert store.read("a b") == [judgement, judgement]
+
+
+def test_the_page_judges_a_hit_through_its_buttons_handler(library: QA, tmp_path: Path) -> None:
+    from qa.serving.handlers import ActionRefused, Handlers
+    from qa.showing.exports import ExportFolder
+    from qa.showing.view_html import DocumentViews
+
+    handlers = Handlers(library, ExportFolder(tmp_path / "exports"),
+                        DocumentViews(library, 1_000_000))
+    page = handlers.ask(LEAVES, 3, "lexical", None, Access("alice"))
+    # Each hit has its two buttons, reachable by Tab (buttons), and the question one more.
+    assert page.results.count('data-verdict="relevant"') == 3
+    assert page.results.count('data-verdict="not relevant"') == 3
+    assert page.results.count('data-verdict="none"') == 1
+    assert page.results.count('<button type="button"') == 7
+    sent = json.dumps({"question": LEAVES, "source": "ferries.txt", "paragraph": 1,
+                       "verdict": "relevant", "quote": "leaves the harbour at nine"})
+    assert handlers.judge(sent, Access("alice")) == "Judged ferries.txt ¶ 1 relevant."
+    assert [j.judgement.quote for j in library.judgements("alice")] == [
+        "leaves the harbour at nine"]
+    with pytest.raises(ActionRefused, match="no passage 1 of 'hr/salaries.txt'"):
+        handlers.judge(sent.replace("ferries.txt", "hr/salaries.txt"),
+                       Access("bob", ("ferries.txt",), ()))
+    with pytest.raises(ActionRefused, match="could not be read"):
+        handlers.judge("{", Access("alice"))
+    more_like = handlers.similar("ferries.txt", 1, Access("alice"))
+    assert "qa-judge" not in more_like.results  # no question: nothing to judge against
+
+
+def test_the_page_builds_with_the_judge_api(library: QA, tmp_path: Path) -> None:
+    from qa.serving.webapp import build_page
+    from qa.showing.exports import ExportFolder
+
+    page = build_page(library, ExportFolder(tmp_path / "exports"))
+    names = {fn.api_name for fn in page.blocks.fns.values()}
+    assert "judge" in names
