@@ -362,7 +362,7 @@ def evaluate(questions: tuple[Path, ...], beir_dir: Path | None, limit: int | No
         click.echo(json.dumps(report.to_json()) if as_json else runs.format_report(report, verbose))
 
 
-def evaluate_judged(settings: Settings, user: str | None, mode: str | None, top_k: int,
+def evaluate_judged(settings: Settings, user: str | None, mode: Any, top_k: int,
                     as_json: bool, export_dir: Path | None) -> None:
     """`qa eval --judgements`: the figures of each mode over a user's judgements."""
     from qa.evaluating import judged

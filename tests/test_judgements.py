@@ -233,7 +233,7 @@ def test_the_page_judges_a_hit_through_its_buttons_handler(library: QA, tmp_path
     assert handlers.judge(sent, Access("alice")) == "Judged ferries.txt ¶ 1 relevant."
     assert [j.judgement.quote for j in library.judgements("alice")] == [
         "leaves the harbour at nine"]
-    with pytest.raises(ActionRefused, match="no passage 1 of 'hr/salaries.txt'"):
+    with pytest.raises(ActionRefused, match=r"no passage 1 of 'hr/salaries\.txt'"):
         handlers.judge(sent.replace("ferries.txt", "hr/salaries.txt"),
                        Access("bob", ("ferries.txt",), ()))
     with pytest.raises(ActionRefused, match="could not be read"):
