@@ -21,7 +21,18 @@ from qa.indexing import backends
 from qa.indexing.build import BuildIdentity, BuildOptions, Shard
 from qa.indexing.catalog import Catalog, kept_document, read_folder
 from qa.indexing.indexer import IndexReport, build_index, identity
-from qa.indexing.store import IndexUnusableError
+from qa.indexing.judgements import (
+    LOCAL_USER,
+    VERDICTS,
+    Judgement,
+    JudgementStore,
+    Placed,
+    Verdict,
+    latest,
+    place,
+    quote_of,
+)
+from qa.indexing.store import IndexUnusableError, text_key
 from qa.reading.in_flight import ReadsInFlight
 from qa.reading.isolation import ReadLimits, read_files
 from qa.reading.load import Document, SkippedFile, real_source
@@ -468,6 +479,44 @@ class QA:
             max(1, self.settings.top_k if k is None else k),
             self.settings.collapse if collapse is None else collapse, False)
         return replace(result, notices=[f"More like {source} ¶ {paragraph}."])
+
+    def judge(self, question: str, source: str, paragraph: int, verdict: Verdict,
+              access: Access = EVERYONE, quote: str = "") -> Judgement | None:
+        """Record `access`'s user's verdict on passage `paragraph` of `source` as an answer to
+        `question` ("relevant", "not relevant"; or "none" with source "": no hit answers it),
+        with the passage's text hash, a quote of it (`quote`, say the hit's answer sentence,
+        when the passage holds it) and the served build. None, and nothing recorded, when no
+        such passage is indexed or `access` may not read it (one answer for both). A blank
+        question raises QuestionRefused, a verdict not in VERDICTS ValueError."""
+        if verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
+        text, _ = clean_question(question, self.settings.max_question_chars)
+        if not text:
+            raise QuestionRefused("question: a judgement needs the question it answers")
+        build = self._current_searcher().manifest.build
+        if verdict == "none":
+            judgement = Judgement(text, "", 0, "", "", verdict, time.time(), build,
+                                  access.user or LOCAL_USER)
+        else:
+            passage = next((p for p in self.passages(source, access)
+                            if p.paragraph == paragraph), None)
+            if passage is None:
+                return None
+            judgement = Judgement(text, source, paragraph, text_key(passage.text),
+                                  quote_of(passage.text, quote), verdict, time.time(), build,
+                                  access.user or LOCAL_USER)
+        JudgementStore(self.settings.index_dir).add(judgement)
+        return judgement
+
+    def judgements(self, user: str | None = None, access: Access = EVERYONE) -> list[Placed]:
+        """`user`'s judgements (default: `access`'s, or the local user's), the last of each
+        question and passage, each placed against the index of now: current, moved (the
+        paragraph it follows now) or stale. A passage `access` may not read is left out."""
+        owner = user or access.user or LOCAL_USER
+        kept = [j for j in latest(JudgementStore(self.settings.index_dir).read(owner))
+                if not j.source or access.may_read(j.source)]
+        passages = {source: self.passages(source) for source in {j.source for j in kept if j.source}}
+        return [place(judgement, passages.get(judgement.source, [])) for judgement in kept]
 
     @staticmethod
     def _shaped(searcher: Searcher, ranked: Callable[[int], SearchResult], count: int,

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from qa.core.access import EVERYONE, Access
 from qa.core.settings import SEARCH_MODES, SearchMode
+from qa.indexing.judgements import VERDICTS
 from qa.library import QA, IndexUnusableError, QuestionRefused
 from qa.showing.cite import result_to_json
 
@@ -63,6 +65,37 @@ def similar_json(qa: QA, source: Any, paragraph: Any, k: Any = None, same_docume
                               "indexed that you may read")
     return {"like": {"source": source, "paragraph": paragraph},
             **result_to_json(result, server or qa.settings.server_url)}
+
+
+def judge_json(qa: QA, question: Any, source: Any, paragraph: Any, verdict: Any,
+               access: Access = EVERYONE, quote: Any = "") -> dict[str, Any]:
+    """Record a relevance judgement (QA.judge) after checking every argument: {"judged": the
+    judgement as stored}. Verdict "none" (no hit answers the question) takes no source or
+    paragraph. PassageNotFound when there is no such passage or `access` may not read it."""
+    if not isinstance(question, str):
+        raise ApiInputError(f"question must be a string, not {_kind(question)}")
+    if verdict not in VERDICTS:
+        raise ApiInputError(f"verdict must be one of {', '.join(map(repr, VERDICTS))}, "
+                            f"not {verdict!r}")
+    if not isinstance(quote, str | None):
+        raise ApiInputError(f"quote must be a string, not {_kind(quote)}")
+    if verdict == "none":
+        if source not in (None, "") or paragraph not in (None, 0):
+            raise ApiInputError('verdict "none" judges the question: give no source or paragraph')
+        source, paragraph = "", 0
+    else:
+        if not isinstance(source, str) or not source:
+            raise ApiInputError(f"source must be a file name, not {_kind(source)}")
+        if isinstance(paragraph, bool) or not isinstance(paragraph, int) or paragraph < 1:
+            raise ApiInputError(f"paragraph must be a whole number from 1, not {paragraph!r}")
+    try:
+        judged = qa.judge(question, source, paragraph, verdict, access, quote or "")
+    except QuestionRefused as error:
+        raise ApiInputError(str(error)) from error
+    if judged is None:
+        raise PassageNotFound(f"no passage {paragraph} of {source[:_SHOWN_NAME_CHARS]!r} is "
+                              "indexed that you may read")
+    return {"judged": asdict(judged)}
 
 
 def status_json(qa: QA, access: Access = EVERYONE) -> dict[str, Any]:

@@ -5,6 +5,7 @@ page's events, and the tests call them directly."""
 from __future__ import annotations
 
 import html
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -14,6 +15,7 @@ from qa.core.access import EVERYONE, Access
 from qa.embedding.embed import Progress
 from qa.library import QA
 from qa.searching.search import SearchResult
+from qa.serving.api import ApiInputError, PassageNotFound, judge_json
 from qa.serving.history import QuestionHistory
 from qa.serving.signin import SignIn
 from qa.serving.watch import FolderWatcher
@@ -168,6 +170,23 @@ class Handlers:
     def add(self, uploaded: list[Path], access: Access, progress: Progress | None = None
             ) -> list[str]:
         return add_files(self.qa, uploaded, progress, access)
+
+    def judge(self, sent: str, access: Access) -> str:
+        """Record the judgement a hit's button sent ({"question", "source", "paragraph",
+        "verdict", "quote"} as JSON); the line the page shows for it."""
+        try:
+            wanted = json.loads(sent)
+            judged = judge_json(self.qa, wanted.get("question"), wanted.get("source"),
+                                wanted.get("paragraph"), wanted.get("verdict"), access,
+                                wanted.get("quote"))["judged"]
+        except (json.JSONDecodeError, AttributeError):
+            raise ActionRefused("The judgement sent by the page could not be read.") from None
+        except (ApiInputError, PassageNotFound) as error:
+            raise ActionRefused(str(error)) from error
+        if judged["verdict"] == "none":
+            return f"Judged: no hit answers “{html.escape(judged['question'])}”."
+        return (f"Judged {html.escape(display_source(judged['source']))} ¶ "
+                f"{judged['paragraph']} {judged['verdict']}.")
 
     def whoami(self, access: Access) -> str:
         return (f"Signed in as **{html.escape(str(access.user))}** · "

@@ -2,6 +2,7 @@
 
     GET  /api/search?q=…&k=…&mode=…&documents=…&collapse=…&group=…   (documents repeatable)
     POST /api/search   {"question", "k", "mode", "documents", "collapse", "group"}
+    POST /api/judgements {"question", "source", "paragraph", "verdict", "quote"}   a relevance judgement
     GET  /api/similar?source=…&paragraph=…&k=…&same_document=…   more like one passage
     GET  /api/documents                            the indexed files
     GET  /api/health                               for load balancers
@@ -29,7 +30,14 @@ from qa.core.access import Access
 from qa.core.settings import SearchMode
 from qa.indexing.store import IndexUnusableError
 from qa.library import QA
-from qa.serving.api import MAX_K, ApiInputError, PassageNotFound, search_json, similar_json
+from qa.serving.api import (
+    MAX_K,
+    ApiInputError,
+    PassageNotFound,
+    judge_json,
+    search_json,
+    similar_json,
+)
 from qa.serving.guard import REST_PREFIX as PREFIX
 from qa.serving.signin import no_sign_in
 from qa.serving.watch import FolderWatcher
@@ -114,6 +122,35 @@ class SearchRequest(BaseModel):
     collapse: bool | None = Field(
         None, description="Show near-duplicate passages once (default: the collapse setting).")
     group: Grouping | None = Field(None, description="document: one group per document.")
+
+
+class JudgementRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(description="The question the hit was found for.")
+    source: str | None = Field(None, description="The hit's file (not with verdict none).")
+    paragraph: int | None = Field(None, description="The hit's paragraph (not with verdict none).")
+    verdict: Literal["relevant", "not relevant", "none"] = Field(
+        description="relevant or not relevant (of the hit); none: no hit answers the question.")
+    quote: str | None = Field(None, description="Optional: the passage's words that answer "
+                                                "(say the hit's answer); found again if the "
+                                                "paragraph moves.")
+
+
+class Judged(BaseModel):
+    question: str
+    source: str
+    paragraph: int
+    text_hash: str
+    quote: str
+    verdict: str
+    time: float
+    build: str
+    user: str
+
+
+class JudgedAnswer(BaseModel):
+    judged: Judged
 
 
 class DocumentEntry(BaseModel):
@@ -217,6 +254,7 @@ def rest_app(qa: QA, watcher: FolderWatcher | None = None,
                       body.group)
 
     _similar_route(app, qa, access_of)
+    _judgement_route(app, qa, access_of)
     _index_routes(app, qa, watcher, access_of)
     return app
 
@@ -259,6 +297,28 @@ def _similar_route(app: FastAPI, qa: QA, access_of: Callable[[Mapping[str, str]]
             return JSONResponse(similar_json(qa, source, paragraph, k, same_document,
                                              access_of(request.headers), str(request.base_url),
                                              collapse))
+        except ApiInputError as error:
+            return refusal(422, str(error))
+        except PassageNotFound as error:
+            return refusal(404, str(error))
+        except IndexUnusableError as error:
+            return refusal(503, str(error))
+
+
+def _judgement_route(app: FastAPI, qa: QA, access_of: Callable[[Mapping[str, str]], Access]
+                     ) -> None:
+    """/judgements: a relevance judgement of a hit, the signed-in user's (docs/judging.md)."""
+
+    @app.post(f"{PREFIX}/judgements", response_model=None,
+              responses={200: {"model": JudgedAnswer}, **_REFUSALS,
+                         404: {"model": Refusal, "description": "No such passage is yours to "
+                                                                "read."}})
+    def judge(request: Request, body: JudgementRequest) -> JSONResponse:
+        """Record that a hit answers a question (relevant), does not (not relevant), or that
+        no hit does (none): the judgements `qa eval --judgements` scores the folder by."""
+        try:
+            return JSONResponse(judge_json(qa, body.question, body.source, body.paragraph,
+                                           body.verdict, access_of(request.headers), body.quote))
         except ApiInputError as error:
             return refusal(422, str(error))
         except PassageNotFound as error:

@@ -18,7 +18,14 @@ from qa.core.settings import SEARCH_MODES
 from qa.embedding.embed import Progress
 from qa.library import QA, QuestionRefused
 from qa.reading.readers import READERS
-from qa.serving.api import ApiInputError, PassageNotFound, search_json, similar_json, status_json
+from qa.serving.api import (
+    ApiInputError,
+    PassageNotFound,
+    judge_json,
+    search_json,
+    similar_json,
+    status_json,
+)
 from qa.serving.handlers import ActionRefused, Answer, Handlers, Shown
 from qa.serving.history import QuestionHistory
 from qa.serving.signin import SignIn
@@ -37,6 +44,7 @@ EXAMPLES = [
 # The arguments of the JSON API's functions, in order.
 SEARCH_ARGUMENTS = ("question", "k", "mode", "documents")
 SIMILAR_ARGUMENTS = ("source", "paragraph", "k", "same_document", "collapse")
+JUDGE_ARGUMENTS = ("question", "source", "paragraph", "verdict", "quote")
 
 
 def static_text(name: str) -> str:
@@ -51,6 +59,8 @@ SHOW_VIEW = static_text("show_view.js")
 REFINE = static_text("refine.js")
 # The recent questions of a page without sign-in, kept in the browser.
 BROWSER_HISTORY = static_text("history.js")
+# The hits' judging buttons send their judgement through the hidden box of `Judging`.
+JUDGE = static_text("judge.js")
 
 
 def citation_radio() -> gr.Radio:
@@ -111,6 +121,15 @@ class Showing:
 
 
 @dataclass(frozen=True)
+class Judging:
+    """Where a hit's judging button sends its judgement (hidden), and the line saying so."""
+
+    sent: gr.Textbox
+    send: gr.Button
+    judged: gr.Markdown
+
+
+@dataclass(frozen=True)
 class Uploads:
     """The "Add documents" panel: where files are dropped, and what became of them."""
 
@@ -146,6 +165,7 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
         showing = _showing()
         panel = _panel(handlers, rebuild, uploads)
         _wire(blocks, handlers, asking, showing, panel)
+        _wire_judging(blocks, handlers, _reader(handlers), _judging())
     return Page(blocks, showing.downloads)
 
 
@@ -448,6 +468,56 @@ def _server_of(request: gr.Request | None) -> str:
         return str(request.base_url) if request is not None else ""
     except (AttributeError, KeyError, TypeError):
         return ""
+
+
+def _judging() -> Judging:
+    judged = gr.Markdown(elem_id="qa-judged")
+    # Rendered but hidden: the page's script fills the box and presses the button.
+    sent = gr.Textbox(visible="hidden", elem_id="qa-judgement")
+    send = gr.Button("Send judgement", visible="hidden", elem_id="qa-judge-send")
+    return Judging(sent, send, judged)
+
+
+def _wire_judging(blocks: gr.Blocks, handlers: Handlers, reader: Reader, judging: Judging
+                  ) -> None:
+    """The hits' judging buttons, and the `judge` tool of the JSON API and MCP."""
+    def judge_sent(sent: str, request: gr.Request) -> str:
+        try:
+            return handlers.judge(sent or "", reader(request))
+        except ActionRefused as error:
+            raise gr.Error(str(error)) from error
+
+    judging.send.click(judge_sent, judging.sent, judging.judged, api_visibility="private")
+    blocks.load(None, js=JUDGE)
+    gr.api(_judge_api(handlers, reader), api_name="judge", queue=False)
+
+
+def _judge_api(handlers: Handlers, reader: Reader) -> Callable[..., dict[str, Any]]:
+    def judge(question: str, source: str | None = None, paragraph: int | None = None,
+              verdict: str = "relevant", quote: str | None = None,
+              request: gr.Request = None  # type: ignore[assignment]
+              ) -> dict[str, Any]:
+        """Judge a hit of a question: whether the passage answers it. Your judgements measure
+        how well the search answers your folder (qa eval --judgements).
+
+        Args:
+            question: The question the hit was found for.
+            source: The hit's file (its "source"); none with verdict "none".
+            paragraph: The hit's "paragraph"; none with verdict "none".
+            verdict: "relevant", "not relevant", or "none" (no hit answers the question).
+            quote: Optional: the passage's words that answer (say the hit's "answer").
+
+        Returns:
+            {"judged": {"question", "source", "paragraph", "text_hash", "quote", "verdict",
+            "time", "build", "user"}}; an error for a passage not indexed that you may read.
+        """
+        try:
+            return judge_json(handlers.qa, question, source, paragraph, verdict,
+                              reader(request), quote)
+        except (ApiInputError, PassageNotFound) as error:
+            raise gr.Error(str(error)) from error
+
+    return judge
 
 
 def _wire_signed_in(blocks: gr.Blocks, handlers: Handlers, reader: Reader, asking: Asking,

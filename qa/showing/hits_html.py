@@ -31,7 +31,8 @@ def render_results(result: SearchResult) -> str:
     if result.groups is not None:
         return notices + "".join(render_group(group, number, best, result.question)
                                  for number, group in enumerate(result.groups, 1))
-    return notices + "".join(render_hit(hit, best, result.question) for hit in result.hits)
+    return (notices + "".join(render_hit(hit, best, result.question) for hit in result.hits)
+            + _none_answers(result))
 
 
 def render_group(group: DocumentGroup, number: int, best_score: float, question: str = "") -> str:
@@ -60,8 +61,35 @@ def render_hit(hit: Hit, best_score: float, question: str = "") -> str:
         f"{_like_link(hit)}</div>"
         f'<div class="qa-text">{highlighted_html(p.text, hit.answer)}</div>'
         f'<div class="qa-cite">{html.escape(citation_text(hit))}</div>'
-        f"{_also_in(hit, question)}</div>"
+        f"{_also_in(hit, question)}{_judge_buttons(hit, question)}</div>"
     )
+
+
+def _judge_buttons(hit: Hit, question: str) -> str:
+    """"relevant" and "not relevant" for a hit of a question (not of "more like this"): the
+    page's script (static/judge.js) sends the button's data to the judge handler."""
+    if not question:
+        return ""
+    p = hit.passage
+    data = (f'data-question="{html.escape(question, True)}" '
+            f'data-source="{html.escape(p.source, True)}" data-paragraph="{p.paragraph}" '
+            f'data-quote="{html.escape(p.text[hit.answer[0]:hit.answer[1]], True)}"')
+    return ('<div class="qa-judge" role="group" aria-label="Does this passage answer the '
+            'question?">'
+            f'<button type="button" class="qa-judge-button" data-verdict="relevant" {data}>'
+            "relevant</button>"
+            f'<button type="button" class="qa-judge-button" data-verdict="not relevant" '
+            f"{data}>not relevant</button></div>")
+
+
+def _none_answers(result: SearchResult) -> str:
+    """"answered by none of these", once under a question's hits."""
+    if not result.hits or not result.question:
+        return ""
+    return ('<div class="qa-judge qa-judge-none"><button type="button" '
+            'class="qa-judge-button" data-verdict="none" '
+            f'data-question="{html.escape(result.question, True)}">answered by none of these'
+            "</button></div>")
 
 
 def _also_in(hit: Hit, question: str) -> str:
