@@ -39,6 +39,7 @@ from qa.reading.load import Document, SkippedFile, real_source
 from qa.reading.readers import READERS
 from qa.reading.uploads import UploadRefused, safe_name, store_in_folder
 from qa.searching import shaping
+from qa.searching.facets import Facets, result_facets
 from qa.searching.query import Query, QueryError, parse_query
 from qa.searching.rerank import CrossEncoderReranker, Reranker
 from qa.searching.scope import DocumentFacts, kept_documents
@@ -426,6 +427,13 @@ class QA:
         if self.settings.model == DEFAULT_MODEL and not is_english_script(query.question):
             notices.append(ENGLISH_ONLY_NOTICE)
         return replace(result, notices=notices)
+
+    def facets(self, result: SearchResult) -> Facets:
+        """`result`'s documents counted by type, folder and year (the year as `after:` and
+        `before:` read it), each with the filter that keeps them."""
+        days = {fact.source: fact.modified
+                for fact in self._document_facts(self._current_searcher())}
+        return result_facets(result, days)
 
     def _document_facts(self, searcher: Searcher) -> list[DocumentFacts]:
         """What document filters read of each indexed document, worked out once per opened

@@ -265,3 +265,30 @@ def test_more_like_this_and_one_card_per_document(page) -> None:  # type: ignore
     assert len({groups.nth(n).get_attribute("data-source") for n in range(groups.count())}) \
         == groups.count() >= 2
     shoot(page, "grouped")
+
+
+def test_a_facet_adds_its_filter_a_chip_removes_it_and_history_asks_again(page) -> None:  # type: ignore[no-untyped-def]
+    question = "Which lens does the electric bulb turn behind?"
+    ask(page, question)
+    page.wait_for_selector("#qa-refine .qa-facet[title^='type:']", timeout=60_000)
+    facet = page.locator("#qa-refine .qa-facet[title^='type:']").first
+    suffix = str(facet.get_attribute("title")).removeprefix("type:")
+    facet.click()  # asks the question again with the filter added
+    page.wait_for_selector(f"#qa-refine .qa-chip:has-text('type:{suffix}')", timeout=60_000)
+    box = page.locator("#qa-question textarea")
+    assert box.input_value() == f"{question} type:{suffix}"
+    sources = [hit.get_attribute("data-source") for hit in page.locator(".qa-hit").all()]
+    assert sources and all(str(s).endswith(f".{suffix}") for s in sources), (suffix, sources)
+    shoot(page, "facets")
+    page.locator("#qa-refine .qa-chip-remove").first.click()
+    page.wait_for_function("() => !document.querySelector('#qa-refine .qa-chip')",
+                           timeout=60_000)
+    assert box.input_value() == question
+    # Without sign-in the browser keeps the questions: after a reload, one click asks again.
+    page.reload()
+    past = page.locator(f"#qa-history .qa-past[data-qa-query='{question} type:{suffix}']")
+    past.wait_for(timeout=30_000)
+    assert page.locator("#qa-history .qa-past").first.get_attribute("data-qa-query") == question
+    past.click()
+    page.wait_for_selector(f"#qa-refine .qa-chip:has-text('type:{suffix}')", timeout=60_000)
+    assert box.input_value() == f"{question} type:{suffix}"

@@ -8,7 +8,7 @@ import html
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qa.core.access import EVERYONE, Access
@@ -16,10 +16,12 @@ from qa.embedding.embed import Progress
 from qa.library import QA
 from qa.searching.search import SearchResult
 from qa.serving.api import ApiInputError, PassageNotFound, judge_json
+from qa.serving.history import QuestionHistory
 from qa.serving.signin import SignIn
 from qa.serving.watch import FolderWatcher
 from qa.showing.cite import citation_text, display_source
 from qa.showing.exports import ExportFolder
+from qa.showing.facets_html import render_history, render_refinements
 from qa.showing.hits_html import render_results
 from qa.showing.view_html import PICTURED_VIEW, DocumentViews, ViewRequest, zoomed
 
@@ -76,6 +78,7 @@ class Answer:
     citations: str  # one citation a line
     choices: list[tuple[str, str]]  # the "Show a result in its document" choices
     downloads: list[str] | None  # the result files (Markdown, JSON); None without hits
+    refinements: str = ""  # above the hits: the filters in force as chips, the facets
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ class Handlers:
     views: DocumentViews
     watcher: FolderWatcher | None = None
     signin: SignIn | None = None
+    history: QuestionHistory | None = None  # signed-in readers' recent questions
 
     def access_of(self, headers: Mapping[str, str]) -> Access:
         return EVERYONE if self.signin is None else self.signin.access_of(headers)
@@ -109,7 +113,9 @@ class Handlers:
         broken question raises QuestionRefused."""
         result = self.qa.search(question or "", int(k), mode, sources or None,  # type: ignore[arg-type]
                                 access, group=group)
-        return self._answer(result, access)
+        answer = self._answer(result, access)
+        facets = self.qa.facets(result) if result.hits else None
+        return replace(answer, refinements=render_refinements(question or "", facets))
 
     def similar(self, source: str, paragraph: int, access: Access) -> Answer:
         """The passages most like one passage, as an answer; a notice alone when there is no
@@ -126,6 +132,19 @@ class Handlers:
                      if result.hits else None)
         return Answer(render_results(result), "\n".join(citation_text(h) for h in result.hits),
                       citation_choices(result), downloads)
+
+    def remember(self, question: str, access: Access) -> str:
+        """Keep an answered question in a signed-in reader's history; the history as the page
+        shows it ("" without sign-in: the browser keeps that one)."""
+        if self.history is None or access.user is None:
+            return ""
+        return render_history(self.history.add(access.user, question or ""))
+
+    def recent(self, access: Access) -> str:
+        """A signed-in reader's recent questions as the page shows them."""
+        if self.history is None or access.user is None:
+            return ""
+        return render_history(self.history.recent(access.user))
 
     def view(self, wanted: ViewRequest | None, access: Access) -> Shown:
         if wanted is None:

@@ -27,9 +27,11 @@ from qa.serving.api import (
     status_json,
 )
 from qa.serving.handlers import ActionRefused, Answer, Handlers, Shown
+from qa.serving.history import QuestionHistory
 from qa.serving.signin import SignIn
 from qa.serving.watch import FolderWatcher
 from qa.showing.exports import ExportFolder
+from qa.showing.facets_html import QUERY_HELP
 from qa.showing.hits_html import LIKE_PARAGRAPH_PARAMETER, LIKE_PARAMETER
 from qa.showing.view_html import DocumentViews, ViewRequest
 
@@ -53,6 +55,10 @@ def static_text(name: str) -> str:
 # After a view is shown: the page's address opens it again (bookmark, share), and the cited
 # place is scrolled into view (the answer's box or mark, else the passage).
 SHOW_VIEW = static_text("show_view.js")
+# A click on a facet, a chip's × or a past question asks the question it holds.
+REFINE = static_text("refine.js")
+# The recent questions of a page without sign-in, kept in the browser.
+BROWSER_HISTORY = static_text("history.js")
 # The hits' judging buttons send their judgement through the hidden box of `Judging`.
 JUDGE = static_text("judge.js")
 
@@ -88,6 +94,7 @@ class Asking:
     mode: gr.Radio
     sources: gr.Dropdown
     group: gr.Checkbox
+    history: gr.HTML  # the reader's recent questions, under the box
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,7 @@ class Showing:
     """The results, their citations and downloads, and the document view with its buttons."""
 
     results: gr.HTML
+    refinements: gr.HTML  # above the results: the filters in force as chips, the facets
     citations: gr.Textbox
     downloads: gr.File
     choice: gr.Radio
@@ -105,7 +113,7 @@ class Showing:
 
     @property
     def answer(self) -> list[Any]:
-        return [self.results, self.citations, self.choice, self.downloads]
+        return [self.results, self.citations, self.choice, self.downloads, self.refinements]
 
     @property
     def view(self) -> list[Any]:
@@ -148,7 +156,8 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
     `signin`, every handler answers within what the request's user may read; `views` shows a
     result in its document (one is made when not given)."""
     handlers = Handlers(qa, exports, views or DocumentViews(qa, qa.settings.page_cache_mb
-                                                            * 1_000_000), watcher, signin)
+                                                            * 1_000_000), watcher, signin,
+                        QuestionHistory(qa.settings.index_dir / "history") if signin else None)
     with gr.Blocks(title="qa — ask your documents") as blocks:
         gr.Markdown("## qa — ask your documents\nPassages that answer, with citations you can "
                     "check by hand.")
@@ -165,6 +174,8 @@ def _asking(qa: QA, signed_in: bool) -> Asking:
         question = gr.Textbox(label="Question", placeholder="Ask a question and press Enter",
                               scale=4, elem_id="qa-question", max_length=10_000)
         submit = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
+    gr.HTML(QUERY_HELP, elem_id="qa-query-help")
+    history = gr.HTML(elem_id="qa-history")
     with gr.Row():
         top_k = gr.Slider(1, 20, value=qa.settings.top_k, step=1, label="Results")
         mode = gr.Radio(list(SEARCH_MODES), value=qa.settings.mode, label="Search")
@@ -173,10 +184,11 @@ def _asking(qa: QA, signed_in: bool) -> Asking:
                               value=[], label="Search within (all when empty)")
         group = gr.Checkbox(False, label="One card per document", elem_id="qa-group")
     gr.Examples(EXAMPLES, inputs=question)
-    return Asking(question, submit, top_k, mode, sources, group)
+    return Asking(question, submit, top_k, mode, sources, group, history)
 
 
 def _showing() -> Showing:
+    refinements = gr.HTML(elem_id="qa-refine")
     results = gr.HTML(elem_id="qa-results")
     with gr.Accordion("Citations, downloads and sources", open=True):
         citations = gr.Textbox(label="Citations", lines=3, buttons=["copy"],
@@ -191,7 +203,8 @@ def _showing() -> Showing:
                      (gr.Button("Zoom in +", size="sm", elem_id="qa-zoom-in"), 0, 1)]
         document = gr.HTML(elem_id="qa-document")
         state = gr.State("")
-    return Showing(results, citations, downloads, choice, controls, moves, document, state)
+    return Showing(results, refinements, citations, downloads, choice, controls, moves,
+                   document, state)
 
 
 def _panel(handlers: Handlers, rebuild: bool, uploads: bool) -> Panel:
@@ -215,14 +228,15 @@ def _wire(blocks: gr.Blocks, handlers: Handlers, asking: Asking, showing: Showin
     """Every event of the page, each to its handler."""
     reader = _reader(handlers)
     _wire_index(handlers, reader, asking, panel)
-    ask = _wire_questions(handlers, reader, asking, showing)
+    ask, asked = _wire_questions(handlers, reader, asking, showing)
+    _wire_history(blocks, handlers, reader, asking, asked)
     show = _wire_views(handlers, reader, showing)
 
     def open_address(request: gr.Request) -> tuple[Any, ...]:
         """A page opened at an address a view wrote (?q=...&open=...): the question asked again
         and the view shown, so a bookmarked or shared view opens as it was."""
         params = dict(request.query_params) if request is not None else {}
-        asked: tuple[Any, ...] = (gr.skip(),) * 5
+        asked: tuple[Any, ...] = (gr.skip(),) * (1 + len(showing.answer))
         if params.get("q"):
             settings = handlers.qa.settings
             asked = (params["q"], *ask(params["q"], settings.top_k, settings.mode, None, False,
@@ -235,6 +249,7 @@ def _wire(blocks: gr.Blocks, handlers: Handlers, asking: Asking, showing: Showin
 
     blocks.load(open_address, None, [asking.question, *showing.answer, *showing.view],
                 api_visibility="private").then(None, js=SHOW_VIEW)
+    blocks.load(None, js=REFINE)
     # Not queued: an MCP tool call then runs in the request that passed the guard (who it
     # is from goes with it), not through Gradio's loopback client, which has no sign-in.
     gr.api(_search_api(handlers, reader), api_name="search", queue=False)
@@ -299,8 +314,9 @@ def _wire_index(handlers: Handlers, reader: Reader, asking: Asking, panel: Panel
 
 
 def _wire_questions(handlers: Handlers, reader: Reader, asking: Asking, showing: Showing
-                    ) -> Callable[..., tuple[Any, ...]]:
-    """Asking by Enter and by the button; returns the handler (a page's address asks too)."""
+                    ) -> tuple[Callable[..., tuple[Any, ...]], list[Any]]:
+    """Asking by Enter and by the button; returns the handler (a page's address asks too) and
+    the two events."""
     def ask(question: str, k: float, mode: str, sources: list[str] | None, group: bool,
             request: gr.Request) -> tuple[Any, ...]:
         try:
@@ -310,16 +326,38 @@ def _wire_questions(handlers: Handlers, reader: Reader, asking: Asking, showing:
         return _answered(answer)
 
     inputs = [asking.question, asking.top_k, asking.mode, asking.sources, asking.group]
-    asking.question.submit(ask, inputs, showing.answer, api_name="ask",
-                           api_visibility="undocumented")  # /search is the documented API
-    asking.submit.click(ask, inputs, showing.answer, api_visibility="private")
-    return ask
+    asked = [asking.question.submit(ask, inputs, showing.answer, api_name="ask",
+                                    api_visibility="undocumented"),  # /search is documented
+             asking.submit.click(ask, inputs, showing.answer, api_visibility="private")]
+    return ask, asked
+
+
+def _wire_history(blocks: gr.Blocks, handlers: Handlers, reader: Reader, asking: Asking,
+                  asked: list[Any]) -> None:
+    """Each answered question kept in the reader's history (signed in, on the server; else in
+    the browser), shown under the box from the page's load on."""
+    def remember(question: str, request: gr.Request) -> str:
+        return handlers.remember(question, reader(request))
+
+    def recent(request: gr.Request) -> str:
+        return handlers.recent(reader(request))
+
+    for event in asked:
+        if handlers.signin is not None:
+            event.success(remember, asking.question, asking.history, api_visibility="private")
+        else:
+            event.success(None, asking.question, asking.history, js=BROWSER_HISTORY,
+                          api_visibility="private")
+    if handlers.signin is not None:
+        blocks.load(recent, None, asking.history, api_visibility="private")
+    else:
+        blocks.load(None, None, asking.history, js=BROWSER_HISTORY, api_visibility="private")
 
 
 def _answered(answer: Answer) -> tuple[Any, ...]:
     """An answer as the updates of Showing.answer."""
     return (answer.results, answer.citations, gr.update(choices=answer.choices, value=None),
-            answer.downloads)
+            answer.downloads, answer.refinements)
 
 
 def _whole(text: str | None) -> int:
