@@ -52,6 +52,10 @@ class Line:
     def centre(self) -> float:
         return (self.left + self.right) / 2
 
+    @property
+    def centre_height(self) -> float:
+        return (self.top + self.bottom) / 2
+
 
 @dataclass
 class Block:
@@ -674,6 +678,8 @@ def _starts_paragraph(previous: Line, line: Line, spacing: _Spacing,
     size = max(line.size, 1.0)
     if abs(previous.size - line.size) > 0.1 * size:
         return True  # another size
+    if line.left > previous.right and abs(line.centre_height - previous.centre_height) < size / 2:
+        return False  # further along the same row: a line PDFium cut at a wide space
     left, right = column
     indented = 0.8 * size < line.left - left < 6 * size
     if line.top > previous.top + size:  # back up the page: the next column's first line
@@ -792,6 +798,10 @@ def _joint(text: str, line: str, vocabulary: set[str]) -> str | None:
     if not head or not tail:
         return "\n"
     first, second = head.group(1), tail.group(0)
+    # A word of three parts or more ("Île-de-France") is broken at its own hyphens only: a
+    # typesetter does not hyphenate a compound inside its parts.
+    if end[head.start() - 1 : head.start()] == "-" or line[tail.end() : tail.end() + 1] == "-":
+        return ""
     if _is_line_break_hyphen(first, second, vocabulary):
         return None
     return ""  # a real hyphen: "well-" + "kept" stays "well-kept"
@@ -799,7 +809,10 @@ def _joint(text: str, line: str, vocabulary: set[str]) -> str | None:
 
 def _is_line_break_hyphen(first: str, second: str, vocabulary: set[str]) -> bool:
     """Was this hyphen put in to break a word at the line end? The document's own words decide
-    first, then an English word list: "informa-tion" is one word, "tech-oriented" two."""
+    first, then an English word list: "informa-tion" is one word, "tech-oriented" two. A
+    compound's parts are both words ("X-ray" too), while a word broken between syllables leaves
+    at least one piece that is none, though the other may be ("Harthac-nut", "polynomi-ally"):
+    a word of the list or one the document writes whole elsewhere."""
     joined, compound = (first + second).lower(), f"{first}-{second}".lower()
     if joined in vocabulary:
         return True
@@ -808,7 +821,14 @@ def _is_line_break_hyphen(first: str, second: str, vocabulary: set[str]) -> bool
     words = _english_words()
     if joined in words:
         return True
-    return not (len(second) > 1 and second.lower() in words)
+    first_word = len(first) == 1 or first.lower() in words or first.lower() in vocabulary \
+        or first.lower() in _PREFIXES
+    second_word = len(second) > 1 and second.lower() in words
+    return not (first_word and second_word)
+
+
+# Prefixes English sets with a hyphen ("multi-member") that the word list lacks as words.
+_PREFIXES = frozenset({"multi", "pre", "intra", "neo", "trans", "tri", "tele"})
 
 
 @functools.lru_cache(maxsize=1)
