@@ -273,27 +273,35 @@ def show_settings(markdown: bool) -> None:
 @click.argument("question")
 @setting_flag("top_k")
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as JSON.")
+@setting_flag("collapse", "no_collapse", is_flag=True,
+              help="Show every copy of a passage (default: near-duplicates are shown once, "
+                   "with where else they are; or QA_COLLAPSE).")
+@click.option("--group", is_flag=True,
+              help="One entry per document: the k best documents, each with its passages.")
 @docs_option
 @index_option
 @model_option
 @mode_option
 @backend_options
-def ask(question: str, top_k: int | None, as_json: bool, docs: Path | None,
-        index_dir: Path | None, model: str | None, mode: str | None, where: dict[str, Any]
-        ) -> None:
+def ask(question: str, top_k: int | None, as_json: bool, no_collapse: bool, group: bool,
+        docs: Path | None, index_dir: Path | None, model: str | None, mode: str | None,
+        where: dict[str, Any]) -> None:
     """Print the passages that best answer QUESTION, with citations."""
-    from qa.showing.cite import hit_to_terminal, result_to_json
+    from qa.showing.cite import group_to_terminal, hit_to_terminal, result_to_json
 
     with user_errors():
-        settings = make_settings(docs, index_dir, model=model, mode=mode, top_k=top_k, **where)
-        result = open_qa(settings, quiet=as_json).search(question)
+        settings = make_settings(docs, index_dir, model=model, mode=mode, top_k=top_k,
+                                 collapse=False if no_collapse else None, **where)
+        result = open_qa(settings, quiet=as_json).search(question, group=group)
         if as_json:
             click.echo(json.dumps(result_to_json(result, settings.server_url), indent=1,
                                   ensure_ascii=False))
             return
         for notice in result.notices:
             click.echo(notice)
-        for hit in result.hits:
+        for number, shown in enumerate(result.groups or [], 1):
+            click.echo(group_to_terminal(shown, number) + "\n")
+        for hit in result.hits if result.groups is None else []:
             click.echo(hit_to_terminal(hit) + "\n")
 
 

@@ -8,10 +8,12 @@ import time
 import unicodedata
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 from qa.chunking.chunk import CHUNKING_VERSION, ChunkedCorpus, Passage
 from qa.core.access import EVERYONE, Access
+from qa.core.files import Stamp
 from qa.core.languages import is_english_script
 from qa.core.settings import DEFAULT_MODEL, SEARCH_MODES, SearchMode, Settings
 from qa.embedding.embed import Embedder, Encoder, Progress
@@ -20,17 +22,24 @@ from qa.indexing.build import BuildIdentity, BuildOptions, Shard
 from qa.indexing.catalog import Catalog, kept_document, read_folder
 from qa.indexing.indexer import IndexReport, build_index, identity
 from qa.indexing.store import IndexUnusableError
+from qa.reading.in_flight import ReadsInFlight
 from qa.reading.isolation import ReadLimits, read_files
 from qa.reading.load import Document, SkippedFile, real_source
 from qa.reading.readers import READERS
 from qa.reading.uploads import UploadRefused, safe_name, store_in_folder
+from qa.searching import shaping
+from qa.searching.query import Query, QueryError, parse_query
 from qa.searching.rerank import CrossEncoderReranker, Reranker
+from qa.searching.scope import DocumentFacts, kept_documents
 from qa.searching.search import Searcher, SearchResult
 
 ENGLISH_ONLY_NOTICE = (
     "The bundled model reads English only: for this question, trust its word matches (BM25), "
     "not its matches by meaning. For other languages, index with --model and a multilingual "
     "sentence-transformers folder.")
+
+NOTHING_MATCHES = ("Nothing matches: no passage of the documents searched passes every filter "
+                   "and constraint of the query (docs/search.md).")
 
 log = logging.getLogger(__name__)
 
@@ -83,21 +92,31 @@ class AddedDocuments:
 Corpus = Callable[[], ChunkedCorpus]
 
 
-def folder_corpus(settings: Settings) -> Corpus:
+def folder_corpus(settings: Settings, reads: ReadsInFlight | None = None) -> Corpus:
     """The documents folder, read through the catalogue kept in the index folder: an unchanged
     file is not read again (a file of one huge line, or of headings only, has text but nothing
-    to search: it is skipped with that reason)."""
+    to search: it is skipped with that reason). With `reads`, a long read may outlive the
+    build that started it (while a watcher follows the folder)."""
 
     def read() -> ChunkedCorpus:
         catalog = Catalog(settings.index_dir / "catalog", CHUNKING_VERSION)
         return read_folder(settings.docs_dir, settings.max_file_bytes, ReadLimits.of(settings),
-                           catalog)
+                           catalog, reads)
 
     return read
 
 
 class QuestionRefused(ValueError):
     """A question that cannot be searched; the message says why, for the user."""
+
+
+def read_query(text: str) -> Query:
+    """The query a cleaned question spells (qa.searching.query); QuestionRefused names the part
+    that cannot be read."""
+    try:
+        return parse_query(text)
+    except QueryError as error:
+        raise QuestionRefused(f"query: {error}") from error
 
 
 def clean_question(question: str, limit: int) -> tuple[str, list[str]]:
@@ -128,13 +147,16 @@ class QA:
         self.embedder: Encoder = embedder or Embedder(
             settings.model, settings.batch_size, settings.threads, settings.encoder,
             Path(settings.onnx_cache) if settings.onnx_cache else None, settings.build_precision)
-        self._corpus = corpus or folder_corpus(settings)
+        # The folder's reads, which a watcher lets outlive its batches (qa.serving.watch).
+        self.reads = ReadsInFlight()
+        self._corpus = corpus or folder_corpus(settings, self.reads)
         self._reranker: Reranker | None = (
             CrossEncoderReranker(settings.reranker) if settings.reranker else None)
         self._searcher: Searcher | None = None
         self._build_lock = threading.Lock()
         self.last_report: IndexReport | None = None
         self._documents: tuple[Searcher, list[IndexedDocument]] | None = None
+        self._facts: tuple[Searcher, list[DocumentFacts]] | None = None
 
     @classmethod
     def open(cls, settings: Settings, progress: Progress | None = None,
@@ -350,16 +372,22 @@ class QA:
         return path if path.is_file() else None
 
     def search(self, question: str, k: int | None = None, mode: SearchMode | None = None,
-               sources: Collection[str] | None = None, access: Access = EVERYONE
-               ) -> SearchResult:
+               sources: Collection[str] | None = None, access: Access = EVERYONE, *,
+               collapse: bool | None = None, group: bool = False) -> SearchResult:
         """The best passages for a question, among `sources` (all when empty) that `access` may
-        read: the filter goes before ranking, so every one of the k hits is readable. A blank
-        question gives no hits and a notice; a broken one raises QuestionRefused."""
+        read: the filter goes before ranking, so every one of the k hits is readable. The
+        question may hold the query syntax (phrases, +word, -word, filters: docs/search.md),
+        whose filters and constraints also apply before ranking. A blank question gives no hits
+        and a notice; a broken or malformed one raises QuestionRefused. Near-duplicate
+        passages are shown once (their places in the kept hit's `copies`) unless `collapse`
+        is False (default: settings.collapse); with `group`, the k best documents, each with
+        its hits (SearchResult.groups; docs/results.md)."""
         mode = mode or self.settings.mode
         if mode not in SEARCH_MODES:
             raise ValueError(f"mode must be one of {', '.join(SEARCH_MODES)}, not {mode!r}")
         text, notices = clean_question(question, self.settings.max_question_chars)
-        if not text:
+        query = read_query(text)
+        if not query.question:
             return SearchResult(question, [], ["Please type a question."])
         count = max(1, self.settings.top_k if k is None else k)
         searcher = self._current_searcher()
@@ -371,12 +399,98 @@ class QA:
             sources = [s for s in sources if access.may_read(s)] if sources else readable
             if not sources:
                 return SearchResult(text, [], ["None of the indexed documents is yours to read."])
-        hits = searcher.search(text, count, mode, sources)
-        if not hits or hits[0].below_threshold:
+        if query.filters_documents:
+            kept = set(kept_documents(query, self._document_facts(searcher)))
+            sources = [s for s in sources if s in kept] if sources else sorted(kept)
+            if not sources:
+                return SearchResult(text, [], [NOTHING_MATCHES])
+        result = self._shaped(
+            searcher, lambda depth: SearchResult(text, searcher.search(query.question, depth, mode,
+                                                                       sources, query)),
+            count, self.settings.collapse if collapse is None else collapse, group)
+        if not result.hits and query.filters_passages:
+            notices.append(NOTHING_MATCHES)
+        elif result.no_good_match:
             notices.append("No good match: no passage is close to this question.")
-        if self.settings.model == DEFAULT_MODEL and not is_english_script(text):
+        if self.settings.model == DEFAULT_MODEL and not is_english_script(query.question):
             notices.append(ENGLISH_ONLY_NOTICE)
-        return SearchResult(text, hits, notices)
+        return replace(result, notices=notices)
+
+    def _document_facts(self, searcher: Searcher) -> list[DocumentFacts]:
+        """What document filters read of each indexed document, worked out once per opened
+        index: its title, and its file's modification day as the catalogue last saw it (or as
+        the file says now, where this process keeps no catalogue: a reader of a shared index)."""
+        cached = self._facts
+        if cached is not None and cached[0] is searcher:
+            return cached[1]
+        stamps = Catalog(self.settings.index_dir / "catalog", CHUNKING_VERSION).files
+        facts = []
+        for document in indexed_documents(searcher):
+            stamp = stamps[document.source][0] if document.source in stamps else \
+                Stamp.of_or_none(self.settings.docs_dir / document.source)
+            modified = None if stamp is None else date.fromtimestamp(stamp.mtime_ns / 1e9)
+            facts.append(DocumentFacts(document.source, document.title, modified))
+        self._facts = (searcher, facts)
+        return facts
+
+    def similar(self, source: str, paragraph: int, k: int | None = None,
+                access: Access = EVERYONE, *, same_document: bool = False,
+                collapse: bool | None = None) -> SearchResult | None:
+        """The passages closest to passage `paragraph` of `source` by its stored vector, best
+        first, among what `access` may read; passages of its own document only with
+        `same_document` (never the passage itself). None when no such passage is indexed or
+        `access` may not read it: the two are one answer, so an unreadable passage is never
+        confirmed. Near-duplicates collapse as in `search`."""
+        if not access.may_read(source):
+            return None
+        searcher = self._current_searcher()
+        number = _passage_number(searcher, source, paragraph)
+        if number is None:
+            return None
+        sources = None if access.everything else access.readable(searcher.sources)
+        if sources is not None and not same_document:
+            sources = [name for name in sources if name != source]
+        if sources == []:
+            return SearchResult("", [], [f"More like {source} ¶ {paragraph}: no other document "
+                                         "is yours to read."])
+        excluded = None if same_document else source
+        result = self._shaped(
+            searcher, lambda depth: SearchResult("", searcher.similar(number, depth, sources,
+                                                                      excluded)),
+            max(1, self.settings.top_k if k is None else k),
+            self.settings.collapse if collapse is None else collapse, False)
+        return replace(result, notices=[f"More like {source} ¶ {paragraph}."])
+
+    @staticmethod
+    def _shaped(searcher: Searcher, ranked: Callable[[int], SearchResult], count: int,
+                collapse: bool, group: bool) -> SearchResult:
+        """`ranked(depth)`'s best `depth` hits, shaped (qa.searching.shaping) to `count`
+        passages or documents. Collapsing and grouping fold hits together, so more are ranked
+        (deeper each time) until `count` are shown or no more are found."""
+        if not (collapse or group):
+            return ranked(count)
+        depth = count * _DEPTH_STEP
+        while True:
+            result = ranked(depth)
+            with searcher.one_thread():
+                vectors = (searcher.passage_vectors([hit.number for hit in result.hits])
+                           if collapse else None)
+                shaped = shaping.shape(result, count, vectors, collapse, group)
+            if shaping.shown_count(shaped) >= count or len(result.hits) < depth:
+                return shaped
+            depth *= _DEPTH_STEP
+
+
+# How many times more hits a shaped search ranks, each time it needs more (see QA._shaped).
+_DEPTH_STEP = 4
+
+
+def _passage_number(searcher: Searcher, source: str, paragraph: int) -> int | None:
+    """The index's number for passage `paragraph` of `source`, or None when there is none."""
+    numbers = searcher.index.numbers_in(source)
+    items = searcher.index.passages(numbers.tolist())
+    return next((int(number) for number, item in zip(numbers, items, strict=True)
+                 if item.passage.paragraph == paragraph), None)
 
 
 def _in_folder(folder: str, name: str) -> str:

@@ -22,6 +22,28 @@ SEEDS = REPO / "seeds"
 SHARED = REPO.parent / "shared"
 
 
+# Fixtures that load the real model (in the test process or in a server it starts). A test that
+# asks for one is marked `slow` by itself, so `pytest -m "not slow"` (the fast lane, see
+# DEVELOPERS.md) runs only what the tiny encoder (tests/encoders.py) or no encoder can check.
+# Tests that load the model some other way (a `qa` subprocess, a server of their own) carry
+# `@pytest.mark.slow` themselves.
+REAL_MODEL_FIXTURES = {"embedder", "seeds_qa", "app_url", "team_server"}  # team_server: test_signin.py
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture()
+def tiny_encoder():  # type: ignore[no-untyped-def]
+    """The tiny real encoder (tests/encoders.py): for the mechanics of a build, no model."""
+    from encoders import HashingEncoder
+
+    return HashingEncoder()
+
+
 @pytest.fixture(scope="session")
 def embedder():  # type: ignore[no-untyped-def]
     from qa.embedding.embed import Embedder

@@ -106,17 +106,24 @@ class MemoryIndex:
     def passages_in(self, source: str) -> list[store.IndexedPassage]:
         return [item for item in self._build.passages if item.passage.source == source]
 
+    def numbers_in(self, source: str) -> np.ndarray:
+        return np.array([n for n, item in enumerate(self._build.passages)
+                         if item.passage.source == source], dtype=np.int64)
+
     def all_passages(self) -> list[store.IndexedPassage]:
         return list(self._build.passages)
 
-    def _chosen(self, sources: Collection[str] | None) -> np.ndarray:
+    def _chosen(self, sources: Collection[str] | None, numbers: np.ndarray | None = None
+                ) -> np.ndarray:
+        allowed = None if numbers is None else set(numbers.tolist())
         return np.array([n for n, source in enumerate(self._sources)
-                         if not sources or source in sources], dtype=np.int64)
+                         if (not sources or source in sources)
+                         and (allowed is None or n in allowed)], dtype=np.int64)
 
-    def dense_candidates(self, query: np.ndarray, depth: int,
-                         sources: Collection[str] | None) -> np.ndarray:
-        if sources:
-            return self._chosen(sources)
+    def dense_candidates(self, query: np.ndarray, depth: int, sources: Collection[str] | None,
+                         numbers: np.ndarray | None = None) -> np.ndarray:
+        if sources or numbers is not None:
+            return self._chosen(sources, numbers)
         order = np.argsort(-(self._build.vectors @ query), kind="stable")
         return np.array(list(dict.fromkeys(self._owners[order].tolist()))[:depth], dtype=np.int64)
 
@@ -128,9 +135,9 @@ class MemoryIndex:
         return (self._build.vectors[rows], counts,
                 np.array([item.window_count for item in items], dtype=np.int64))
 
-    def lexical_top(self, words: Sequence[str], depth: int,
-                    sources: Collection[str] | None) -> np.ndarray:
-        chosen = self._chosen(sources)
+    def lexical_top(self, words: Sequence[str], depth: int, sources: Collection[str] | None,
+                    numbers: np.ndarray | None = None) -> np.ndarray:
+        chosen = self._chosen(sources, numbers)
         scores = self.lexical_scores(Counter(words), chosen)
         order = np.argsort(-scores, kind="stable")[:depth]
         return chosen[order[scores[order] > 0]]

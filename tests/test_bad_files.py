@@ -49,11 +49,11 @@ def test_symlink_loop_is_skipped(tmp_path: Path) -> None:
         "loop-a.txt": "symlink loop", "loop-b.txt": "symlink loop"}
 
 
-def test_file_name_that_is_not_utf8_is_skipped_by_name(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+def test_file_name_that_is_not_utf8_is_skipped_by_name(tmp_path: Path, tiny_encoder) -> None:  # type: ignore[no-untyped-def]
     docs = folder_with(tmp_path)
     (docs / os.fsdecode(b"caf\xe9.txt")).write_text("Cafe\n\nA note about the cafe menu.",
                                                     encoding="utf-8")
-    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=embedder)
+    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=tiny_encoder)
     report = qa.index()
     assert report.files == 1
     assert [(s.source, s.reason) for s in report.skipped] == [
@@ -84,23 +84,23 @@ def test_unreadable_entry_is_skipped(tmp_path: Path) -> None:
     assert {s.source for s in loaded.skipped} == {"pipe.txt", "dangling.txt"}
 
 
-def test_file_with_no_passage_is_named(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+def test_file_with_no_passage_is_named(tmp_path: Path, tiny_encoder) -> None:  # type: ignore[no-untyped-def]
     docs = folder_with(tmp_path)
     (docs / "one-line.txt").write_text("x" * 5_000_000, encoding="utf-8")
-    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=embedder)
+    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=tiny_encoder)
     report = qa.index()
     assert [(s.source, s.reason.split(":")[0]) for s in report.skipped] == [
         ("one-line.txt", "no passage")]
     assert report.passages == 1
 
 
-def test_odd_names_work_in_page_citations_and_document_view(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+def test_odd_names_work_in_page_citations_and_document_view(tmp_path: Path, tiny_encoder) -> None:  # type: ignore[no-untyped-def]
     names = ["tab\there.txt", "new\nline.txt", "<b onmouseover=alert(1)>x.txt"]
     docs = folder_with(tmp_path)
     for number, name in enumerate(names):
         (docs / name).write_text(f"Odd {number}\n\nThe zeppelin number {number} carries "
                                  "mail across the northern sea.", encoding="utf-8")
-    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=embedder)
+    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=tiny_encoder)
     assert qa.index().files == 4
     result = qa.search("zeppelin carries mail", k=4, mode="lexical")
     assert {hit.passage.source for hit in result.hits} >= set(names)
@@ -123,10 +123,10 @@ def citations_of(result) -> str:  # type: ignore[no-untyped-def]
     return " | ".join(citation_text(hit) for hit in result.hits)
 
 
-def test_failed_build_leaves_no_folder(tmp_path: Path, embedder, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_failed_build_leaves_no_folder(tmp_path: Path, tiny_encoder, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     docs = folder_with(tmp_path)
     index = tmp_path / "index"
-    qa = QA(Settings(docs_dir=docs, index_dir=index), embedder=embedder)
+    qa = QA(Settings(docs_dir=docs, index_dir=index), embedder=tiny_encoder)
 
     def broken(*_: object) -> None:
         raise OSError("disk full")
@@ -137,10 +137,10 @@ def test_failed_build_leaves_no_folder(tmp_path: Path, embedder, monkeypatch) ->
     assert list(index.glob("build-*")) == []
 
 
-def test_next_build_removes_leftovers_of_killed_builds(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+def test_next_build_removes_leftovers_of_killed_builds(tmp_path: Path, tiny_encoder) -> None:  # type: ignore[no-untyped-def]
     docs = folder_with(tmp_path)
     index = tmp_path / "index"
-    qa = QA(Settings(docs_dir=docs, index_dir=index), embedder=embedder)
+    qa = QA(Settings(docs_dir=docs, index_dir=index), embedder=tiny_encoder)
     qa.index()
     live = store.read_manifest(index).build
     (index / "build-20260101-000000-dead").mkdir()
@@ -185,10 +185,10 @@ def test_second_build_waits_for_the_first_then_reports(tmp_path: Path, embedder)
     assert QA(settings, embedder=embedder).index().rebuilt_because == ""
 
 
-def test_verify_rehashes_everything_and_names_damage(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+def test_verify_rehashes_everything_and_names_damage(tmp_path: Path, tiny_encoder) -> None:  # type: ignore[no-untyped-def]
     docs = folder_with(tmp_path)
     index = tmp_path / "index"
-    QA.open(Settings(docs_dir=docs, index_dir=index), embedder=embedder)
+    QA.open(Settings(docs_dir=docs, index_dir=index), embedder=tiny_encoder)
     arguments = ["verify", "--docs", str(docs), "--index", str(index)]
     clean = CliRunner().invoke(main, arguments)
     assert clean.exit_code == 0 and "files match their checksums" in clean.stdout, clean.output
@@ -205,16 +205,16 @@ def test_verify_rehashes_everything_and_names_damage(tmp_path: Path, embedder) -
     assert json.loads((index / store.MANIFEST_NAME).read_text())["build"]
 
 
-def test_an_index_nobody_may_write_to_still_answers(tmp_path: Path, embedder, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_an_index_nobody_may_write_to_still_answers(tmp_path: Path, tiny_encoder, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     docs = folder_with(tmp_path)
     index = tmp_path / "index"
     settings = Settings(docs_dir=docs, index_dir=index)
-    QA.open(settings, embedder=embedder)
+    QA.open(settings, embedder=tiny_encoder)
     (index / store.LOCK_NAME).unlink()
     # Root may write anywhere, so the test says what a read-only folder would answer.
     real_access = os.access
     monkeypatch.setattr(os, "access", lambda path, mode: False if Path(path) == index
                         else real_access(path, mode))
-    reader = QA.open(settings, embedder=embedder)
+    reader = QA.open(settings, embedder=tiny_encoder)
     assert reader.search("lighthouse keeper log", k=1).hits[0].passage.source == "good.txt"
     assert not (index / store.LOCK_NAME).exists()

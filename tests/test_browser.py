@@ -246,3 +246,22 @@ def test_results_and_views_are_reached_with_the_keyboard(page) -> None:  # type:
     page.keyboard.press("PageDown")
     page.wait_for_function("() => document.querySelector('#qa-document .qa-text-whole')"
                            ".scrollTop > 0", timeout=5_000)
+
+
+def test_more_like_this_and_one_card_per_document(page) -> None:  # type: ignore[no-untyped-def]
+    ask(page, "Who co-organised the 2018 PAROS workshop?")
+    page.wait_for_selector(".qa-hit", timeout=60_000)
+    source = page.locator(".qa-hit").first.get_attribute("data-source")
+    page.locator(".qa-hit .qa-like").first.click()  # the page opens again at ?like=...
+    page.wait_for_selector(".qa-notice:has-text('More like')", timeout=60_000)
+    page.wait_for_selector(".qa-hit", timeout=60_000)
+    assert "like=" in page.url
+    sources = [hit.get_attribute("data-source") for hit in page.locator(".qa-hit").all()]
+    assert sources and source not in sources, (source, sources)
+    page.locator("#qa-group input").check()
+    ask(page, "Who co-organised the 2018 PAROS workshop?")
+    page.wait_for_selector(".qa-group", timeout=60_000)
+    groups = page.locator(".qa-group")
+    assert len({groups.nth(n).get_attribute("data-source") for n in range(groups.count())}) \
+        == groups.count() >= 2
+    shoot(page, "grouped")

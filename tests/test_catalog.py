@@ -48,23 +48,23 @@ def folder_qa(tmp_path: Path, embedder) -> QA:  # type: ignore[no-untyped-def]
     return QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=embedder)
 
 
-def test_an_unchanged_folder_reads_and_chunks_nothing(tmp_path: Path, embedder,  # type: ignore[no-untyped-def]
+def test_an_unchanged_folder_reads_and_chunks_nothing(tmp_path: Path, tiny_encoder,  # type: ignore[no-untyped-def]
                                                       reads: list[str]) -> None:
-    qa = folder_qa(tmp_path, embedder)
+    qa = folder_qa(tmp_path, tiny_encoder)
     first = qa.index()
     assert sorted(r for r in reads if r.startswith("read")) == [
         "read garden.md", "read harbour.txt", "read report.pdf", "read scan.pdf"]
     assert [s.source for s in first.skipped] == ["scan.pdf"]
     reads.clear()
-    again = QA(qa.settings, embedder=embedder).index()  # a new process: `qa ask`, `qa serve`
+    again = QA(qa.settings, embedder=tiny_encoder).index()  # a new process: `qa ask`, `qa serve`
     assert reads == []
     assert (again.rebuilt_because, again.files, again.passages) == ("", 3, first.passages)
     assert again.skipped == first.skipped  # the scan's reason, remembered, not read again
 
 
-def test_touched_and_renamed_files_are_hashed_not_extracted(tmp_path: Path, embedder,  # type: ignore[no-untyped-def]
+def test_touched_and_renamed_files_are_hashed_not_extracted(tmp_path: Path, tiny_encoder,  # type: ignore[no-untyped-def]
                                                             reads: list[str]) -> None:
-    qa = folder_qa(tmp_path, embedder)
+    qa = folder_qa(tmp_path, tiny_encoder)
     qa.index()
     docs = qa.settings.docs_dir
     os.utime(docs / "garden.md", ns=(1, 1))
@@ -79,9 +79,9 @@ def test_touched_and_renamed_files_are_hashed_not_extracted(tmp_path: Path, embe
     assert "report.pdf" not in qa.searcher.sources
 
 
-def test_an_edited_file_is_read_once_and_a_deleted_one_leaves(tmp_path: Path, embedder,  # type: ignore[no-untyped-def]
+def test_an_edited_file_is_read_once_and_a_deleted_one_leaves(tmp_path: Path, tiny_encoder,  # type: ignore[no-untyped-def]
                                                               reads: list[str]) -> None:
-    qa = folder_qa(tmp_path, embedder)
+    qa = folder_qa(tmp_path, tiny_encoder)
     qa.index()
     docs = qa.settings.docs_dir
     write(docs, "harbour.txt", "Harbour\n\nThe harbour master logs every ship that enters the "
@@ -97,14 +97,14 @@ def test_an_edited_file_is_read_once_and_a_deleted_one_leaves(tmp_path: Path, em
     assert qa.index().rebuilt_because == "" and reads == []
 
 
-def test_an_empty_folder_is_an_error_until_it_held_documents(tmp_path: Path, embedder  # type: ignore[no-untyped-def]
+def test_an_empty_folder_is_an_error_until_it_held_documents(tmp_path: Path, tiny_encoder  # type: ignore[no-untyped-def]
                                                               ) -> None:
     """A folder that never held a document is a mistake worth saying (a wrong path); one whose
     documents were all deleted is an index of nothing, never one of the deleted files."""
     docs = tmp_path / "docs"
     docs.mkdir()
     write(docs, "scan.pdf", image_only_pdf())
-    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=embedder)
+    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=tiny_encoder)
     with pytest.raises(DocumentFolderError, match=r"no usable documents .*\(1 skipped\)"):
         qa.index()
     write(docs, "garden.md", "# Garden\n\nThe garden grows tomatoes and basil along the wall.")
@@ -115,15 +115,15 @@ def test_an_empty_folder_is_an_error_until_it_held_documents(tmp_path: Path, emb
     assert [skip.source for skip in report.skipped] == ["scan.pdf"]
 
 
-def test_a_damaged_catalogue_is_read_again_from_the_files(tmp_path: Path, embedder,  # type: ignore[no-untyped-def]
+def test_a_damaged_catalogue_is_read_again_from_the_files(tmp_path: Path, tiny_encoder,  # type: ignore[no-untyped-def]
                                                           reads: list[str]) -> None:
-    qa = folder_qa(tmp_path, embedder)
+    qa = folder_qa(tmp_path, tiny_encoder)
     first = qa.index()
     entries = qa.settings.index_dir / "catalog" / "entries.json"
     entries.write_text("{not json", encoding="utf-8")
     shutil.rmtree(qa.settings.index_dir / "catalog" / "documents")
     reads.clear()
-    report = QA(qa.settings, embedder=embedder).index()
+    report = QA(qa.settings, embedder=tiny_encoder).index()
     assert sorted(r for r in reads if r.startswith("read")) == [
         "read garden.md", "read harbour.txt", "read report.pdf", "read scan.pdf"]
     assert report.rebuilt_because == "" and report.passages == first.passages
@@ -131,9 +131,9 @@ def test_a_damaged_catalogue_is_read_again_from_the_files(tmp_path: Path, embedd
         "garden.md", "harbour.txt", "report.pdf", "scan.pdf"}
 
 
-def test_a_new_chunking_version_chunks_again_without_reading(tmp_path: Path, embedder,  # type: ignore[no-untyped-def]
+def test_a_new_chunking_version_chunks_again_without_reading(tmp_path: Path, tiny_encoder,  # type: ignore[no-untyped-def]
                                                               reads: list[str]) -> None:
-    qa = folder_qa(tmp_path, embedder)
+    qa = folder_qa(tmp_path, tiny_encoder)
     qa.index()
     kept = catalog.Catalog(qa.settings.index_dir / "catalog", chunking_version=-1)
     limits = catalog.ReadLimits()
@@ -146,8 +146,8 @@ def test_a_new_chunking_version_chunks_again_without_reading(tmp_path: Path, emb
     assert set(corpus.files) == {"garden.md", "harbour.txt", "report.pdf"}
 
 
-def test_verify_finds_an_edit_that_kept_size_time_and_inode(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
-    qa = folder_qa(tmp_path, embedder)
+def test_verify_finds_an_edit_that_kept_size_time_and_inode(tmp_path: Path, tiny_encoder) -> None:  # type: ignore[no-untyped-def]
+    qa = folder_qa(tmp_path, tiny_encoder)
     qa.index()
     path = qa.settings.docs_dir / "garden.md"
     status = path.stat()
@@ -161,38 +161,39 @@ def test_verify_finds_an_edit_that_kept_size_time_and_inode(tmp_path: Path, embe
     assert "potatoes" in qa.search("What does the garden grow?").hits[0].passage.text
 
 
+@pytest.mark.slow  # takes long (waits out time limits)
 @pytest.mark.usefixtures("faulty_readers")
 def test_a_file_that_ran_out_of_time_is_tried_again_only_under_other_limits(  # type: ignore[no-untyped-def]
-        tmp_path: Path, embedder, reads: list[str]) -> None:
+        tmp_path: Path, tiny_encoder, reads: list[str]) -> None:
     """A watched folder applies many batches: a file that hangs its reader must not cost its
     time-out in every one of them. Raised limits try it again."""
-    qa = folder_qa(tmp_path, embedder)
+    qa = folder_qa(tmp_path, tiny_encoder)
     write(qa.settings.docs_dir, "hang-reader.txt", "Never read\n\nIts reader never answers.")
     settings = qa.settings.with_overrides(read_seconds=2.0)
-    first = QA(settings, embedder=embedder).index()
+    first = QA(settings, embedder=tiny_encoder).index()
     assert "read hang-reader.txt" in reads
     [slow] = [s for s in first.skipped if s.source == "hang-reader.txt"]
     assert "took longer than 2 s" in slow.reason
     reads.clear()
-    again = QA(settings, embedder=embedder).index()
+    again = QA(settings, embedder=tiny_encoder).index()
     assert reads == [] and slow in again.skipped
     reads.clear()
-    QA(settings.with_overrides(read_seconds=2.5), embedder=embedder).index()
+    QA(settings.with_overrides(read_seconds=2.5), embedder=tiny_encoder).index()
     assert "read hang-reader.txt" in reads
 
 
-def test_a_lost_extraction_is_read_again_when_a_build_needs_it(tmp_path: Path, embedder,  # type: ignore[no-untyped-def]
+def test_a_lost_extraction_is_read_again_when_a_build_needs_it(tmp_path: Path, tiny_encoder,  # type: ignore[no-untyped-def]
                                                                 reads: list[str]) -> None:
     """Opening an index does not check that each cached document is still there; a build that
     needs one that is gone reads its file again."""
-    qa = folder_qa(tmp_path, embedder)
+    qa = folder_qa(tmp_path, tiny_encoder)
     qa.index()
     shutil.rmtree(qa.settings.index_dir / "catalog" / "documents")
     reads.clear()
-    assert QA(qa.settings, embedder=embedder).index().rebuilt_because == ""
+    assert QA(qa.settings, embedder=tiny_encoder).index().rebuilt_because == ""
     assert reads == []  # nothing changed: nothing needed
     write(qa.settings.docs_dir, "new.txt", "New\n\nThe ferry to the island leaves at nine.")
-    report = QA(qa.settings, embedder=embedder).index()
+    report = QA(qa.settings, embedder=tiny_encoder).index()
     assert report.embedded_passages == 1
     assert sorted(r for r in reads if r.startswith("read")) == [
         "read garden.md", "read harbour.txt", "read new.txt", "read report.pdf"]

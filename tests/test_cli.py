@@ -23,6 +23,7 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.mark.slow  # indexes the seeds with the real model (index_dir)
 def test_ask_json_has_citation_fields(index_dir: Path) -> None:
     result = CliRunner().invoke(main, ["ask", "Who co-organised the 2018 PAROS workshop?", "-k",
                                        "3", "--json", "--docs", str(SEEDS), "--index",
@@ -38,6 +39,7 @@ def test_ask_json_has_citation_fields(index_dir: Path) -> None:
     assert hits[0]["source"] == "001_3bdd3841a68f260c.txt" and hits[0]["paragraph"] == 1
 
 
+@pytest.mark.slow  # indexes the seeds with the real model (index_dir)
 def test_eval_json_keys(index_dir: Path) -> None:
     result = CliRunner().invoke(main, ["eval", str(SHARED / "eval" / "seeds-dev.jsonl"), "--json",
                                        "--docs", str(SEEDS), "--index", str(index_dir)])
@@ -49,6 +51,7 @@ def test_eval_json_keys(index_dir: Path) -> None:
     assert 0 < figures["search_ms_p50"] <= figures["search_ms_p95"], figures
 
 
+@pytest.mark.slow  # qa index loads the real model before it looks at the folder
 def test_missing_folder_is_one_line_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["index", str(tmp_path / "nowhere"), "--index",
                                        str(tmp_path / "i")])
@@ -56,6 +59,7 @@ def test_missing_folder_is_one_line_error(tmp_path: Path) -> None:
     assert "does not exist" in result.stderr and "Traceback" not in result.output
 
 
+@pytest.mark.slow  # indexes the seeds with the real model (index_dir)
 def test_bad_question_file_is_a_clear_error(tmp_path: Path, index_dir: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": 1}\n', encoding="utf-8")
@@ -64,6 +68,7 @@ def test_bad_question_file_is_a_clear_error(tmp_path: Path, index_dir: Path) -> 
     assert result.exit_code == 1 and "not a question record" in result.stderr
 
 
+@pytest.mark.slow  # takes long (imports sentence-transformers and torch)
 @pytest.mark.parametrize("model", ["/no/such/model/folder", "nobody/no-such-model"])
 def test_missing_model_fails_fast_with_a_message(model: str) -> None:
     with pytest.raises(ModelUnavailableError, match="cannot load embedding model"):

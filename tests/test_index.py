@@ -134,7 +134,7 @@ def test_an_index_of_the_earlier_format_is_rebuilt_from_its_own_vectors(small) -
     assert qa.search("tomatoes", k=1).hits[0].passage.source == "b.md"
 
 
-def test_passage_table_not_matching_vectors_is_refused(small, embedder) -> None:  # type: ignore[no-untyped-def]
+def test_passage_table_not_matching_vectors_is_refused(small, tiny_encoder) -> None:  # type: ignore[no-untyped-def]
     from qa.core.files import file_sha256
     from qa.searching.search import Searcher
 
@@ -147,7 +147,7 @@ def test_passage_table_not_matching_vectors_is_refused(small, embedder) -> None:
     data["checksums"]["passages.jsonl"] = file_sha256(table)  # checksums agree, contents do not
     manifest_path.write_text(json.dumps(data))
     with pytest.raises(IndexUnusableError, match="does not match"):
-        Searcher(LocalIndex(settings.index_dir, settings), settings, embedder)
+        Searcher(LocalIndex(settings.index_dir, settings), settings, tiny_encoder)
 
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path) -> None:
@@ -182,13 +182,13 @@ def test_repeated_texts_are_encoded_once(embedder) -> None:  # type: ignore[no-u
 
 
 def test_paragraph_longer_than_the_model_is_cut_into_windows(  # type: ignore[no-untyped-def]
-        tmp_path: Path, embedder) -> None:
+        tmp_path: Path, tiny_encoder) -> None:
     # Far longer than the model's 256 word pieces, yet one passage (under MAX_PASSAGE_CHARS).
     sentences = [f"Sentence number {n} talks about orbital debris mitigation rules." for n in range(55)]
     assert len(" ".join(sentences)) < MAX_PASSAGE_CHARS
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "long.txt").write_text("Long\n\n" + " ".join(sentences), encoding="utf-8")
-    qa = QA(Settings(docs_dir=tmp_path / "docs", index_dir=tmp_path / "index"), embedder=embedder)
+    qa = QA(Settings(docs_dir=tmp_path / "docs", index_dir=tmp_path / "index"), embedder=tiny_encoder)
     qa.index()
     [item] = qa.searcher.passages
     assert item.window_count > 1 and len(item.sentences) == 55

@@ -119,7 +119,7 @@ def test_read_limits_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         settings_from_env()
 
 
-def test_a_file_that_yields_too_much_text_is_skipped_with_the_reason(tmp_path: Path, embedder
+def test_a_file_that_yields_too_much_text_is_skipped_with_the_reason(tmp_path: Path, tiny_encoder
                                                                      ) -> None:  # type: ignore[no-untyped-def]
     """An ODT of 190 MB of text once held `qa index` at 1.8 GB for minutes after it was read:
     text over QA_MAX_TEXT_MB never leaves the worker; a raised limit reads the file again."""
@@ -130,11 +130,11 @@ def test_a_file_that_yields_too_much_text_is_skipped_with_the_reason(tmp_path: P
     write(docs, "good.txt", GOOD)
     write(docs, "long.txt", "Ledger\n\n" + "The tide tables were copied again. " * 9_000)
     settings = Settings(docs_dir=docs, index_dir=tmp_path / "index", max_text_mb=0.2)
-    report = QA(settings, embedder=embedder).index()
+    report = QA(settings, embedder=tiny_encoder).index()
     assert [(s.source, s.reason) for s in report.skipped] == [
         ("long.txt", "yields 0.3 MB of text, over the limit of 0.2 MB (QA_MAX_TEXT_MB)")]
     assert report.files == 1
-    raised = QA(settings.with_overrides(max_text_mb=1.0), embedder=embedder).index()
+    raised = QA(settings.with_overrides(max_text_mb=1.0), embedder=tiny_encoder).index()
     assert raised.skipped == [] and raised.files == 2
 
 
@@ -150,7 +150,7 @@ def test_a_reader_out_of_memory_is_named_so(tmp_path: Path) -> None:
         "QA_READ_MEMORY_MB)")
 
 
-def test_a_folder_of_hostile_files_is_indexed_and_the_good_file_answers(tmp_path: Path, embedder
+def test_a_folder_of_hostile_files_is_indexed_and_the_good_file_answers(tmp_path: Path, tiny_encoder
                                                                          ) -> None:  # type: ignore[no-untyped-def]
     from documents import lying_zip_docx, many_styles_docx, transcript_without_blank_lines
 
@@ -163,7 +163,7 @@ def test_a_folder_of_hostile_files_is_indexed_and_the_good_file_answers(tmp_path
     write(docs, "lying.docx", lying_zip_docx(50_000_000))
     write(docs, "transcript.txt", transcript_without_blank_lines(30))
     write(docs, "good.txt", GOOD)
-    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=embedder)
+    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=tiny_encoder)
     report = qa.index()
     assert [(s.source, s.reason.split(":")[0]) for s in report.skipped] == [
         ("lying.docx", "damaged archive")]
@@ -173,7 +173,7 @@ def test_a_folder_of_hostile_files_is_indexed_and_the_good_file_answers(tmp_path
 
 
 @pytest.mark.usefixtures("faulty_readers")
-def test_an_upload_that_hangs_its_reader_is_refused_and_never_stored(tmp_path: Path, embedder
+def test_an_upload_that_hangs_its_reader_is_refused_and_never_stored(tmp_path: Path, tiny_encoder
                                                                       ) -> None:  # type: ignore[no-untyped-def]
     from qa.core.settings import Settings
     from qa.library import QA
@@ -182,7 +182,7 @@ def test_an_upload_that_hangs_its_reader_is_refused_and_never_stored(tmp_path: P
     docs = tmp_path / "docs"
     write(docs, "good.txt", GOOD)
     qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index", read_seconds=2),
-            embedder=embedder)
+            embedder=tiny_encoder)
     qa.index()
     upload = write(tmp_path / "gradio", "hang-reader.txt", GOOD)
     started = time.monotonic()
@@ -192,6 +192,7 @@ def test_an_upload_that_hangs_its_reader_is_refused_and_never_stored(tmp_path: P
     assert sorted(path.name for path in docs.iterdir()) == ["good.txt"]
 
 
+@pytest.mark.slow  # takes long (waits out time limits)
 @pytest.mark.usefixtures("faulty_readers")
 def test_a_long_read_that_says_it_is_alive_is_given_its_time(tmp_path: Path) -> None:
     """OCR reports each page done: the time limit runs from the last report, so a long scan is

@@ -205,7 +205,7 @@ def test_stored_impact_heads_are_each_words_best_postings(tmp_path) -> None:  # 
             sorted(plain.scores(words)[plain.head_top(words, 6, 3)].tolist())
 
 
-def test_a_large_index_build_stores_heads_and_a_small_one_does_not(embedder, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_large_index_build_stores_heads_and_a_small_one_does_not(tiny_encoder, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from qa.core.settings import Settings
     from qa.library import QA
 
@@ -218,7 +218,7 @@ def test_a_large_index_build_stores_heads_and_a_small_one_does_not(embedder, tmp
     for name, exact_max in (("large", 5), ("small", 1000)):
         settings = Settings(docs_dir=docs, index_dir=tmp_path / name,
                             lexical_exact_max_passages=exact_max, lexical_head=2)
-        qa = QA.open(settings, embedder=embedder)
+        qa = QA.open(settings, embedder=tiny_encoder)
         lexical = qa.searcher.index._lexical
         assert (lexical._stored is not None) == (name == "large")
         if name == "large":

@@ -72,6 +72,7 @@ def test_column_edges_match_a_scan_of_the_page() -> None:
             assert columns.around(line) == expected
 
 
+@pytest.mark.slow  # takes long (a size sweep of PDFs)
 def test_pdf_of_many_lines_reads_in_linear_time() -> None:
     growth = _growth(lambda n: _read(many_lines_pdf(n)), 2_000, 16_000)
     assert growth < GROWTH_ALLOWED, f"time per line grew {growth:.1f}x"

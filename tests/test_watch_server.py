@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from conftest import serving
 from documents import numbered_notes
 
@@ -71,6 +72,7 @@ def test_three_hundred_files_copied_at_once_are_answerable(app_url: str, live_do
                                sources(app_url, "barrels of tar for the dockyard", 20)))
 
 
+@pytest.mark.slow  # a server of its own, with the real model
 def test_readers_that_crash_or_hang_leave_the_watching_server_answering(tmp_path: Path) -> None:
     """A reader that segfaults on one file and one that never returns, both met by a batch of
     the watcher: the server goes on answering, indexes the good file of the same batch, and

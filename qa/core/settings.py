@@ -157,6 +157,9 @@ class Settings:
     min_score: float = setting(0.30, "A best hit whose dense cosine is lower is reported as no "
                                "good match.", SEARCHING, least=-1, most=1)
     max_question_chars: int = setting(2000, "A longer question is refused.", SEARCHING, least=1)
+    # Copies of a file would otherwise fill a result list with one paragraph (qa.searching.shaping).
+    collapse: bool = setting(True, "Show near-duplicate passages once, naming where else they "
+                             "are.", SEARCHING, flag="--no-collapse")
 
     # Serving. `qa serve` follows the documents folder (qa.serving.watch) by change events, or
     # by polling where the filesystem delivers none (network filesystems).
@@ -167,6 +170,10 @@ class Settings:
                                  choices=("auto", "always", "never"))
     watch_poll_seconds: float = setting(2.0, "Seconds between two polls of the folder.", SERVING,
                                         above=0)
+    # A long read (a scan's OCR) must not hold the small files waiting behind it.
+    watch_read_grace_seconds: float = setting(
+        10.0, "Seconds a watcher's batch waits for slow reads before it publishes what it read "
+        "(a later batch takes them).", SERVING, above=0)
     # The page's result files and uploads are bounded, so disk use stays bounded under any load.
     downloads_kept_seconds: int = setting(300, "Seconds a download link stays valid.", SERVING,
                                           least=1)

@@ -14,12 +14,14 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from qa.chunking.chunk import ChunkedCorpus, ChunkedDocument, chunk_document
 from qa.core.files import Stamp, atomic_write_text, file_sha256
+from qa.reading.in_flight import ReadsInFlight
 from qa.reading.isolation import ReadLimits, read_files
 from qa.reading.load import Document, DocumentFolderError, SkippedFile, no_documents, readable_files
 from qa.reading.readers import Heading
@@ -163,10 +165,12 @@ def _limits_key(limits: ReadLimits) -> list[float]:
             float(limits.total_seconds)]
 
 
-def read_folder(folder: Path, max_file_bytes: int, limits: ReadLimits, catalog: Catalog
-                ) -> ChunkedCorpus:
+def read_folder(folder: Path, max_file_bytes: int, limits: ReadLimits, catalog: Catalog,
+                reads: ReadsInFlight | None = None) -> ChunkedCorpus:
     """The documents under `folder` as a corpus, reading only files the catalogue has not seen
-    with their present stamp, and extracting only contents it does not hold."""
+    with their present stamp, and extracting only contents it does not hold. With `reads`
+    that outlive their batch, a file still being read past its grace is left out (or keeps the
+    content it was indexed with) until a later call takes its outcome."""
     readable, skipped = readable_files(folder, max_file_bytes)
     held_documents = catalog.held_documents
     files: dict[str, tuple[Stamp, str]] = {}
@@ -191,7 +195,8 @@ def read_folder(folder: Path, max_file_bytes: int, limits: ReadLimits, catalog: 
             summaries[source] = _chunked(document, catalog, fresh)
         else:
             to_read.append((source, path))
-    for outcome in read_files(to_read, limits):
+    outcomes, still_reading = _read(to_read, files, limits, reads)
+    for outcome in outcomes:
         stamp, _ = files[outcome.source]
         if isinstance(outcome, Document):
             files[outcome.source] = (stamp, outcome.content_hash)  # as read, if it just changed
@@ -204,6 +209,8 @@ def read_folder(folder: Path, max_file_bytes: int, limits: ReadLimits, catalog: 
         else:  # timed out, out of memory, crashed or too much text: not again under the same limits
             catalog.remember_skip(outcome, files[outcome.source][1], limits)
             summaries[outcome.source] = Summary(reason=outcome.reason)
+    for source in still_reading:
+        _keep_indexed_content(source, catalog, limits, files, summaries)
     skipped += [SkippedFile(source, summary.reason or NO_PROSE)
                 for source, summary in summaries.items() if not summary.indexed]
     catalog.save(files)
@@ -218,12 +225,39 @@ def read_folder(folder: Path, max_file_bytes: int, limits: ReadLimits, catalog: 
         log.warning("no usable document is left in %s: the index will hold none", folder)
         return ChunkedCorpus.of([], skipped)
     if not any(not summary.reason for summary in summaries.values()):
+        if still_reading:
+            raise DocumentFolderError(f"no document of {folder} is read yet: still reading "
+                                      f"{', '.join(still_reading)}")
         raise no_documents(folder, skipped)
     if not indexed:
         raise DocumentFolderError(f"no passage to index in {folder}: every document is empty "
                                   "of prose")
     return ChunkedCorpus(indexed, skipped,
                          lambda: _documents(folder, indexed, catalog, fresh, limits))
+
+
+def _read(to_read: list[tuple[str, Path]], files: dict[str, tuple[Stamp, str]],
+          limits: ReadLimits, reads: ReadsInFlight | None
+          ) -> tuple[Iterable[Document | SkippedFile], list[str]]:
+    """The outcomes of reading `to_read`, and the sources whose reads go on past this call."""
+    if reads is None or not reads.outlive_batches:
+        return read_files(to_read, limits), []
+    # Smallest first: with few workers, a long scan must not keep small files from theirs.
+    ordered = sorted(to_read, key=lambda item: files[item[0]][0].size)
+    got = reads.read([(source, path, files[source][1]) for source, path in ordered], limits)
+    return got.outcomes, got.still_reading
+
+
+def _keep_indexed_content(source: str, catalog: Catalog, limits: ReadLimits,
+                          files: dict[str, tuple[Stamp, str]], summaries: dict[str, Summary]
+                          ) -> None:
+    """A file still being read keeps the content it was last indexed with, if any: an edited
+    scan stays searchable as it was until its new content is read."""
+    earlier = catalog.files.get(source)
+    summary = catalog.summary(earlier[1], limits) if earlier is not None else None
+    if earlier is not None and summary is not None and summary.indexed:
+        files[source] = earlier
+        summaries[source] = summary
 
 
 def _chunked(document: Document, catalog: Catalog, fresh: dict[str, ChunkedDocument]

@@ -23,7 +23,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -140,11 +140,16 @@ class _Worker:
                 pipe.close()
 
 
-def read_files(files: list[tuple[str, Path]], limits: ReadLimits
-               ) -> Iterator[Document | SkippedFile]:
+def read_files(files: list[tuple[str, Path]], limits: ReadLimits,
+               started: Callable[[str], None] | None = None,
+               wanted: Callable[[str], bool] | None = None) -> Iterator[Document | SkippedFile]:
     """Each (source, path) read in a worker, in the order the answers come; a file that takes
     longer than `limits.seconds`, exhausts `limits.memory_mb` or crashes its reader is skipped
-    with that reason."""
+    with that reason.
+
+    `started` is told each source as a worker takes it. `wanted` is asked before a file is
+    read and about each file being read, about once a second: a file it says no to is not
+    read, or its worker is stopped, and no answer comes for it."""
     pending = list(reversed(files))
     count = min(len(files), limits.workers or usable_cores())
     idle: list[_Worker] = []  # started lazily, and again after one fails
@@ -153,8 +158,10 @@ def read_files(files: list[tuple[str, Path]], limits: ReadLimits
     try:
         while pending or busy:
             while pending and len(busy) < count:
-                worker = idle.pop() if idle else _Worker(limits)
                 source, path = pending.pop()
+                if wanted is not None and not wanted(source):
+                    continue
+                worker = idle.pop() if idle else _Worker(limits)
                 try:
                     worker.send(source, path)
                 except OSError:  # it died before it could take the file: a fresh one will
@@ -163,7 +170,12 @@ def read_files(files: list[tuple[str, Path]], limits: ReadLimits
                     worker.send(source, path)
                 busy[worker.output.fileno()] = worker
                 selector.register(worker.output, selectors.EVENT_READ)
-            yield from _collect(selector, busy, idle, limits)
+                if started is not None:
+                    started(source)
+            if busy:
+                yield from _collect(selector, busy, idle, limits, 1.0 if wanted else None)
+            if wanted is not None:
+                _stop_unwanted(selector, busy, wanted)
     finally:
         selector.close()
         for worker in [*idle, *busy.values()]:
@@ -171,9 +183,12 @@ def read_files(files: list[tuple[str, Path]], limits: ReadLimits
 
 
 def _collect(selector: selectors.BaseSelector, busy: dict[int, _Worker], idle: list[_Worker],
-             limits: ReadLimits) -> Iterator[Document | SkippedFile]:
-    """Wait for the first answer or deadline; hand back what finished, stop what failed."""
+             limits: ReadLimits, most: float | None = None) -> Iterator[Document | SkippedFile]:
+    """Wait for the first answer or deadline (or `most` seconds); hand back what finished,
+    stop what failed."""
     timeout = max(0.0, min(worker.deadline for worker in busy.values()) - time.monotonic())
+    if most is not None:
+        timeout = min(timeout, most)
     ready = {key.fileobj.fileno() for key, _ in selector.select(timeout)}  # type: ignore[union-attr]
     for descriptor, worker in list(busy.items()):
         if descriptor in ready:
@@ -195,6 +210,15 @@ def _collect(selector: selectors.BaseSelector, busy: dict[int, _Worker], idle: l
         else:
             worker.stop()
         yield outcome
+
+
+def _stop_unwanted(selector: selectors.BaseSelector, busy: dict[int, _Worker],
+                   wanted: Callable[[str], bool]) -> None:
+    for descriptor, worker in list(busy.items()):
+        if not wanted(worker.source or ""):
+            selector.unregister(worker.output)
+            del busy[descriptor]
+            worker.stop()
 
 
 def _late(worker: _Worker, limits: ReadLimits) -> str:

@@ -18,6 +18,7 @@ import numpy as np
 
 from qa.indexing.backends import IndexReader
 from qa.indexing.dense import inner_products
+from qa.indexing.store import row_ranges
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,10 @@ class Candidates:
 
 # A score for each candidate, in the order of `candidates.numbers`; higher is better.
 Scores = Callable[[IndexReader, Candidates], np.ndarray]
-# Up to `depth` passage numbers for a question, from the documents `sources` names (all: None).
-Propose = Callable[[IndexReader, Question, int, Collection[str] | None], np.ndarray]
+# Up to `depth` passage numbers for a question, from the documents `sources` names (all: None)
+# and, when a query constrains passages, from the passage numbers given (all: None).
+Propose = Callable[[IndexReader, Question, int, Collection[str] | None, np.ndarray | None],
+                   np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -102,12 +105,24 @@ def dense_scores(index: IndexReader, query: np.ndarray, numbers: np.ndarray) -> 
                        cosines, np.stack([offsets + windows, offsets + counts], axis=1))
 
 
+def passage_vectors(index: IndexReader, numbers: np.ndarray) -> np.ndarray:
+    """Each passage's own vector, from what the index stores: the mean of its window vectors
+    (one window for most passages), at unit length."""
+    vectors, counts, windows = index.candidate_vectors(numbers)
+    if len(numbers) == 0:
+        return np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), dtype=np.float32)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    window_vectors = vectors[row_ranges(starts, windows)].astype(np.float32)
+    sums = np.add.reduceat(window_vectors, np.concatenate([[0], np.cumsum(windows)[:-1]]), axis=0)
+    return sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+
+
 register(Signal(
     "dense", scores=lambda index, found: found.dense.combined,  # best window + best sentence
-    candidates=lambda index, question, depth, sources: index.dense_candidates(
-        question.vector, depth, sources)))
+    candidates=lambda index, question, depth, sources, numbers: index.dense_candidates(
+        question.vector, depth, sources, numbers)))
 register(Signal(
     "lexical",
     scores=lambda index, found: index.lexical_scores(Counter(found.question.words), found.numbers),
-    candidates=lambda index, question, depth, sources: index.lexical_top(
-        question.words, depth, sources)))
+    candidates=lambda index, question, depth, sources, numbers: index.lexical_top(
+        question.words, depth, sources, numbers)))

@@ -102,10 +102,23 @@ class Handlers:
         return index_status(self.qa, self.watcher, access)
 
     def ask(self, question: str, k: float, mode: str, sources: list[str] | None,
-            access: Access) -> Answer:
-        """The hits, their citations and downloads; a broken question raises QuestionRefused."""
+            access: Access, group: bool = False) -> Answer:
+        """The hits (with `group`, one card per document), their citations and downloads; a
+        broken question raises QuestionRefused."""
         result = self.qa.search(question or "", int(k), mode, sources or None,  # type: ignore[arg-type]
-                                access)
+                                access, group=group)
+        return self._answer(result, access)
+
+    def similar(self, source: str, paragraph: int, access: Access) -> Answer:
+        """The passages most like one passage, as an answer; a notice alone when there is no
+        such passage `access` may read (never saying which of the two)."""
+        result = self.qa.similar(source, paragraph, access=access)
+        if result is None:
+            result = SearchResult("", [], [f"No passage {paragraph} of {display_source(source)} "
+                                           "is indexed that you may read."])
+        return self._answer(result, access)
+
+    def _answer(self, result: SearchResult, access: Access) -> Answer:
         owner = self.signin.export_tag(access.user) if self.signin is not None else ""
         downloads = ([str(path) for path in self.exports.export(result, owner)]
                      if result.hits else None)

@@ -58,6 +58,7 @@ class WatchStatus:
     pending: int = 0  # changes seen and not yet applied
     refreshing: bool = False  # bringing the index up to date with the folder on start
     embedded: tuple[int, int] = (0, 0)  # texts embedded of those the batch has, while it runs
+    reading: list[str] = field(default_factory=list)  # reads that outlived their batch
     applied: int = 0  # batches applied
     last: str = ""  # the last batch: what changed and what the build did
     last_at: float = 0.0
@@ -73,6 +74,10 @@ class WatchStatus:
             parts.append("bringing the index up to date with the folder")
         if self.pending:
             parts.append(f"{self.pending} change(s) being applied")
+        if self.reading:
+            names = f": {', '.join(self.reading[:3])}{', ...' if len(self.reading) > 3 else ''}"
+            parts.append(f"still reading {len(self.reading)} file(s){names if detail else ''}, "
+                         "indexed once read")
         done, total = self.embedded
         if (self.refreshing or self.pending) and total:
             parts.append(f"{done:,} of {total:,} texts embedded")
@@ -122,6 +127,7 @@ class FolderWatcher:
         from the index as it was, and the status says it is being brought up to date)."""
         self.status.how = self.how
         self.status.refreshing = True
+        self._let_reads_outlive_batches()
         self._thread = threading.Thread(target=self._run, name="qa-watch", daemon=True)
         self._thread.start()
         if wait:
@@ -131,12 +137,23 @@ class FolderWatcher:
     def follow(self) -> None:
         """Watch in this thread until interrupted (`qa index --watch`)."""
         self.status.how = self.how
-        self._run()
+        self._let_reads_outlive_batches()
+        try:
+            self._run()
+        finally:
+            self.qa.reads.stop()
 
     def stop(self) -> None:
         self._stop.set()
+        self.qa.reads.stop()
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+    def _let_reads_outlive_batches(self) -> None:
+        """One long read (OCR of a large scan) must not hold back the files around it: a batch
+        publishes what it read once its slow files have read for the grace, and a later batch,
+        started when one of them ends, takes their outcomes."""
+        self.qa.reads.grace_seconds = self.qa.settings.watch_read_grace_seconds
 
     def _wanted(self, change: object, path: str) -> bool:
         """Not a junk name, nor anything under a hidden folder (.git) or the index kept inside
@@ -158,7 +175,7 @@ class FolderWatcher:
                 stop_event=self._stop, force_polling=self.polling, rust_timeout=1000,
                 yield_on_timeout=True, poll_delay_ms=int(self.poll_seconds * 1000),
                 raise_interrupt=False):
-            if changes or not self._ready.is_set():
+            if changes or not self._ready.is_set() or self.qa.reads.has_news():
                 self.apply(changes)
             self.status.refreshing = False
             self._ready.set()
@@ -182,6 +199,7 @@ class FolderWatcher:
         finally:
             self.status.pending = 0
             self.status.embedded = (0, 0)
+            self.status.reading = self.qa.reads.still_reading()
 
     def _embedding(self, done: int, total: int) -> None:
         self.status.embedded = (done, total)

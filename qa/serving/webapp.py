@@ -18,11 +18,12 @@ from qa.core.settings import SEARCH_MODES
 from qa.embedding.embed import Progress
 from qa.library import QA, QuestionRefused
 from qa.reading.readers import READERS
-from qa.serving.api import ApiInputError, search_json, status_json
-from qa.serving.handlers import ActionRefused, Handlers, Shown
+from qa.serving.api import ApiInputError, PassageNotFound, search_json, similar_json, status_json
+from qa.serving.handlers import ActionRefused, Answer, Handlers, Shown
 from qa.serving.signin import SignIn
 from qa.serving.watch import FolderWatcher
 from qa.showing.exports import ExportFolder
+from qa.showing.hits_html import LIKE_PARAGRAPH_PARAMETER, LIKE_PARAMETER
 from qa.showing.view_html import DocumentViews, ViewRequest
 
 EXAMPLES = [
@@ -31,7 +32,9 @@ EXAMPLES = [
     "Which countries joined China in submitting working paper CD/1679?",
 ]
 
-SEARCH_ARGUMENTS = ("question", "k", "mode", "documents")  # the /search API's, in order
+# The arguments of the JSON API's functions, in order.
+SEARCH_ARGUMENTS = ("question", "k", "mode", "documents")
+SIMILAR_ARGUMENTS = ("source", "paragraph", "k", "same_document", "collapse")
 
 
 def static_text(name: str) -> str:
@@ -74,6 +77,7 @@ class Asking:
     top_k: gr.Slider
     mode: gr.Radio
     sources: gr.Dropdown
+    group: gr.Checkbox
 
 
 @dataclass(frozen=True)
@@ -147,8 +151,9 @@ def _asking(qa: QA, signed_in: bool) -> Asking:
         # Signed in, the list is filled per reader when the page loads.
         sources = gr.Dropdown([] if signed_in else qa.searcher.sources, multiselect=True,
                               value=[], label="Search within (all when empty)")
+        group = gr.Checkbox(False, label="One card per document", elem_id="qa-group")
     gr.Examples(EXAMPLES, inputs=question)
-    return Asking(question, submit, top_k, mode, sources)
+    return Asking(question, submit, top_k, mode, sources, group)
 
 
 def _showing() -> Showing:
@@ -200,7 +205,12 @@ def _wire(blocks: gr.Blocks, handlers: Handlers, asking: Asking, showing: Showin
         asked: tuple[Any, ...] = (gr.skip(),) * 5
         if params.get("q"):
             settings = handlers.qa.settings
-            asked = (params["q"], *ask(params["q"], settings.top_k, settings.mode, None, request))
+            asked = (params["q"], *ask(params["q"], settings.top_k, settings.mode, None, False,
+                                       request))
+        elif params.get(LIKE_PARAMETER):  # "More like this" on a hit
+            asked = (gr.skip(), *_answered(handlers.similar(
+                params[LIKE_PARAMETER], _whole(params.get(LIKE_PARAGRAPH_PARAMETER)),
+                reader(request))))
         return (*asked, *show(ViewRequest.from_query(params), request))
 
     blocks.load(open_address, None, [asking.question, *showing.answer, *showing.view],
@@ -209,6 +219,7 @@ def _wire(blocks: gr.Blocks, handlers: Handlers, asking: Asking, showing: Showin
     # is from goes with it), not through Gradio's loopback client, which has no sign-in.
     gr.api(_search_api(handlers, reader), api_name="search", queue=False)
     gr.api(_status_api(handlers, reader), api_name="status", queue=False)
+    gr.api(_similar_api(handlers, reader), api_name="similar", queue=False)
     if handlers.signin is not None:
         _wire_signed_in(blocks, handlers, reader, asking, panel)
     if handlers.watcher is not None:
@@ -270,20 +281,30 @@ def _wire_index(handlers: Handlers, reader: Reader, asking: Asking, panel: Panel
 def _wire_questions(handlers: Handlers, reader: Reader, asking: Asking, showing: Showing
                     ) -> Callable[..., tuple[Any, ...]]:
     """Asking by Enter and by the button; returns the handler (a page's address asks too)."""
-    def ask(question: str, k: float, mode: str, sources: list[str] | None,
+    def ask(question: str, k: float, mode: str, sources: list[str] | None, group: bool,
             request: gr.Request) -> tuple[Any, ...]:
         try:
-            answer = handlers.ask(question, k, mode, sources, reader(request))
+            answer = handlers.ask(question, k, mode, sources, reader(request), bool(group))
         except QuestionRefused as error:
             raise gr.Error(str(error)) from error
-        return (answer.results, answer.citations,
-                gr.update(choices=answer.choices, value=None), answer.downloads)
+        return _answered(answer)
 
-    inputs = [asking.question, asking.top_k, asking.mode, asking.sources]
+    inputs = [asking.question, asking.top_k, asking.mode, asking.sources, asking.group]
     asking.question.submit(ask, inputs, showing.answer, api_name="ask",
                            api_visibility="undocumented")  # /search is the documented API
     asking.submit.click(ask, inputs, showing.answer, api_visibility="private")
     return ask
+
+
+def _answered(answer: Answer) -> tuple[Any, ...]:
+    """An answer as the updates of Showing.answer."""
+    return (answer.results, answer.citations, gr.update(choices=answer.choices, value=None),
+            answer.downloads)
+
+
+def _whole(text: str | None) -> int:
+    """A page address's paragraph number; 0 (no passage has it) when it is not one."""
+    return int(text) if text and text.isdigit() and len(text) < 10 else 0
 
 
 def _shown(shown: Shown) -> tuple[str, str, Any]:
@@ -329,8 +350,12 @@ def _search_api(handlers: Handlers, reader: Reader) -> Callable[..., dict[str, A
 
         Returns:
             {"question", "hits": [{"rank", "score", "text", "source", "title", "paragraph",
-            "start", "end", "answer", "citation", ...}], "no_good_match", "notices"}.
+            "start", "end", "answer", "citation", "also_in", ...}], "no_good_match",
+            "notices", "collapsed"}. A passage found in several files is one hit, the other
+            places in its "also_in".
         """
+        # No collapse or group arguments here: a call API caller sends every argument, and
+        # one written for these four must keep working (REST takes them).
         try:
             return search_json(handlers.qa, question, k, mode, documents, reader(request),
                                _server_of(request))
@@ -338,6 +363,32 @@ def _search_api(handlers: Handlers, reader: Reader) -> Callable[..., dict[str, A
             raise gr.Error(str(error)) from error
 
     return search
+
+
+def _similar_api(handlers: Handlers, reader: Reader) -> Callable[..., dict[str, Any]]:
+    def similar(source: str, paragraph: int, k: int | None = None, same_document: bool = False,
+                collapse: bool | None = None, request: gr.Request = None  # type: ignore[assignment]
+                ) -> dict[str, Any]:
+        """More like one passage: the passages closest in meaning to it, best first.
+
+        Args:
+            source: The passage's file (a hit's "source").
+            paragraph: The passage's number in its file (a hit's "paragraph").
+            k: How many passages to return, 1 to 100 (default 5).
+            same_document: Also passages of the same file (default: other files only).
+            collapse: false: every copy of a passage (default: near-duplicates shown once).
+
+        Returns:
+            {"like": {"source", "paragraph"}, "hits": [...], ...} as search returns them; an
+            error when no such passage is indexed that you may read.
+        """
+        try:
+            return similar_json(handlers.qa, source, paragraph, k, same_document,
+                                reader(request), _server_of(request), collapse)
+        except (ApiInputError, PassageNotFound) as error:
+            raise gr.Error(str(error)) from error
+
+    return similar
 
 
 def _status_api(handlers: Handlers, reader: Reader) -> Callable[..., dict[str, Any]]:

@@ -5,11 +5,15 @@ native PDF library would); one whose name holds "hang-reader" is never answered;
 name holds "slow-reader" takes five seconds, saying it is alive each second, as OCR does; one
 whose name holds "endless-reader" says it is alive five times a second, forever; one
 whose name holds "child-reader" starts a process (its pid written beside the file) and hangs; one whose
-name holds "memory-reader" is read by a reader that runs out of memory (MemoryError)."""
+name holds "memory-reader" is read by a reader that runs out of memory (MemoryError); one whose
+name holds "held-reader" is read only once no file .<name>.hold lies beside it, saying it is alive
+meanwhile, and each read of it adds its worker's pid to .<name>.reads (hidden names: no watcher
+sees them)."""
 
 from __future__ import annotations
 
 import ctypes
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -46,7 +50,18 @@ if load is not None:
             time.sleep(3600)
         if "memory-reader" in source:
             return _read_by_exhausted_reader(source, path)
+        if "held-reader" in source:
+            _wait_while_held(path)
         return _real_read_file(source, path, *more, **options)
+
+    def _wait_while_held(path: Path) -> None:
+        from qa.reading.readers import report
+
+        with path.with_name(f".{path.name}.reads").open("a", encoding="utf-8") as reads:
+            reads.write(f"{os.getpid()}\n")
+        while path.with_name(f".{path.name}.hold").exists():
+            time.sleep(0.2)
+            report("progress", "held")
 
     def _read_by_exhausted_reader(source: str, path: Path) -> Any:
         def exhausted(data: bytes) -> Any:

@@ -58,12 +58,19 @@ class IndexReader(Protocol):
         """One document's passages in document order."""
         ...
 
+    def numbers_in(self, source: str) -> np.ndarray:
+        """The numbers of one document's passages, in document order (none for an unknown
+        source)."""
+        ...
+
     def all_passages(self) -> list[store.IndexedPassage]: ...
 
-    def dense_candidates(self, query: np.ndarray, depth: int,
-                         sources: Collection[str] | None) -> np.ndarray:
-        """Up to `depth` passage numbers whose rows lie nearest the query, nearest first;
-        with `sources`, every passage of those documents (the caller scores them exactly)."""
+    def dense_candidates(self, query: np.ndarray, depth: int, sources: Collection[str] | None,
+                         numbers: np.ndarray | None = None) -> np.ndarray:
+        """Up to `depth` passage numbers whose rows lie nearest the query, nearest first. With
+        `sources`, only passages of those documents; with `numbers` (sorted passage numbers, a
+        query's constraints), only those: the filter applies before the search, never after it.
+        A backend may instead return every allowed passage (the caller scores them exactly)."""
         ...
 
     def candidate_vectors(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -71,9 +78,10 @@ class IndexReader(Protocol):
         stored; how many rows each has; how many of those are windows."""
         ...
 
-    def lexical_top(self, words: Sequence[str], depth: int,
-                    sources: Collection[str] | None) -> np.ndarray:
-        """Up to `depth` passage numbers with a BM25 score above zero, best first."""
+    def lexical_top(self, words: Sequence[str], depth: int, sources: Collection[str] | None,
+                    numbers: np.ndarray | None = None) -> np.ndarray:
+        """Up to `depth` passage numbers with a BM25 score above zero, best first, among
+        `sources` and `numbers` as for dense_candidates."""
         ...
 
     def lexical_scores(self, weights: Mapping[str, float], numbers: np.ndarray) -> np.ndarray:

@@ -21,6 +21,10 @@ from qa.indexing.lexical import LexicalIndex
 
 # BM25 head candidates scored exactly for each one kept (see lexical_top).
 _HEAD_CANDIDATES_PER_KEPT = 3
+# A filtered search scores every allowed passage exactly while they are at most this many times
+# the candidate depth (as cheap as a search of the whole folder; docs/benchmarks.md, "Filters");
+# beyond, FAISS searches among the allowed rows.
+_WHOLE_SUBSET_PER_DEPTH = 1
 
 
 class LocalBackend:
@@ -70,6 +74,8 @@ class LocalIndex:
         self._lexical = LexicalIndex.load(folder / store.LEXICAL_FOLDER)
         self._sources = np.array(self._passages.source_names, dtype=object
                                  )[self._passages.source_numbers]
+        self._source_numbers = {name: number
+                                for number, name in enumerate(self._passages.source_names)}
         # Past the threshold, BM25 candidates come from each word's best postings (impact
         # heads), and candidates are scored exactly from the postings.
         self._lexical_head = settings.lexical_head_size(len(self._passages))
@@ -113,20 +119,37 @@ class LocalIndex:
     def passages_in(self, source: str) -> list[store.IndexedPassage]:
         return [self._passages[int(n)] for n in self._passages.numbers_in(source)]
 
+    def numbers_in(self, source: str) -> np.ndarray:
+        return self._passages.numbers_in(source)
+
     def all_passages(self) -> list[store.IndexedPassage]:
         return list(self._passages)
 
-    def _allowed(self, sources: Collection[str] | None) -> np.ndarray | None:
-        return None if not sources else np.isin(self._sources, list(sources))
+    def _allowed(self, sources: Collection[str] | None, numbers: np.ndarray | None = None
+                 ) -> np.ndarray | None:
+        """One flag per passage: may it be proposed (None: every passage may)."""
+        allowed = None
+        if sources:
+            # Compared as source numbers: an isin over the names (objects) costs milliseconds.
+            numbered = self._source_numbers
+            allowed = np.isin(self._passages.source_numbers,
+                              [numbered[name] for name in sources if name in numbered])
+        if numbers is not None:
+            chosen = np.zeros(len(self._passages), dtype=bool)
+            chosen[numbers] = True
+            allowed = chosen if allowed is None else allowed & chosen
+        return allowed
 
-    def dense_candidates(self, query: np.ndarray, depth: int,
-                         sources: Collection[str] | None) -> np.ndarray:
-        allowed = self._allowed(sources)
+    def dense_candidates(self, query: np.ndarray, depth: int, sources: Collection[str] | None,
+                         numbers: np.ndarray | None = None) -> np.ndarray:
+        allowed = self._allowed(sources, numbers)
         if allowed is not None:
-            # A filtered search scores the chosen documents exactly: FAISS cannot filter cheaply.
-            return np.flatnonzero(allowed)
+            chosen = np.flatnonzero(allowed)
+            if len(chosen) <= depth * _WHOLE_SUBSET_PER_DEPTH:
+                return chosen  # the caller scores so few passages exactly, and all of them
         # A passage owns several rows (windows, sentences): over-fetch so `depth` passages come back.
-        _, rows = self._dense.search(query, depth * 4)
+        _, rows = self._dense.search(query, depth * 4,
+                                     None if allowed is None else allowed[self._owners])
         owners = self._owners[rows]
         _, first_seen = np.unique(owners, return_index=True)
         return owners[np.sort(first_seen)][:depth]
@@ -136,9 +159,9 @@ class LocalIndex:
         rows = store.row_ranges(self._first_rows[numbers], counts)
         return self._vectors[rows], counts, self._window_counts[numbers]
 
-    def lexical_top(self, words: Sequence[str], depth: int,
-                    sources: Collection[str] | None) -> np.ndarray:
-        allowed = self._allowed(sources)
+    def lexical_top(self, words: Sequence[str], depth: int, sources: Collection[str] | None,
+                    numbers: np.ndarray | None = None) -> np.ndarray:
+        allowed = self._allowed(sources, numbers)
         if self._lexical_head and allowed is None:
             # The heads' partial sums rank loosely: the best few times `depth` of them are scored
             # exactly, then cut to `depth` (closer to the exact top for a little more time;

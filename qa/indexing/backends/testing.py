@@ -131,6 +131,10 @@ class BackendConformance:
             assert reader.passages_in(source) == local.passages_in(source)
             assert [item.passage.source for item in reader.passages_in(source)] == \
                 [source] * len(local.passages_in(source))
+            assert reader.numbers_in(source).tolist() == local.numbers_in(source).tolist()
+            assert reader.passages(reader.numbers_in(source).tolist()) == \
+                reader.passages_in(source)
+        assert reader.numbers_in("not indexed.txt").tolist() == []
 
     def test_dense_candidates_are_the_nearest_passages(self, published: Published) -> None:
         """The nearest passages, nearest first (passages at the same distance in any order)."""
@@ -146,6 +150,26 @@ class BackendConformance:
             found = reader.dense_candidates(query, 4, chosen)
             assert sorted(found.tolist()) == sorted(local.dense_candidates(query, 4, chosen).tolist())
             assert {item.passage.source for item in reader.passages(found.tolist())} == set(chosen)
+
+    def test_candidates_come_only_from_the_permitted_passages(self, published: Published
+                                                              ) -> None:
+        """A query's constraints (passage numbers) apply before retrieval: every candidate is
+        permitted, and the best permitted ones come back, within the documents chosen too."""
+        reader, local = published.reader, published.local
+        permitted = np.arange(1, local.passage_count, 2, dtype=np.int64)
+        for question in QUESTIONS:
+            query = published.encoder.encode_query(question)[0]
+            words = analyse([question])[0]
+            for sources in (None, [local.sources[0]]):
+                allowed = {n for n in permitted.tolist() if sources is None or
+                           local.passages([n])[0].passage.source in sources}
+                dense = reader.dense_candidates(query, 2, sources, permitted)
+                lexical = reader.lexical_top(words, 2, sources, permitted)
+                assert dense.size and set(dense.tolist()) <= allowed
+                assert set(lexical.tolist()) <= allowed
+                best = max(nearest_cosines(local, np.array(sorted(allowed)), query))
+                assert max(nearest_cosines(local, dense, query)) == pytest.approx(best, abs=1e-6)
+                assert lexical.tolist() == local.lexical_top(words, 2, sources, permitted).tolist()
 
     def test_candidate_vectors_are_the_stored_rows(self, published: Published) -> None:
         numbers = np.array([4, 1, 6], dtype=np.int64)

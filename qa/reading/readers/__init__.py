@@ -164,3 +164,15 @@ READERS: dict[str, Reader] = {
     **{suffix: _reader("image", "read_image")
        for suffix in (".png", ".jpg", ".jpeg", ".tif", ".tiff")},
 }
+
+# Kinds of document by the suffixes that hold them, for people who ask by kind (`type:slides` in
+# a search). Every suffix here is one READERS reads; a scan is an image (a scanned PDF is a PDF).
+KINDS: dict[str, tuple[str, ...]] = {
+    "text": (".txt", ".md", ".markdown"),
+    "web": (".html", ".htm"),
+    "slides": (".pptx",),
+    "sheet": (".xlsx", ".csv", ".tsv"),
+    "scan": (".png", ".jpg", ".jpeg", ".tif", ".tiff"),
+    "mail": (".eml",),
+    "ebook": (".epub",),
+}

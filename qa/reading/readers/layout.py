@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from qa.reading.readers import Extracted, Heading, UnreadableError
-from qa.reading.readers.ocr import OcrPage
+from qa.reading.readers.ocr import OcrPage, levelled
 from qa.reading.readers.tables import PASSAGE_CHARS
 
 # OCR finds no letters in noise it cannot read, so a few it does find are text (a label, a form).
@@ -88,10 +88,10 @@ def text_of_lines(pages: list[list[Line]], widths: list[float], empty_reason: st
 def lines_of_ocr(page: OcrPage, number: int, pixels_per_point: float) -> list[Line]:
     """OCR's lines as text-layer lines: boxes in points with y upwards, and the line's size
     in points to the nearest half point (a scan's letters vary by a pixel or two where a
-    text layer states one size)."""
+    text layer states one size), turned level first when the scan is tilted."""
     height = page.height / pixels_per_point
     lines = []
-    for line in page.lines:
+    for line in levelled(page).lines:
         words = line.words
         lines.append(Line(" ".join(word.text for word in words),
                           min(w.left for w in words) / pixels_per_point,

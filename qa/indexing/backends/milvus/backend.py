@@ -503,16 +503,21 @@ class MilvusIndex:
         return [self._records[int(n)] for n in numbers]
 
     def passages_in(self, source: str) -> list[store.IndexedPassage]:
+        return self.passages(self.numbers_in(source).tolist())
+
+    def numbers_in(self, source: str) -> np.ndarray:
         found = self._client.query(self._names["passages"], **_among("source", [source]),
                                    output_fields=["number"])
-        return self.passages(sorted(int(e["number"]) for e in found))
+        return np.array(sorted(int(e["number"]) for e in found), dtype=np.int64)
 
     def all_passages(self) -> list[store.IndexedPassage]:
         numbers = list(range(self._count))
         return self.passages(numbers)
 
-    def dense_candidates(self, query: np.ndarray, depth: int,
-                         sources: Collection[str] | None) -> np.ndarray:
+    def dense_candidates(self, query: np.ndarray, depth: int, sources: Collection[str] | None,
+                         numbers: np.ndarray | None = None) -> np.ndarray:
+        if numbers is not None:
+            return self._permitted(sources, numbers)  # scored exactly, as below
         if sources:
             # As the local backend: a filtered search scores every chosen passage exactly.
             found = self._client.query(self._names["passages"], **_among("source", sorted(sources)),
@@ -529,16 +534,31 @@ class MilvusIndex:
         owners = list(dict.fromkeys(int(hit["entity"]["passage"]) for hit in hits))
         return np.array(owners[:depth], dtype=np.int64)
 
+    def _permitted(self, sources: Collection[str] | None, numbers: np.ndarray) -> np.ndarray:
+        """The passages of `numbers` that are of `sources` (all: None)."""
+        chosen = np.asarray(numbers, dtype=np.int64)
+        if not sources:
+            return chosen
+        items = self.passages(chosen.tolist())
+        return chosen[np.array([item.passage.source in sources for item in items], dtype=bool)]
+
     def candidate_vectors(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         items = self.passages(numbers.tolist())
         return (_rows_of(self._client, self._names["rows"], items),
                 np.array([i.row_count for i in items], dtype=np.int64),
                 np.array([i.window_count for i in items], dtype=np.int64))
 
-    def lexical_top(self, words: Sequence[str], depth: int,
-                    sources: Collection[str] | None) -> np.ndarray:
+    def lexical_top(self, words: Sequence[str], depth: int, sources: Collection[str] | None,
+                    numbers: np.ndarray | None = None) -> np.ndarray:
         if not words:
             return np.zeros(0, dtype=np.int64)
+        if numbers is not None:
+            # Scored here from the passages' own words: correct for any number of them, where a
+            # filter `number in [...]` would grow without bound.
+            chosen = self._permitted(sources, numbers)
+            scores = self.lexical_scores(Counter(words), chosen)
+            order = np.argsort(-scores, kind="stable")[:depth]
+            return chosen[order[scores[order] > 0]]
         hits = self._client.search(self._names["passages"], data=[" ".join(words)],
                                    anns_field="bm25", limit=depth, output_fields=["number"],
                                    **(_among("source", sorted(sources)) if sources else {}),
