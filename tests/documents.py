@@ -464,3 +464,37 @@ def alternating_headers_pdf(slides: bool = False) -> bytes:
                            alignment=TA_JUSTIFY, spaceAfter=5)
     document.build([Paragraph(text, style) for text in sea_paragraphs(6) * 2])
     return buffer.getvalue()
+
+
+def drawn_pdf(pages: list[list[tuple[str, float, float, float, float]]],
+              pagesize: tuple[float, float] = A4) -> bytes:
+    """Pages of lines in Times, each drawn where it is given and in the order given:
+    (text, x, y of its baseline, font size, width). A line with a width is stretched to it by
+    its word spaces (justified); with none it is set as it comes."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=pagesize)
+    for lines in pages:
+        for text, x, y, size, width in lines:
+            line = pdf.beginText(x, y)
+            line.setFont("Times-Roman", size)
+            # Word spacing is part of the graphics state: set for every line, or it carries over.
+            line.setWordSpace((width - stringWidth(text, "Times-Roman", size)) / text.count(" ")
+                              if width and text.count(" ") else 0.0)
+            line.textLine(text)
+            pdf.drawText(line)
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def column_lines(words: str, x: float, top: float, width: float, size: float = 10.0,
+                 leading: float = 12.0) -> list[tuple[str, float, float, float, float]]:
+    """A paragraph set justified in a column (its last line as it comes), for drawn_pdf."""
+    from reportlab.lib.utils import simpleSplit
+
+    lines = simpleSplit(words, "Times-Roman", size, width)
+    return [(text, x, top - row * leading, size, width if row < len(lines) - 1 else 0.0)
+            for row, text in enumerate(lines)]
