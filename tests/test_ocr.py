@@ -164,11 +164,17 @@ def test_a_folder_of_scans_answers_from_them(tiny_encoder, tmp_path: Path) -> No
     qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=tiny_encoder)
     report_of_build = qa.index()
     assert report_of_build.skipped == []
-    hits = qa.search("How far out to sea does the lighthouse beam reach?", k=5).hits
+    question = "How far out to sea does the lighthouse beam reach?"
+    hits = qa.search(question, k=5, collapse=False).hits
     assert {hit.passage.source for hit in hits[:2]} == {"scan.pdf", "photo.jpg"}
     assert all(hit.passage.page == (2 if hit.passage.source == "scan.pdf" else 1)
                for hit in hits[:2])
     assert LAMP[1].split(",")[0].split()[-1] in hits[0].passage.text  # "beam"
+    # The scan and the photo read the same paragraph: collapsed (the default), one hit names
+    # the other as its copy, at its own page.
+    (first, *_) = qa.search(question, k=5).hits
+    places = {(hit.passage.source, hit.passage.page) for hit in (first, *first.copies)}
+    assert places == {("scan.pdf", 2), ("photo.jpg", 1)}, places
 
 
 def test_a_tilted_page_read_upright_keeps_its_words_where_they_stand(
