@@ -292,3 +292,20 @@ def test_a_facet_adds_its_filter_a_chip_removes_it_and_history_asks_again(page) 
     past.click()
     page.wait_for_selector(f"#qa-refine .qa-chip:has-text('type:{suffix}')", timeout=60_000)
     assert box.input_value() == f"{question} type:{suffix}"
+
+
+def test_a_hit_is_judged_from_its_buttons_and_a_question_answered_by_none(page) -> None:  # type: ignore[no-untyped-def]
+    ask(page, "Who co-organised the 2018 PAROS workshop?")
+    page.wait_for_selector(".qa-hit", timeout=60_000)
+    first = page.locator(".qa-hit").first
+    source = str(first.get_attribute("data-source"))
+    relevant = first.locator(".qa-judge-button[data-verdict='relevant']")
+    relevant.focus()
+    page.keyboard.press("Enter")  # reached and pressed with the keyboard
+    judged = page.locator("#qa-judged")
+    judged.locator(f"text=/Judged .*{source}.* relevant/").wait_for(timeout=30_000)
+    assert relevant.get_attribute("aria-pressed") == "true"
+    assert first.locator(".qa-judge-button[data-verdict='not relevant']") \
+        .get_attribute("aria-pressed") == "false"
+    page.locator(".qa-judge-none .qa-judge-button").click()
+    judged.locator("text=/no hit answers/").wait_for(timeout=30_000)
