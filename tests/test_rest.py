@@ -91,7 +91,10 @@ def test_documents_and_health(client: TestClient, seeds_qa: QA) -> None:
 def test_openapi_documents_every_route_with_its_schema(client: TestClient) -> None:
     schema = client.get("/api/openapi.json").json()
     paths = schema["paths"]
-    assert set(paths) == {"/api/search", "/api/similar", "/api/documents", "/api/health"}
+    assert set(paths) == {"/api/search", "/api/similar", "/api/documents", "/api/health",
+                          "/api/judgements"}
+    assert set(paths["/api/judgements"]) == {"post"}
+    assert "422" in paths["/api/judgements"]["post"]["responses"]
     assert set(paths["/api/search"]) == {"get", "post"}
     answer = paths["/api/search"]["get"]["responses"]["200"]["content"]["application/json"]
     assert answer["schema"]["$ref"].endswith("/SearchAnswer")

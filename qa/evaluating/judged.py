@@ -24,7 +24,7 @@ from qa.evaluating.evaluate import (
     judged_key,
     passage_key,
 )
-from qa.indexing.judgements import Placed, question_key
+from qa.indexing.judgements import LOCAL_USER, Placed, question_key
 from qa.library import QA
 from qa.searching.search import SearchResult
 
@@ -110,7 +110,7 @@ def evaluate_judgements(qa: QA, user: str | None = None, access: Access = EVERYO
     passages = [item.passage for item in qa.searcher.passages if access.may_read(item.passage.source)]
     questions, _ = judge_question_set(judged.questions, passages)
     reports = [_run_mode(qa, questions, mode, access, top_k) for mode in modes]
-    owner = user or access.user or "local"
+    owner = user or access.user or LOCAL_USER
     return JudgedReport(owner, judged, {q.id: q.relevant for q in questions}, reports)
 
 
