@@ -269,14 +269,29 @@ def _unknown(request: Request, route: str, arguments: set[str]) -> JSONResponse 
                         f"{', '.join(sorted(arguments))})")
 
 
+# A passage the reader may not read is answered as one that does not exist: never confirmed.
+_NO_SUCH_PASSAGE: dict[int | str, dict[str, Any]] = {
+    404: {"model": Refusal, "description": "No such passage is yours to read."}}
+
+
+def _passage_answer(answer: Callable[[], dict[str, Any]]) -> JSONResponse:
+    """The JSON of a route about one passage, or the refusal its error calls for."""
+    try:
+        return JSONResponse(answer())
+    except ApiInputError as error:
+        return refusal(422, str(error))
+    except PassageNotFound as error:
+        return refusal(404, str(error))
+    except IndexUnusableError as error:
+        return refusal(503, str(error))
+
+
 def _similar_route(app: FastAPI, qa: QA, access_of: Callable[[Mapping[str, str]], Access]
                    ) -> None:
     """/similar: more like one passage."""
 
     @app.get(f"{PREFIX}/similar", response_model=None,
-             responses={200: {"model": SimilarAnswer}, **_REFUSALS,
-                        404: {"model": Refusal, "description": "No such passage is yours to "
-                                                               "read."}})
+             responses={200: {"model": SimilarAnswer}, **_REFUSALS, **_NO_SUCH_PASSAGE})
     def similar(request: Request,
                 source: Annotated[str, Query(description="The passage's file (a hit's "
                                                          "source).")],
@@ -293,16 +308,9 @@ def _similar_route(app: FastAPI, qa: QA, access_of: Callable[[Mapping[str, str]]
         unknown = _unknown(request, "similar", _SIMILAR_ARGUMENTS)
         if unknown:
             return unknown
-        try:
-            return JSONResponse(similar_json(qa, source, paragraph, k, same_document,
-                                             access_of(request.headers), str(request.base_url),
-                                             collapse))
-        except ApiInputError as error:
-            return refusal(422, str(error))
-        except PassageNotFound as error:
-            return refusal(404, str(error))
-        except IndexUnusableError as error:
-            return refusal(503, str(error))
+        return _passage_answer(lambda: similar_json(
+            qa, source, paragraph, k, same_document, access_of(request.headers),
+            str(request.base_url), collapse))
 
 
 def _judgement_route(app: FastAPI, qa: QA, access_of: Callable[[Mapping[str, str]], Access]
@@ -310,21 +318,13 @@ def _judgement_route(app: FastAPI, qa: QA, access_of: Callable[[Mapping[str, str
     """/judgements: a relevance judgement of a hit, the signed-in user's (docs/judging.md)."""
 
     @app.post(f"{PREFIX}/judgements", response_model=None,
-              responses={200: {"model": JudgedAnswer}, **_REFUSALS,
-                         404: {"model": Refusal, "description": "No such passage is yours to "
-                                                                "read."}})
+              responses={200: {"model": JudgedAnswer}, **_REFUSALS, **_NO_SUCH_PASSAGE})
     def judge(request: Request, body: JudgementRequest) -> JSONResponse:
         """Record that a hit answers a question (relevant), does not (not relevant), or that
         no hit does (none): the judgements `qa eval --judgements` scores the folder by."""
-        try:
-            return JSONResponse(judge_json(qa, body.question, body.source, body.paragraph,
-                                           body.verdict, access_of(request.headers), body.quote))
-        except ApiInputError as error:
-            return refusal(422, str(error))
-        except PassageNotFound as error:
-            return refusal(404, str(error))
-        except IndexUnusableError as error:
-            return refusal(503, str(error))
+        return _passage_answer(lambda: judge_json(
+            qa, body.question, body.source, body.paragraph, body.verdict,
+            access_of(request.headers), body.quote))
 
 
 def _index_routes(app: FastAPI, qa: QA, watcher: FolderWatcher | None,
