@@ -385,7 +385,8 @@ class QA:
 
     def search(self, question: str, k: int | None = None, mode: SearchMode | None = None,
                sources: Collection[str] | None = None, access: Access = EVERYONE, *,
-               collapse: bool | None = None, group: bool = False) -> SearchResult:
+               collapse: bool | None = None, group: bool = False, literal: bool = False
+               ) -> SearchResult:
         """The best passages for a question, among `sources` (all when empty) that `access` may
         read: the filter goes before ranking, so every one of the k hits is readable. The
         question may hold the query syntax (phrases, +word, -word, filters: docs/search.md),
@@ -393,12 +394,13 @@ class QA:
         and a notice; a broken or malformed one raises QuestionRefused. Near-duplicate
         passages are shown once (their places in the kept hit's `copies`) unless `collapse`
         is False (default: settings.collapse); with `group`, the k best documents, each with
-        its hits (SearchResult.groups; docs/results.md)."""
+        its hits (SearchResult.groups; docs/results.md). With `literal`, the question is taken
+        as written, no syntax read (a question set's questions are plain language)."""
         mode = mode or self.settings.mode
         if mode not in SEARCH_MODES:
             raise ValueError(f"mode must be one of {', '.join(SEARCH_MODES)}, not {mode!r}")
         text, notices = clean_question(question, self.settings.max_question_chars)
-        query = read_query(text)
+        query = Query(text) if literal else read_query(text)
         if not query.question:
             return SearchResult(question, [], ["Please type a question."])
         count = max(1, self.settings.top_k if k is None else k)
