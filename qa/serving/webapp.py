@@ -42,7 +42,10 @@ EXAMPLES = [
 ]
 
 # The arguments of the JSON API's functions, in order.
-SEARCH_ARGUMENTS = ("question", "k", "mode", "documents")
+SEARCH_ARGUMENTS = ("question", "k", "mode", "documents", "collapse", "group")
+# The arguments search took before collapse and group: a call by list giving only these still
+# works (the guard gives the later ones as null).
+SEARCH_ARGUMENTS_BEFORE_SHAPING = 4
 SIMILAR_ARGUMENTS = ("source", "paragraph", "k", "same_document", "collapse")
 JUDGE_ARGUMENTS = ("question", "source", "paragraph", "verdict", "quote")
 
@@ -396,27 +399,30 @@ def _wire_views(handlers: Handlers, reader: Reader, showing: Showing
 def _search_api(handlers: Handlers, reader: Reader) -> Callable[..., dict[str, Any]]:
     """The JSON API and MCP tool; its docstring is the tool's help."""
     def search(question: str, k: int | None = None, mode: str | None = None,
-               documents: list[str] | None = None, request: gr.Request = None  # type: ignore[assignment]
+               documents: list[str] | None = None, collapse: bool | None = None,
+               group: str | None = None,
+               request: gr.Request = None  # type: ignore[assignment]
                ) -> dict[str, Any]:
         """Search the user's documents; return the best passages, each with a citation.
 
         Args:
-            question: A natural-language question.
-            k: How many passages to return, 1 to 100 (default 5).
+            question: A question; may hold "exact phrase", -word, type:pdf, in:folder/, after:2024.
+            k: How many passages (documents, with group) to return, 1 to 100 (default 5).
             mode: "hybrid" (default), "dense" (meaning) or "lexical" (words).
             documents: Only search these files (names as in a hit's "source"); all when empty.
+            collapse: false: every copy of a passage (default: copies in one hit's "also_in").
+            group: "document": the k best documents, each with its passages; "none" (default).
 
         Returns:
             {"question", "hits": [{"rank", "score", "text", "source", "title", "paragraph",
             "start", "end", "answer", "citation", "also_in", ...}], "no_good_match",
-            "notices", "collapsed"}. A passage found in several files is one hit, the other
-            places in its "also_in".
+            "notices", "collapsed", "facets": {"type", "folder", "year": [{"label", "count",
+            "filter"}]}}; with group "document", also "groups": [{"source", "title", "score",
+            "more", "hits"}].
         """
-        # No collapse or group arguments here: a call API caller sends every argument, and
-        # one written for these four must keep working (REST takes them).
         try:
             return search_json(handlers.qa, question, k, mode, documents, reader(request),
-                               _server_of(request))
+                               _server_of(request), collapse, group)
         except ApiInputError as error:
             raise gr.Error(str(error)) from error
 
