@@ -209,3 +209,30 @@ def test_the_handlers_keep_a_signed_in_readers_questions_and_none_without_sign_i
     assert handlers.recent(Access("bob", ("*",), ())) == ""
     assert page(library, tmp_path).remember("x", ALICE) == ""  # a page without a history
     assert history.recent("alice") == ["ferry timetable"]
+
+
+def test_search_json_carries_the_facets_of_its_result(library: QA) -> None:
+    from fastapi.testclient import TestClient
+
+    from qa.serving.api import search_json
+    from qa.serving.rest import rest_app
+
+    expected = {"type": [{"label": "txt", "count": 3, "filter": "type:txt"},
+                         {"label": "md", "count": 1, "filter": "type:md"}],
+                "folder": [{"label": "public/", "count": 2, "filter": "in:public/"},
+                           {"label": "(top folder)", "count": 1, "filter": ""},
+                           {"label": "hr/", "count": 1, "filter": "in:hr/"}],
+                "year": [{"label": "2023", "count": 2, "filter": "after:2023 before:2024"},
+                         {"label": "2022", "count": 1, "filter": "after:2022 before:2023"},
+                         {"label": "2021", "count": 1, "filter": "after:2021 before:2022"}]}
+    assert search_json(library, "ferry timetable", 10)["facets"] == expected
+    client = TestClient(rest_app(library))
+    assert client.get("/api/search", params={"q": "ferry timetable", "k": 10}).json()[
+        "facets"] == expected
+    grouped = client.post("/api/search", json={"question": "ferry timetable", "k": 10,
+                                               "group": "document"}).json()
+    assert grouped["facets"] == expected and len(grouped["groups"]) == 4
+    narrowed = client.get("/api/search", params={"q": "ferry timetable in:public/"}).json()
+    assert [value["label"] for value in narrowed["facets"]["folder"]] == ["public/"]
+    assert client.get("/api/search", params={"q": "ferry type:pdf"}).json()["facets"] == {
+        "type": [], "folder": [], "year": []}
