@@ -158,7 +158,7 @@ def test_file_route_refuses_paths_outside_the_downloads(app_url: str) -> None:
 
 def test_downloads_are_served(app_url: str) -> None:
     with httpx.Client(base_url=app_url, timeout=60) as http:
-        outputs = call(http, "ask", [PAROS, 3, "hybrid", [], False])
+        outputs = call(http, "ask", [PAROS, 3, "hybrid", [], False, False])
         downloads = outputs[3]
         assert len(downloads) == 2
         for download in downloads:
@@ -364,7 +364,7 @@ def test_a_stopped_server_leaves_no_exports_or_uploads(tmp_path: Path) -> None:
             except httpx.HTTPError:
                 time.sleep(1)
         with httpx.Client(base_url=url, timeout=60) as http:
-            assert len(call(http, "ask", [PAROS, 2, "hybrid", [], False])[3]) == 2  # two downloads
+            assert len(call(http, "ask", [PAROS, 2, "hybrid", [], False, False])[3]) == 2  # two downloads
         assert any(temporary.glob("qa-exports-*")) and any(temporary.glob("qa-gradio-*"))
     finally:
         server.terminate()
