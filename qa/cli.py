@@ -292,10 +292,11 @@ def ask(question: str, top_k: int | None, as_json: bool, no_collapse: bool, grou
     with user_errors():
         settings = make_settings(docs, index_dir, model=model, mode=mode, top_k=top_k,
                                  collapse=False if no_collapse else None, **where)
-        result = open_qa(settings, quiet=as_json).search(question, group=group)
+        qa = open_qa(settings, quiet=as_json)
+        result = qa.search(question, group=group)
         if as_json:
-            click.echo(json.dumps(result_to_json(result, settings.server_url), indent=1,
-                                  ensure_ascii=False))
+            click.echo(json.dumps(result_to_json(result, settings.server_url, qa.facets(result)),
+                                  indent=1, ensure_ascii=False))
             return
         for notice in result.notices:
             click.echo(notice)

@@ -419,9 +419,10 @@ class QA:
             if not sources:
                 return SearchResult(text, [], [NOTHING_MATCHES])
         result = self._shaped(
-            searcher, lambda depth: SearchResult(text, searcher.search(query.question, depth, mode,
-                                                                       sources, query)),
-            count, self.settings.collapse if collapse is None else collapse, group)
+            searcher, lambda depth, pool: SearchResult(
+                text, searcher.search(query.question, depth, mode, sources, query, pool)),
+            count, self.settings.candidates,
+            self.settings.collapse if collapse is None else collapse, group)
         if not result.hits and query.filters_passages:
             notices.append(NOTHING_MATCHES)
         elif result.no_good_match:
@@ -475,10 +476,11 @@ class QA:
             return SearchResult("", [], [f"More like {source} ¶ {paragraph}: no other document "
                                          "is yours to read."])
         excluded = None if same_document else source
+        # Its candidates grow with the depth asked (Searcher.similar): no pool to widen.
         result = self._shaped(
-            searcher, lambda depth: SearchResult("", searcher.similar(number, depth, sources,
-                                                                      excluded)),
-            max(1, self.settings.top_k if k is None else k),
+            searcher, lambda depth, _: SearchResult("", searcher.similar(number, depth, sources,
+                                                                         excluded)),
+            max(1, self.settings.top_k if k is None else k), self.settings.candidates,
             self.settings.collapse if collapse is None else collapse, False)
         return replace(result, notices=[f"More like {source} ¶ {paragraph}."])
 
@@ -521,27 +523,36 @@ class QA:
         return [place(judgement, passages.get(judgement.source, [])) for judgement in kept]
 
     @staticmethod
-    def _shaped(searcher: Searcher, ranked: Callable[[int], SearchResult], count: int,
-                collapse: bool, group: bool) -> SearchResult:
-        """`ranked(depth)`'s best `depth` hits, shaped (qa.searching.shaping) to `count`
-        passages or documents. Collapsing and grouping fold hits together, so more are ranked
-        (deeper each time) until `count` are shown or no more are found."""
+    def _shaped(searcher: Searcher, ranked: Callable[[int, int], SearchResult], count: int,
+                pool: int, collapse: bool, group: bool) -> SearchResult:
+        """`ranked(depth, pool)`'s best `depth` hits, each retriever proposing `pool`, shaped
+        (qa.searching.shaping) to `count` passages or documents. Collapsing and grouping fold
+        hits together, so more are ranked (deeper each time) until `count` are shown or no
+        more are found: past the pool's last hit, the pool widens (up to _WIDEST_POOL times
+        its size) while the retrievers still filled it."""
         if not (collapse or group):
-            return ranked(count)
-        depth = count * _DEPTH_STEP
+            return ranked(count, pool)
+        depth, widest = count * _DEPTH_STEP, pool * _WIDEST_POOL
         while True:
-            result = ranked(depth)
+            result = ranked(depth, pool)
             with searcher.one_thread():
                 vectors = (searcher.passage_vectors([hit.number for hit in result.hits])
                            if collapse else None)
                 shaped = shaping.shape(result, count, vectors, collapse, group)
-            if shaping.shown_count(shaped) >= count or len(result.hits) < depth:
+            if shaping.shown_count(shaped) >= count:
                 return shaped
-            depth *= _DEPTH_STEP
+            if len(result.hits) >= depth:
+                depth *= _DEPTH_STEP
+            elif len(result.hits) >= pool and pool < widest:  # the pool ran out, not the folder
+                pool = min(pool * _DEPTH_STEP, widest)
+            else:
+                return shaped
 
 
-# How many times more hits a shaped search ranks, each time it needs more (see QA._shaped).
+# How many times more hits a shaped search ranks, each time it needs more (see QA._shaped),
+# and how many times the candidates setting its pool may widen to (docs/results.md).
 _DEPTH_STEP = 4
+_WIDEST_POOL = 16
 
 
 def _passage_number(searcher: Searcher, source: str, paragraph: int) -> int | None:

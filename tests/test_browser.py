@@ -309,3 +309,73 @@ def test_a_hit_is_judged_from_its_buttons_and_a_question_answered_by_none(page) 
         .get_attribute("aria-pressed") == "false"
     page.locator(".qa-judge-none .qa-judge-button").click()
     judged.locator("text=/no hit answers/").wait_for(timeout=30_000)
+
+
+def test_a_documents_card_unfolds_its_passages_each_cited(page) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    page.locator("#qa-group input").check()
+    ask(page, "Who co-organised the 2018 PAROS workshop?")
+    page.wait_for_selector(".qa-group", timeout=60_000)
+    card = page.locator(".qa-group:has(details.qa-more)").first
+    source = card.get_attribute("data-source")
+    summary = card.locator("details.qa-more summary")
+    count = re.fullmatch(r"(\d+) more passages? in this document", summary.inner_text())
+    assert count, summary.inner_text()
+    folded = card.locator("details.qa-more .qa-hit")
+    assert folded.count() == int(count[1]) and not folded.first.is_visible()
+    summary.click()
+    folded.first.wait_for(state="visible", timeout=5_000)
+    for number in range(folded.count()):
+        hit = folded.nth(number)
+        assert hit.get_attribute("data-source") == source
+        assert hit.locator(".qa-cite").inner_text().strip(), "a folded passage is not cited"
+    shoot(page, "grouped-unfolded")
+
+
+def test_a_malformed_query_is_named_on_the_page(page) -> None:  # type: ignore[no-untyped-def]
+    ask(page, 'PAROS "workshop organisers')
+    page.get_by_text("this quote is never closed", exact=False).first.wait_for(timeout=60_000)
+    assert page.locator(".qa-hit").count() == 0  # nothing searched
+    ask(page, "PAROS workshop after:2024-13-01")
+    page.get_by_text("after:2024-13-01: not a date", exact=False).first.wait_for(timeout=60_000)
+    shoot(page, "malformed")
+
+
+LEDGER = "Tidewater ledger\n\nThe tidewater ledger of the Blaye ferry counts forty crossings."
+
+
+def test_copies_are_shown_once_or_each_and_a_chosen_document_is_a_chip(page) -> None:  # type: ignore[no-untyped-def]
+    page.locator("button:has-text('Add documents')").click()
+    page.locator("#qa-upload input[type=file]").set_input_files([
+        {"name": name, "mimeType": "text/plain", "buffer": LEDGER.encode()}
+        for name in ("ledger.txt", "ledger copy.txt")])
+    page.wait_for_selector("#qa-added li:has-text('added ledger copy.txt')", timeout=120_000)
+    question = "How many crossings does the tidewater ledger of the Blaye ferry count?"
+    ask(page, question)
+    page.wait_for_selector(".qa-hit .qa-also", timeout=60_000)
+    first = page.locator(".qa-hit").first
+    places = {first.get_attribute("data-source"),
+              first.locator(".qa-copy").inner_text().removesuffix(" ¶ 1")}
+    assert places == {"ledger.txt", "ledger copy.txt"}, places
+    page.locator("#qa-every-copy input").check()  # each copy a hit of its own
+    page.locator("#qa-ask").click()
+    page.wait_for_function("() => !document.querySelector('#qa-results .qa-also')",
+                           timeout=60_000)
+    shown = [hit.get_attribute("data-source") for hit in page.locator(".qa-hit").all()[:2]]
+    assert set(shown) == {"ledger.txt", "ledger copy.txt"}, shown
+    # A document chosen from the list is a filter in the question, and a chip once asked.
+    page.locator("#qa-sources input").click()
+    page.keyboard.type("ledger copy")
+    page.get_by_role("option", name="ledger copy.txt").click()
+    chip = page.locator("#qa-refine .qa-chip:has-text('ledger copy.txt')")
+    chip.wait_for(timeout=60_000)
+    box = page.locator("#qa-question textarea")
+    assert box.input_value() == f'{question} file:"/ledger copy.txt"'
+    sources = {hit.get_attribute("data-source") for hit in page.locator(".qa-hit").all()}
+    assert sources == {"ledger copy.txt"}, sources
+    shoot(page, "document-chip")
+    chip.locator(".qa-chip-remove").click()  # its x searches every document again
+    page.wait_for_function("() => !document.querySelector('#qa-refine .qa-chip')",
+                           timeout=60_000)
+    assert box.input_value() == question

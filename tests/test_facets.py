@@ -209,3 +209,67 @@ def test_the_handlers_keep_a_signed_in_readers_questions_and_none_without_sign_i
     assert handlers.recent(Access("bob", ("*",), ())) == ""
     assert page(library, tmp_path).remember("x", ALICE) == ""  # a page without a history
     assert history.recent("alice") == ["ferry timetable"]
+
+
+def test_search_json_carries_the_facets_of_its_result(library: QA) -> None:
+    from fastapi.testclient import TestClient
+
+    from qa.serving.api import search_json
+    from qa.serving.rest import rest_app
+
+    expected = {"type": [{"label": "txt", "count": 3, "filter": "type:txt"},
+                         {"label": "md", "count": 1, "filter": "type:md"}],
+                "folder": [{"label": "public/", "count": 2, "filter": "in:public/"},
+                           {"label": "(top folder)", "count": 1, "filter": ""},
+                           {"label": "hr/", "count": 1, "filter": "in:hr/"}],
+                "year": [{"label": "2023", "count": 2, "filter": "after:2023 before:2024"},
+                         {"label": "2022", "count": 1, "filter": "after:2022 before:2023"},
+                         {"label": "2021", "count": 1, "filter": "after:2021 before:2022"}]}
+    assert search_json(library, "ferry timetable", 10)["facets"] == expected
+    client = TestClient(rest_app(library))
+    assert client.get("/api/search", params={"q": "ferry timetable", "k": 10}).json()[
+        "facets"] == expected
+    grouped = client.post("/api/search", json={"question": "ferry timetable", "k": 10,
+                                               "group": "document"}).json()
+    assert grouped["facets"] == expected and len(grouped["groups"]) == 4
+    narrowed = client.get("/api/search", params={"q": "ferry timetable in:public/"}).json()
+    assert [value["label"] for value in narrowed["facets"]["folder"]] == ["public/"]
+    assert client.get("/api/search", params={"q": "ferry type:pdf"}).json()["facets"] == {
+        "type": [], "folder": [], "year": []}
+
+
+@pytest.mark.parametrize("source", [
+    "a.pdf", "sub/a.pdf", "sub/deeper/a.pdf", "b [draft]*?.txt", 'odd "quoted" name.md',
+    "two  spaces.txt", "tab\tname.txt", "x/ lead.txt", "trail .txt", "café/Ünï.txt",
+    "\u201ccurly\u201d.txt", "a b/c d.txt"])
+def test_a_document_filter_keeps_exactly_its_document(source: str) -> None:
+    from qa.searching.facets import document_filter
+    from qa.searching.scope import DocumentFacts, kept_documents
+
+    names = ["a.pdf", "sub/a.pdf", "sub/deeper/a.pdf", "b [draft]*?.txt", "b [draft]xy.txt",
+             'odd "quoted" name.md', "two  spaces.txt", "two spaces.txt", "tab\tname.txt",
+             "x/ lead.txt", "trail .txt", "trail.txt", "café/Ünï.txt", "\u201ccurly\u201d.txt",
+             "a b/c d.txt", "other/a.pdf"]
+    facts = [DocumentFacts(name, "", None) for name in names]
+    question = f"ferry {document_filter(source)}"
+    assert kept_documents(parse_query(question), facts) == [source], question
+    assert render_chips(question).count('class="qa-chip"') == 1
+
+
+def test_a_document_chosen_on_the_page_becomes_a_filter_chip(library: QA, tmp_path: Path
+                                                              ) -> None:
+    handlers = page(library, tmp_path)
+    question, asks = handlers.within("ferry timetable", ["hr/ferry staff.txt"], EVERYONE)
+    assert (question, asks) == ('ferry timetable file:"hr/ferry staff.txt"', True)
+    answer = handlers.ask(question, 10, "hybrid", None, EVERYONE)
+    assert {h.passage.source for h in library.search(question, 10).hits} == {"hr/ferry staff.txt"}
+    assert 'class="qa-chip">file:&quot;hr/ferry staff.txt&quot;' in answer.refinements
+    assert 'data-qa-query="ferry timetable"' in answer.refinements  # the chip's x: all again
+    both, _ = handlers.within(question, ["notes.txt"], EVERYONE)
+    assert {h.passage.source for h in library.search(both, 10).hits} == {
+        "hr/ferry staff.txt", "notes.txt"}  # two chosen: either, as the list did
+    assert handlers.within("", ["notes.txt"], EVERYONE) == ("file:/notes.txt", False)
+    assert handlers.within('an "unclosed', ["notes.txt"], EVERYONE)[1] is False
+    public = Access("pat", ("public/*",), ())
+    assert handlers.within("ferry", ["hr/ferry staff.txt", "public/harbour.txt"], public) == (
+        "ferry file:public/harbour.txt", True)

@@ -3,6 +3,7 @@ fails here until it is judged in qa.serving.guard.ROUTES; what writes or serves 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,9 @@ def test_a_read_only_page_has_no_rebuild_event(seeds_qa: QA, tmp_path: Path) -> 
     assert "rebuild" in names
 
 
-def _call(body: bytes, path: str = "/gradio_api/call/search") -> tuple[int, bytes]:
+def _call(body: bytes, path: str = "/gradio_api/call/search",
+          arguments: tuple[str, ...] = ("question", "k", "mode", "documents"),
+          given: int | None = None) -> tuple[int, bytes]:
     """The status and body the guard's app sees (200 and the replayed body) or its refusal."""
     import asyncio
     import json
@@ -100,8 +103,8 @@ def _call(body: bytes, path: str = "/gradio_api/call/search") -> tuple[int, byte
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": body, "more_body": False}
 
-    guard = RouteGuard(app, lambda: [], uploads_allowed=False,
-                       api_arguments={"search": ("question", "k", "mode", "documents")})
+    guard = RouteGuard(app, lambda: [], uploads_allowed=False, api_arguments={"search": arguments},
+                       api_given={} if given is None else {"search": given})
     asyncio.run(guard({"type": "http", "path": path, "method": "POST"}, receive, send))
     return tuple(seen[0])  # type: ignore[return-value]
 
@@ -113,6 +116,20 @@ def test_search_calls_with_arguments_it_does_not_take_are_refused() -> None:
     status, message = _call(b'{"data": {"question": "q", "top": 5}}', "/gradio_api/call/v2/search")
     assert status == 422 and b"no argument 'top'" in message
     assert _call(b'{"data": ["q", 1, 2, 3, 4, 5]}', "/gradio_api/call/ask")[0] == 200
+
+
+def test_a_call_by_list_written_before_collapse_and_group_gets_them_as_null() -> None:
+    six = ("question", "k", "mode", "documents", "collapse", "group")
+    status, body = _call(b'{"data": ["q", 5, null, null]}', arguments=six, given=4)
+    assert (status, json.loads(body)) == (200, {"data": ["q", 5, None, None, None, None]})
+    status, body = _call(b'{"data": ["q", 5, null, null, false], "session_hash": "s"}',
+                         arguments=six, given=4)
+    assert json.loads(body) == {"data": ["q", 5, None, None, False, None], "session_hash": "s"}
+    whole = b'{"data": ["q", 5, null, null, false, "document"]}'
+    assert _call(whole, arguments=six, given=4) == (200, whole)
+    assert _call(b'{"data": ["q"]}', arguments=six, given=4) == (200, b'{"data": ["q"]}')
+    named = b'{"data": {"question": "q"}}'
+    assert _call(named, "/gradio_api/call/v2/search", arguments=six, given=4) == (200, named)
 
 
 def test_the_checked_arguments_are_the_search_functions(seeds_qa: QA, tmp_path: Path) -> None:

@@ -269,3 +269,37 @@ def test_qa_ask_says_what_is_malformed(tmp_path: Path) -> None:
 
 def test_fold_matches_the_evaluation() -> None:
     assert fold("  The\u00a0Secret\n LEDGER ") == "the secret ledger"
+
+
+# ---- over the SQuAD articles (issue 36's bar) ---------------------------------------------------
+
+
+def test_squad_questions_with_phrases_words_and_filters_give_only_and_enough_hits(
+        tmp_path: Path) -> None:
+    """50 SQuAD questions, each with a quoted phrase from its evidence, a -word from it and
+    the filters of benchmarks/filters.py (one of them keeps one document of hundreds): every
+    hit passes, and k come back whenever k passages pass (k distinct ones collapsed: the
+    articles are there twice). The tiny encoder: what is checked is which passages may come
+    back, not how well they rank."""
+    from benchmarks.filters import SQUAD, filters, split_articles
+    from benchmarks.filters import K as BENCH_K
+
+    sources = split_articles(tmp_path / "docs", 2)
+    assert len(sources) >= 300  # hundreds of documents
+    qa = QA.open(Settings(docs_dir=tmp_path / "docs", index_dir=tmp_path / "index"),
+                 embedder=HashingEncoder())
+    passages = qa.searcher.passages
+    folded = [fold(item.passage.text) for item in passages]
+    lines = (SQUAD / "questions.jsonl").read_text(encoding="utf-8").splitlines()[:50]
+    for question in map(json.loads, lines):
+        for name, (suffix, passes) in filters(question, question["relevant"][0]["evidence"]
+                                              ).items():
+            asked = f"{question['question']} {suffix}"
+            passing = [item.passage.text for item, text in zip(passages, folded, strict=True)
+                       if passes(item.passage.source, text)]
+            for hits, wanted in ((qa.search(asked, BENCH_K, collapse=False).hits, len(passing)),
+                                 (qa.search(asked, BENCH_K).hits, len(set(passing)))):
+                shown = [(h, *h.copies) for h in hits]
+                assert all(passes(h.passage.source, fold(h.passage.text))
+                           for places in shown for h in places), (name, asked, shown)
+                assert len(hits) == min(BENCH_K, wanted), (name, asked, wanted)

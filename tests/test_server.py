@@ -40,11 +40,24 @@ def search(app_url: str, *data: Any) -> dict[str, Any]:
 
 
 def test_json_api_gives_what_ask_json_prints(app_url: str) -> None:
-    answer = search(app_url, PAROS, 3, "hybrid", None)
-    assert set(answer) == {"question", "hits", "no_good_match", "notices", "collapsed"}
+    answer = search(app_url, PAROS, 3, "hybrid", None)  # the four arguments of old still do
+    assert set(answer) == {"question", "hits", "no_good_match", "notices", "collapsed",
+                           "facets"}
     assert len(answer["hits"]) == 3 and answer["hits"][0]["source"] == PAROS_SOURCE
     assert {"citation", "answer", "paragraph", "start", "end"} <= set(answer["hits"][0])
     assert answer["hits"][0]["url"].startswith(app_url + "?q=")  # opens its document view
+
+
+def test_json_api_collapses_and_groups_as_rest_does(app_url: str) -> None:
+    grouped = search(app_url, "workshop", 2, None, None, False, "document")
+    rest = httpx.get(app_url + "api/search", timeout=60, params={
+        "q": "workshop", "k": 2, "collapse": "false", "group": "document"}).json()
+    assert len(grouped["groups"]) == 2 and grouped == rest
+    with httpx.Client(base_url=app_url, timeout=60) as http:
+        with pytest.raises(AnswerFailed, match="group must be one of none, document"):
+            call(http, "search", [PAROS, 2, None, None, None, "folder"])
+        with pytest.raises(AnswerFailed, match="collapse must be true or false"):
+            call(http, "search", [PAROS, 2, None, None, "no", None])
 
 
 def test_json_api_takes_one_document_name_as_a_string(app_url: str) -> None:
@@ -76,8 +89,8 @@ def test_json_api_refuses_wrong_arguments_with_a_message(app_url: str, data: lis
 
 def test_json_api_refuses_arguments_it_does_not_take(app_url: str) -> None:
     posted = httpx.post(app_url + "gradio_api/call/search", timeout=60,
-                        json={"data": [PAROS, 5, None, None, "surplus"]})
-    assert posted.status_code == 422 and "at most 4 arguments" in posted.json()["error"]
+                        json={"data": [PAROS, 5, None, None, None, None, "surplus"]})
+    assert posted.status_code == 422 and "at most 6 arguments" in posted.json()["error"]
 
 
 def test_gradio_client_calls_the_json_api(app_url: str) -> None:
@@ -98,12 +111,15 @@ def test_mcp_tool_answers_with_cited_passages(app_url: str) -> None:
             await session.initialize()
             tools = await session.list_tools()
             outcome = await session.call_tool("search", {"question": PAROS, "k": 2})
+            grouped = await session.call_tool("search", {"question": "workshop", "k": 2,
+                                                         "collapse": False,
+                                                         "group": "document"})
             status = await session.call_tool("status", {})
             like = await session.call_tool("similar", {"source": PAROS_SOURCE, "paragraph": 1,
                                                        "k": 2})
-            return [tool.name for tool in tools.tools], outcome, status, like
+            return [tool.name for tool in tools.tools], outcome, status, like, grouped, tools
 
-    names, outcome, status, like = asyncio.run(ask_agent())
+    names, outcome, status, like, grouped, tools = asyncio.run(ask_agent())
     assert {"search", "status", "similar"} <= set(names) and "ask" not in names, names
     # More like this: the passages of other files closest to the one named.
     alike = json.loads("".join(part.text for part in like.content if hasattr(part, "text")))
@@ -121,6 +137,14 @@ def test_mcp_tool_answers_with_cited_passages(app_url: str) -> None:
     assert answer["no_good_match"] is False
     # An agent can hand its user the link to the cited place.
     assert answer["hits"][0]["url"].startswith(app_url) and "open=" in answer["hits"][0]["url"]
+    assert {"type", "folder", "year"} == set(answer["facets"])
+    # The search tool takes collapse and group as REST does.
+    [tool] = [tool for tool in tools.tools if tool.name == "search"]
+    assert {"collapse", "group"} <= set(tool.inputSchema["properties"]), tool.inputSchema
+    cards = json.loads("".join(part.text for part in grouped.content if hasattr(part, "text")))
+    assert len(cards["groups"]) == 2 and len({card["source"] for card in cards["groups"]}) == 2
+    assert cards == httpx.get(app_url + "api/search", timeout=60, params={
+        "q": "workshop", "k": 2, "collapse": "false", "group": "document"}).json()
 
 
 def test_file_route_refuses_paths_outside_the_downloads(app_url: str) -> None:
@@ -134,7 +158,7 @@ def test_file_route_refuses_paths_outside_the_downloads(app_url: str) -> None:
 
 def test_downloads_are_served(app_url: str) -> None:
     with httpx.Client(base_url=app_url, timeout=60) as http:
-        outputs = call(http, "ask", [PAROS, 3, "hybrid", [], False])
+        outputs = call(http, "ask", [PAROS, 3, "hybrid", [], False, False])
         downloads = outputs[3]
         assert len(downloads) == 2
         for download in downloads:
@@ -340,7 +364,7 @@ def test_a_stopped_server_leaves_no_exports_or_uploads(tmp_path: Path) -> None:
             except httpx.HTTPError:
                 time.sleep(1)
         with httpx.Client(base_url=url, timeout=60) as http:
-            assert len(call(http, "ask", [PAROS, 2, "hybrid", [], False])[3]) == 2  # two downloads
+            assert len(call(http, "ask", [PAROS, 2, "hybrid", [], False, False])[3]) == 2  # two downloads
         assert any(temporary.glob("qa-exports-*")) and any(temporary.glob("qa-gradio-*"))
     finally:
         server.terminate()

@@ -308,3 +308,33 @@ def test_evaluation_judges_a_collapsed_hit_by_its_most_relevant_place() -> None:
     assert judged_key(shown, passage_key, {"b.txt#5": 1}) == "b.txt#5"
     assert judged_key(shown, passage_key, {"a.txt#2": 1, "b.txt#5": 1}) == "a.txt#2"  # once
     assert judged_key(shown, passage_key, {}) == "a.txt#2"
+
+
+def test_k_distinct_passages_come_back_when_copies_fill_the_candidates(tmp_path: Path) -> None:
+    # 200 copies of a two-paragraph note: its 400 passages fill each retriever's 100
+    # candidates, which collapse into one; the pool widens until five distinct passages show.
+    docs = tmp_path / "docs"
+    (docs / "copies").mkdir(parents=True)
+    note = ("Lighthouse keeper\n\nThe lighthouse keeper trims the lamp wick at dusk.\n\n"
+            "The lighthouse keeper logs the passing ships at dawn.")
+    for number in range(200):
+        (docs / "copies" / f"note {number}.txt").write_text(note, encoding="utf-8")
+    for number, text in enumerate(["The lighthouse stands on a rock in the estuary.",
+                                   "Keepers lived in the lighthouse tower for months.",
+                                   "A lamp of the lighthouse turns behind a lens.",
+                                   "Ships pass the lighthouse at dusk and at dawn."]):
+        (docs / f"other {number}.txt").write_text(f"Other {number}\n\n{text}", encoding="utf-8")
+    qa = QA.open(Settings(docs_dir=docs, index_dir=tmp_path / "index", candidates=100),
+                 embedder=HashingEncoder())
+    question = "the lighthouse keeper trims the lamp wick at dusk"
+    result = qa.search(question, k=5)
+    texts = [h.passage.text for h in result.hits]
+    assert len(texts) == len(set(texts)) == 5, texts
+    assert sum(1 + len(h.copies) for h in result.hits if "keeper" in h.passage.text) == 400
+    grouped = qa.search(question, k=5, group=True, collapse=False)
+    assert grouped.groups is not None and len(grouped.groups) == 5, \
+        [g.source for g in grouped.groups or []]
+    # The widening is bounded (16 times the candidates setting): a pool of 5 widens to 80 per
+    # retriever, all copies, so no fifth passage is found.
+    narrow = QA(qa.settings.with_overrides(candidates=5), qa.embedder)
+    assert len(narrow.search(question, k=5).hits) < 5

@@ -8,6 +8,7 @@ Pure functions over a result's hits and what document filters read of each docum
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -82,6 +83,17 @@ def result_facets(result: SearchResult, modified: Mapping[str, date | None]
 def _ordered(counts: Counter[_Name]) -> list[tuple[_Name, int]]:
     """Most frequent first, then by name, so a list reads the same each time."""
     return sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
+
+
+def document_filter(source: str) -> str:
+    """The filter that keeps exactly the document `source` (file:, its whole path): glob
+    characters in the name match only themselves, a quote or other spacing than single spaces
+    is matched by ?, and a name at the top folder is anchored there ("file:/a.pdf")."""
+    glob = re.sub(r"[][*?]", lambda found: f"[{found.group()}]", source)
+    # What a quoted value cannot hold as written (it folds spacing, ends at a quote).
+    glob = re.sub(r"[\"\u201c\u201d]|[^\S ]| (?= )|^ | $", "?", glob)
+    glob = glob if "/" in glob else f"/{glob}"
+    return f'file:"{glob}"' if " " in glob else f"file:{glob}"
 
 
 def _folder_filter(folder: str) -> str:

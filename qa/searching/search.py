@@ -105,12 +105,16 @@ class Searcher:
         return self.index.all_passages()
 
     def search(self, question: str, k: int, mode: SearchMode,
-               sources: Collection[str] | None = None, query: Query | None = None) -> list[Hit]:
+               sources: Collection[str] | None = None, query: Query | None = None,
+               pool: int | None = None) -> list[Hit]:
         """The k best passages for a question, best first, among the documents `sources` names
         (all: None) and the passages `query`'s constraints keep (its phrases, words and pages;
-        its filters on documents are the caller's, in `sources`)."""
+        its filters on documents are the caller's, in `sources`). Each retriever proposes
+        `pool` passages (default: the candidates setting), so at most that many per
+        retriever come back."""
         with self.one_thread():
-            return self._search(question, k, mode, sources, query)
+            return self._search(question, k, mode, sources, query,
+                                pool or self._settings.candidates)
 
     @contextmanager
     def one_thread(self) -> Iterator[None]:
@@ -152,7 +156,7 @@ class Searcher:
                 for rank, i in enumerate(order, 1)]
 
     def _search(self, question: str, k: int, mode: SearchMode,
-                sources: Collection[str] | None, query: Query | None) -> list[Hit]:
+                sources: Collection[str] | None, query: Query | None, pool: int) -> list[Hit]:
         permitted = None
         if query is not None and query.filters_passages:
             permitted = self.passage_texts().permitted(query, sources)
@@ -160,7 +164,7 @@ class Searcher:
                 return []
         asked = signals.Question(self._embedder.encode_query(question)[0], analyse([question])[0])
         ranking_names = ranking_signals(mode)
-        numbers = self._candidates(asked, ranking_names, sources, permitted)
+        numbers = self._candidates(asked, ranking_names, sources, permitted, pool)
         if numbers.size == 0:
             return []
         items = self.index.passages(numbers.tolist())
@@ -210,10 +214,10 @@ class Searcher:
         return self._passage_texts
 
     def _candidates(self, asked: signals.Question, ranking_names: tuple[str, ...],
-                    sources: Collection[str] | None, permitted: np.ndarray | None
+                    sources: Collection[str] | None, permitted: np.ndarray | None, depth: int
                     ) -> np.ndarray:
-        """The passages every ranking signal that proposes any proposes, in number order."""
-        depth = self._settings.candidates
+        """The passages every ranking signal that proposes any proposes (`depth` each), in
+        number order."""
         picked: set[int] = set()
         for name in ranking_names:
             propose = signals.SIGNALS[name].candidates

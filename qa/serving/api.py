@@ -35,7 +35,7 @@ def search_json(qa: QA, question: Any, k: Any = None, mode: Any = None,
     `access` may not read is refused as not indexed: its name is not confirmed either. With
     the `server`'s address, each hit has a `url` that opens its document view there.
     `collapse` (default: the setting) shows near-duplicates once; `group` "document" gives
-    one group per document."""
+    one group per document. `facets` counts the result's documents (docs/search.md)."""
     if not isinstance(question, str):
         raise ApiInputError(f"question must be a string, not {_kind(question)}")
     try:
@@ -44,7 +44,7 @@ def search_json(qa: QA, question: Any, k: Any = None, mode: Any = None,
                            collapse=_switch("collapse", collapse), group=_group(group))
     except QuestionRefused as error:
         raise ApiInputError(str(error)) from error
-    return result_to_json(result, server or qa.settings.server_url)
+    return result_to_json(result, server or qa.settings.server_url, qa.facets(result))
 
 
 def similar_json(qa: QA, source: Any, paragraph: Any, k: Any = None, same_document: Any = None,

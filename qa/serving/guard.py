@@ -109,6 +109,7 @@ class RouteGuard:
                  document_file: Callable[[str, Access], Path | None] = lambda name, access: None,
                  monitoring: bool = False,
                  api_arguments: dict[str, tuple[str, ...]] | None = None,
+                 api_given: dict[str, int] | None = None,
                  rest: ASGIApp | None = None, signin: SignIn | None = None,
                  page_image: Callable[[str, int, int, Access], Awaitable[bytes | None]]
                  = _no_page) -> None:
@@ -118,6 +119,10 @@ class RouteGuard:
         # Named APIs whose calls are checked for arguments they do not take (Gradio drops them
         # silently, so a misspelt or extra argument would go unnoticed).
         self.api_arguments = api_arguments or {}
+        # Of those, the APIs whose later arguments came later: a call by list that gives at
+        # least this many arguments gets the rest as null (their defaults), so a caller
+        # written before they came keeps working (Gradio refuses a short list).
+        self.api_given = api_given or {}
         self.served_files = served_files
         self.uploads_allowed = uploads_allowed
         self.document_file = document_file
@@ -172,6 +177,9 @@ class RouteGuard:
                 if refusal:
                     await _refuse(send, refusal, status=422)
                     return
+                if api_name in self.api_given:
+                    body = _padded(body, self.api_given[api_name],
+                                   len(self.api_arguments[api_name]))
                 receive = _replay(body)
         await self.app(scope, receive, send)
 
@@ -331,6 +339,19 @@ def _argument_refusal(body: bytes, api_name: str, parameters: tuple[str, ...]) -
             return (f"{api_name} has no argument {', '.join(map(repr, unknown))}; it takes "
                     f"{', '.join(parameters)}")
     return ""
+
+
+def _padded(body: bytes, given: int, taken: int) -> bytes:
+    """A call's body with its list of arguments padded with null to `taken` when it gives at
+    least `given` of them; any other body as it came (Gradio answers it as it does)."""
+    try:
+        call = json.loads(body or b"{}")
+    except ValueError:
+        return body
+    data = call.get("data") if isinstance(call, dict) else None
+    if not isinstance(data, list) or not given <= len(data) < taken:
+        return body
+    return json.dumps({**call, "data": data + [None] * (taken - len(data))}).encode()
 
 
 async def _refuse(send: Send, message: str, status: int = 403) -> None:

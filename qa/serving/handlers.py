@@ -13,7 +13,8 @@ from pathlib import Path
 
 from qa.core.access import EVERYONE, Access
 from qa.embedding.embed import Progress
-from qa.library import QA
+from qa.library import QA, QuestionRefused, read_query
+from qa.searching.facets import document_filter
 from qa.searching.search import SearchResult
 from qa.serving.api import ApiInputError, PassageNotFound, judge_json
 from qa.serving.history import QuestionHistory
@@ -21,7 +22,7 @@ from qa.serving.signin import SignIn
 from qa.serving.watch import FolderWatcher
 from qa.showing.cite import citation_text, display_source
 from qa.showing.exports import ExportFolder
-from qa.showing.facets_html import render_history, render_refinements
+from qa.showing.facets_html import render_history, render_refinements, with_filter
 from qa.showing.hits_html import render_results
 from qa.showing.view_html import PICTURED_VIEW, DocumentViews, ViewRequest, zoomed
 
@@ -108,14 +109,29 @@ class Handlers:
         return index_status(self.qa, self.watcher, access)
 
     def ask(self, question: str, k: float, mode: str, sources: list[str] | None,
-            access: Access, group: bool = False) -> Answer:
-        """The hits (with `group`, one card per document), their citations and downloads; a
-        broken question raises QuestionRefused."""
+            access: Access, group: bool = False, every_copy: bool = False) -> Answer:
+        """The hits (with `group`, one card per document; with `every_copy`, near-duplicates
+        not collapsed), their citations and downloads; a broken question raises
+        QuestionRefused."""
         result = self.qa.search(question or "", int(k), mode, sources or None,  # type: ignore[arg-type]
-                                access, group=group)
+                                access, group=group, collapse=False if every_copy else None)
         answer = self._answer(result, access)
         facets = self.qa.facets(result) if result.hits else None
         return replace(answer, refinements=render_refinements(question or "", facets))
+
+    def within(self, question: str, chosen: list[str] | None, access: Access
+               ) -> tuple[str, bool]:
+        """The question with a filter for each document chosen from the page's list (that
+        `access` may read), and whether it now has words to ask: the list adds filters to the
+        question, shown as chips, not a scope of its own."""
+        readable = set(self.qa.sources(access))
+        for source in chosen or []:
+            if source in readable:
+                question = with_filter(question or "", document_filter(source))
+        try:
+            return question, bool(read_query(question).question)
+        except QuestionRefused:  # an unclosed quote: left for the reader to see and fix
+            return question, False
 
     def similar(self, source: str, paragraph: int, access: Access) -> Answer:
         """The passages most like one passage, as an answer; a notice alone when there is no

@@ -93,7 +93,28 @@ class GroupAnswer(BaseModel):
     hits: list[HitAnswer]
 
 
-class SearchAnswer(BaseModel):
+class FacetValue(BaseModel):
+    """One value of a facet: how many of the result's documents have it, and the filter that
+    keeps them."""
+
+    label: str = Field(description='As shown: "pdf", "reports/2024/", "2024".')
+    count: int = Field(description="How many of the result's documents have it.")
+    filter: str = Field(description='The query filter that keeps them ("type:pdf"); empty '
+                                    "when none can (the top folder).")
+
+
+class ResultFacets(BaseModel):
+    """The result's documents counted by type, folder and year, most frequent (years: latest)
+    first."""
+
+    type: list[FacetValue]
+    folder: list[FacetValue]
+    year: list[FacetValue] = Field(description="By the date after: and before: read.")
+
+
+class ResultList(BaseModel):
+    """What a search and "more like this" both answer."""
+
     question: str
     hits: list[HitAnswer] = Field(description="The passages; grouped, each group's best.")
     no_good_match: bool
@@ -102,12 +123,17 @@ class SearchAnswer(BaseModel):
     groups: list[GroupAnswer] | None = Field(None, description="With group=document only.")
 
 
+class SearchAnswer(ResultList):
+    facets: ResultFacets = Field(description="The result's documents counted, each count with "
+                                             "the filter that narrows to it.")
+
+
 class PassageName(BaseModel):
     source: str
     paragraph: int
 
 
-class SimilarAnswer(SearchAnswer):
+class SimilarAnswer(ResultList):
     like: PassageName = Field(description="The passage the others are like.")
 
 

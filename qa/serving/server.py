@@ -28,6 +28,7 @@ from qa.serving.watch import FolderWatcher, watcher_for
 from qa.serving.webapp import (
     JUDGE_ARGUMENTS,
     SEARCH_ARGUMENTS,
+    SEARCH_ARGUMENTS_BEFORE_SHAPING,
     SIMILAR_ARGUMENTS,
     Page,
     build_page,
@@ -120,6 +121,7 @@ def _guard(qa: QA, built: Page, views: DocumentViews, watcher: FolderWatcher | N
                       monitoring=options.monitoring,
                       api_arguments={"search": SEARCH_ARGUMENTS, "similar": SIMILAR_ARGUMENTS,
                                      "judge": JUDGE_ARGUMENTS},
+                      api_given={"search": SEARCH_ARGUMENTS_BEFORE_SHAPING},
                       rest=rest_app(qa, watcher, signin.access_of if signin else no_sign_in),
                       signin=signin, page_image=views.page_png)
 

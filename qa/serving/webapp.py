@@ -42,7 +42,10 @@ EXAMPLES = [
 ]
 
 # The arguments of the JSON API's functions, in order.
-SEARCH_ARGUMENTS = ("question", "k", "mode", "documents")
+SEARCH_ARGUMENTS = ("question", "k", "mode", "documents", "collapse", "group")
+# The arguments search took before collapse and group: a call by list giving only these still
+# works (the guard gives the later ones as null).
+SEARCH_ARGUMENTS_BEFORE_SHAPING = 4
 SIMILAR_ARGUMENTS = ("source", "paragraph", "k", "same_document", "collapse")
 JUDGE_ARGUMENTS = ("question", "source", "paragraph", "verdict", "quote")
 
@@ -59,6 +62,8 @@ SHOW_VIEW = static_text("show_view.js")
 REFINE = static_text("refine.js")
 # The recent questions of a page without sign-in, kept in the browser.
 BROWSER_HISTORY = static_text("history.js")
+# After a document was chosen: the question asked again when the hidden box says so.
+ASK_AGAIN = "(asks) => { if (asks) document.querySelector('#qa-ask')?.click(); }"
 # The hits' judging buttons send their judgement through the hidden box of `Judging`.
 JUDGE = static_text("judge.js")
 
@@ -92,9 +97,11 @@ class Asking:
     submit: gr.Button
     top_k: gr.Slider
     mode: gr.Radio
-    sources: gr.Dropdown
+    sources: gr.Dropdown  # a document chosen adds its file: filter to the question
     group: gr.Checkbox
+    every_copy: gr.Checkbox  # near-duplicates shown each as a hit (not collapsed)
     history: gr.HTML  # the reader's recent questions, under the box
+    chosen_asks: gr.Textbox  # hidden: "ask" when a document chosen left a question to ask
 
 
 @dataclass(frozen=True)
@@ -181,10 +188,15 @@ def _asking(qa: QA, signed_in: bool) -> Asking:
         mode = gr.Radio(list(SEARCH_MODES), value=qa.settings.mode, label="Search")
         # Signed in, the list is filled per reader when the page loads.
         sources = gr.Dropdown([] if signed_in else qa.searcher.sources, multiselect=True,
-                              value=[], label="Search within (all when empty)")
-        group = gr.Checkbox(False, label="One card per document", elem_id="qa-group")
+                              value=[], label="Search within a document (adds a file: filter)",
+                              elem_id="qa-sources")
+        with gr.Column(scale=0, min_width=200):
+            group = gr.Checkbox(False, label="One card per document", elem_id="qa-group")
+            every_copy = gr.Checkbox(False, label="Show every copy", elem_id="qa-every-copy")
     gr.Examples(EXAMPLES, inputs=question)
-    return Asking(question, submit, top_k, mode, sources, group, history)
+    chosen_asks = gr.Textbox(visible="hidden", elem_id="qa-chosen-asks")
+    return Asking(question, submit, top_k, mode, sources, group, every_copy, history,
+                  chosen_asks)
 
 
 def _showing() -> Showing:
@@ -240,7 +252,7 @@ def _wire(blocks: gr.Blocks, handlers: Handlers, asking: Asking, showing: Showin
         if params.get("q"):
             settings = handlers.qa.settings
             asked = (params["q"], *ask(params["q"], settings.top_k, settings.mode, None, False,
-                                       request))
+                                       False, request))
         elif params.get(LIKE_PARAMETER):  # "More like this" on a hit
             asked = (gr.skip(), *_answered(handlers.similar(
                 params[LIKE_PARAMETER], _whole(params.get(LIKE_PARAGRAPH_PARAMETER)),
@@ -318,17 +330,30 @@ def _wire_questions(handlers: Handlers, reader: Reader, asking: Asking, showing:
     """Asking by Enter and by the button; returns the handler (a page's address asks too) and
     the two events."""
     def ask(question: str, k: float, mode: str, sources: list[str] | None, group: bool,
-            request: gr.Request) -> tuple[Any, ...]:
+            every_copy: bool, request: gr.Request) -> tuple[Any, ...]:
         try:
-            answer = handlers.ask(question, k, mode, sources, reader(request), bool(group))
+            answer = handlers.ask(question, k, mode, sources, reader(request), bool(group),
+                                  bool(every_copy))
         except QuestionRefused as error:
             raise gr.Error(str(error)) from error
         return _answered(answer)
 
-    inputs = [asking.question, asking.top_k, asking.mode, asking.sources, asking.group]
+    def choose(question: str, chosen: list[str] | None, request: gr.Request
+               ) -> tuple[str, list[str], str]:
+        within, asks = handlers.within(question, chosen, reader(request))
+        return within, [], "ask" if asks else ""
+
+    inputs = [asking.question, asking.top_k, asking.mode, asking.sources, asking.group,
+              asking.every_copy]
     asked = [asking.question.submit(ask, inputs, showing.answer, api_name="ask",
                                     api_visibility="undocumented"),  # /search is documented
              asking.submit.click(ask, inputs, showing.answer, api_visibility="private")]
+    # A document chosen from the list becomes a filter in the question (a chip once asked);
+    # the question is asked again when it has words to ask.
+    asking.sources.input(choose, [asking.question, asking.sources],
+                         [asking.question, asking.sources, asking.chosen_asks],
+                         api_visibility="private").then(
+        None, asking.chosen_asks, None, js=ASK_AGAIN)
     return ask, asked
 
 
@@ -396,27 +421,30 @@ def _wire_views(handlers: Handlers, reader: Reader, showing: Showing
 def _search_api(handlers: Handlers, reader: Reader) -> Callable[..., dict[str, Any]]:
     """The JSON API and MCP tool; its docstring is the tool's help."""
     def search(question: str, k: int | None = None, mode: str | None = None,
-               documents: list[str] | None = None, request: gr.Request = None  # type: ignore[assignment]
+               documents: list[str] | None = None, collapse: bool | None = None,
+               group: str | None = None,
+               request: gr.Request = None  # type: ignore[assignment]
                ) -> dict[str, Any]:
         """Search the user's documents; return the best passages, each with a citation.
 
         Args:
-            question: A natural-language question.
-            k: How many passages to return, 1 to 100 (default 5).
+            question: A question; may hold "exact phrase", -word, type:pdf, in:folder/, after:2024.
+            k: How many passages (documents, with group) to return, 1 to 100 (default 5).
             mode: "hybrid" (default), "dense" (meaning) or "lexical" (words).
             documents: Only search these files (names as in a hit's "source"); all when empty.
+            collapse: false: every copy of a passage (default: copies in one hit's "also_in").
+            group: "document": the k best documents, each with its passages; "none" (default).
 
         Returns:
             {"question", "hits": [{"rank", "score", "text", "source", "title", "paragraph",
             "start", "end", "answer", "citation", "also_in", ...}], "no_good_match",
-            "notices", "collapsed"}. A passage found in several files is one hit, the other
-            places in its "also_in".
+            "notices", "collapsed", "facets": {"type", "folder", "year": [{"label", "count",
+            "filter"}]}}; with group "document", also "groups": [{"source", "title", "score",
+            "more", "hits"}].
         """
-        # No collapse or group arguments here: a call API caller sends every argument, and
-        # one written for these four must keep working (REST takes them).
         try:
             return search_json(handlers.qa, question, k, mode, documents, reader(request),
-                               _server_of(request))
+                               _server_of(request), collapse, group)
         except ApiInputError as error:
             raise gr.Error(str(error)) from error
 

@@ -8,6 +8,7 @@ import unicodedata
 from typing import Any
 from urllib.parse import urlencode
 
+from qa.searching.facets import Facets
 from qa.searching.search import DocumentGroup, Hit, SearchResult
 
 # Characters that reorder the text around them: "evil\u202etxt.md" would read as "evildm.txt".
@@ -98,10 +99,13 @@ def group_to_json(group: DocumentGroup, question: str = "", server: str = "") ->
             "hits": [hit_to_json(hit, question, server) for hit in group.hits]}
 
 
-def result_to_json(result: SearchResult, server: str = "") -> dict[str, Any]:
+def result_to_json(result: SearchResult, server: str = "", facets: Facets | None = None
+                   ) -> dict[str, Any]:
     """What `qa ask --json`, the page's downloads and the JSON API all give for one question;
     each hit with a `url` when the `server`'s address is known, and the places of its collapsed
-    copies (`also_in`; `collapsed` counts them all). A grouped result also has `groups`."""
+    copies (`also_in`; `collapsed` counts them all). A grouped result also has `groups`; with
+    `facets` (QA.facets of the result), `facets` counts its documents by type, folder and year
+    (docs/search.md)."""
     found = {"question": result.question,
              "hits": [hit_to_json(hit, result.question, server) for hit in result.hits],
              "no_good_match": result.no_good_match, "notices": list(result.notices),
@@ -109,6 +113,8 @@ def result_to_json(result: SearchResult, server: str = "") -> dict[str, Any]:
     if result.groups is not None:
         found["groups"] = [group_to_json(group, result.question, server)
                            for group in result.groups]
+    if facets is not None:
+        found["facets"] = facets.to_json()
     return found
 
 
