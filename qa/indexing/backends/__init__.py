@@ -181,9 +181,9 @@ def open_build(settings: Settings, sealed: store.Manifest | None = None) -> Inde
     """The local build in settings.index_dir opened for searching, whatever the backend (every
     backend's builds are written there first): the one on disk, or the `sealed` one not yet
     published. store.IndexUnusableError when there is none such."""
-    from qa.indexing.backends.local import LocalIndex
-
-    return LocalIndex(settings.index_dir, settings, sealed)
+    reader: IndexReader = _lazy("qa.indexing.backends.local", "LocalIndex")(
+        settings.index_dir, settings, sealed)
+    return reader
 
 
 def _lazy(module: str, attribute: str) -> Callable[..., Any]:
