@@ -5,6 +5,7 @@ around the page (Gradio's folders, the guard, REST, MCP) is qa.serving.server.""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.resources import files as package_files
@@ -499,7 +500,7 @@ def _wire_judging(blocks: gr.Blocks, handlers: Handlers, reader: Reader, judging
             raise gr.Error(str(error)) from error
 
     def recompute(chosen: str, request: gr.Request) -> tuple[dict[str, Any], str]:
-        figures = handlers.figures(reader(request))
+        figures = {**handlers.figures(reader(request)), "worked_out": time.time()}
         return figures, handlers.figures_html(figures, chosen)
 
     def shown(figures: dict[str, Any] | None, chosen: str) -> str:

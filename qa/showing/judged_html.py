@@ -6,6 +6,7 @@ escaped."""
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,17 +20,23 @@ def render_figures(figures: Mapping[str, Any] | None, chosen: str, served: str,
                    threshold: float) -> str:
     """The panel for one reader's `figures`, with `chosen` (the page's search mode) marked; a
     line under the table when the chosen mode scores more than `threshold` below `served` (the
-    mode searches use by default) on any figure."""
+    mode searches use by default) on any figure. With a `worked_out` time (seconds since the
+    epoch) among the figures, the panel says when they were worked out."""
     if not figures:
         return NO_FIGURES
     modes: Mapping[str, Mapping[str, float]] = figures.get("modes", {})
     first = next(iter(modes.values()), {})
     if not first.get("questions") and not first.get("unanswerable"):
-        return ('<p class="qa-figures-empty">Nothing to score yet: no judged question has a '
-                'passage judged relevant, or is answered by none.</p>' + _resting(figures, first))
+        judged = any(figures.get(count) for count in ("judgements", "stale", "unjudged"))
+        empty = ('<p class="qa-figures-empty">Nothing to score yet: no judged question has a '
+                 'passage judged relevant, or is answered by none.</p>'
+                 + _resting(figures, first)) if judged else NO_FIGURES
+        return f'<div class="qa-figures"{_worked_out(figures)}>{empty}</div>'
+
     rows = "".join(_row(mode, values, mode == chosen) for mode, values in modes.items())
     head = "".join(f'<th scope="col">{html.escape(name)}</th>' for name in FIGURES)
-    return (f'<div class="qa-figures" data-user="{html.escape(str(figures.get("user", "")))}">'
+    return (f'<div class="qa-figures" data-user="{html.escape(str(figures.get("user", "")))}"'
+            f'{_worked_out(figures)}>'
             f'{_resting(figures, first)}<table><thead><tr><th scope="col">mode</th>{head}'
             f'</tr></thead><tbody>{rows}</tbody></table>'
             f'{_drop(modes, chosen, served, threshold)}</div>')
@@ -44,8 +51,16 @@ def _resting(figures: Mapping[str, Any], first: Mapping[str, float]) -> str:
         parts.append(f'{figures["stale"]} stale (their passage changed), left out')
     if figures.get("unjudged"):
         parts.append(f'{figures["unjudged"]} questions judged only "not relevant", left out')
+    when = figures.get("worked_out")
+    at = f" (as of {time.strftime('%H:%M:%S', time.localtime(when))})" if when else ""
     return (f'<p class="qa-figures-basis">Your judged questions '
-            f'({html.escape(str(figures.get("user", "")))}): {html.escape(", ".join(parts))}.</p>')
+            f'({html.escape(str(figures.get("user", "")))}){at}: '
+            f'{html.escape(", ".join(parts))}.</p>')
+
+
+def _worked_out(figures: Mapping[str, Any]) -> str:
+    when = figures.get("worked_out")
+    return f' data-worked-out="{float(when):.6f}"' if when else ""
 
 
 def _row(mode: str, values: Mapping[str, float], chosen: bool) -> str:
