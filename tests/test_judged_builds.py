@@ -21,6 +21,7 @@ from qa.embedding.model import ModelIdentity
 from qa.evaluating import judged
 from qa.evaluating.judged import evaluate_judgements
 from qa.indexing import store
+from qa.indexing.judgements import JudgementStore
 from qa.library import QA
 from qa.serving.rest import rest_app
 
@@ -152,6 +153,8 @@ def test_the_panel_handler_and_rest_give_each_user_their_own_figures(library: QA
 
     judge_answers(library, Access("alice"))
     library.judge(OPENS, "", 0, "none", Access("bob"))
+    library.judge(LEAVES, "", 0, "none", Access("carol d"))  # a name kept URL-quoted
+    assert JudgementStore(library.settings.index_dir).users() == ["alice", "bob", "carol d"]
     handlers = Handlers(library, ExportFolder(tmp_path / "exports"),
                         DocumentViews(library, 1_000_000))
     alice = handlers.figures(Access("alice"))
