@@ -30,6 +30,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 BUNDLED_DOCS = Path("seeds")
 BUNDLED_INDEX = Path("embeddings")
+# `qa index`'s exit status when it declined to publish a build (--keep-if-worse=no).
+DECLINED_STATUS = 3
 
 
 def default_index_dir(docs_dir: Path) -> Path:
@@ -176,11 +178,19 @@ def open_qa(settings: Settings, quiet: bool = False) -> Any:
               "finished: build the whole index from their vectors and publish it.")
 @click.option("--watch", is_flag=True, help="Then follow the folder: index (and publish) each "
               "batch of changes until interrupted.")
+@setting_flag("keep_if_worse", type=click.BOOL, metavar="yes|no",
+              help="no: do not publish a build that scores worse on the judged questions "
+                   "(docs/judging.md); the old build keeps serving and the exit status is "
+                   f"{DECLINED_STATUS} (default: yes, with a warning; or QA_KEEP_IF_WORSE).")
 @backend_options
 def index(docs_dir: Path | None, docs: Path | None, index_dir: Path | None, model: str | None,
           force: bool, shard_text: str | None, gather_shards: bool, watch: bool,
-          where: dict[str, Any]) -> None:
-    """Build or refresh the index of DOCS_DIR or --docs DIR (default: seeds/)."""
+          keep_if_worse: bool | None, where: dict[str, Any]) -> None:
+    """Build or refresh the index of DOCS_DIR or --docs DIR (default: seeds/).
+
+    When questions were judged (docs/judging.md), a new build is searched with them before it
+    is published, and its figures are shown against the old build's."""
+    from qa.evaluating.judged import judged_gate
     from qa.indexing.build import Shard
     from qa.library import QA
 
@@ -194,16 +204,34 @@ def index(docs_dir: Path | None, docs: Path | None, index_dir: Path | None, mode
             raise click.UsageError("--shard and --publish are separate steps: first every "
                                    "shard, then --publish once")
         shard = Shard.parse(shard_text) if shard_text else None
-        settings = make_settings(docs_dir or docs, index_dir, model=model, **where)
+        settings = make_settings(docs_dir or docs, index_dir, model=model,
+                                 keep_if_worse=keep_if_worse, **where)
         qa = QA(settings)
+        gate = judged_gate(qa)
         report = qa.index(force=force, progress=tqdm_progress("embedding"), shard=shard,
-                          gather_shards=gather_shards)
+                          gather_shards=gather_shards, check=gate)
         for skipped in report.skipped:
             click.echo(f"skipped {skipped.source}: {skipped.reason}", err=True)
+        show_judged_comparison(gate, settings)
         place = f"shard {shard} staged" if shard else str(settings.index_dir)
         click.echo(f"{place}: {report.summary()}")
+        if report.declined:
+            click.echo(f"qa: the new build was not published: {report.declined}; the old "
+                       "build keeps serving", err=True)
+            sys.exit(DECLINED_STATUS)
         if watch:
             follow_folder(qa)
+
+
+def show_judged_comparison(gate: Any, settings: Settings) -> None:
+    """The judged figures of the old build against the new one (when a build was checked),
+    and a warning on stderr for each user's that fell."""
+    from qa.evaluating.judged import format_comparison
+
+    if gate is None or not gate.comparisons:
+        return
+    for line in format_comparison(gate, settings.judged_drop):
+        click.echo(line, err=line.startswith("warning:"))
 
 
 def follow_folder(qa: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -17,10 +18,12 @@ from qa.core.files import Stamp
 from qa.core.languages import is_english_script
 from qa.core.settings import DEFAULT_MODEL, SEARCH_MODES, SearchMode, Settings
 from qa.embedding.embed import Embedder, Encoder, Progress
+from qa.embedding.model import ModelUnavailableError
 from qa.indexing import backends
+from qa.indexing.backends import IndexReader
 from qa.indexing.build import BuildIdentity, BuildOptions, Shard
 from qa.indexing.catalog import Catalog, kept_document, read_folder
-from qa.indexing.indexer import IndexReport, build_index, identity
+from qa.indexing.indexer import IndexReport, Vet, build_index, identity
 from qa.indexing.judgements import (
     LOCAL_USER,
     VERDICTS,
@@ -32,7 +35,7 @@ from qa.indexing.judgements import (
     place,
     quote_of,
 )
-from qa.indexing.store import IndexUnusableError, text_key
+from qa.indexing.store import IndexUnusableError, Manifest, text_key
 from qa.reading.in_flight import ReadsInFlight
 from qa.reading.isolation import ReadLimits, read_files
 from qa.reading.load import Document, SkippedFile, real_source
@@ -149,6 +152,12 @@ def clean_question(question: str, limit: int) -> tuple[str, list[str]]:
     return text, []
 
 
+# Asked before a build is published (qa.evaluating.judged.JudgedGate does it by the judged
+# questions): given a QA answering from the build it would replace (None when there is none to
+# open) and one answering from the new build, "" to publish the new build, else why not.
+BuildCheck = Callable[["QA | None", "QA"], str]
+
+
 class QA:
     """Index a corpus and answer questions over it."""
 
@@ -169,6 +178,7 @@ class QA:
         self.last_report: IndexReport | None = None
         self._documents: tuple[Searcher, list[IndexedDocument]] | None = None
         self._facts: tuple[Searcher, list[DocumentFacts]] | None = None
+        self._pinned = False  # answers from one opened build, never another (see _answering_from)
 
     @classmethod
     def open(cls, settings: Settings, progress: Progress | None = None,
@@ -205,11 +215,13 @@ class QA:
         return True
 
     def index(self, force: bool = False, progress: Progress | None = None,
-              shard: Shard | None = None, gather_shards: bool = False) -> IndexReport:
+              shard: Shard | None = None, gather_shards: bool = False,
+              check: BuildCheck | None = None) -> IndexReport:
         """Build or refresh the index and publish it; searches keep using the old index until
         the new one loads. A `shard` embeds its share of the files and stages it on a backend
         that gathers shards; `gather_shards` builds the whole folder from every staged share
-        and publishes."""
+        and publishes. A new build (not a shard's) is published only if `check`, when given,
+        does not decline it (the report's `declined` says why; the old build keeps serving)."""
         options = BuildOptions(force, shard, gather_shards)
         with self._build_lock:
             corpus = self._corpus()
@@ -221,14 +233,16 @@ class QA:
                 corpus = corpus.only(shard.holds)
                 settings = settings.with_overrides(
                     index_dir=settings.index_dir / "shards" / f"{shard.number}-of-{shard.count}")
-            report = self._build(settings, corpus, options, progress)
-            if shard is None and (report.rebuilt_because or self._searcher is None):
+            vet = self._vet(check) if check is not None and shard is None else None
+            report = self._build(settings, corpus, options, progress, vet)
+            if shard is None and not report.declined and (report.rebuilt_because
+                                                           or self._searcher is None):
                 self._searcher = self._load_searcher()
             self.last_report = report
             return report
 
     def _build(self, settings: Settings, corpus: ChunkedCorpus, options: BuildOptions,
-               progress: Progress | None) -> IndexReport:
+               progress: Progress | None, vet: Vet | None = None) -> IndexReport:
         started = time.perf_counter()
         if options.may_skip and self.backend.serves_already(identity(settings, self.embedder),
                                                              corpus.files):
@@ -236,10 +250,52 @@ class QA:
             return IndexReport(len(corpus.files), passages, 0, passages,
                                time.perf_counter() - started, corpus.skipped, "")
         report = build_index(corpus, settings, self.embedder, options, progress,
-                             self.backend.known_vectors(options.gather_shards))
+                             self.backend.known_vectors(options.gather_shards), vet)
+        if report.declined:
+            return report  # nothing published, on any backend
         if self.backend.publish(settings.index_dir, options) and not report.rebuilt_because:
             report = replace(report, rebuilt_because=f"published to {settings.backend}")
         return report
+
+    def _vet(self, check: BuildCheck) -> Vet:
+        """The indexer's question before publishing, asked of `check` with the two builds."""
+        def vet(sealed: Manifest) -> str:
+            candidate = self._answering_from(backends.open_build(self.settings, sealed),
+                                             self.embedder)
+            return check(self._replaced(), candidate)
+
+        return vet
+
+    def _replaced(self) -> QA | None:
+        """A QA answering from the local build a new one would replace, with that build's own
+        model; None when there is none to open or its model cannot be loaded."""
+        try:
+            reader = backends.open_build(self.settings)
+        except IndexUnusableError:
+            return None
+        model = reader.manifest.model
+        if dict(model) == self.embedder.identity().__dict__:
+            return self._answering_from(reader, self.embedder)
+        try:  # questions are encoded at full precision, whatever the build's precision
+            encoder = Embedder(str(model.get("name")), self.settings.batch_size,
+                               self.settings.threads, self.settings.encoder,
+                               Path(self.settings.onnx_cache) if self.settings.onnx_cache
+                               else None, "float32")
+        except (ModelUnavailableError, OSError) as error:
+            log.warning("the build being replaced cannot be searched: %s", error)
+            return None
+        return self._answering_from(reader, encoder)
+
+    def _answering_from(self, reader: IndexReader, encoder: Encoder) -> QA:
+        """A copy of this QA that answers from `reader`'s build with `encoder`, and never
+        reloads (a build before it is published, or the one it would replace)."""
+        view = copy.copy(self)
+        view.embedder = encoder
+        view._searcher = Searcher(reader, self.settings, encoder, self._reranker)
+        view._pinned = True
+        view._documents = view._facts = None
+        view._build_lock = threading.Lock()
+        return view
 
     def _load_searcher(self) -> Searcher:
         try:
@@ -258,7 +314,7 @@ class QA:
         """The searcher, reopened first if another process has published a newer build (a
         shared backend: every replica then answers from the same build)."""
         searcher = self.searcher
-        if not searcher.index.is_current():
+        if not self._pinned and not searcher.index.is_current():
             with self._build_lock:
                 if self._searcher is searcher:
                     self._searcher = self._load_searcher()

@@ -92,8 +92,9 @@ def test_openapi_documents_every_route_with_its_schema(client: TestClient) -> No
     schema = client.get("/api/openapi.json").json()
     paths = schema["paths"]
     assert set(paths) == {"/api/search", "/api/similar", "/api/documents", "/api/health",
-                          "/api/judgements"}
+                          "/api/judgements", "/api/judgements/figures"}
     assert set(paths["/api/judgements"]) == {"post"}
+    assert set(paths["/api/judgements/figures"]) == {"get"}
     assert "422" in paths["/api/judgements"]["post"]["responses"]
     assert set(paths["/api/search"]) == {"get", "post"}
     answer = paths["/api/search"]["get"]["responses"]["200"]["content"]["application/json"]

@@ -130,6 +130,15 @@ class Settings:
                                               "passage.", INDEXING, least=0)
     lexical_head: int = setting(0, "BM25 impact head per word beyond that; 0: 5 × √(passages).",
                                 INDEXING, least=0)
+    # Before a build is published, the judged questions (docs/judging.md) are searched in it
+    # and in the build it replaces: a figure of the served mode falling by more than this is a
+    # warning, and with keep_if_worse off the new build is not published.
+    judged_drop: float = setting(0.02, "A rebuild whose figure (Recall@1/5, MRR@10, nDCG@10) on "
+                                 "the judged questions falls by more than this is worse.",
+                                 INDEXING, least=0, most=1)
+    keep_if_worse: bool = setting(True, "Publish a build that scores worse on the judged "
+                                  "questions (with a warning); off: keep the old build serving.",
+                                  INDEXING, flag="--keep-if-worse")
 
     # Searching.
     top_k: int = setting(5, "How many passages an answer holds.", SEARCHING, least=1, most=1000,

@@ -24,7 +24,7 @@ from qa.evaluating.evaluate import (
     judged_key,
     passage_key,
 )
-from qa.indexing.judgements import LOCAL_USER, Placed, question_key
+from qa.indexing.judgements import LOCAL_USER, JudgementStore, Placed, question_key
 from qa.library import QA
 from qa.searching.search import SearchResult
 
@@ -93,7 +93,7 @@ class JudgedReport:
 
     def to_json(self) -> dict[str, object]:
         return {"user": self.user, "judgements": self.judged.judgements,
-                "stale": self.judged.stale,
+                "stale": self.judged.stale, "unjudged": self.judged.unjudged,
                 "modes": {m.mode: {**{name: m.report.metrics[name] for name in FIGURES},
                                    "questions": m.report.questions,
                                    "unanswerable": m.report.unanswerable}
@@ -184,3 +184,96 @@ def _trec_id(key: str) -> str:
     """A passage key without whitespace (TREC files split on it)."""
     return quote(key, safe="/#@:+,;=-_.~")
 
+
+
+# ---- before a build is published ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BuildComparison:
+    """One user's figures on their judged questions, in the served mode: of the build a new
+    one would replace (None when there is none to search) and of the new build."""
+
+    user: str
+    mode: SearchMode
+    replaced: dict[str, float] | None
+    new: dict[str, float]
+    questions: int  # judged questions with a relevant passage, in the new build
+    judgements: int
+
+    def drops(self, threshold: float) -> dict[str, float]:
+        """The figures that fall by more than `threshold` from the replaced build to the new
+        one, by how much."""
+        if self.replaced is None or not self.questions:
+            return {}
+        fallen = {name: self.replaced[name] - self.new[name] for name in FIGURES}
+        # Rounded: a figure is a mean of a few questions' scores, never finer than this.
+        return {name: drop for name, drop in fallen.items() if round(drop - threshold, 9) > 0}
+
+
+def figures_of(report: JudgedReport) -> dict[str, float]:
+    """The first mode's figures of a report, by name."""
+    return {name: report.modes[0].report.metrics[name] for name in FIGURES}
+
+
+class JudgedGate:
+    """QA.index's check before publishing (qa.library.BuildCheck): each user's judged
+    questions searched in the build being replaced and in the new one, in the served mode. A
+    figure falling by more than settings.judged_drop makes the new build worse; with
+    settings.keep_if_worse off, a worse build is declined. `comparisons` says what it found."""
+
+    def __init__(self, users: Sequence[str], access: Access = EVERYONE) -> None:
+        self.users = list(users)
+        self.access = access
+        self.comparisons: list[BuildComparison] = []
+
+    def __call__(self, replaced: QA | None, new: QA) -> str:
+        mode = new.settings.mode
+        self.comparisons = [self._compare(user, replaced, new, mode) for user in self.users]
+        worse = self.worse(new.settings.judged_drop)
+        if not worse or new.settings.keep_if_worse:
+            return ""
+        return "it scores worse on the judged questions (" + "; ".join(
+            f"{c.user}: {_fallen(c, new.settings.judged_drop)}" for c in worse) + ")"
+
+    def worse(self, threshold: float) -> list[BuildComparison]:
+        return [c for c in self.comparisons if c.drops(threshold)]
+
+    def _compare(self, user: str, replaced: QA | None, new: QA, mode: SearchMode
+                 ) -> BuildComparison:
+        after = evaluate_judgements(new, user, self.access, [mode])
+        before = (figures_of(evaluate_judgements(replaced, user, self.access, [mode]))
+                  if replaced is not None else None)
+        return BuildComparison(user, mode, before, figures_of(after),
+                               after.modes[0].report.questions, after.judged.judgements)
+
+
+def judged_gate(qa: QA, users: Sequence[str] | None = None, access: Access = EVERYONE
+                ) -> JudgedGate | None:
+    """The check before publishing over `users`' judgements (default: every user's); None when
+    none of them has judged anything, so that nothing is computed."""
+    store = JudgementStore(qa.settings.index_dir)
+    judging = [user for user in (store.users() if users is None else users) if store.read(user)]
+    return JudgedGate(judging, access) if judging else None
+
+
+def _fallen(comparison: BuildComparison, threshold: float) -> str:
+    return ", ".join(f"{name} -{drop:.3f}" for name, drop in comparison.drops(threshold).items())
+
+
+def format_comparison(gate: JudgedGate, threshold: float) -> list[str]:
+    """Old against new for each user, and a warning line for each user whose figures fall by
+    more than `threshold`."""
+    lines = []
+    for c in gate.comparisons:
+        lines.append(f"judged questions of {c.user} ({c.mode}; {c.questions} questions, "
+                     f"{c.judgements} judgements):")
+        lines.append(f"{'':>9} " + " ".join(f"{name:>9}" for name in FIGURES))
+        if c.replaced is not None:
+            lines.append(f"{'replaced':>9} " + " ".join(f"{c.replaced[n]:>9.3f}" for n in FIGURES))
+        else:
+            lines.append("  (no build to compare with)")
+        lines.append(f"{'new':>9} " + " ".join(f"{c.new[n]:>9.3f}" for n in FIGURES))
+    for c in gate.worse(threshold):
+        lines.append(f"warning: the new build scores worse on {c.user}'s judged questions: "
+                     f"{_fallen(c, threshold)} (more than judged_drop {threshold:g})")
+    return lines

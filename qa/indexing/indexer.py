@@ -51,6 +51,8 @@ class IndexReport:
     # the texts (windows, sentences) the encoder was given for them, each distinct text once.
     distinct_passages: int = 0
     texts_embedded: int = 0
+    # Why the new build was not published (the old one keeps serving); empty when it was.
+    declined: str = ""
 
     def summary(self) -> str:
         state = (f"{self.embedded_passages} embedded, {self.reused_passages} reused"
@@ -59,7 +61,8 @@ class IndexReport:
             state += (f"; {self.texts_embedded} texts embedded for {self.embedded_passages} "
                       f"passages ({self.distinct_passages} distinct)")
         skipped = f", {len(self.skipped)} skipped" if self.skipped else ""
-        return (f"{self.files} files, {self.passages} passages ({state}{skipped}) "
+        declined = "; not published, the old build keeps serving" if self.declined else ""
+        return (f"{self.files} files, {self.passages} passages ({state}{skipped}{declined}) "
                 f"in {self.seconds:.1f} s")
 
 
@@ -88,6 +91,10 @@ def file_hashes(chunked: list[ChunkedDocument]) -> dict[str, str]:
 
 # Vectors of earlier builds by passage text (store.text_key): the passage record and its rows.
 Reusable = dict[str, tuple[store.IndexedPassage, np.ndarray]]
+
+# Asked between a build's writing and its publishing, with the sealed build's manifest: "" to
+# publish it, else why not (the build is then dropped and the old one keeps serving).
+Vet = Callable[[store.Manifest], str]
 
 
 # ---- planning ----------------------------------------------------------------------------------
@@ -237,23 +244,23 @@ class _Job:
 
 def build_index(corpus: ChunkedCorpus, settings: Settings, encoder: Encoder,
                 options: BuildOptions | None = None, progress: Progress | None = None,
-                known: KnownVectors | None = None) -> IndexReport:
+                known: KnownVectors | None = None, vet: Vet | None = None) -> IndexReport:
     """Bring the index in settings.index_dir up to date with `corpus`, whose documents are read
     only when something changed. Passage texts an earlier local build has keep their vectors;
     `known` is asked for the rest before anything is embedded (with options.force, nothing is
-    reused).
+    reused). A written build is published only if `vet` (when given) does not decline it.
 
     Builds of one index folder take turns (a file lock): the second sees the first's result,
     and only then decides what is left to do."""
     with store.writer_lock(settings.index_dir):
         store.remove_leftovers(settings.index_dir)
         return _build_locked(corpus, settings, encoder, options or BuildOptions(), progress,
-                             known)
+                             known, vet)
 
 
 def _build_locked(corpus: ChunkedCorpus, settings: Settings, encoder: Encoder,
                   options: BuildOptions, progress: Progress | None,
-                  known: KnownVectors | None) -> IndexReport:
+                  known: KnownVectors | None, vet: Vet | None) -> IndexReport:
     started = time.perf_counter()
     index_dir = settings.index_dir
     expected = identity(settings, encoder)
@@ -277,12 +284,27 @@ def _build_locked(corpus: ChunkedCorpus, settings: Settings, encoder: Encoder,
     # fails removes its own.
     folder = store.new_build_folder(index_dir)
     try:
-        embedded, distinct, texts = _write_build(job, folder, reusable)
+        manifest, (embedded, distinct, texts) = _write_build(job, folder, reusable)
+        declined = _publish(job, folder, manifest, vet)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return IndexReport(len(job.files), job.passage_count, embedded, job.passage_count - embedded,
-                       time.perf_counter() - started, corpus.skipped, reason, distinct, texts)
+                       time.perf_counter() - started, corpus.skipped, reason, distinct, texts,
+                       declined)
+
+
+def _publish(job: _Job, folder: Path, manifest: store.Manifest, vet: Vet | None) -> str:
+    """Seal the written build and publish it, unless `vet` declines it: then the build is
+    dropped (its embedded passages stay saved for the next build) and why is returned."""
+    sealed = store.seal_build(folder, manifest)
+    declined = vet(sealed) if vet is not None else ""
+    if declined:
+        shutil.rmtree(folder, ignore_errors=True)
+        return declined
+    store.publish_build(job.settings.index_dir, sealed)
+    job.durable.clear()
+    return ""
 
 
 def _sound_manifest(index_dir: Path) -> tuple[store.Manifest | None, str]:
@@ -323,9 +345,11 @@ def _reusable(index_dir: Path, manifest: store.Manifest | None, expected: BuildI
         return {}
 
 
-def _write_build(job: _Job, folder: Path, reusable: Reusable) -> tuple[int, int, int]:
-    """Embed what is new, write every index file into `folder`, commit it. Returns the
-    passages embedded, how many distinct texts they have, and the texts encoded for them."""
+def _write_build(job: _Job, folder: Path, reusable: Reusable
+                 ) -> tuple[store.Manifest, tuple[int, int, int]]:
+    """Embed what is new and write every index file into `folder`. Returns the build's
+    manifest (not yet published), and the passages embedded, how many distinct texts they
+    have, and the texts encoded for them."""
     settings = job.settings
     plan = plan_embedding(job.chunked, reusable, Windowing.of(settings, job.encoder))
     embedded = _embed(plan, job, reusable)
@@ -346,9 +370,8 @@ def _write_build(job: _Job, folder: Path, reusable: Reusable) -> tuple[int, int,
         format_version=built.format_version, build=folder.name, model=dict(built.model),
         chunking=dict(built.chunking), files=job.files, passage_count=len(plan.passages),
         vector_count=int(vectors.shape[0]), dense_index=dict(built.dense_index))
-    store.commit_build(settings.index_dir, folder, new_manifest)
-    job.durable.clear()
-    return len(plan.pending) + len(plan.copies), len(plan.pending), embedded.texts
+    return new_manifest, (len(plan.pending) + len(plan.copies), len(plan.pending),
+                          embedded.texts)
 
 
 class _Progress:

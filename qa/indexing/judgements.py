@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote as url_quote
+from urllib.parse import unquote
 
 from filelock import FileLock
 
@@ -121,6 +122,10 @@ class JudgementStore:
         safe = user if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}", user) else \
             url_quote(user, safe="")
         return self.folder / f"{safe}.jsonl"
+
+    def users(self) -> list[str]:
+        """Every user with a judgements file here, by name."""
+        return sorted(unquote(path.stem) for path in self.folder.glob("*.jsonl"))
 
     def add(self, judgement: Judgement) -> None:
         """Append `judgement` to its user's file, atomically and one writer at a time."""

@@ -203,6 +203,14 @@ def write_vectors(folder: Path, vectors: np.ndarray, stored: str = "float32") ->
 
 def commit_build(index_dir: Path, folder: Path, manifest: Manifest) -> Manifest:
     """Checksum the build's files, atomically point manifest.json at it, drop older builds."""
+    final = seal_build(folder, manifest)
+    publish_build(index_dir, final)
+    return final
+
+
+def seal_build(folder: Path, manifest: Manifest) -> Manifest:
+    """The finished build's manifest: its files checksummed and flushed to disk. Not yet what
+    searches read (publish_build), but it opens as a build (qa.indexing.backends.open_build)."""
     checksums = {
         path.relative_to(folder).as_posix(): file_sha256(path)
         for path in sorted(folder.rglob("*")) if path.is_file()
@@ -210,11 +218,14 @@ def commit_build(index_dir: Path, folder: Path, manifest: Manifest) -> Manifest:
     for path in folder.rglob("*"):
         if path.is_file():
             _fsync(path)
-    final = Manifest(**{**asdict(manifest), "build": folder.name, "checksums": checksums,
-                        "created": time.time()})
-    atomic_write_text(index_dir / MANIFEST_NAME, json.dumps(asdict(final), indent=1))
-    remove_stale_builds(index_dir, keep=folder.name)
-    return final
+    return Manifest(**{**asdict(manifest), "build": folder.name, "checksums": checksums,
+                       "created": time.time()})
+
+
+def publish_build(index_dir: Path, sealed: Manifest) -> None:
+    """Atomically point manifest.json at a sealed build, and drop older builds."""
+    atomic_write_text(index_dir / MANIFEST_NAME, json.dumps(asdict(sealed), indent=1))
+    remove_stale_builds(index_dir, keep=sealed.build)
 
 
 def _fsync(path: Path) -> None:

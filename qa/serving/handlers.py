@@ -10,9 +10,18 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from qa.core.access import EVERYONE, Access
 from qa.embedding.embed import Progress
+from qa.evaluating.judged import (
+    FIGURES,
+    BuildComparison,
+    JudgedGate,
+    evaluate_judgements,
+    judged_gate,
+)
+from qa.indexing.judgements import LOCAL_USER
 from qa.library import QA, QuestionRefused, read_query
 from qa.searching.facets import document_filter
 from qa.searching.search import SearchResult
@@ -24,6 +33,7 @@ from qa.showing.cite import citation_text, display_source
 from qa.showing.exports import ExportFolder
 from qa.showing.facets_html import render_history, render_refinements, with_filter
 from qa.showing.hits_html import render_results
+from qa.showing.judged_html import render_figures
 from qa.showing.view_html import PICTURED_VIEW, DocumentViews, ViewRequest, zoomed
 
 
@@ -40,6 +50,30 @@ def index_status(qa: QA, watcher: FolderWatcher | None = None, access: Access = 
             f"built {_age(time.time() - status.built)} ago")
     return line + (f"  \n{html.escape(watcher.status.line(access.everything))}"
                    if watcher else "")
+
+
+def _compared(gate: JudgedGate | None, threshold: float) -> str:
+    """The rebuild's judged figures, old against new, as Markdown tables under the panel's
+    line, and a warning for each user's that fell ("" when no build was checked)."""
+    if gate is None or not gate.comparisons:
+        return ""
+    parts = [_comparison_table(c) for c in gate.comparisons]
+    for c in gate.worse(threshold):
+        fallen = ", ".join(f"{name} −{drop:.3f}" for name, drop in c.drops(threshold).items())
+        parts.append(f"**Warning**: the new build scores worse on {html.escape(c.user)}'s "
+                     f"judged questions: {fallen} (more than judged_drop {threshold:g}).")
+    return "\n\n" + "\n\n".join(parts)
+
+
+def _comparison_table(c: BuildComparison) -> str:
+    rows = [("replaced", c.replaced), ("new", c.new)]
+    title = (f"Judged questions of {html.escape(c.user)} ({c.mode}; {c.questions} questions, "
+             f"{c.judgements} judgements){'' if c.replaced else ', no build to compare with'}:")
+    lines = [title, "", "| build | " + " | ".join(FIGURES) + " |",
+             "|---" + "|---:" * len(FIGURES) + "|"]
+    lines += [f"| {name} | " + " | ".join(f"{values[figure]:.3f}" for figure in FIGURES) + " |"
+              for name, values in rows if values is not None]
+    return "\n".join(lines)
 
 
 def _age(seconds: float) -> str:
@@ -180,8 +214,23 @@ class Handlers:
         if not access.may_write("*"):  # a rebuild is everyone's: only a user who may write all
             raise ActionRefused("Rebuilding needs write permission on every folder "
                                 "(--write '*').")
-        summary = self.qa.index(force=True, progress=progress).summary()
-        return self.status(access) + f"  \nRebuilt: {summary}"
+        # The rebuilder's judged questions are searched in the new build before it is
+        # published (docs/judging.md): old against new, and a warning when it is worse.
+        gate = judged_gate(self.qa, [access.user or LOCAL_USER], access)
+        report = self.qa.index(force=True, progress=progress, check=gate)
+        line = self.status(access) + f"  \nRebuilt: {report.summary()}"
+        if report.declined:
+            line += f"  \n**Not published**: {html.escape(report.declined)}."
+        return line + _compared(gate, self.qa.settings.judged_drop)
+
+    def figures(self, access: Access) -> dict[str, Any]:
+        """The reader's judged figures, each mode's (`qa eval --judgements`'s numbers)."""
+        return evaluate_judgements(self.qa, access=access).to_json()
+
+    def figures_html(self, figures: Mapping[str, Any] | None, mode: str) -> str:
+        """The figures panel, the page's search `mode` marked."""
+        settings = self.qa.settings
+        return render_figures(figures, mode, settings.mode, settings.judged_drop)
 
     def add(self, uploaded: list[Path], access: Access, progress: Progress | None = None
             ) -> list[str]:

@@ -3,6 +3,7 @@
     GET  /api/search?q=…&k=…&mode=…&documents=…&collapse=…&group=…   (documents repeatable)
     POST /api/search   {"question", "k", "mode", "documents", "collapse", "group"}
     POST /api/judgements {"question", "source", "paragraph", "verdict", "quote"}   a relevance judgement
+    GET  /api/judgements/figures                   your judged questions' figures, per mode
     GET  /api/similar?source=…&paragraph=…&k=…&same_document=…   more like one passage
     GET  /api/documents                            the indexed files
     GET  /api/health                               for load balancers
@@ -28,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from qa.core.access import Access
 from qa.core.settings import SearchMode
+from qa.evaluating.judged import evaluate_judgements
 from qa.indexing.store import IndexUnusableError
 from qa.library import QA
 from qa.serving.api import (
@@ -179,6 +181,25 @@ class JudgedAnswer(BaseModel):
     judged: Judged
 
 
+class ModeFigures(BaseModel):
+    recall_1: float = Field(alias="recall@1")
+    recall_5: float = Field(alias="recall@5")
+    mrr_10: float = Field(alias="mrr@10")
+    ndcg_10: float = Field(alias="ndcg@10")
+    questions: int = Field(description="Judged questions with a relevant passage (averaged).")
+    unanswerable: int = Field(description="Judged answered by none (left out of the averages).")
+
+
+class JudgedFigures(BaseModel):
+    """`qa eval --judgements --json` of the signed-in user (docs/judging.md)."""
+
+    user: str
+    judgements: int = Field(description="The judgements the figures rest on.")
+    stale: int = Field(description="Judgements whose passage changed, left out.")
+    unjudged: int = Field(description="Questions judged only not relevant, left out.")
+    modes: dict[str, ModeFigures] = Field(description="hybrid, dense and lexical.")
+
+
 class DocumentEntry(BaseModel):
     source: str
     title: str
@@ -292,7 +313,7 @@ def _unknown(request: Request, route: str, arguments: set[str]) -> JSONResponse 
     if not unknown:
         return None
     return refusal(422, f"{unknown[0][:50]}: not an argument of /api/{route} (it takes "
-                        f"{', '.join(sorted(arguments))})")
+                        f"{', '.join(sorted(arguments)) or 'none'})")
 
 
 # A passage the reader may not read is answered as one that does not exist: never confirmed.
@@ -351,6 +372,20 @@ def _judgement_route(app: FastAPI, qa: QA, access_of: Callable[[Mapping[str, str
         return _passage_answer(lambda: judge_json(
             qa, body.question, body.source, body.paragraph, body.verdict,
             access_of(request.headers), body.quote))
+
+    @app.get(f"{PREFIX}/judgements/figures", response_model=None,
+             responses={200: {"model": JudgedFigures}, **_REFUSALS})
+    def figures(request: Request) -> JSONResponse:
+        """Recall@1/5, MRR@10 and nDCG@10 of your judged questions, searched again now in each
+        mode, with what they rest on: the figures of `qa eval --judgements`."""
+        unknown = _unknown(request, "judgements/figures", set())
+        if unknown:
+            return unknown
+        try:
+            return JSONResponse(evaluate_judgements(qa, access=access_of(request.headers)
+                                                    ).to_json())
+        except IndexUnusableError as error:
+            return refusal(503, str(error))
 
 
 def _index_routes(app: FastAPI, qa: QA, watcher: FolderWatcher | None,

@@ -5,6 +5,7 @@ around the page (Gradio's folders, the guard, REST, MCP) is qa.serving.server.""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.resources import files as package_files
@@ -33,6 +34,7 @@ from qa.serving.watch import FolderWatcher
 from qa.showing.exports import ExportFolder
 from qa.showing.facets_html import QUERY_HELP
 from qa.showing.hits_html import LIKE_PARAGRAPH_PARAMETER, LIKE_PARAMETER
+from qa.showing.judged_html import NO_FIGURES
 from qa.showing.view_html import DocumentViews, ViewRequest
 
 EXAMPLES = [
@@ -129,11 +131,15 @@ class Showing:
 
 @dataclass(frozen=True)
 class Judging:
-    """Where a hit's judging button sends its judgement (hidden), and the line saying so."""
+    """Where a hit's judging button sends its judgement (hidden), the line saying so, and the
+    panel of the reader's judged figures (kept as JSON in `figures`, shown in `panel`)."""
 
     sent: gr.Textbox
     send: gr.Button
     judged: gr.Markdown
+    panel: gr.HTML
+    recompute: gr.Button
+    figures: gr.State
 
 
 @dataclass(frozen=True)
@@ -172,7 +178,7 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
         showing = _showing()
         panel = _panel(handlers, rebuild, uploads)
         _wire(blocks, handlers, asking, showing, panel)
-        _wire_judging(blocks, handlers, _reader(handlers), _judging())
+        _wire_judging(blocks, handlers, _reader(handlers), _judging(), asking.mode)
     return Page(blocks, showing.downloads)
 
 
@@ -503,19 +509,36 @@ def _judging() -> Judging:
     # Rendered but hidden: the page's script fills the box and presses the button.
     sent = gr.Textbox(visible="hidden", elem_id="qa-judgement")
     send = gr.Button("Send judgement", visible="hidden", elem_id="qa-judge-send")
-    return Judging(sent, send, judged)
+    with gr.Accordion("Your judged questions: how well qa answers them", open=False,
+                      elem_id="qa-figures-panel"):
+        panel = gr.HTML(NO_FIGURES, elem_id="qa-figures")
+        recompute = gr.Button("Recompute", size="sm", elem_id="qa-figures-recompute")
+    return Judging(sent, send, judged, panel, recompute, gr.State(None))
 
 
-def _wire_judging(blocks: gr.Blocks, handlers: Handlers, reader: Reader, judging: Judging
-                  ) -> None:
-    """The hits' judging buttons, and the `judge` tool of the JSON API and MCP."""
+def _wire_judging(blocks: gr.Blocks, handlers: Handlers, reader: Reader, judging: Judging,
+                  mode: gr.Radio) -> None:
+    """The hits' judging buttons, the figures panel (worked out again on its button and after
+    each judgement; the page's search mode marked), and the `judge` tool of the JSON API and
+    MCP."""
     def judge_sent(sent: str, request: gr.Request) -> str:
         try:
             return handlers.judge(sent or "", reader(request))
         except ActionRefused as error:
             raise gr.Error(str(error)) from error
 
-    judging.send.click(judge_sent, judging.sent, judging.judged, api_visibility="private")
+    def recompute(chosen: str, request: gr.Request) -> tuple[dict[str, Any], str]:
+        figures = {**handlers.figures(reader(request)), "worked_out": time.time()}
+        return figures, handlers.figures_html(figures, chosen)
+
+    def shown(figures: dict[str, Any] | None, chosen: str) -> str:
+        return handlers.figures_html(figures, chosen) if figures else gr.skip()
+
+    figures_out = [judging.figures, judging.panel]
+    judging.send.click(judge_sent, judging.sent, judging.judged, api_visibility="private"
+                       ).success(recompute, mode, figures_out, api_visibility="private")
+    judging.recompute.click(recompute, mode, figures_out, api_visibility="private")
+    mode.change(shown, [judging.figures, mode], judging.panel, api_visibility="private")
     blocks.load(None, js=JUDGE)
     gr.api(_judge_api(handlers, reader), api_name="judge", queue=False)
 

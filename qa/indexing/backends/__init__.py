@@ -177,6 +177,15 @@ def separate_index(settings: Settings, index_dir: Path, folder: Path, suffix: st
     return (kind.separate if kind else _moved)(settings, index_dir, folder, suffix)
 
 
+def open_build(settings: Settings, sealed: store.Manifest | None = None) -> IndexReader:
+    """The local build in settings.index_dir opened for searching, whatever the backend (every
+    backend's builds are written there first): the one on disk, or the `sealed` one not yet
+    published. store.IndexUnusableError when there is none such."""
+    reader: IndexReader = _lazy("qa.indexing.backends.local", "LocalIndex")(
+        settings.index_dir, settings, sealed)
+    return reader
+
+
 def _lazy(module: str, attribute: str) -> Callable[..., Any]:
     """A backend module's function or class, imported only when that backend is used."""
 

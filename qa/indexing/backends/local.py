@@ -52,12 +52,16 @@ class LocalBackend:
 class LocalIndex:
     """An index folder opened for searching: checksums verified, files memory-mapped."""
 
-    def __init__(self, index_dir: Path, settings: Settings) -> None:
+    def __init__(self, index_dir: Path, settings: Settings,
+                 sealed: store.Manifest | None = None) -> None:
+        """The published build, or the `sealed` one (written and checksummed by this process
+        a moment ago, not yet published: qa.indexing.indexer's vet opens it)."""
         # Taken before the manifest is read: a build committed in between reads as newer.
         self._manifest_path = index_dir / store.MANIFEST_NAME
         self._manifest_stamp = store.Stamp.of_or_none(self._manifest_path)
-        manifest = store.read_manifest(index_dir)
-        store.verify_checksums(index_dir, manifest)
+        manifest = sealed or store.read_manifest(index_dir)
+        if sealed is None:
+            store.verify_checksums(index_dir, manifest)
         folder = store.build_folder(index_dir, manifest)
         self.manifest = manifest
         self._passages = store.read_passage_table(folder)
