@@ -692,6 +692,9 @@ def _starts_paragraph(previous: Line, line: Line, spacing: _Spacing,
     if extra > max(0.25 * size, 2.0):
         return True  # clearly more space than between the lines of a paragraph
     short = previous.right < right - 4 * size
+    # An inset block (an abstract, a quotation) has every line in from the column's edge: a
+    # paragraph's first line is in from the line above it as well.
+    indented = indented and line.left - previous.left > 0.8 * size
     return indented or (short and bool(_SENTENCE_END.search(previous.text)))
 
 
