@@ -176,6 +176,8 @@ def _page_lines(page: object, number: int, set_turned_apart: bool = True) -> lis
     next glyph sits wholly below the line. Text turned off the horizontal (an archive's stamp
     up a margin, a rotated label) comes last, as one aside, unless most of the page is turned
     (a table set sideways): then it is read as it stands."""
+    import pypdfium2.raw as pdfium_c
+
 
     textpage = page.get_textpage()  # type: ignore[attr-defined]
     if textpage.count_chars() > _MAX_PAGE_CHARACTERS:  # before a Python object per character
@@ -202,7 +204,9 @@ def _page_lines(page: object, number: int, set_turned_apart: bool = True) -> lis
             glyphs.append((character, (0.0, 0.0, 0.0, 0.0), 0.0))
         else:
             box = textpage.get_charbox(index)
-            size = _font_size(textpage, index)
+            size = float(pdfium_c.FPDFText_GetFontSize(textpage.raw, index))
+            if size < _UNIT_SIZE:
+                size = _scaled_size(textpage, index, size)
             # Below the line, wholly above it (the top of the next column, where PDFium ran
             # one column's last line into the next one's first), or past a gap wider than any
             # word space (a column gutter).
@@ -230,16 +234,13 @@ def _page_lines(page: object, number: int, set_turned_apart: bool = True) -> lis
     return lines + turned.lines(number)
 
 
-def _font_size(textpage: Any, index: int) -> float:
-    """A glyph's type size in points. PDFium gives the size the font was set at; a generator
-    that sets every font at one point (`1 Tf`, as Word and many report writers do) scales
-    it by the text matrix instead, so below _UNIT_SIZE the matrix's height scale is applied
-    (asked only then: it is one more call a glyph)."""
+def _scaled_size(textpage: Any, index: int, size: float) -> float:
+    """The type size of a glyph whose font was set at one point or less (`1 Tf`, as Word and
+    many report writers set every font), scaled to its size by the text matrix: the
+    matrix's height scale times the size PDFium gives. Asked only for such glyphs: it is one
+    more call a glyph."""
     import pypdfium2.raw as pdfium_c
 
-    size = float(pdfium_c.FPDFText_GetFontSize(textpage.raw, index))
-    if size >= _UNIT_SIZE:
-        return size
     matrix = pdfium_c.FS_MATRIX()
     if not pdfium_c.FPDFText_GetMatrix(textpage.raw, index, matrix):
         return size
