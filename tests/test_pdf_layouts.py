@@ -373,3 +373,23 @@ def test_an_inset_abstract_reads_as_one_paragraph() -> None:
     text = read_pdf(drawn_pdf([lines])).text
     blocks = [flat(block) for block in text.split("\n\n")]
     assert flat(abstract) in blocks, blocks[:4]
+
+
+def test_a_paragraph_runs_on_past_a_table_at_the_head_of_the_next_page() -> None:
+    """The next page opens with floats (a table set across the top, its caption in small type,
+    a figure's label): the word broken at the foot of the page before joins the prose after
+    them, not the table's first row."""
+    first = column_lines(" ".join(SEA_SENTENCES[:6]), 60, 760, 460)
+    first[-1] = (first[-1][0] + " The pier was con-", *first[-1][1:])
+    table = [("Year", 60, 780, 10.0, 0.0), ("Catch", 200, 780, 10.0, 0.0),
+             ("Boats", 340, 780, 10.0, 0.0), ("Crews", 480, 780, 10.0, 0.0)]
+    for row, year in enumerate(("1890", "1900", "1910")):
+        table += [(year, 60, 766 - row * 12, 10.0, 0.0), (str(400 + row), 200, 766 - row * 12, 10.0, 0.0),
+                  (str(20 + row), 340, 766 - row * 12, 10.0, 0.0),
+                  (str(90 + row), 480, 766 - row * 12, 10.0, 0.0)]
+    caption = ("Table 1. Catches and boats of the harbour by decade.", 60, 718, 8.0, 0.0)
+    second = [*table, caption, ("Crews Boats", 60, 706, 10.0, 0.0),
+              *column_lines("structed in stone. " + " ".join(SEA_SENTENCES[6:10]), 60, 690, 460)]
+    text = read_pdf(drawn_pdf([first, second])).text
+    assert "The pier was constructed in stone." in flat(text), text
+    assert "Year: 1900; Catch: 401; Boats: 21; Crews: 91." in text, text
