@@ -178,7 +178,6 @@ def _page_lines(page: object, number: int, set_turned_apart: bool = True) -> lis
     (a table set sideways): then it is read as it stands."""
     import pypdfium2.raw as pdfium_c
 
-
     textpage = page.get_textpage()  # type: ignore[attr-defined]
     if textpage.count_chars() > _MAX_PAGE_CHARACTERS:  # before a Python object per character
         textpage.close()
@@ -192,16 +191,18 @@ def _page_lines(page: object, number: int, set_turned_apart: bool = True) -> lis
     # Whether the line so far is only marks set above the letters (an opening quote): the
     # letters after it lie wholly below it, not on the next line.
     raised = True
+    turning = False  # the last glyph was turned: a space after it is the turned text's
     for index, character in text_characters(textpage):
         if character == _LINE_END_HYPHEN:
             character = "-"
         if character in "\r\n":
             _flush(glyphs, lines, number)
             line_bottom, line_top, line_right, raised = float("inf"), float("-inf"), float("-inf"), True
-        elif not _inked(character) and turned.going:
-            turned.space()
         elif not _inked(character):
-            glyphs.append((character, (0.0, 0.0, 0.0, 0.0), 0.0))
+            if turning:
+                turned.space()
+            else:
+                glyphs.append((character, (0.0, 0.0, 0.0, 0.0), 0.0))
         else:
             box = textpage.get_charbox(index)
             size = float(pdfium_c.FPDFText_GetFontSize(textpage.raw, index))
@@ -215,10 +216,10 @@ def _page_lines(page: object, number: int, set_turned_apart: bool = True) -> lis
                 or box[0] - line_right > _GUTTER * size
             # Turned glyphs each break the line they would join, so only a line's first glyph
             # needs PDFium's angle: one call a line, not one a glyph.
-            if (breaks or line_top == float("-inf")) and turned.takes(textpage, index, character,
-                                                                       box, size):
+            turning = (breaks or line_top == float("-inf")) and turned.takes(
+                textpage, index, character, box, size)
+            if turning:
                 continue
-            turned.going = False
             if breaks:
                 _flush(glyphs, lines, number)
                 line_bottom, line_top, raised = float("inf"), float("-inf"), True
@@ -256,7 +257,6 @@ class _TurnedText:
         self.wanted = wanted
         self.characters: list[str] = []
         self.boxes: list[tuple[tuple[float, float, float, float], float]] = []
-        self.going = False  # the last glyph was turned: a space after it is the stamp's
 
     def takes(self, textpage: Any, index: int, character: str,
               box: tuple[float, float, float, float], size: float) -> bool:
@@ -269,7 +269,6 @@ class _TurnedText:
             return False
         self.characters.append(character)
         self.boxes.append((box, size))
-        self.going = True
         return True
 
     def space(self) -> None:
