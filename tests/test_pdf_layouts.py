@@ -281,3 +281,115 @@ def test_a_line_that_opens_with_a_raised_quote_reads_whole() -> None:
              ("reasonable period” of time, and the harbour board agreed.", 72 + quote_width, 748, 10.0, 0.0)]
     text = flat(read_pdf(drawn_pdf([lines])).text)
     assert "an unspecified “reasonable period” of time" in text, text
+
+
+def stamped_columns_pdf(stamp: str) -> bytes:
+    """A two-column page under a full-width title and a line of authors, with `stamp` set up
+    the left margin, turned a quarter (as archives stamp a preprint's first page)."""
+    from reportlab.pdfgen import canvas
+
+    paragraphs = sea_paragraphs(3)
+    lines = [("The Harbour Through the Years", 150, 800, 16.0, 0.0),
+             ("A. Author, B. Author and C. Author, Harbour Museum and Town Archive", 120, 780,
+              11.0, 0.0)]
+    for number, start in enumerate((0, 3)):
+        top = 750.0
+        for paragraph in paragraphs[start:start + 3]:
+            drawn = column_lines(paragraph, 60 + number * 250, top, 225)
+            lines += drawn
+            top -= 12 * len(drawn) + 6
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4)
+    for text, x, y, size, width in lines:
+        line = pdf.beginText(x, y)
+        line.setFont("Times-Roman", size)
+        line.setWordSpace((width - stringWidth(text, "Times-Roman", size)) / text.count(" ")
+                          if width and text.count(" ") else 0.0)
+        line.textLine(text)
+        pdf.drawText(line)
+    pdf.saveState()
+    pdf.translate(30, 250)
+    pdf.rotate(90)
+    pdf.setFont("Times-Roman", 18)
+    pdf.drawString(0, 0, stamp)
+    pdf.restoreState()
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def test_a_stamp_up_the_margin_stands_apart_and_the_columns_read_in_turn() -> None:
+    """Each letter of turned text is a line of its own to the layout: a stamp of forty of
+    them beside two columns outnumbered the columns' lines and hid the gutter, and the
+    columns were read line by line across."""
+    stamp = "Preprint 2004.04906 version 3, filed 30 September 2020"
+    text = read_pdf(stamped_columns_pdf(stamp)).text
+    paragraphs = sea_paragraphs(3)
+    body = flat(text)
+    assert all(flat(paragraph) in body for paragraph in paragraphs[:6]), text[:600]
+    assert text.rstrip().endswith(stamp), text[-200:]
+
+
+def unit_font_pdf(paragraphs: list[str], size: float = 10.0) -> bytes:
+    """Paragraphs set as Word and many report writers set them: every font at one point
+    (`1 Tf`), scaled to its size by the text matrix."""
+    from reportlab.lib.utils import simpleSplit
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4)
+    y = 780.0
+    for paragraph in paragraphs:
+        for text in simpleSplit(paragraph, "Times-Roman", size, 460):
+            line = pdf.beginText()
+            line.setTextTransform(size, 0, 0, size, 60, y)
+            line.setFont("Times-Roman", 1)
+            line.textOut(text)
+            pdf.drawText(line)
+            y -= size * 1.25
+        y -= size
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def test_a_font_set_at_one_point_and_scaled_reads_in_lines_not_words() -> None:
+    """PDFium gives such a font's size as 1, and every word space looked like a gutter: each
+    word became a line of its own."""
+    paragraphs = sea_paragraphs(3)[:4]
+    text = read_pdf(unit_font_pdf(paragraphs)).text
+    blocks = [flat(block) for block in text.split("\n\n")]
+    assert blocks == [flat(paragraph) for paragraph in paragraphs], text[:400]
+    assert max(len(line.split()) for line in text.splitlines()) >= 8, text[:400]
+
+
+def test_an_inset_abstract_reads_as_one_paragraph() -> None:
+    """An abstract set in from both edges of its column: every line of it stands in from the
+    column's edge, which is no paragraph's indent when the line above stands in as far."""
+    abstract = " ".join(SEA_SENTENCES[:5])
+    lines = [*column_lines(abstract, 80, 760, 190), ("1 Introduction", 60, 640, 12.0, 0.0)]
+    lines += column_lines(" ".join(SEA_SENTENCES[5:10]), 60, 620, 230)
+    lines += column_lines(" ".join(SEA_SENTENCES[10:16]), 310, 760, 230)
+    text = read_pdf(drawn_pdf([lines])).text
+    blocks = [flat(block) for block in text.split("\n\n")]
+    assert flat(abstract) in blocks, blocks[:4]
+
+
+def test_a_paragraph_runs_on_past_a_table_at_the_head_of_the_next_page() -> None:
+    """The next page opens with floats (a table set across the top, its caption in small type,
+    a figure's label): the word broken at the foot of the page before joins the prose after
+    them, not the table's first row."""
+    first = column_lines(" ".join(SEA_SENTENCES[:6]), 60, 760, 460)
+    first[-1] = (first[-1][0] + " The pier was con-", *first[-1][1:])
+    table = [("Year", 60, 780, 10.0, 0.0), ("Catch", 200, 780, 10.0, 0.0),
+             ("Boats", 340, 780, 10.0, 0.0), ("Crews", 480, 780, 10.0, 0.0)]
+    for row, year in enumerate(("1890", "1900", "1910")):
+        table += [(year, 60, 766 - row * 12, 10.0, 0.0), (str(400 + row), 200, 766 - row * 12, 10.0, 0.0),
+                  (str(20 + row), 340, 766 - row * 12, 10.0, 0.0),
+                  (str(90 + row), 480, 766 - row * 12, 10.0, 0.0)]
+    caption = ("Table 1. Catches and boats of the harbour by decade.", 60, 718, 8.0, 0.0)
+    second = [*table, caption, ("Crews Boats", 60, 706, 10.0, 0.0),
+              *column_lines("structed in stone. " + " ".join(SEA_SENTENCES[6:10]), 60, 690, 460)]
+    text = read_pdf(drawn_pdf([first, second])).text
+    assert "The pier was constructed in stone." in flat(text), text
+    assert "Year: 1900; Catch: 401; Boats: 21; Crews: 91." in text, text

@@ -25,6 +25,7 @@ from qa.reading.readers.tables import PASSAGE_CHARS
 # OCR finds no letters in noise it cannot read, so a few it does find are text (a label, a form).
 MIN_OCR_CHARACTERS = 4
 _RUNNING_SHARE = 0.5  # a line in the margin on at least this share of pages is running text
+_FLOAT_TYPE = 0.93  # a paragraph's size against another's: more apart is another type
 _NARROW_CELL = 0.25  # of the page's width: a piece of a line narrower than this may be a cell
 _SENTENCE_END = re.compile(r"[.!?:;…\"'”’)\]]$")
 _PAGE_NUMBER = re.compile(r"^[-–—\s]*(\d+|[ivxlcdm]+)[-–—\s]*$", re.IGNORECASE)
@@ -692,22 +693,37 @@ def _starts_paragraph(previous: Line, line: Line, spacing: _Spacing,
     if extra > max(0.25 * size, 2.0):
         return True  # clearly more space than between the lines of a paragraph
     short = previous.right < right - 4 * size
+    # An inset block (an abstract, a quotation) has every line in from the column's edge: a
+    # paragraph's first line is in from the line above it as well.
+    indented = indented and line.left - previous.left > 0.8 * size
     return indented or (short and bool(_SENTENCE_END.search(previous.text)))
 
 
 def _join_across_pages(pages: list[list[Block]]) -> list[list[Block]]:
-    """A paragraph that runs onto the next page continues there: its first block joins the last
-    one when that one stops mid-sentence."""
+    """A paragraph that runs onto the next page continues there: its first block in the same
+    type joins the last one when that one stops mid-sentence."""
     last: Block | None = None  # the last block of the pages before, wherever it now lives
     for blocks in pages:
-        # Asides (margin notes) stand after a page's text: a paragraph runs on past them.
-        first = next((block for block in blocks if not block.aside), None)
+        first = next((block for block in blocks if last and _continues(last, block)), None)
         if last and first and not last.heading and not first.heading \
                 and not _SENTENCE_END.search(last.lines[-1].text):
             last.lines.extend(first.lines)
             blocks.remove(first)
-        last = next((block for block in reversed(blocks) if not block.aside), last)
+        last = next((block for block in reversed(blocks)
+                     if not block.aside and not block.lines[0].table), last)
     return pages
+
+
+def _continues(last: Block, block: Block) -> bool:
+    """Whether `block` may go on from `last`, the paragraph at the foot of the page before.
+    Asides (margin notes) stand after a page's text, and a table, or a caption or a note in
+    another type, set at the head of the next page is a float: a paragraph runs on past them.
+    A word broken at the foot of the page goes on in lower case, past a float's labels."""
+    if block.aside or block.lines[0].table:
+        return False
+    if abs(block.lines[0].size - last.lines[-1].size) > (1 - _FLOAT_TYPE) * last.lines[-1].size:
+        return False
+    return not last.lines[-1].text.endswith("-") or block.lines[0].text[:1].islower()
 
 
 def _assemble(pages: list[list[Block]], page_count: int, body_size: float) -> Extracted:

@@ -26,6 +26,8 @@ _MIN_OCR_DPI = 150  # a coarser scan is recognised at this resolution, enlarged
 _GUTTER = 2.0  # a horizontal gap this many font sizes wide separates two columns
 _CELL_GAP = 0.8  # font sizes: a space this wide inside a line may part two cells of a table
 _RAISED = frozenset("“”‘’'\"`′″°*")  # marks set above the letters' baseline
+_TURNED = math.radians(20)  # a glyph turned further than this from the horizontal is no body text
+_UNIT_SIZE = 2.0  # points: a smaller font size is a unit font scaled by its text matrix
 _RAISED_DEPTH = 0.75  # font sizes: how far below a raised mark its line's letters may reach
 _SOFT_HYPHENS = {"\u00ad"}  # a hyphenation point: always joined
 _LINE_END_HYPHEN = "\x02"  # PDFium's mark for a hyphen that ends a line: decided by the layout
@@ -169,9 +171,11 @@ def _ocr_dpi(page: object) -> float:
     return min(OCR_DPI, max(_MIN_OCR_DPI, max(resolutions))) if resolutions else OCR_DPI
 
 
-def _page_lines(page: object, number: int) -> list[Line]:
+def _page_lines(page: object, number: int, set_turned_apart: bool = True) -> list[Line]:
     """The page's lines, in PDFium's order; a line ends at PDFium's line breaks or where the
-    next glyph sits wholly below the line."""
+    next glyph sits wholly below the line. Text turned off the horizontal (an archive's stamp
+    up a margin, a rotated label) comes last, as one aside, unless most of the page is turned
+    (a table set sideways): then it is read as it stands."""
     import pypdfium2.raw as pdfium_c
 
     textpage = page.get_textpage()  # type: ignore[attr-defined]
@@ -180,12 +184,14 @@ def _page_lines(page: object, number: int) -> list[Line]:
         raise UnreadableError(_page_too_large(number, "characters", _MAX_PAGE_CHARACTERS))
     lines: list[Line] = []
     glyphs: list[tuple[str, tuple[float, float, float, float], float]] = []
+    turned = _TurnedText(set_turned_apart)
     line_bottom = float("inf")  # lowest inked glyph of the line so far
     line_top = float("-inf")  # highest
     line_right = float("-inf")  # right edge of its last inked glyph
     # Whether the line so far is only marks set above the letters (an opening quote): the
     # letters after it lie wholly below it, not on the next line.
     raised = True
+    turning = False  # the last glyph was turned: a space after it is the turned text's
     for index, character in text_characters(textpage):
         if character == _LINE_END_HYPHEN:
             character = "-"
@@ -193,16 +199,28 @@ def _page_lines(page: object, number: int) -> list[Line]:
             _flush(glyphs, lines, number)
             line_bottom, line_top, line_right, raised = float("inf"), float("-inf"), float("-inf"), True
         elif not _inked(character):
-            glyphs.append((character, (0.0, 0.0, 0.0, 0.0), 0.0))
+            if turning:
+                turned.space()
+            else:
+                glyphs.append((character, (0.0, 0.0, 0.0, 0.0), 0.0))
         else:
             box = textpage.get_charbox(index)
             size = float(pdfium_c.FPDFText_GetFontSize(textpage.raw, index))
+            if size < _UNIT_SIZE:
+                size = _scaled_size(textpage, index, size)
             # Below the line, wholly above it (the top of the next column, where PDFium ran
             # one column's last line into the next one's first), or past a gap wider than any
             # word space (a column gutter).
             lowest = line_bottom - _RAISED_DEPTH * size if raised else line_bottom
-            if box[3] < lowest != float("inf") or box[1] > line_top != float("-inf") \
-                    or box[0] - line_right > _GUTTER * size:
+            breaks = box[3] < lowest != float("inf") or box[1] > line_top != float("-inf") \
+                or box[0] - line_right > _GUTTER * size
+            # Turned glyphs each break the line they would join, so only a line's first glyph
+            # needs PDFium's angle: one call a line, not one a glyph.
+            turning = (breaks or line_top == float("-inf")) and turned.takes(
+                textpage, index, character, box, size)
+            if turning:
+                continue
+            if breaks:
                 _flush(glyphs, lines, number)
                 line_bottom, line_top, raised = float("inf"), float("-inf"), True
             raised = raised and character in _RAISED
@@ -212,7 +230,58 @@ def _page_lines(page: object, number: int) -> list[Line]:
             glyphs.append((character, box, size))
     _flush(glyphs, lines, number)
     textpage.close()
-    return lines
+    if len(turned.boxes) > sum(len(line.text) for line in lines):
+        return _page_lines(page, number, set_turned_apart=False)
+    return lines + turned.lines(number)
+
+
+def _scaled_size(textpage: Any, index: int, size: float) -> float:
+    """The type size of a glyph whose font was set at one point or less (`1 Tf`, as Word and
+    many report writers set every font), scaled to its size by the text matrix: the
+    matrix's height scale times the size PDFium gives. Asked only for such glyphs: it is one
+    more call a glyph."""
+    import pypdfium2.raw as pdfium_c
+
+    matrix = pdfium_c.FS_MATRIX()
+    if not pdfium_c.FPDFText_GetMatrix(textpage.raw, index, matrix):
+        return size
+    return size * math.hypot(matrix.c, matrix.d)
+
+
+class _TurnedText:
+    """The glyphs of a page set at an angle to the horizontal, in PDFium's order. Read into
+    the lines around them, each would be a line of one letter, and a stamp up the margin
+    would be a column the gutters are measured against."""
+
+    def __init__(self, wanted: bool) -> None:
+        self.wanted = wanted
+        self.characters: list[str] = []
+        self.boxes: list[tuple[tuple[float, float, float, float], float]] = []
+
+    def takes(self, textpage: Any, index: int, character: str,
+              box: tuple[float, float, float, float], size: float) -> bool:
+        import pypdfium2.raw as pdfium_c
+
+        if not self.wanted:
+            return False
+        angle = float(pdfium_c.FPDFText_GetCharAngle(textpage.raw, index)) % math.tau
+        if min(angle, math.tau - angle) < _TURNED:
+            return False
+        self.characters.append(character)
+        self.boxes.append((box, size))
+        return True
+
+    def space(self) -> None:
+        self.characters.append(" ")
+
+    def lines(self, page: int) -> list[Line]:
+        text = " ".join("".join(self.characters).split())
+        if not text:
+            return []
+        boxes = [box for box, _ in self.boxes]
+        return [Line(text, min(b[0] for b in boxes), max(b[2] for b in boxes),
+                     max(b[3] for b in boxes), min(b[1] for b in boxes),
+                     statistics.median(size for _, size in self.boxes), page, aside=True)]
 
 
 def text_characters(textpage: Any) -> list[tuple[int, str]]:
