@@ -172,10 +172,9 @@ def _ocr_dpi(page: object) -> float:
 
 
 def _page_lines(page: object, number: int, set_turned_apart: bool = True) -> list[Line]:
-    """The page's lines, in PDFium's order; a line ends at PDFium's line breaks or where the
-    next glyph sits wholly below the line. Text turned off the horizontal (an archive's stamp
-    up a margin, a rotated label) comes last, as one aside, unless most of the page is turned
-    (a table set sideways): then it is read as it stands."""
+    """The page's lines, in PDFium's order, ending at PDFium's line breaks or where the next
+    glyph sits wholly below the line. Turned text (an archive's stamp up a margin) comes last
+    as one aside, unless most of the page is turned (a table set sideways)."""
     import pypdfium2.raw as pdfium_c
 
     textpage = page.get_textpage()  # type: ignore[attr-defined]
@@ -214,8 +213,7 @@ def _page_lines(page: object, number: int, set_turned_apart: bool = True) -> lis
             lowest = line_bottom - _RAISED_DEPTH * size if raised else line_bottom
             breaks = box[3] < lowest != float("inf") or box[1] > line_top != float("-inf") \
                 or box[0] - line_right > _GUTTER * size
-            # Turned glyphs each break the line they would join, so only a line's first glyph
-            # needs PDFium's angle: one call a line, not one a glyph.
+            # Turned glyphs each break the line they would join: PDFium's angle is asked a line.
             turning = (breaks or line_top == float("-inf")) and turned.takes(
                 textpage, index, character, box, size)
             if turning:
