@@ -91,10 +91,16 @@ def page_lines(page: Any, number: int, words: bool = False) -> list[Line]:
 
 
 def _lines(textpage: Any, number: int, words: bool) -> list[Line]:
+    import ctypes
+
+    import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_c
 
     boxed = textpage if words else None  # where each line's words are boxed, or None
-    char_box, font_size, raw = _tight_boxes(textpage), pdfium_c.FPDFText_GetFontSize, textpage.raw
+    # pypdfium2's get_charbox, without four new C numbers for each character: the boxes are
+    # most of what a page costs.
+    char_box, font_size, raw = pdfium_c.FPDFText_GetCharBox, pdfium_c.FPDFText_GetFontSize, textpage.raw
+    left, right, bottom, top = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
     lines: list[Line] = []
     glyphs: list[_Glyph] = []
     # Constants as local names: this loop runs for every character of every page.
@@ -114,7 +120,9 @@ def _lines(textpage: Any, number: int, words: bool) -> list[Line]:
         elif character.isspace() or character in soft_hyphens:  # not inked
             glyphs.append((character, _NO_BOX, 0.0, index))
         else:
-            box = char_box(index)
+            if not char_box(raw, index, left, right, bottom, top):
+                raise pdfium.PdfiumError("Failed to get charbox.")
+            box = (left.value, bottom.value, right.value, top.value)
             size = font_size(raw, index)  # a float: its C type is a double
             # Below the line, wholly above it (the top of the next column, where PDFium ran
             # one column's last line into the next one's first), or past a gap wider than any
@@ -133,25 +141,6 @@ def _lines(textpage: Any, number: int, words: bool) -> list[Line]:
             glyphs.append((character, box, size, index))
     _flush(glyphs, lines, number, boxed)
     return lines
-
-
-def _tight_boxes(textpage: Any) -> Callable[[int], tuple[float, float, float, float]]:
-    """A text page's character boxes, as pypdfium2's get_charbox gives them (left, bottom, right,
-    top) but without four new C numbers for each: the boxes are most of what a page costs."""
-    import ctypes
-
-    import pypdfium2 as pdfium
-    import pypdfium2.raw as pdfium_c
-
-    left, right, bottom, top = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
-    get, raw = pdfium_c.FPDFText_GetCharBox, textpage.raw
-
-    def box(index: int) -> tuple[float, float, float, float]:
-        if not get(raw, index, left, right, bottom, top):
-            raise pdfium.PdfiumError("Failed to get charbox.")
-        return left.value, bottom.value, right.value, top.value
-
-    return box
 
 
 def _check_text_objects(page: Any, number: int) -> None:
