@@ -213,15 +213,16 @@ def test_the_viewer_reads_the_cache_without_pdfiums_lock(monkeypatch: pytest.Mon
     from scans import multipage
 
     from qa.chunking.chunk import Passage
-    from qa.showing.view import _PDFIUM, marked_pages
+    from qa.reading.readers.pdfium import LOCK
+    from qa.showing.view import marked_pages
 
     others_could_open_pdfs: list[bool] = []
 
     def cached_page(image: Any, settings: Any) -> None:
         def other_view() -> None:
-            if _PDFIUM.acquire(timeout=5):
+            if LOCK.acquire(timeout=5):
                 others_could_open_pdfs.append(True)
-                _PDFIUM.release()
+                LOCK.release()
             else:
                 others_could_open_pdfs.append(False)
         other = threading.Thread(target=other_view)
@@ -359,7 +360,7 @@ def test_a_huge_pdf_page_is_recognised_within_the_pixel_limit() -> None:
 
     import pypdfium2 as pdfium
 
-    from qa.reading.readers.pdf import ocr_scale
+    from qa.reading.readers.pdfium import ocr_scale
 
     document = pdfium.PdfDocument.new()
     try:

@@ -1,9 +1,11 @@
 """Show stage: the cited place, as a reader checks it.
 
 A PDF's or a scanned image's page is shown as a picture, with the passage's words and the
-answer sentence boxed on it. The boxes come from PDFium's character boxes, or on a page read by
-OCR from the word boxes the reader left in the OCR cache, found by matching the passage's words
-to the page's (the extracted text is rebuilt from lines, so its offsets are not the page's).
+answer sentence boxed on it. The page's words are the reader's: its lines from PDFium's glyphs,
+or on a page read by OCR from the word boxes the reader left in the OCR cache, put in reading
+order by the same layout (qa.reading.readers.layout), so a passage that runs from one column to
+the next is found in both. The passage's words are matched to them (the extracted text is
+rebuilt from lines, so its offsets are not the page's).
 Any other document is shown whole, as its extracted text cut into the pieces the chunker saw:
 title, headings, passages and the lines that are not passages, with offsets into that text.
 """
@@ -13,18 +15,22 @@ from __future__ import annotations
 import bisect
 import difflib
 import io
+import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from qa.chunking.chunk import Passage, block_spans
 from qa.core.languages import matching_units
 from qa.reading.load import Document
+
+if TYPE_CHECKING:
+    from qa.reading.readers.layout import Line
 
 Box = tuple[float, float, float, float]  # left, top, right, bottom, as fractions of the page
 PICTURED = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff")  # shown as pages, not as text
@@ -38,10 +44,6 @@ _MAX_TALL = 4  # a page's picture is at most this many of its widths tall
 # thousand asking at once queue there, not in the threads the server answers searches with.
 _RENDER_WORKERS = 2
 _PILLOW_BLOCK_BYTES = 64 * 1024 * 1024
-# PDFium must never be called from two threads at once, not even on two documents (pypdfium2's
-# documentation: it corrupts or crashes the process), and a server renders pictures and
-# works out marks in several threads: every use of it here holds this lock.
-_PDFIUM = threading.RLock()
 
 
 class ViewError(ValueError):
@@ -88,7 +90,7 @@ def marked_pages(path: Path, passage: Passage, answer: str | None,
     for number, content in zip(numbers, contents, strict=True):
         # The OCR cache is read only here, with the document (and PDFium's lock) let go: a
         # slow or stuck cache file must not hold up every other view.
-        words = content.words if content.ocr_image is None else _ocr_words(content.ocr_image)
+        words, found_by = _page_words(content)
         span = _matched(words, wanted)
         boxes: tuple[Box, ...] = ()
         answer_boxes: tuple[Box, ...] = ()
@@ -99,7 +101,6 @@ def marked_pages(path: Path, passage: Passage, answer: str | None,
             within = _matched(cited, wanted_answer, least=2)
             if within is not None:
                 answer_boxes = _line_boxes(cited[within[0]:within[1]])
-        found_by = "OCR" if content.ocr_image is not None else "text layer"
         marked.append(MarkedPage(number, count, *content.size, boxes, answer_boxes,
                                  found_by if boxes else ""))
     return marked
@@ -150,20 +151,50 @@ def _line_boxes(words: list[_Word]) -> tuple[Box, ...]:
     return tuple((a, b, c, d) for a, b, c, d in boxes)
 
 
+def _page_words(content: _PageContent) -> tuple[list[_Word], str]:
+    """The page's words in the order the reader read them, each with its box, and how they
+    were found: from the OCR cache where the reader recognised the page, else from its text
+    layer."""
+    from qa.reading.readers.layout import lines_of_ocr, page_in_reading_order
+    from qa.reading.readers.ocr import OcrSettings, cached_page
+
+    lines, found_by = content.lines, "text layer"
+    width, height = content.size
+    if content.ocr_image is not None:
+        page = cached_page(content.ocr_image, OcrSettings.from_environment())
+        if page is not None:
+            scale = content.pixels_per_point
+            lines, found_by = lines_of_ocr(page, 0, scale, words=True), "OCR"
+            width, height = page.width / scale, page.height / scale
+    units: list[_Word] = []
+    for line in page_in_reading_order(lines, width) if lines else []:
+        # The line's units at once (none spans a space), each boxed as the word it is in.
+        text = " ".join(word.text for word in line.words)
+        ends = list(itertools.accumulate(len(word.text) + 1 for word in line.words))
+        boxes = [(word.left / width, 1 - word.top / height, word.right / width,
+                  1 - word.bottom / height) for word in line.words]
+        units.extend(_Word(unit, boxes[bisect.bisect(ends, start)])
+                     for unit, start, _ in matching_units(text))
+    return units, found_by
+
+
 @dataclass(frozen=True)
 class _PageContent:
-    """What a view needs of a page while its document is open: its size (any unit), and its
-    text layer's words, or the grey picture OCR read, whose words are in the OCR cache."""
+    """What a view needs of a page while its document is open: its size (any unit); its text
+    layer's lines, with their words boxed in points; and on a page the reader recognised, the
+    grey picture OCR read, whose words are in the OCR cache, at `pixels_per_point`."""
 
     size: tuple[float, float]
-    words: list[_Word]
+    lines: list[Line]
     ocr_image: Any = None
+    pixels_per_point: float = 1.0
 
 
 class _Pages:
     """A PDF's or an image's pages, opened once for a view."""
 
     count: int
+    path: Path
 
     def check(self, number: int, path: Path) -> None:
         if not 1 <= number <= self.count:
@@ -178,28 +209,46 @@ class _Pages:
         page as a PIL image `width` pixels wide (at most _MAX_TALL widths tall)."""
         raise NotImplementedError
 
+    @contextmanager
+    def _refused(self) -> Iterator[None]:
+        from qa.reading.readers import UnreadableError
+
+        try:
+            yield
+        except UnreadableError as error:
+            raise ViewError(f"{self.path.name} cannot be shown: {error}") from error
+
 
 class _PdfPages(_Pages):
-    def __init__(self, document: Any) -> None:
+    def __init__(self, document: Any, path: Path) -> None:
         self.document = document
+        self.path = path
         self.count = len(document)
 
     def contents(self, index: int, cited: bool) -> _PageContent:
-        from qa.reading.readers.pdf import ocr_image, ocr_scale
+        """The page's lines as the PDF reader finds them (qa.reading.readers.pdfium), and its
+        picture for OCR where the reader recognised it instead."""
+        from qa.reading.readers.pdfium import needs_ocr, ocr_image, ocr_scale, page_lines
 
         page = self.document[index]
         width, height = (float(size) for size in page.get_size())
-        words = _text_layer_words(page, width, height) if cited else []
-        if words or not cited:
-            return _PageContent((width, height), words)
-        return _PageContent((width, height), [], ocr_image(page, ocr_scale(page)))
+        if not cited:
+            return _PageContent((width, height), [])
+        with self._refused():
+            lines = page_lines(page, index, words=True)
+        if not needs_ocr(lines, page):
+            return _PageContent((width, height), lines)
+        scale = ocr_scale(page)
+        return _PageContent((width, height), lines, ocr_image(page, scale), scale)
 
     def picture(self, index: int, width: int) -> tuple[int, Callable[[], Any]]:
+        from qa.reading.readers.pdfium import render
+
         page = self.document[index]
         page_width, page_height = (float(size) for size in page.get_size())
         scale = min(width / page_width, _MAX_TALL * width / page_height)
         pixels = page_width * scale * page_height * scale
-        return int(pixels) * 4, lambda: page.render(scale=scale).to_pil()
+        return int(pixels) * 4, lambda: render(page, scale)
 
 
 class _ImagePages(_Pages):
@@ -212,9 +261,9 @@ class _ImagePages(_Pages):
         from qa.reading.readers.image import frame_image
 
         with self._refused():
-            gray, _ = frame_image(self.image, index)
+            gray, dpi = frame_image(self.image, index)
         return _PageContent((float(gray.width), float(gray.height)), [],
-                            gray if cited else None)
+                            gray if cited else None, dpi / 72)
 
     def picture(self, index: int, width: int) -> tuple[int, Callable[[], Any]]:
         """Decoded no larger than the picture needs where the format allows (a JPEG at 1/2,
@@ -245,15 +294,6 @@ class _ImagePages(_Pages):
 
         return image.width * image.height * bytes_per_pixel, make
 
-    @contextmanager
-    def _refused(self) -> Iterator[None]:
-        from qa.reading.readers import UnreadableError
-
-        try:
-            yield
-        except UnreadableError as error:
-            raise ViewError(f"{self.path.name} cannot be shown: {error}") from error
-
 
 def _fitted(image: Any, width: int) -> tuple[int, int]:
     """The size, as stored, that shows `image` upright `width` pixels wide (never enlarged,
@@ -277,63 +317,16 @@ def _pages_of(path: Path) -> Iterator[_Pages]:
         with image:
             yield _ImagePages(image, path)
         return
-    import pypdfium2 as pdfium
+    from qa.reading.readers import UnreadableError
+    from qa.reading.readers.pdfium import LOCK, opened
 
-    with _PDFIUM:
+    # PDFium's lock is held while the document is open: every page's words and pictures.
+    with LOCK, ExitStack() as stack:
         try:
-            document = pdfium.PdfDocument(str(path))
-        except pdfium.PdfiumError as error:
-            raise ViewError(f"{path.name} cannot be opened as a PDF ({error})") from error
-        try:
-            yield _PdfPages(document)
-        finally:
-            document.close()
-
-
-def _text_layer_words(page: Any, width: float, height: float) -> list[_Word]:
-    """The page's words from its characters, each boxed by its characters' loose boxes."""
-    from qa.reading.readers.pdf import text_characters
-
-    textpage = page.get_textpage()
-    try:
-        characters = text_characters(textpage)
-        # The text as the reader reads it (a character beyond U+FFFF is one, though PDFium
-        # counts two), and where each of its characters is on the text page. A glyph PDFium
-        # knows no character for (code 0) parts words, as a space would.
-        text = "".join(character for _, character in characters).replace("\x00", " ")
-        indices = [index for index, _ in characters] + [textpage.count_chars()]
-        words = []
-        for unit, start, end in matching_units(text):
-            # The punctuation glued to a word is framed with it (a line-end hyphen, a stop),
-            # as OCR's word boxes are.
-            while end < len(text) and not text[end].isspace() and not text[end].isalnum():
-                end += 1
-            boxes = [textpage.get_charbox(i, loose=True)
-                     for i in range(indices[start], indices[end])]
-            left, bottom = min(b[0] for b in boxes), min(b[1] for b in boxes)
-            right, top = max(b[2] for b in boxes), max(b[3] for b in boxes)
-            words.append(_Word(unit, (left / width, 1 - top / height, right / width,
-                                      1 - bottom / height)))
-        return words
-    finally:
-        textpage.close()
-
-
-def _ocr_words(image: Any) -> list[_Word]:
-    """The words OCR found on the picture when its document was read, from the OCR cache;
-    none when the cache does not have them."""
-    from qa.reading.readers.ocr import OcrSettings, cached_page
-
-    page = cached_page(image, OcrSettings.from_environment())
-    if page is None:
-        return []
-    words: list[_Word] = []
-    for line in page.lines:
-        for word in line.words:
-            box = (word.left / page.width, word.top / page.height, word.right / page.width,
-                   word.bottom / page.height)
-            words.extend(_Word(unit, box) for unit, _, _ in matching_units(word.text))
-    return words
+            document = stack.enter_context(opened(path))
+        except UnreadableError as error:
+            raise ViewError(f"{path.name} cannot be shown: {error}") from error
+        yield _PdfPages(document, path)
 
 
 def page_count(path: Path) -> int:

@@ -1,9 +1,11 @@
 """A page's geometry read as a person reads it, from lines with boxes and font sizes, whether a
-PDF's text layer (qa.reading.readers.pdf) or OCR's hOCR (lines_of_ocr) gave them: margin line
+PDF's text layer (qa.reading.readers.pdfium) or OCR's hOCR (lines_of_ocr) gave them: margin line
 numbers, running headers and footers, columns and reading order (one to three columns under a
 full-width title or abstract; margin notes and footnotes as asides after the page's text),
 tables only where cells line up in columns across rows, paragraphs and headings, and line-end
-hyphens. Each step is a function over a page's lines; text_of_lines runs them in order.
+hyphens. Each step is a function over a page's lines; text_of_lines runs them in order, and
+page_in_reading_order the steps of one page for the viewer, which boxes a passage's words in the
+order the reader read them.
 """
 
 from __future__ import annotations
@@ -32,6 +34,23 @@ _PAGE_NUMBER = re.compile(r"^[-–—\s]*(\d+|[ivxlcdm]+)[-–—\s]*$", re.IGNO
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 
 
+@dataclass(frozen=True)
+class Word:
+    """A word where the page shows it, for the viewer to box: its text and its box in points (y
+    upwards), a text layer's from its glyphs' loose boxes (as tall as the font), a scan's where
+    OCR found it (a tilted scan's lines are levelled for the layout, not for the picture)."""
+
+    text: str
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+    @property
+    def centre(self) -> float:
+        return (self.left + self.right) / 2
+
+
 @dataclass
 class Line:
     """One line of text on a page, with its box in PDF points (y grows upwards)."""
@@ -48,6 +67,9 @@ class Line:
     # empty for a line without such gaps. Tables are found by them.
     pieces: tuple[tuple[str, float, float], ...] = ()
     aside: bool = False  # in a margin beside the text (a margin note, a figure's label)
+    # Its words as the page shows them, where the caller asked for them (the viewer); the reader
+    # goes without.
+    words: tuple[Word, ...] = ()
 
     @property
     def centre(self) -> float:
@@ -78,28 +100,49 @@ def text_of_lines(pages: list[list[Line]], widths: list[float], empty_reason: st
     if sum(c.isalnum() for page in pages for line in page for c in line.text) < min_characters:
         raise UnreadableError(empty_reason)
     body_size = _body_size(pages)
-    # Columns first, then tables inside each column: a table is never read across a gutter,
-    # so the prose of the column beside it stays out of its rows.
-    blocks = [_paragraphs([_with_table_rows(column, widths[n]) for column
-                           in _with_floats_aside(_reading_order(lines), body_size)], body_size)
+    blocks = [_paragraphs(_runs(lines, widths[n], body_size), body_size)
               for n, lines in enumerate(pages)]
     return _assemble(_join_across_pages(blocks), len(pages), body_size)
 
 
-def lines_of_ocr(page: OcrPage, number: int, pixels_per_point: float) -> list[Line]:
+def page_in_reading_order(lines: list[Line], width: float) -> list[Line]:
+    """One page's lines (`width` points wide) in the order text_of_lines reads them: without
+    margin line numbers and page numbers, columns one after the other, tables as rows, and
+    asides after the text. Alone, a page has no running headers to find (they repeat over
+    pages) and its own body size stands for the document's."""
+    lines = _drop_running_lines([_without_line_numbers(lines)])[0]
+    return [line for run in _runs(lines, width, _body_size([lines])) for line in run]
+
+
+def _runs(lines: list[Line], width: float, body_size: float) -> list[list[Line]]:
+    """A page's lines in runs read one after the other. Columns first, then tables inside each
+    column: a table is never read across a gutter, so the prose of the column beside it stays
+    out of its rows."""
+    return [_with_table_rows(column, width)
+            for column in _with_floats_aside(_reading_order(lines), body_size)]
+
+
+def lines_of_ocr(page: OcrPage, number: int, pixels_per_point: float,
+                 words: bool = False) -> list[Line]:
     """OCR's lines as text-layer lines: boxes in points with y upwards, and the line's size
     in points to the nearest half point (a scan's letters vary by a pixel or two where a
-    text layer states one size), turned level first when the scan is tilted."""
+    text layer states one size), turned level first when the scan is tilted; with `words`,
+    each line's words where OCR found them, not turned (the viewer boxes them on the scan)."""
     height = page.height / pixels_per_point
     lines = []
-    for line in levelled(page).lines:
-        words = line.words
-        lines.append(Line(" ".join(word.text for word in words),
-                          min(w.left for w in words) / pixels_per_point,
-                          max(w.right for w in words) / pixels_per_point,
-                          height - min(w.top for w in words) / pixels_per_point,
-                          height - max(w.bottom for w in words) / pixels_per_point,
-                          round(2 * line.size / pixels_per_point) / 2, number))
+    for found, line in zip(page.lines, levelled(page).lines, strict=True):
+        level = line.words
+        lines.append(Line(" ".join(word.text for word in level),
+                          min(w.left for w in level) / pixels_per_point,
+                          max(w.right for w in level) / pixels_per_point,
+                          height - min(w.top for w in level) / pixels_per_point,
+                          height - max(w.bottom for w in level) / pixels_per_point,
+                          round(2 * line.size / pixels_per_point) / 2, number,
+                          words=tuple(Word(w.text, w.left / pixels_per_point,
+                                           height - w.top / pixels_per_point,
+                                           w.right / pixels_per_point,
+                                           height - w.bottom / pixels_per_point)
+                                      for w in found.words) if words else ()))
     return lines
 
 
@@ -206,14 +249,18 @@ def _without_number(line: Line, kind: str) -> Line:
         left = right - (right - left) * len(rest) / len(text)  # about where the rest starts
         pieces = ((rest, left, right), *line.pieces[1:])
         return dataclasses.replace(line, text=" ".join(piece[0] for piece in pieces), left=left,
-                                   pieces=pieces)
+                                   pieces=pieces, words=line.words[1:])
     if line.pieces:
         pieces = line.pieces[1:] if kind == "first" else line.pieces[:-1]
+        _, number_left, number_right = line.pieces[0] if kind == "first" else line.pieces[-1]
         return dataclasses.replace(line, text=" ".join(piece[0] for piece in pieces),
                                    left=pieces[0][1], right=pieces[-1][2],
-                                   pieces=pieces if len(pieces) > 1 else ())
+                                   pieces=pieces if len(pieces) > 1 else (),
+                                   words=tuple(word for word in line.words
+                                               if not number_left <= word.centre <= number_right))
     words = line.text.split()
-    return dataclasses.replace(line, text=" ".join(words[1:] if kind == "first" else words[:-1]))
+    return dataclasses.replace(line, text=" ".join(words[1:] if kind == "first" else words[:-1]),
+                               words=line.words[1:] if kind == "first" else line.words[:-1])
 
 
 def _drop_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
@@ -388,8 +435,10 @@ def _split_at(line: Line, gutters: list[float]) -> list[Line]:
         return [line]
     return [dataclasses.replace(line, text=" ".join(text for text, _, _ in pieces),
                                 left=pieces[0][1], right=pieces[-1][2],
-                                pieces=tuple(pieces) if len(pieces) > 1 else ())
-            for _, pieces in sorted(columns.items())]
+                                pieces=tuple(pieces) if len(pieces) > 1 else (),
+                                words=tuple(word for word in line.words
+                                            if bisect.bisect(gutters, word.centre) == column))
+            for column, pieces in sorted(columns.items())]
 
 
 def _gutters(lines: list[Line]) -> list[float]:
@@ -579,7 +628,8 @@ def _table_lines(table: list[list[Line]], number: int) -> list[Line]:
     return [Line(text, min(c.left for c in table[index]), max(c.right for c in table[index]),
                  max(c.top for c in table[index]), min(c.bottom for c in table[index]),
                  statistics.median(c.size for c in table[index]), table[index][0].page, number,
-                 aside=table[index][0].aside)
+                 aside=table[index][0].aside,
+                 words=tuple(word for line in table[index] for word in line.words))
             for index, text in row_texts(cells)]
 
 
