@@ -465,11 +465,17 @@ def serve_options(host: str | None, port: int | None, mcp: bool, allow_uploads: 
 @setting_flag("trusted_proxies", multiple=True, metavar="ADDRESS", type=None,
               help="A reverse proxy's address or network whose X-Forwarded-For is believed "
                    "(repeatable; default none, or QA_TRUSTED_PROXIES).")
+@setting_flag("keep_if_worse", type=click.BOOL, metavar="yes|no",
+              help="no: when the index is rebuilt at start with another model or chunking and "
+                   "the new build scores worse on the judged questions (docs/judging.md), keep "
+                   "serving the old build and its model (default: yes, with a warning; or "
+                   "QA_KEEP_IF_WORSE).")
 @backend_options
 def serve(docs: Path | None, index_dir: Path | None, model: str | None, host: str | None,
           port: int | None, mcp: bool, allow_uploads: bool, read_only: bool,
           monitoring: bool, no_watch: bool, users_file: Path | None, no_auth: bool,
-          trusted_proxies: tuple[str, ...], where: dict[str, Any]) -> None:
+          trusted_proxies: tuple[str, ...], keep_if_worse: bool | None, where: dict[str, Any]
+          ) -> None:
     """Serve the web page, the REST API at /api/ and the call API at /gradio_api/call/search
     over the documents."""
     from qa.serving.server import launch
@@ -481,7 +487,8 @@ def serve(docs: Path | None, index_dir: Path | None, model: str | None, host: st
             click.echo(f"warning: listening on {options.host}: anyone who can reach it can read "
                        "your documents", err=True)
         launch(make_settings(docs, index_dir, model=model, watch=False if no_watch else None,
-                             trusted_proxies=",".join(trusted_proxies) or None, **where),
+                             trusted_proxies=",".join(trusted_proxies) or None,
+                             keep_if_worse=keep_if_worse, **where),
                options)
 
 

@@ -23,7 +23,7 @@ from qa.indexing import backends
 from qa.indexing.backends import IndexReader
 from qa.indexing.build import BuildIdentity, BuildOptions, Shard
 from qa.indexing.catalog import Catalog, kept_document, read_folder
-from qa.indexing.indexer import IndexReport, Vet, build_index, identity
+from qa.indexing.indexer import IndexReport, Vet, build_index, identity, settings_of
 from qa.indexing.judgements import (
     LOCAL_USER,
     VERDICTS,
@@ -35,7 +35,7 @@ from qa.indexing.judgements import (
     place,
     quote_of,
 )
-from qa.indexing.store import IndexUnusableError, Manifest, text_key
+from qa.indexing.store import IndexUnusableError, Manifest, read_manifest, text_key
 from qa.reading.in_flight import ReadsInFlight
 from qa.reading.isolation import ReadLimits, read_files
 from qa.reading.load import Document, SkippedFile, real_source
@@ -158,6 +158,29 @@ def clean_question(question: str, limit: int) -> tuple[str, list[str]]:
 BuildCheck = Callable[["QA | None", "QA"], str]
 
 
+@dataclass(frozen=True)
+class NotInUse:
+    """Settings asked for that a QA does not use: the build made with them was declined
+    (`why`), and the published build keeps serving with the settings it was made with."""
+
+    asked: dict[str, object]  # by setting name, those that differ from the ones in use
+    in_use: dict[str, object]
+    why: str
+
+    def asked_text(self) -> str:
+        return ", ".join(f"{name} {value}" for name, value in self.asked.items())
+
+    def in_use_text(self) -> str:
+        return ", ".join(f"{name} {value}" for name, value in self.in_use.items())
+
+
+def _embedder(settings: Settings, build_precision: str | None = None) -> Embedder:
+    """The model the settings name, run as they say (at `build_precision`, when given)."""
+    return Embedder(settings.model, settings.batch_size, settings.threads, settings.encoder,
+                    Path(settings.onnx_cache) if settings.onnx_cache else None,
+                    build_precision or settings.build_precision)
+
+
 class QA:
     """Index a corpus and answer questions over it."""
 
@@ -165,9 +188,7 @@ class QA:
                  corpus: Corpus | None = None) -> None:
         self.settings = settings
         self.backend = backends.backend_for(settings)
-        self.embedder: Encoder = embedder or Embedder(
-            settings.model, settings.batch_size, settings.threads, settings.encoder,
-            Path(settings.onnx_cache) if settings.onnx_cache else None, settings.build_precision)
+        self.embedder: Encoder = embedder or _embedder(settings)
         # The folder's reads, which a watcher lets outlive its batches (qa.serving.watch).
         self.reads = ReadsInFlight()
         self._corpus = corpus or folder_corpus(settings, self.reads)
@@ -179,6 +200,8 @@ class QA:
         self._documents: tuple[Searcher, list[IndexedDocument]] | None = None
         self._facts: tuple[Searcher, list[DocumentFacts]] | None = None
         self._pinned = False  # answers from one opened build, never another (see _answering_from)
+        # Set when a start-up build with other settings was declined (see prepare).
+        self.not_in_use: NotInUse | None = None
 
     @classmethod
     def open(cls, settings: Settings, progress: Progress | None = None,
@@ -192,13 +215,55 @@ class QA:
         qa.prepare(progress, refresh)
         return qa
 
-    def prepare(self, progress: Progress | None = None, refresh: bool | None = None) -> None:
+    def prepare(self, progress: Progress | None = None, refresh: bool | None = None,
+                check: BuildCheck | None = None) -> None:
         """Bring the index up to date (with `refresh`, by default where readers build), or
-        open it as published; a missing one is an error here, not at the first question."""
-        if refresh if refresh is not None else self.backend.readers_build:
-            self.index(progress=progress)
-        else:
+        open it as published; a missing one is an error here, not at the first question.
+        With `check` (a server's start), a build whose vectors differ from the published
+        build's by a setting (the model, its build precision, the chunking) is published only
+        if `check` does not decline it; declined, this QA goes on with the published build and
+        the settings it was made with, and `not_in_use` says which were asked for, and why
+        not. A build of changed documents alone is not checked."""
+        if not (refresh if refresh is not None else self.backend.readers_build):
             self.searcher  # noqa: B018 - opens the index now
+            return
+        published = self._published_otherwise() if check is not None else None
+        report = self.index(progress=progress, check=check if published else None)
+        if report.declined and published is not None:
+            self._keep_published(*published, report.declined)
+
+    def _published_otherwise(self) -> tuple[Settings, Encoder] | None:
+        """The settings the published build was made with, and their model, when they are not
+        these settings' (another model, build precision or chunking): what a declined build
+        leaves in use. None when there is no such build, or these settings cannot make it
+        again (qa's chunking code or the model's files changed since, its model is gone)."""
+        try:
+            built = BuildIdentity.of(read_manifest(self.settings.index_dir))
+        except IndexUnusableError:
+            return None
+        if identity(self.settings, self.embedder).shares_vectors_with(built):
+            return None
+        try:
+            settings = self.settings.with_overrides(**settings_of(built))
+            encoder = _embedder(settings)
+        except (ValueError, ModelUnavailableError, OSError) as error:
+            log.warning("the published build's settings cannot be used again, so a new build "
+                        "is not checked before it replaces it: %s", error)
+            return None
+        if not identity(settings, encoder).shares_vectors_with(built):
+            return None
+        return settings, encoder
+
+    def _keep_published(self, settings: Settings, encoder: Encoder, why: str) -> None:
+        """Go on with the published build and the settings it was made with: searches encode
+        questions with its model, and later builds (a watcher's) keep its identity."""
+        asked = self.settings
+        in_use = {name: value for name, value in settings_of(identity(settings, encoder)).items()
+                  if getattr(asked, name) != value}
+        self.not_in_use = NotInUse({name: getattr(asked, name) for name in in_use}, in_use, why)
+        self.settings, self.embedder = settings, encoder
+        self.backend = backends.backend_for(settings)
+        self._searcher = self._load_searcher()
 
     def open_published(self) -> bool:
         """Open the index as it is, without bringing it up to date first, if it was built for
@@ -277,10 +342,8 @@ class QA:
         if dict(model) == self.embedder.identity().__dict__:
             return self._answering_from(reader, self.embedder)
         try:  # questions are encoded at full precision, whatever the build's precision
-            encoder = Embedder(str(model.get("name")), self.settings.batch_size,
-                               self.settings.threads, self.settings.encoder,
-                               Path(self.settings.onnx_cache) if self.settings.onnx_cache
-                               else None, "float32")
+            encoder = _embedder(self.settings.with_overrides(model=str(model.get("name"))),
+                                "float32")
         except (ModelUnavailableError, OSError) as error:
             log.warning("the build being replaced cannot be searched: %s", error)
             return None

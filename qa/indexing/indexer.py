@@ -85,6 +85,18 @@ def identity(settings: Settings, encoder: Encoder) -> BuildIdentity:
     return BuildIdentity(encoder.identity().__dict__, chunking_settings(settings, encoder))
 
 
+def settings_of(built: BuildIdentity) -> dict[str, Any]:
+    """The settings a build's vectors were made with, by name: what `identity` reads of the
+    settings, read back (the model's own files and qa's chunking code are no setting's)."""
+    model, chunking = built.model, built.chunking
+    # A build at another precision than float32 has it after a "+" in its model's fingerprint
+    # (qa.embedding.embed.Embedder.identity).
+    precision = str(model.get("fingerprint", "")).partition("+")[2] or "float32"
+    return {"model": model.get("name"), "build_precision": precision,
+            "window_overlap_sentences": chunking.get("window_overlap_sentences"),
+            "sentence_vectors": chunking.get("sentence_vectors")}
+
+
 def file_hashes(chunked: list[ChunkedDocument]) -> dict[str, str]:
     return {item.document.source: item.document.content_hash for item in chunked}
 

@@ -22,7 +22,7 @@ from qa.evaluating.judged import (
     judged_gate,
 )
 from qa.indexing.judgements import LOCAL_USER
-from qa.library import QA, QuestionRefused, read_query
+from qa.library import QA, NotInUse, QuestionRefused, read_query
 from qa.searching.facets import document_filter
 from qa.searching.search import SearchResult
 from qa.serving.api import ApiInputError, PassageNotFound, judge_json
@@ -59,10 +59,52 @@ def _compared(gate: JudgedGate | None, threshold: float) -> str:
         return ""
     parts = [_comparison_table(c) for c in gate.comparisons]
     for c in gate.worse(threshold):
-        fallen = ", ".join(f"{name} −{drop:.3f}" for name, drop in c.drops(threshold).items())
         parts.append(f"**Warning**: the new build scores worse on {html.escape(c.user)}'s "
-                     f"judged questions: {fallen} (more than judged_drop {threshold:g}).")
+                     f"judged questions: {_fallen(c, threshold)} (more than judged_drop "
+                     f"{threshold:g}).")
     return "\n\n" + "\n\n".join(parts)
+
+
+def _fallen(c: BuildComparison, threshold: float) -> str:
+    return ", ".join(f"{name} −{drop:.3f}" for name, drop in c.drops(threshold).items())
+
+
+@dataclass(frozen=True)
+class ServerNotice:
+    """What the server says under the index line from its start on: `full` to a reader who
+    may read everything, `brief` to others (other users' names and figures are not theirs to
+    see); `log` is its line in the server's log ("" when the comparison's lines say it)."""
+
+    full: str
+    brief: str
+    log: str = ""
+
+    def line(self, detail: bool) -> str:
+        return self.full if detail else self.brief
+
+
+def start_notice(gate: JudgedGate, not_in_use: NotInUse | None, threshold: float
+                 ) -> ServerNotice | None:
+    """What the check of the start-up build found, for the page and the log: a worse build
+    published, or one declined (its settings not in use); None when there is nothing to say."""
+    if not_in_use is not None:
+        asked, in_use = not_in_use.asked_text(), not_in_use.in_use_text()
+        head = f"{asked}, asked for at start: the build made with it was not published"
+        tail = (f"the old build ({in_use}) keeps serving. To use {asked} anyway, start with "
+                "--keep-if-worse=yes (or QA_KEEP_IF_WORSE=on)")
+        return ServerNotice(
+            f"**Not in use: {html.escape(head)}**, {html.escape(not_in_use.why)}; "
+            f"{html.escape(tail)}.",
+            f"**Not in use: {html.escape(head)}**, it scores worse on the judged questions; "
+            f"the old build ({html.escape(in_use)}) keeps serving.",
+            f"NOT IN USE: {head}, {not_in_use.why}; {tail}")
+    worse = gate.worse(threshold)
+    if not worse:
+        return None
+    said = "**Warning**: the build made at start with new settings scores worse on the judged " \
+           "questions than the build it replaced"
+    fallen = "; ".join(f"{html.escape(c.user)}: {_fallen(c, threshold)}" for c in worse)
+    return ServerNotice(f"{said} ({fallen}; more than judged_drop {threshold:g}).", f"{said}.")
 
 
 def _comparison_table(c: BuildComparison) -> str:
@@ -135,12 +177,14 @@ class Handlers:
     watcher: FolderWatcher | None = None
     signin: SignIn | None = None
     history: QuestionHistory | None = None  # signed-in readers' recent questions
+    notice: ServerNotice | None = None  # what the start-up build's check found
 
     def access_of(self, headers: Mapping[str, str]) -> Access:
         return EVERYONE if self.signin is None else self.signin.access_of(headers)
 
     def status(self, access: Access) -> str:
-        return index_status(self.qa, self.watcher, access)
+        line = index_status(self.qa, self.watcher, access)
+        return line + (f"  \n{self.notice.line(access.everything)}" if self.notice else "")
 
     def ask(self, question: str, k: float, mode: str, sources: list[str] | None,
             access: Access, group: bool = False, every_copy: bool = False) -> Answer:

@@ -19,8 +19,10 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from qa.core.settings import Settings
+from qa.evaluating.judged import format_comparison, judged_gate
 from qa.library import QA
 from qa.serving.guard import RouteGuard
+from qa.serving.handlers import ServerNotice, start_notice
 from qa.serving.rest import rest_app
 from qa.serving.signin import SignIn, no_sign_in, trusted_proxies
 from qa.serving.users import UsersFile, UsersFileError
@@ -60,7 +62,7 @@ def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.
     # when the peer is one it trusts, by default loopback: then anyone on this machine could
     # pick the address their failed sign-ins count against. Only the named proxies are trusted.
     os.environ["FORWARDED_ALLOW_IPS"] = trusted_proxies(settings.trusted_proxies)
-    qa, watcher = _open_index(settings)
+    qa, watcher, notice = _open_index(settings)
     exports = ExportFolder(Path(tempfile.mkdtemp(prefix="qa-exports-")),
                            settings.downloads_kept_files, settings.downloads_kept_bytes)
     atexit.register(shutil.rmtree, exports.folder, ignore_errors=True)
@@ -68,7 +70,7 @@ def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.
     uploads = options.uploads and not options.read_only
     views = DocumentViews(qa, settings.page_cache_mb * 1_000_000)
     built = build_page(qa, exports, uploads, rebuild=not options.read_only, watcher=watcher,
-                       signin=signin, views=views)
+                       signin=signin, views=views, notice=notice)
     # Gradio copies every download into its cache; without pruning the copies pile up. Uploads
     # land there too, and one posted without its event would stay for ever.
     keep_pruning(built.served_files, settings.downloads_kept_seconds, uploads_folder,
@@ -97,20 +99,40 @@ def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.
     return page
 
 
-def _open_index(settings: Settings) -> tuple[QA, FolderWatcher | None]:
-    """The library over the index, and the watcher that follows the documents folder (None
-    when off). A watched folder is answered from the last index at once, while the watcher's
-    first batch brings it up to date (a large folder's changes take a while); otherwise, or
-    when no index for this model exists, it is brought up to date before the page opens."""
+def _open_index(settings: Settings) -> tuple[QA, FolderWatcher | None, ServerNotice | None]:
+    """The library over the index, the watcher that follows the documents folder (None when
+    off), and what the start-up build's check found (None: nothing to say). A watched folder
+    is answered from the last index at once, while the watcher's first batch brings it up to
+    date (a large folder's changes take a while); otherwise, or when no index for this model
+    exists, it is brought up to date before the page opens."""
     qa = QA(settings)
     watcher = watcher_for(qa)
+    notice = None
     if watcher is None or not qa.open_published():
-        qa.prepare()
+        notice = _prepare_checked(qa)
     if watcher is not None:
         print(f"qa: following {settings.docs_dir} for changes ({watcher.how}); --no-watch turns "
               "it off", file=sys.stderr, flush=True)
         atexit.register(watcher.start(wait=False).stop)
-    return qa, watcher
+    return qa, watcher, notice
+
+
+def _prepare_checked(qa: QA) -> ServerNotice | None:
+    """Bring the index up to date at start. A build with another model or chunking than the
+    published one is checked on the judged questions first, as `qa index` checks it
+    (docs/judging.md): old against new in the log, and a warning when it is worse; with
+    keep_if_worse off it is declined and the published build, with its model, keeps serving."""
+    gate = judged_gate(qa)
+    qa.prepare(check=gate)
+    if gate is None:
+        return None
+    threshold = qa.settings.judged_drop
+    for line in format_comparison(gate, threshold):
+        print(f"qa: {line}", file=sys.stderr, flush=True)
+    notice = start_notice(gate, qa.not_in_use, threshold)
+    if notice is not None and notice.log:
+        print(f"qa: {notice.log}", file=sys.stderr, flush=True)
+    return notice
 
 
 def _guard(qa: QA, built: Page, views: DocumentViews, watcher: FolderWatcher | None,

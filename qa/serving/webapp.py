@@ -27,7 +27,7 @@ from qa.serving.api import (
     similar_json,
     status_json,
 )
-from qa.serving.handlers import ActionRefused, Answer, Handlers, Shown
+from qa.serving.handlers import ActionRefused, Answer, Handlers, ServerNotice, Shown
 from qa.serving.history import QuestionHistory
 from qa.serving.signin import SignIn
 from qa.serving.watch import FolderWatcher
@@ -162,15 +162,18 @@ class Panel:
 
 def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bool = True,
                watcher: FolderWatcher | None = None, signin: SignIn | None = None,
-               views: DocumentViews | None = None) -> Page:
+               views: DocumentViews | None = None, notice: ServerNotice | None = None
+               ) -> Page:
     """The page over `qa`; result downloads are written to `exports`; with `uploads`, a panel
     adds documents to the folder and refreshes the index; with `rebuild`, a button (and an API
     event) rebuilds the index; with `watcher`, the index panel follows what it applies; with
     `signin`, every handler answers within what the request's user may read; `views` shows a
-    result in its document (one is made when not given)."""
+    result in its document (one is made when not given); `notice` is shown under the index
+    line (what the server's start-up build's check found)."""
     handlers = Handlers(qa, exports, views or DocumentViews(qa, qa.settings.page_cache_mb
                                                             * 1_000_000), watcher, signin,
-                        QuestionHistory(qa.settings.index_dir / "history") if signin else None)
+                        QuestionHistory(qa.settings.index_dir / "history") if signin else None,
+                        notice)
     with gr.Blocks(title="qa — ask your documents") as blocks:
         gr.Markdown("## qa — ask your documents\nPassages that answer, with citations you can "
                     "check by hand.")
