@@ -18,7 +18,7 @@ from qa.core.settings import Settings
 from qa.indexing import backends, store
 from qa.indexing.backends import BackendKind, IndexReader
 from qa.indexing.build import BuildIdentity, BuildOptions, KnownVectors, same_content
-from qa.indexing.lexical import CollectionStatistics, analyse, candidate_scores
+from qa.indexing.lexical import CollectionStatistics, analyse, candidate_scores, word_idf
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,9 @@ class MemoryIndex:
     def lexical_scores(self, weights: Mapping[str, float], numbers: np.ndarray) -> np.ndarray:
         return candidate_scores(weights, [self._build.words[int(n)] for n in numbers],
                                 self._build.frequencies, self._statistics)
+
+    def word_idf(self, words: Sequence[str]) -> dict[str, float]:
+        return word_idf(words, self._build.frequencies, self._statistics.passage_count)
 
 
 def register() -> None:

@@ -165,6 +165,11 @@ class Settings:
     rerank_depth: int = setting(30, "Passages the cross-encoder rescores.", SEARCHING, least=1)
     min_score: float = setting(0.30, "A best hit whose dense cosine is lower is reported as no "
                                "good match.", SEARCHING, least=-1, most=1)
+    # A hit's answer sentence: the question's own words, weighed by their rarity, tell the
+    # sentence a question paraphrases better than the cosine alone (qa.searching.answer).
+    answer_words_weight: float = setting(0.3, "The answer sentence: weight of the question's "
+                                         "words it holds (each by its BM25 idf) beside its "
+                                         "cosine; 0: the cosine alone.", SEARCHING, least=0)
     max_question_chars: int = setting(2000, "A longer question is refused.", SEARCHING, least=1)
     # Copies of a file would otherwise fill a result list with one paragraph (qa.searching.shaping).
     collapse: bool = setting(True, "Show near-duplicate passages once, naming where else they "

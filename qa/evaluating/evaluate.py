@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.chunking.chunk import Passage, normalise_whitespace
+from qa.chunking.chunk import Passage, normalise_whitespace, sentence_spans
 from qa.evaluating import metrics
 from qa.searching.search import Hit, SearchResult
 
@@ -46,6 +46,10 @@ class QuestionOutcome:
     flagged: bool  # the best hit was below the "no good match" threshold
     page_right: bool | None = None  # the first relevant hit cites the evidence's page (if given)
     search_ms: float = 0.0  # encoding the question to ranked hits, the index already loaded
+    # Whether the first relevant hit's answer sentence holds the evidence; None when the
+    # question's evidence is not a sentence (JudgedQuestion.answers) or no hit is relevant.
+    answer_right: bool | None = None
+    sentence_judged: bool = False  # the question's evidence is a sentence
 
 
 @dataclass(frozen=True)
@@ -60,13 +64,30 @@ class EvalReport:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def answer_figures(self) -> dict[str, float | int]:
+        """Answer-sentence accuracy (of the questions whose first relevant hit is in the top
+        10, the share whose highlighted sentence holds the evidence) and answer@1 (of all, the
+        share whose first hit is relevant with the right sentence), over the questions whose
+        evidence is a sentence; empty when none is."""
+        judged = [o for o in self.outcomes if o.sentence_judged]
+        ranks = [o.first_relevant_rank for o in judged]
+        right = [bool(o.answer_right) for o in judged]
+        accuracy = metrics.answer_sentence_accuracy(ranks, right)
+        at_1 = metrics.answer_at_1(ranks, right)
+        if accuracy is None or at_1 is None:
+            return {}
+        return {"answer_sentence_accuracy": accuracy, "answer@1": at_1,
+                "answer_questions": len(judged)}
+
+    @property
     def page_accuracy(self) -> float | None:
         """Share of questions with a page whose first relevant hit cites a range holding it."""
         judged = [o.page_right for o in self.outcomes if o.page_right is not None]
         return metrics.mean([float(right) for right in judged]) if judged else None
 
     def to_json(self) -> dict[str, object]:
-        data: dict[str, object] = {**self.metrics, "questions": self.questions}
+        data: dict[str, object] = {**self.metrics, "questions": self.questions,
+                                   **self.answer_figures}
         if self.page_accuracy is not None:
             data["page_accuracy"] = self.page_accuracy
         if self.outcomes:
@@ -196,20 +217,66 @@ class JudgedQuestion:
     text: str
     relevant: dict[str, int]
     pages: tuple[int, ...] = ()  # the pages its evidence starts on, where the set gives them
+    # The evidence quotes (folded) when the evidence is a sentence (sentence_evidence): a
+    # relevant hit's answer sentence is right when it holds one of them.
+    answers: tuple[str, ...] = ()
+    tolerance: float = 0.0  # how the quotes are matched (contains_evidence)
+
+
+Spans = Sequence[tuple[int, int]]
 
 
 def judge_question_set(questions: Sequence[Question], passages: Sequence[Passage],
-                       tolerance: float = 0.0) -> tuple[list[JudgedQuestion], list[str]]:
-    """Find the passages holding each question's evidence; note evidence found nowhere."""
+                       tolerance: float = 0.0, sentences: Callable[[Passage], Spans] | None = None
+                       ) -> tuple[list[JudgedQuestion], list[str]]:
+    """Find the passages holding each question's evidence; note evidence found nowhere.
+    `sentences` gives a passage's sentence spans (default: qa's splitter run on its text; an
+    index has them stored), to tell whether the evidence is a sentence."""
     judged, notes = [], []
     for question in questions:
         relevant = relevant_passages(question, passages, tolerance)
+        answers: tuple[str, ...] = ()
         if question.evidence and not relevant:
             notes.append(f"{question.id}: no passage contains its evidence")
             relevant = {"(evidence not found)": 1}  # stays answerable, and scores zero
+        else:
+            holders = [p for p in passages if passage_key(p) in relevant]
+            answers = sentence_evidence(question, holders, sentences or _split, tolerance)
         pages = tuple(e.page for e in question.evidence if e.page is not None)
-        judged.append(JudgedQuestion(question.id, question.question, relevant, pages))
+        judged.append(JudgedQuestion(question.id, question.question, relevant, pages, answers,
+                                     tolerance))
     return judged, notes
+
+
+def _split(passage: Passage) -> Spans:
+    return sentence_spans(passage.text)
+
+
+def sentence_evidence(question: Question, holders: Sequence[Passage],
+                      sentences: Callable[[Passage], Spans], tolerance: float = 0.0
+                      ) -> tuple[str, ...]:
+    """The question's evidence quotes, folded, when its evidence is a sentence: every passage
+    holding it holds a quote within one of its sentences (qa's own sentence splitter), so
+    some highlighted sentence can hold it. Else (); also for no holder."""
+    quotes = tuple(_fold(evidence.quote) for evidence in question.evidence)
+    for passage in holders:
+        parts = [_fold(passage.text[start:end]) for start, end in sentences(passage)]
+        if not any(contains_evidence(part, quote, tolerance)
+                   for part in parts for quote in quotes):
+            return ()
+    return quotes if holders else ()
+
+
+def answer_right(hit: Hit, question: JudgedQuestion,
+                 key: Callable[[Passage], str] = passage_key) -> bool:
+    """Whether a relevant hit's answer sentence holds the evidence (of the hit, or of its
+    relevant collapsed copy: the place it is judged by, judged_key)."""
+    place = next((h for h in (hit, *hit.copies) if question.relevant.get(key(h.passage), 0) > 0),
+                 hit)
+    start, end = place.answer
+    sentence = _fold(place.passage.text[start:end])
+    return any(contains_evidence(sentence, quote, question.tolerance)
+               for quote in question.answers)
 
 
 def _cites_page(passage: Passage | None, pages: tuple[int, ...]) -> bool | None:
@@ -245,10 +312,13 @@ def evaluate(questions: Sequence[JudgedQuestion], search: Search,
         rankings[question.id] = [judged_key(hit, key, question.relevant) for hit in result.hits]
         top = result.hits[0].similarity if result.hits else -1.0
         rank = metrics.first_relevant_rank(rankings[question.id], question.relevant)
+        first = result.hits[rank - 1] if rank else None
+        right = (answer_right(first, question, key)
+                 if first is not None and question.answers else None)
         outcomes.append(QuestionOutcome(
             question.id, question.text, rank, top, result.no_good_match,
-            _cites_page(result.hits[rank - 1].passage if rank else None, question.pages),
-            search_ms))
+            _cites_page(first.passage if first else None, question.pages), search_ms,
+            right, bool(question.answers)))
     judgements = {q.id: q.relevant for q in questions}
     answerable = [o for o in outcomes if judgements[o.id]]
     unanswerable = [o for o in outcomes if not judgements[o.id]]

@@ -66,3 +66,23 @@ def percentile(sorted_values: Sequence[float], share: float) -> float:
     low = int(position)
     high = min(low + 1, len(sorted_values) - 1)
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
+
+
+def answer_sentence_accuracy(first_relevant_ranks: Sequence[int | None],
+                             answers_right: Sequence[bool], k: int = 10) -> float | None:
+    """Share of the questions whose first relevant item is within the first k that have its
+    answer sentence right (`answers_right[i]`: question i's first relevant item's); None when
+    no question has a relevant item there."""
+    judged = [right for rank, right in zip(first_relevant_ranks, answers_right, strict=True)
+              if rank is not None and rank <= k]
+    return mean([float(right) for right in judged]) if judged else None
+
+
+def answer_at_1(first_relevant_ranks: Sequence[int | None], answers_right: Sequence[bool]
+                ) -> float | None:
+    """Share of the questions whose first item is relevant and has its answer sentence right;
+    None for no question."""
+    if not first_relevant_ranks:
+        return None
+    return mean([float(rank == 1 and right)
+                 for rank, right in zip(first_relevant_ranks, answers_right, strict=True)])

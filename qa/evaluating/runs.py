@@ -29,8 +29,12 @@ def evaluate_question_files(paths: list[Path], settings: Settings, top_k: int = 
     `evidence_tolerance` > 0 judges evidence as OCR text needs (qa.evaluating.evaluate.contains_evidence)."""
     questions = [question for path in paths for question in read_question_set(path)]
     qa = QA.open(settings, progress, embedder, refresh=True)
-    passages = [item.passage for item in qa.searcher.passages]
-    judged, notes = judge_question_set(questions, passages, evidence_tolerance)
+    indexed = qa.searcher.passages
+    # The sentences the index stored, the ones its hits' answer sentences are chosen from.
+    stored = {id(item.passage): item.sentences for item in indexed}
+    judged, notes = judge_question_set(questions, [item.passage for item in indexed],
+                                       evidence_tolerance,
+                                       lambda passage: stored[id(passage)])
     return evaluate(judged, partial(qa.search, k=top_k, literal=True), notes=notes)
 
 
@@ -53,6 +57,13 @@ def evaluate_beir(folder: Path, settings: Settings, top_k: int = 100, limit: int
 def format_report(report: EvalReport, verbose: bool = False) -> str:
     lines = [f"questions: {report.questions}"]
     lines += [f"{name:>11}: {report.metrics[name]:.3f}" for name in METRIC_KEYS]
+    answers = report.answer_figures
+    if answers:
+        lines += [f"answer sentence accuracy: {answers['answer_sentence_accuracy']:.3f} (the "
+                  "first relevant hit in the top 10 highlights the evidence sentence)",
+                  f"   answer@1: {answers['answer@1']:.3f} (the first hit is relevant and "
+                  "highlights it), over the "
+                  f"{answers['answer_questions']} questions whose evidence is a sentence"]
     if report.page_accuracy is not None:
         lines.append(f"page accuracy: {report.page_accuracy:.3f} (the first relevant hit cites "
                      "the evidence's page)")

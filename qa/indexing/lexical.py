@@ -77,6 +77,18 @@ class CollectionStatistics:
         return cls(len(words), float(lengths.mean()) if len(words) else 0.0)
 
 
+def inverse_frequency(document_frequency: int, passage_count: int) -> float:
+    """BM25's idf of a word held by `document_frequency` of `passage_count` passages."""
+    return math.log(1 + (passage_count - document_frequency + 0.5) / (document_frequency + 0.5))
+
+
+def word_idf(words: Sequence[str], document_frequencies: Mapping[str, int],
+             passage_count: int) -> dict[str, float]:
+    """Each word's idf; 0 for a word no passage holds (it tells no passage apart)."""
+    return {word: inverse_frequency(document_frequencies[word], passage_count)
+            if document_frequencies.get(word) else 0.0 for word in words}
+
+
 def bm25_weights(term_frequencies: np.ndarray, lengths: np.ndarray,
                  document_frequencies: np.ndarray, statistics: CollectionStatistics
                  ) -> np.ndarray:
@@ -90,7 +102,7 @@ def bm25_weights(term_frequencies: np.ndarray, lengths: np.ndarray,
     counts = np.asarray(document_frequencies, dtype=np.int64)
     distinct, slot = np.unique(counts, return_inverse=True)
     total = statistics.passage_count
-    idf = np.array([math.log(1 + (total - df + 0.5) / (df + 0.5)) for df in distinct.tolist()],
+    idf = np.array([inverse_frequency(df, total) for df in distinct.tolist()],
                    dtype=np.float32)[slot].astype(np.float64)
     norm = BM25_K1 * ((1 - BM25_B) + BM25_B * np.asarray(lengths, dtype=np.float64)
                       / statistics.mean_length)
@@ -253,6 +265,12 @@ class LexicalIndex:
                 self._heads.clear()
             kept = self._heads[key] = (passages, values)
         return kept
+
+    def idf(self, words: Sequence[str]) -> dict[str, float]:
+        """Each word's idf over the whole index (word_idf)."""
+        frequencies = {word: int(self._indptr[token + 1] - self._indptr[token])
+                       for word in words if (token := self.vocabulary.get(word)) is not None}
+        return word_idf(words, frequencies, self.statistics.passage_count)
 
     def weighted_scores(self, weights: Mapping[str, float], passages: np.ndarray) -> np.ndarray:
         """Sum over the words of weight × the word's BM25 score, for the given passages (a

@@ -16,7 +16,7 @@ from qa.embedding.embed import Encoder
 from qa.indexing import store
 from qa.indexing.backends import IndexReader
 from qa.indexing.lexical import analyse
-from qa.searching import signals
+from qa.searching import answer, signals
 from qa.searching.feedback import expanded_scores, relevance_model
 from qa.searching.fusion import fuse, zscore
 from qa.searching.query import Query
@@ -152,7 +152,8 @@ class Searcher:
             dense = signals.dense_scores(self.index, vector, numbers)
         order = np.argsort(-dense.combined, kind="stable")[:k]
         return [self._hit(rank, items[chosen[i]], float(dense.combined[i]), dense, int(i),
-                          {"dense": float(dense.combined[i])}, int(numbers[i]))
+                          {"dense": float(dense.combined[i])}, int(numbers[i]),
+                          dense.best_sentence(int(i)))
                 for rank, i in enumerate(order, 1)]
 
     def _search(self, question: str, k: int, mode: SearchMode,
@@ -181,11 +182,36 @@ class Searcher:
             ranking = self._ranking(ranked)
         order = np.argsort(-ranking, kind="stable")
         order, ordered_scores = self._rerank(question, items, order, ranking[order])
+        sentences = self._answer_sentences(asked, items, found.dense, scores["lexical"],
+                                           order[:k].tolist())
         return [self._hit(rank, items[i], float(score), found.dense, i,
                           {name: float(values[i]) for name, values in scores.items()},
-                          int(numbers[i]))
-                for rank, (i, score) in enumerate(zip(order[:k], ordered_scores[:k], strict=True),
-                                                  1)]
+                          int(numbers[i]), sentence)
+                for rank, (i, score, sentence) in enumerate(
+                    zip(order[:k], ordered_scores[:k], sentences, strict=True), 1)]
+
+    def _answer_sentences(self, asked: signals.Question, items: list[store.IndexedPassage],
+                          dense: signals.DenseScores, lexical: np.ndarray, slots: list[int]
+                          ) -> list[int]:
+        """Each hit's answer sentence (qa.searching.answer), by candidate slot. The sentences
+        of a passage holding some question word are analysed; for the rest, and for a
+        passage of one sentence, the cosine alone decides (no word could change it)."""
+        weight = self._settings.answer_words_weight
+        worded = [slot for slot in slots if weight > 0 and lexical[slot] > 0
+                  and len(items[slot].sentences) > 1]
+        chosen = {slot: dense.best_sentence(slot) for slot in slots}
+        if not worded:
+            return [chosen[slot] for slot in slots]
+        idf = self.index.word_idf(asked.words)
+        texts = [items[slot].passage.text[start:end]
+                 for slot in worded for start, end in items[slot].sentences]
+        words, at = analyse(texts), 0
+        for slot in worded:
+            count = len(items[slot].sentences)
+            chosen[slot] = answer.best_sentence(dense.sentence_cosines(slot), asked.words,
+                                                words[at:at + count], idf, weight)
+            at += count
+        return [chosen[slot] for slot in slots]
 
     def _ranking(self, ranked: dict[str, np.ndarray]) -> np.ndarray:
         settings = self._settings
@@ -241,9 +267,8 @@ class Searcher:
                 np.concatenate([new_scores[resorted], tail_scores]))
 
     def _hit(self, rank: int, item: store.IndexedPassage, score: float,
-             dense: signals.DenseScores, slot: int, scores: dict[str, float], number: int
-             ) -> Hit:
-        sentence = dense.best_sentence(slot)
+             dense: signals.DenseScores, slot: int, scores: dict[str, float], number: int,
+             sentence: int) -> Hit:
         if item.sentences:
             answer, offsets = item.sentences[sentence], item.sentence_offsets[sentence]
         else:

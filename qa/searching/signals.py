@@ -40,8 +40,12 @@ class DenseScores:
     sentence_rows: np.ndarray  # (candidates, 2): first and past-the-last sentence row
 
     def best_sentence(self, slot: int) -> int:
+        return int(self.sentence_cosines(slot).argmax()) if len(self.sentence_cosines(slot)) else 0
+
+    def sentence_cosines(self, slot: int) -> np.ndarray:
+        """The cosine of the question with each of a candidate's sentences, in order."""
         first, last = self.sentence_rows[slot]
-        return int(self.cosines[first:last].argmax()) if last > first else 0
+        return self.cosines[first:last]
 
 
 @dataclass(frozen=True)

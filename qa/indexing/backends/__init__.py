@@ -89,6 +89,11 @@ class IndexReader(Protocol):
         question's words weigh how often they occur in it)."""
         ...
 
+    def word_idf(self, words: Sequence[str]) -> dict[str, float]:
+        """Each word's BM25 idf over the whole index (qa.indexing.lexical.word_idf): 0 for a
+        word no passage holds."""
+        ...
+
 
 class Backend(Protocol):
     """Where builds are published and read, for one settings' index."""

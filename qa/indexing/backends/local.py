@@ -183,6 +183,9 @@ class LocalIndex:
     def lexical_scores(self, weights: Mapping[str, float], numbers: np.ndarray) -> np.ndarray:
         return self._lexical.weighted_scores(weights, numbers)
 
+    def word_idf(self, words: Sequence[str]) -> dict[str, float]:
+        return self._lexical.idf(words)
+
 
 def _top_indices(scores: np.ndarray, count: int) -> np.ndarray:
     """Indices of the `count` highest scores, best first, without sorting everything."""

@@ -193,6 +193,9 @@ class BackendConformance:
             for weights in (Counter(words), {"tomato": 0.4, "debri": 0.2, "notaword": 1.0}):
                 assert np.array_equal(reader.lexical_scores(weights, candidates),
                                       local.lexical_scores(weights, candidates))
+            asked = [*words, "notaword"]
+            assert reader.word_idf(asked) == pytest.approx(local.word_idf(asked))
+            assert reader.word_idf(["notaword"]) == {"notaword": 0.0}
 
     def test_what_a_backend_already_serves(self, published: Published) -> None:
         """A backend that readers do not build from knows what it serves, and hands out the

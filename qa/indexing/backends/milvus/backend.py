@@ -39,7 +39,14 @@ from qa.core.settings import Settings
 from qa.indexing import store
 from qa.indexing.backends import BackendUnavailableError, IndexReader
 from qa.indexing.build import BuildIdentity, BuildOptions, KnownVectors, same_content
-from qa.indexing.lexical import BM25_B, BM25_K1, CollectionStatistics, analyse, candidate_scores
+from qa.indexing.lexical import (
+    BM25_B,
+    BM25_K1,
+    CollectionStatistics,
+    analyse,
+    candidate_scores,
+    word_idf,
+)
 
 _INSERT_BATCH = 1000
 _QUERY_BATCH = 500  # ids per `in [...]` filter
@@ -571,6 +578,9 @@ class MilvusIndex:
         return candidate_scores(weights, [self._words[n] for n in numbers.tolist()],
                                 self._frequencies(list(weights)),
                                 CollectionStatistics(self._count, self._mean_length))
+
+    def word_idf(self, words: Sequence[str]) -> dict[str, float]:
+        return word_idf(words, self._frequencies(list(words)), self._count)
 
     def _frequencies(self, words: list[str]) -> dict[str, int]:
         """Each word's document frequency. Those fetched once are kept (a build never
