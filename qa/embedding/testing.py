@@ -62,11 +62,15 @@ class EncoderConformance:
         encoder.encode(TEXTS, progress=lambda done, total: seen.append((done, total)))
         assert seen and seen[-1] == (len(TEXTS), len(TEXTS))
 
-    def test_a_question_is_one_unit_row_like_its_text(self, encoder: Encoder) -> None:
+    def test_a_question_is_one_unit_row_nearest_its_text(self, encoder: Encoder) -> None:
+        """A question is encoded as its text is, or (by a model that marks questions, as e5
+        reads "query: " before a question and "passage: " before a text) nearest that text."""
         question = "Who lit the lamp at dusk?"
         asked = encoder.encode_query(question)
         assert_unit_rows(asked, 1, encoder.dimension)
-        assert float(asked[0] @ encoder.encode([question])[0]) > 0.999
+        assert np.allclose(encoder.encode_query(question), asked, atol=1e-5)
+        similarities = encoder.encode([question, *UNLIKE, TEXTS[1]]) @ asked[0]
+        assert int(np.argmax(similarities)) == 0 and similarities[0] > 0.9, similarities
 
     def test_token_counts_one_per_text_uncut(self, encoder: Encoder) -> None:
         counts = encoder.token_counts(TEXTS)
