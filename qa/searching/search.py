@@ -188,4 +188,4 @@ class Searcher:
             answer, offsets = (0, len(item.passage.text)), (item.passage.start, item.passage.end)
         similarity = float(dense.best[slot])
         return Hit(rank, score, similarity, scores, item.passage, answer, offsets,
-                   similarity < self._settings.min_score)
+                   similarity < self._settings.no_good_match_below())
