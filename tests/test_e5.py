@@ -5,6 +5,7 @@ language finding the passage in another. Its conformance is in test_encoders.py.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -44,11 +45,16 @@ def test_off_topic_questions_say_no_good_match_with_e5(tmp_path: Path, e5: Embed
 
 
 @pytest.mark.slow  # the real model
-def test_the_model_setting_chooses_the_engine_whatever_the_encoder(e5: Embedder) -> None:
+def test_the_model_setting_chooses_the_engine_whatever_the_encoder(
+        e5: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
     for encoder in ("onnx", "torch"):
-        other = Embedder(E5_MODEL, encoder=encoder)
+        other = Embedder(E5_MODEL, encoder=encoder, threads=1)
         assert other.runtime == "e5" and other.onnx_file is None
         assert other.identity() == e5.identity()
+    # The engine's OpenMP settings are given back once it has loaded: no other library sees them.
+    assert "OMP_WAIT_POLICY" not in os.environ and os.environ["OMP_NUM_THREADS"] == "7"
     assert e5.dimension == 384 and not e5.pools_by_mean
 
 
