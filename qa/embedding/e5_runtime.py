@@ -24,7 +24,8 @@ _MAX_SEQ_LENGTH = 512  # the engine's window, its <s> and </s> included
 
 
 class E5Runtime(Runtime):
-    """The engine loaded once per process, its OpenMP threads set as it loads."""
+    """The engine, its OpenMP threads set as it loads. OpenMP reads them once a process, so the
+    first engine's thread count holds for every later one in the same process."""
 
     dimension = 384
     max_seq_length = _MAX_SEQ_LENGTH
