@@ -73,7 +73,7 @@ def call(http: httpx.Client, endpoint: str, data: list[Any]) -> Any:
 def first_source(http: httpx.Client, question: str, route: str = "ask") -> str:
     """The first hit's file for a question, asked through one of the server's routes."""
     if route == "ask":
-        results_html = call(http, "ask", [question, 5, "hybrid", []])[0]
+        results_html = call(http, "ask", [question, 5, "hybrid", [], False])[0]
         found = FIRST_SOURCE.search(results_html)
         source = found.group(1) if found else ""
     else:

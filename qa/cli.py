@@ -273,27 +273,35 @@ def show_settings(markdown: bool) -> None:
 @click.argument("question")
 @setting_flag("top_k")
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as JSON.")
+@setting_flag("collapse", "no_collapse", is_flag=True,
+              help="Show every copy of a passage (default: near-duplicates are shown once, "
+                   "with where else they are; or QA_COLLAPSE).")
+@click.option("--group", is_flag=True,
+              help="One entry per document: the k best documents, each with its passages.")
 @docs_option
 @index_option
 @model_option
 @mode_option
 @backend_options
-def ask(question: str, top_k: int | None, as_json: bool, docs: Path | None,
-        index_dir: Path | None, model: str | None, mode: str | None, where: dict[str, Any]
-        ) -> None:
+def ask(question: str, top_k: int | None, as_json: bool, no_collapse: bool, group: bool,
+        docs: Path | None, index_dir: Path | None, model: str | None, mode: str | None,
+        where: dict[str, Any]) -> None:
     """Print the passages that best answer QUESTION, with citations."""
-    from qa.showing.cite import hit_to_terminal, result_to_json
+    from qa.showing.cite import group_to_terminal, hit_to_terminal, result_to_json
 
     with user_errors():
-        settings = make_settings(docs, index_dir, model=model, mode=mode, top_k=top_k, **where)
-        result = open_qa(settings, quiet=as_json).search(question)
+        settings = make_settings(docs, index_dir, model=model, mode=mode, top_k=top_k,
+                                 collapse=False if no_collapse else None, **where)
+        result = open_qa(settings, quiet=as_json).search(question, group=group)
         if as_json:
             click.echo(json.dumps(result_to_json(result, settings.server_url), indent=1,
                                   ensure_ascii=False))
             return
         for notice in result.notices:
             click.echo(notice)
-        for hit in result.hits:
+        for number, shown in enumerate(result.groups or [], 1):
+            click.echo(group_to_terminal(shown, number) + "\n")
+        for hit in result.hits if result.groups is None else []:
             click.echo(hit_to_terminal(hit) + "\n")
 
 
@@ -309,13 +317,21 @@ def ask(question: str, top_k: int | None, as_json: bool, docs: Path | None,
 @click.option("--evidence-tolerance", type=click.FloatRange(0, 0.5), default=0.0,
               show_default=True, help="For OCR'd documents: a passage holds the evidence when "
               "its words appear in order with at most this share missing or misread.")
+@click.option("--judgements", "judged", is_flag=True, help="Evaluate the relevance judgements "
+              "made on the page (or by the APIs) instead: every judged question searched again, "
+              "in each mode (only --mode's, when given).")
+@click.option("--user", help="With --judgements: whose (default: the local user's).")
+@click.option("--export", "export_dir", type=click.Path(path_type=Path), help="With "
+              "--judgements: also write them to DIR as a question set (questions.jsonl) and "
+              "as TREC qrels.txt with a run-MODE.txt per mode.")
 @docs_option
 @index_option
 @model_option
 @mode_option
 @backend_options
 def evaluate(questions: tuple[Path, ...], beir_dir: Path | None, limit: int | None, top_k: int,
-             as_json: bool, verbose: bool, evidence_tolerance: float, docs: Path | None,
+             as_json: bool, verbose: bool, evidence_tolerance: float, judged: bool,
+             user: str | None, export_dir: Path | None, docs: Path | None,
              index_dir: Path | None, model: str | None, mode: str | None,
              where: dict[str, Any]) -> None:
     """Recall@k, MRR@10 and nDCG@10 of QUESTIONS.jsonl files over the documents, or of --beir DIR.
@@ -325,6 +341,15 @@ def evaluate(questions: tuple[Path, ...], beir_dir: Path | None, limit: int | No
     from qa.evaluating import runs
 
     with user_errors():
+        if judged:
+            if questions or beir_dir is not None:
+                raise click.UsageError("--judgements evaluates the judgements: no QUESTIONS "
+                                       "file or --beir with it")
+            settings = make_settings(docs, index_dir, model=model, **where)
+            evaluate_judged(settings, user, mode, top_k, as_json, export_dir)
+            return
+        if user or export_dir:
+            raise click.UsageError("--user and --export go with --judgements")
         if bool(questions) == (beir_dir is not None):
             raise click.UsageError("give a QUESTIONS.jsonl file or --beir DIR (one of them)")
         settings = make_settings(docs, index_dir, model=model, mode=mode, **where)
@@ -335,6 +360,20 @@ def evaluate(questions: tuple[Path, ...], beir_dir: Path | None, limit: int | No
                                                  tqdm_progress("embedding"),
                                                  evidence_tolerance=evidence_tolerance)
         click.echo(json.dumps(report.to_json()) if as_json else runs.format_report(report, verbose))
+
+
+def evaluate_judged(settings: Settings, user: str | None, mode: Any, top_k: int,
+                    as_json: bool, export_dir: Path | None) -> None:
+    """`qa eval --judgements`: the figures of each mode over a user's judgements."""
+    from qa.evaluating import judged
+
+    qa = open_qa(settings, quiet=as_json)
+    report = judged.evaluate_judgements(qa, user, modes=[mode] if mode else judged.MODES,
+                                        top_k=top_k)
+    if export_dir is not None:
+        for path in judged.export_judgements(report, export_dir):
+            click.echo(f"wrote {path}", err=True)
+    click.echo(json.dumps(report.to_json()) if as_json else judged.format_judged(report))
 
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}

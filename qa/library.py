@@ -21,12 +21,25 @@ from qa.indexing import backends
 from qa.indexing.build import BuildIdentity, BuildOptions, Shard
 from qa.indexing.catalog import Catalog, kept_document, read_folder
 from qa.indexing.indexer import IndexReport, build_index, identity
-from qa.indexing.store import IndexUnusableError
+from qa.indexing.judgements import (
+    LOCAL_USER,
+    VERDICTS,
+    Judgement,
+    JudgementStore,
+    Placed,
+    Verdict,
+    latest,
+    place,
+    quote_of,
+)
+from qa.indexing.store import IndexUnusableError, text_key
 from qa.reading.in_flight import ReadsInFlight
 from qa.reading.isolation import ReadLimits, read_files
 from qa.reading.load import Document, SkippedFile, real_source
 from qa.reading.readers import READERS
 from qa.reading.uploads import UploadRefused, safe_name, store_in_folder
+from qa.searching import shaping
+from qa.searching.facets import Facets, result_facets
 from qa.searching.query import Query, QueryError, parse_query
 from qa.searching.rerank import CrossEncoderReranker, Reranker
 from qa.searching.scope import DocumentFacts, kept_documents
@@ -371,18 +384,23 @@ class QA:
         return path if path.is_file() else None
 
     def search(self, question: str, k: int | None = None, mode: SearchMode | None = None,
-               sources: Collection[str] | None = None, access: Access = EVERYONE
+               sources: Collection[str] | None = None, access: Access = EVERYONE, *,
+               collapse: bool | None = None, group: bool = False, literal: bool = False
                ) -> SearchResult:
         """The best passages for a question, among `sources` (all when empty) that `access` may
         read: the filter goes before ranking, so every one of the k hits is readable. The
         question may hold the query syntax (phrases, +word, -word, filters: docs/search.md),
         whose filters and constraints also apply before ranking. A blank question gives no hits
-        and a notice; a broken or malformed one raises QuestionRefused."""
+        and a notice; a broken or malformed one raises QuestionRefused. Near-duplicate
+        passages are shown once (their places in the kept hit's `copies`) unless `collapse`
+        is False (default: settings.collapse); with `group`, the k best documents, each with
+        its hits (SearchResult.groups; docs/results.md). With `literal`, the question is taken
+        as written, no syntax read (a question set's questions are plain language)."""
         mode = mode or self.settings.mode
         if mode not in SEARCH_MODES:
             raise ValueError(f"mode must be one of {', '.join(SEARCH_MODES)}, not {mode!r}")
         text, notices = clean_question(question, self.settings.max_question_chars)
-        query = read_query(text)
+        query = Query(text) if literal else read_query(text)
         if not query.question:
             return SearchResult(question, [], ["Please type a question."])
         count = max(1, self.settings.top_k if k is None else k)
@@ -400,14 +418,24 @@ class QA:
             sources = [s for s in sources if s in kept] if sources else sorted(kept)
             if not sources:
                 return SearchResult(text, [], [NOTHING_MATCHES])
-        hits = searcher.search(query.question, count, mode, sources, query)
-        if not hits and query.filters_passages:
+        result = self._shaped(
+            searcher, lambda depth: SearchResult(text, searcher.search(query.question, depth, mode,
+                                                                       sources, query)),
+            count, self.settings.collapse if collapse is None else collapse, group)
+        if not result.hits and query.filters_passages:
             notices.append(NOTHING_MATCHES)
-        elif not hits or hits[0].below_threshold:
+        elif result.no_good_match:
             notices.append("No good match: no passage is close to this question.")
         if self.settings.model == DEFAULT_MODEL and not is_english_script(query.question):
             notices.append(ENGLISH_ONLY_NOTICE)
-        return SearchResult(text, hits, notices)
+        return replace(result, notices=notices)
+
+    def facets(self, result: SearchResult) -> Facets:
+        """`result`'s documents counted by type, folder and year (the year as `after:` and
+        `before:` read it), each with the filter that keeps them."""
+        days = {fact.source: fact.modified
+                for fact in self._document_facts(self._current_searcher())}
+        return result_facets(result, days)
 
     def _document_facts(self, searcher: Searcher) -> list[DocumentFacts]:
         """What document filters read of each indexed document, worked out once per opened
@@ -425,6 +453,103 @@ class QA:
             facts.append(DocumentFacts(document.source, document.title, modified))
         self._facts = (searcher, facts)
         return facts
+
+    def similar(self, source: str, paragraph: int, k: int | None = None,
+                access: Access = EVERYONE, *, same_document: bool = False,
+                collapse: bool | None = None) -> SearchResult | None:
+        """The passages closest to passage `paragraph` of `source` by its stored vector, best
+        first, among what `access` may read; passages of its own document only with
+        `same_document` (never the passage itself). None when no such passage is indexed or
+        `access` may not read it: the two are one answer, so an unreadable passage is never
+        confirmed. Near-duplicates collapse as in `search`."""
+        if not access.may_read(source):
+            return None
+        searcher = self._current_searcher()
+        number = _passage_number(searcher, source, paragraph)
+        if number is None:
+            return None
+        sources = None if access.everything else access.readable(searcher.sources)
+        if sources is not None and not same_document:
+            sources = [name for name in sources if name != source]
+        if sources == []:
+            return SearchResult("", [], [f"More like {source} ¶ {paragraph}: no other document "
+                                         "is yours to read."])
+        excluded = None if same_document else source
+        result = self._shaped(
+            searcher, lambda depth: SearchResult("", searcher.similar(number, depth, sources,
+                                                                      excluded)),
+            max(1, self.settings.top_k if k is None else k),
+            self.settings.collapse if collapse is None else collapse, False)
+        return replace(result, notices=[f"More like {source} ¶ {paragraph}."])
+
+    def judge(self, question: str, source: str, paragraph: int, verdict: Verdict,
+              access: Access = EVERYONE, quote: str = "") -> Judgement | None:
+        """Record `access`'s user's verdict on passage `paragraph` of `source` as an answer to
+        `question` ("relevant", "not relevant"; or "none" with source "": no hit answers it),
+        with the passage's text hash, a quote of it (`quote`, say the hit's answer sentence,
+        when the passage holds it) and the served build. None, and nothing recorded, when no
+        such passage is indexed or `access` may not read it (one answer for both). A blank
+        question raises QuestionRefused, a verdict not in VERDICTS ValueError."""
+        if verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
+        text, _ = clean_question(question, self.settings.max_question_chars)
+        if not text:
+            raise QuestionRefused("question: a judgement needs the question it answers")
+        build = self._current_searcher().manifest.build
+        if verdict == "none":
+            judgement = Judgement(text, "", 0, "", "", verdict, time.time(), build,
+                                  access.user or LOCAL_USER)
+        else:
+            passage = next((p for p in self.passages(source, access)
+                            if p.paragraph == paragraph), None)
+            if passage is None:
+                return None
+            judgement = Judgement(text, source, paragraph, text_key(passage.text),
+                                  quote_of(passage.text, quote), verdict, time.time(), build,
+                                  access.user or LOCAL_USER)
+        JudgementStore(self.settings.index_dir).add(judgement)
+        return judgement
+
+    def judgements(self, user: str | None = None, access: Access = EVERYONE) -> list[Placed]:
+        """`user`'s judgements (default: `access`'s, or the local user's), the last of each
+        question and passage, each placed against the index of now: current, moved (the
+        paragraph it follows now) or stale. A passage `access` may not read is left out."""
+        owner = user or access.user or LOCAL_USER
+        kept = [j for j in latest(JudgementStore(self.settings.index_dir).read(owner))
+                if not j.source or access.may_read(j.source)]
+        passages = {source: self.passages(source) for source in {j.source for j in kept if j.source}}
+        return [place(judgement, passages.get(judgement.source, [])) for judgement in kept]
+
+    @staticmethod
+    def _shaped(searcher: Searcher, ranked: Callable[[int], SearchResult], count: int,
+                collapse: bool, group: bool) -> SearchResult:
+        """`ranked(depth)`'s best `depth` hits, shaped (qa.searching.shaping) to `count`
+        passages or documents. Collapsing and grouping fold hits together, so more are ranked
+        (deeper each time) until `count` are shown or no more are found."""
+        if not (collapse or group):
+            return ranked(count)
+        depth = count * _DEPTH_STEP
+        while True:
+            result = ranked(depth)
+            with searcher.one_thread():
+                vectors = (searcher.passage_vectors([hit.number for hit in result.hits])
+                           if collapse else None)
+                shaped = shaping.shape(result, count, vectors, collapse, group)
+            if shaping.shown_count(shaped) >= count or len(result.hits) < depth:
+                return shaped
+            depth *= _DEPTH_STEP
+
+
+# How many times more hits a shaped search ranks, each time it needs more (see QA._shaped).
+_DEPTH_STEP = 4
+
+
+def _passage_number(searcher: Searcher, source: str, paragraph: int) -> int | None:
+    """The index's number for passage `paragraph` of `source`, or None when there is none."""
+    numbers = searcher.index.numbers_in(source)
+    items = searcher.index.passages(numbers.tolist())
+    return next((int(number) for number, item in zip(numbers, items, strict=True)
+                 if item.passage.paragraph == paragraph), None)
 
 
 def _in_folder(folder: str, name: str) -> str:

@@ -297,10 +297,12 @@ FOOTNOTE = "1 After the town records."
 
 
 def justified_columns_pdf(columns: int, pagesize: tuple[float, float] = A4, gutter: float = 12,
-                          size: float = 9, footnote: bool = False) -> bytes:
+                          size: float = 9, footnote: bool = False,
+                          paragraphs: list[str] | None = None, abstract: str = "") -> bytes:
     """Prose set justified in `columns` columns (narrow ones stretch their spaces wide), two
-    pages of it, under a full-width title; with `footnote`, a footnote in smaller type at the
-    foot of the first column of each page."""
+    pages of it (or `paragraphs`), under a full-width title (and an `abstract` across the
+    columns on the first page); with `footnote`, a footnote in smaller type at the foot of the
+    first column of each page."""
     from reportlab.lib.enums import TA_JUSTIFY
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate, Paragraph
@@ -310,35 +312,42 @@ def justified_columns_pdf(columns: int, pagesize: tuple[float, float] = A4, gutt
     margin = 36
     foot = 24 if footnote else 0
     column_width = (width - 2 * margin - (columns - 1) * gutter) / columns
+    style = ParagraphStyle("body", fontName="Times-Roman", fontSize=size, leading=size * 1.2,
+                           alignment=TA_JUSTIFY, spaceAfter=size / 2)
+    across = Paragraph(abstract, style)
+    below = across.wrap(width - 2 * margin, height)[1] + size if abstract else 0
     frames = [Frame(margin + n * (column_width + gutter), margin + foot, column_width,
-                    height - 2 * margin - 30 - foot, id=f"column{n}") for n in range(columns)]
+                    height - 2 * margin - 30 - foot - below, id=f"column{n}")
+              for n in range(columns)]
 
-    def title(canvas, _document) -> None:  # type: ignore[no-untyped-def]
+    def title(canvas, document) -> None:  # type: ignore[no-untyped-def]
         canvas.setFont("Helvetica-Bold", 14)
         canvas.drawString(margin, height - margin - 14, "The Harbour Through the Years")
+        if abstract and document.page == 1:
+            across.drawOn(canvas, margin, height - margin - 30 - below + size)
         if footnote:
             canvas.setFont("Times-Roman", size * 0.75)
             canvas.drawString(margin + 6, margin + 8, FOOTNOTE)
 
     document = BaseDocTemplate(buffer, pagesize=pagesize)
     document.addPageTemplates([PageTemplate(frames=frames, onPageEnd=title)])
-    style = ParagraphStyle("body", fontName="Times-Roman", fontSize=size, leading=size * 1.2,
-                           alignment=TA_JUSTIFY, spaceAfter=size / 2)
-    document.build([Paragraph(text, style) for text in sea_paragraphs(4)])
+    document.build([Paragraph(text, style) for text in paragraphs or sea_paragraphs(4)])
     return buffer.getvalue()
 
 
-def numbered_lines_pdf(columns: int = 2) -> bytes:
-    """Prose in columns with a small line number beside every line (outer margins), the way
-    review copies and LaTeX's lineno print them, and a running header."""
+def numbered_lines_pdf(columns: int = 2, sentences: list[str] | None = None,
+                       gutter: float = 20.0, per_column: int = 40) -> bytes:
+    """Prose in columns (SEA_SENTENCES three times, or `sentences`; `per_column` lines a column)
+    with a small line number beside every line (outer margins), the way review copies and
+    LaTeX's lineno print them, and a running header."""
     from reportlab.lib.utils import simpleSplit
     from reportlab.pdfgen import canvas
 
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4)
-    column_width, gutter, left_margin, top = 240.0, 20.0, 50.0, 770.0
-    lines = simpleSplit(" ".join(SEA_SENTENCES * 3), "Times-Roman", 10, column_width)
-    per_column, number = 40, 1
+    column_width, left_margin, top = 240.0, 50.0, 770.0
+    lines = simpleSplit(" ".join(sentences or SEA_SENTENCES * 3), "Times-Roman", 10, column_width)
+    number = 1
     for page_start in range(0, len(lines), per_column * columns):
         pdf.setFont("Times-Roman", 9)
         pdf.drawString(left_margin, 810, f"Harbour notes, page {page_start // (per_column * columns) + 1}")
@@ -455,3 +464,37 @@ def alternating_headers_pdf(slides: bool = False) -> bytes:
                            alignment=TA_JUSTIFY, spaceAfter=5)
     document.build([Paragraph(text, style) for text in sea_paragraphs(6) * 2])
     return buffer.getvalue()
+
+
+def drawn_pdf(pages: list[list[tuple[str, float, float, float, float]]],
+              pagesize: tuple[float, float] = A4) -> bytes:
+    """Pages of lines in Times, each drawn where it is given and in the order given:
+    (text, x, y of its baseline, font size, width). A line with a width is stretched to it by
+    its word spaces (justified); with none it is set as it comes."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=pagesize)
+    for lines in pages:
+        for text, x, y, size, width in lines:
+            line = pdf.beginText(x, y)
+            line.setFont("Times-Roman", size)
+            # Word spacing is part of the graphics state: set for every line, or it carries over.
+            line.setWordSpace((width - stringWidth(text, "Times-Roman", size)) / text.count(" ")
+                              if width and text.count(" ") else 0.0)
+            line.textLine(text)
+            pdf.drawText(line)
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def column_lines(words: str, x: float, top: float, width: float, size: float = 10.0,
+                 leading: float = 12.0) -> list[tuple[str, float, float, float, float]]:
+    """A paragraph set justified in a column (its last line as it comes), for drawn_pdf."""
+    from reportlab.lib.utils import simpleSplit
+
+    lines = simpleSplit(words, "Times-Roman", size, width)
+    return [(text, x, top - row * leading, size, width if row < len(lines) - 1 else 0.0)
+            for row, text in enumerate(lines)]

@@ -106,6 +106,10 @@ class MemoryIndex:
     def passages_in(self, source: str) -> list[store.IndexedPassage]:
         return [item for item in self._build.passages if item.passage.source == source]
 
+    def numbers_in(self, source: str) -> np.ndarray:
+        return np.array([n for n, item in enumerate(self._build.passages)
+                         if item.passage.source == source], dtype=np.int64)
+
     def all_passages(self) -> list[store.IndexedPassage]:
         return list(self._build.passages)
 

@@ -246,3 +246,66 @@ def test_results_and_views_are_reached_with_the_keyboard(page) -> None:  # type:
     page.keyboard.press("PageDown")
     page.wait_for_function("() => document.querySelector('#qa-document .qa-text-whole')"
                            ".scrollTop > 0", timeout=5_000)
+
+
+def test_more_like_this_and_one_card_per_document(page) -> None:  # type: ignore[no-untyped-def]
+    ask(page, "Who co-organised the 2018 PAROS workshop?")
+    page.wait_for_selector(".qa-hit", timeout=60_000)
+    source = page.locator(".qa-hit").first.get_attribute("data-source")
+    page.locator(".qa-hit .qa-like").first.click()  # the page opens again at ?like=...
+    page.wait_for_selector(".qa-notice:has-text('More like')", timeout=60_000)
+    page.wait_for_selector(".qa-hit", timeout=60_000)
+    assert "like=" in page.url
+    sources = [hit.get_attribute("data-source") for hit in page.locator(".qa-hit").all()]
+    assert sources and source not in sources, (source, sources)
+    page.locator("#qa-group input").check()
+    ask(page, "Who co-organised the 2018 PAROS workshop?")
+    page.wait_for_selector(".qa-group", timeout=60_000)
+    groups = page.locator(".qa-group")
+    assert len({groups.nth(n).get_attribute("data-source") for n in range(groups.count())}) \
+        == groups.count() >= 2
+    shoot(page, "grouped")
+
+
+def test_a_facet_adds_its_filter_a_chip_removes_it_and_history_asks_again(page) -> None:  # type: ignore[no-untyped-def]
+    question = "Which lens does the electric bulb turn behind?"
+    ask(page, question)
+    page.wait_for_selector("#qa-refine .qa-facet[title^='type:']", timeout=60_000)
+    facet = page.locator("#qa-refine .qa-facet[title^='type:']").first
+    suffix = str(facet.get_attribute("title")).removeprefix("type:")
+    facet.click()  # asks the question again with the filter added
+    page.wait_for_selector(f"#qa-refine .qa-chip:has-text('type:{suffix}')", timeout=60_000)
+    box = page.locator("#qa-question textarea")
+    assert box.input_value() == f"{question} type:{suffix}"
+    sources = [hit.get_attribute("data-source") for hit in page.locator(".qa-hit").all()]
+    assert sources and all(str(s).endswith(f".{suffix}") for s in sources), (suffix, sources)
+    shoot(page, "facets")
+    page.locator("#qa-refine .qa-chip-remove").first.click()
+    page.wait_for_function("() => !document.querySelector('#qa-refine .qa-chip')",
+                           timeout=60_000)
+    assert box.input_value() == question
+    # Without sign-in the browser keeps the questions: after a reload, one click asks again.
+    page.reload()
+    past = page.locator(f"#qa-history .qa-past[data-qa-query='{question} type:{suffix}']")
+    past.wait_for(timeout=30_000)
+    assert page.locator("#qa-history .qa-past").first.get_attribute("data-qa-query") == question
+    past.click()
+    page.wait_for_selector(f"#qa-refine .qa-chip:has-text('type:{suffix}')", timeout=60_000)
+    assert box.input_value() == f"{question} type:{suffix}"
+
+
+def test_a_hit_is_judged_from_its_buttons_and_a_question_answered_by_none(page) -> None:  # type: ignore[no-untyped-def]
+    ask(page, "Who co-organised the 2018 PAROS workshop?")
+    page.wait_for_selector(".qa-hit", timeout=60_000)
+    first = page.locator(".qa-hit").first
+    source = str(first.get_attribute("data-source"))
+    relevant = first.locator(".qa-judge-button[data-verdict='relevant']")
+    relevant.focus()
+    page.keyboard.press("Enter")  # reached and pressed with the keyboard
+    judged = page.locator("#qa-judged")
+    judged.locator(f"text=/Judged .*{source}.* relevant/").wait_for(timeout=30_000)
+    assert relevant.get_attribute("aria-pressed") == "true"
+    assert first.locator(".qa-judge-button[data-verdict='not relevant']") \
+        .get_attribute("aria-pressed") == "false"
+    page.locator(".qa-judge-none .qa-judge-button").click()
+    judged.locator("text=/no hit answers/").wait_for(timeout=30_000)

@@ -118,12 +118,14 @@ def test_search_calls_with_arguments_it_does_not_take_are_refused() -> None:
 def test_the_checked_arguments_are_the_search_functions(seeds_qa: QA, tmp_path: Path) -> None:
     from gradio.utils import get_function_params
 
-    from qa.serving.webapp import SEARCH_ARGUMENTS
+    from qa.serving.webapp import SEARCH_ARGUMENTS, SIMILAR_ARGUMENTS
 
     page = build_page(seeds_qa, ExportFolder(tmp_path))
     [search] = [fn.fn for fn in page.blocks.fns.values() if fn.api_name == "search"]
+    [similar] = [fn.fn for fn in page.blocks.fns.values() if fn.api_name == "similar"]
     # The arguments a caller gives (Gradio fills the gr.Request itself).
     assert tuple(name for name, *_ in get_function_params(search)) == SEARCH_ARGUMENTS
+    assert tuple(name for name, *_ in get_function_params(similar)) == SIMILAR_ARGUMENTS
 
 
 def _sent_to(path: str, headers: list[tuple[bytes, bytes]], chunks: int,

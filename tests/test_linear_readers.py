@@ -52,7 +52,7 @@ def _lines(count: int) -> list[Line]:
 
 
 def test_pdf_paragraphs_are_linear_in_the_lines_of_a_page() -> None:
-    growth = _growth(lambda n: _paragraphs(_lines(n), 1.0), 5_000, 40_000)
+    growth = _growth(lambda n: _paragraphs([_lines(n)], 1.0), 5_000, 40_000)
     assert growth < GROWTH_ALLOWED, f"time per line grew {growth:.1f}x from 5,000 to 40,000 lines"
 
 

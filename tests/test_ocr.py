@@ -5,6 +5,7 @@ lacks a language pack says so."""
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 
@@ -163,11 +164,50 @@ def test_a_folder_of_scans_answers_from_them(tiny_encoder, tmp_path: Path) -> No
     qa = QA(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=tiny_encoder)
     report_of_build = qa.index()
     assert report_of_build.skipped == []
-    hits = qa.search("How far out to sea does the lighthouse beam reach?", k=5).hits
+    question = "How far out to sea does the lighthouse beam reach?"
+    hits = qa.search(question, k=5, collapse=False).hits
     assert {hit.passage.source for hit in hits[:2]} == {"scan.pdf", "photo.jpg"}
     assert all(hit.passage.page == (2 if hit.passage.source == "scan.pdf" else 1)
                for hit in hits[:2])
     assert LAMP[1].split(",")[0].split()[-1] in hits[0].passage.text  # "beam"
+    # The scan and the photo read the same paragraph: collapsed (the default), one hit names
+    # the other as its copy, at its own page.
+    (first, *_) = qa.search(question, k=5).hits
+    places = {(hit.passage.source, hit.passage.page) for hit in (first, *first.copies)}
+    assert places == {("scan.pdf", 2), ("photo.jpg", 1)}, places
+
+
+def test_a_tilted_page_read_upright_keeps_its_words_where_they_stand(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """OCR reads a tilted page turned upright, and the viewer marks its words on the picture as
+    it is: each word's box lands where Tesseract finds it on the tilted picture itself."""
+    import statistics
+
+    from qa.reading.readers import ocr
+
+    picture = scanned(report_pdf(), 0, tilt=1.4, noise=8.0).convert("L")
+    assert abs(math.degrees(ocr._skew(ocr._denoised(picture))) + 1.4) < 0.25
+    settings = ocr.OcrSettings.from_environment()  # the test's own cache
+    (upright,) = ocr.recognise([lambda: picture], settings, ["the page"])
+    assert ocr.cached_page(picture, settings) == upright  # the viewer's words
+    monkeypatch.setattr(ocr, "_skew", lambda gray: 0.0)
+    as_tilted = ocr._tesseract(picture, "eng")
+
+    def once(page: ocr.OcrPage) -> dict[str, ocr.OcrWord]:
+        words = [word for line in page.lines for word in line.words]
+        texts = [word.text for word in words]
+        return {word.text: word for word in words if texts.count(word.text) == 1}
+
+    found, expected = once(upright), once(as_tilted)
+    shared = found.keys() & expected.keys()
+    height = statistics.median(word.bottom - word.top for word in expected.values())
+    assert len(shared) >= 20
+    # Turned about the page's centre and not back, words a thousand pixels from it would
+    # stand some twenty pixels off; read twice, a word's box may differ by a letter's edge.
+    off = sorted(abs(found[t].left + found[t].right - expected[t].left - expected[t].right) / 2
+                 + abs(found[t].top + found[t].bottom - expected[t].top - expected[t].bottom) / 2
+                 for t in shared)
+    assert off[len(off) // 2] < height / 5 and off[9 * len(off) // 10] < height / 3, (off, height)
 
 
 def _bytes_io(data: bytes = b""):  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,12 +18,15 @@ from documents import (
     MARGIN_NOTE,
     SEA_SENTENCES,
     alternating_headers_pdf,
+    column_lines,
+    drawn_pdf,
     justified_columns_pdf,
     margin_notes_pdf,
     numbered_lines_pdf,
     sea_paragraphs,
     table_pdf,
 )
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from scans import encoded, scanned
 
 from qa.reading.readers.image import read_image
@@ -74,6 +78,44 @@ def test_justified_columns_read_by_ocr_make_no_table(tmp_path: Path,
         assert len(intact(text)) >= len(SEA_SENTENCES) - 3, text[:500]
 
 
+def dated(sentences: list[str], first_year: int) -> list[str]:
+    """The sentences each dated by a year of its own, counting up from `first_year`, so the
+    order in which the years are read is the order in which the sentences were written."""
+    return [f"In {first_year + n} {sentence[0].lower()}{sentence[1:]}"
+            for n, sentence in enumerate(sentences)]
+
+
+BODY = dated(SEA_SENTENCES * 14, 1801)  # more than a page holds: the columns run full height
+ABSTRACT = " ".join(dated(SEA_SENTENCES[:5], 1701))
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs Tesseract")
+@pytest.mark.parametrize(("page", "tilt"), [
+    # Two columns with line numbers beside them and a gutter as narrow as LaTeX's.
+    (lambda: numbered_lines_pdf(2, BODY, gutter=10, per_column=55), 1.3),
+    # Three columns under an abstract across them.
+    (lambda: justified_columns_pdf(3, A4, paragraphs=[" ".join(BODY[n:n + 5]) for n in
+                                                      range(0, len(BODY), 5)],
+                                   abstract=ABSTRACT), 1.4),
+    # Two columns under an abstract on an A5 page, tilted the other way.
+    (lambda: justified_columns_pdf(2, A5, paragraphs=[" ".join(BODY[n:n + 5]) for n in
+                                                      range(0, len(BODY), 5)],
+                                   abstract=ABSTRACT), -1.5),
+], ids=["line-numbers", "three-columns-abstract", "a5-abstract"])
+def test_a_tilted_scan_reads_column_after_column(page: Callable[[], bytes], tilt: float,
+                                                 tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tilted, a column's edges slant over its height by more than a narrow gutter: read line
+    # by line across the columns, one column's years would alternate with the next one's.
+    monkeypatch.setenv("QA_OCR_CACHE", str(tmp_path / "ocr"))
+    text = read_image(encoded(scanned(page(), tilt=tilt, noise=8.0), "PNG")).text
+    years = [int(year) for year in re.findall(r"\bIn\s+(1[78]\d\d)\b", text)]
+    assert years == sorted(set(years)), text[:1000]
+    # OCR may misread a year here and there, not many; the page's last lines are read too.
+    body = [year for year in years if year > 1800]
+    assert len(body) >= 0.9 * (body[-1] - 1800) and body[-1] > 1830, years
+
+
 @pytest.mark.parametrize("sentences", [5, 6, 7])  # pages that end with a sentence or inside one
 def test_a_margin_note_stands_apart_and_breaks_no_sentence(sentences: int) -> None:
     text = read_pdf(margin_notes_pdf(sentences)).text
@@ -120,3 +162,122 @@ def test_a_blank_page_between_pages_of_text_is_read_past() -> None:
     pdf.save()
     text = read_pdf(buffer.getvalue()).text
     assert SEA_SENTENCES[0] in text and SEA_SENTENCES[1] in text
+
+
+def flat(text: str) -> str:
+    """The text's words in one line, a hyphen at a line's end joined as the reader decided."""
+    return " ".join(text.split())
+
+
+def test_a_margin_note_read_before_the_line_level_with_it_stays_apart() -> None:
+    """LaTeX writes a margin note after the line of text it stands beside; its second line, in
+    smaller type, stands a little higher than the next line of text, which comes after it in
+    the file: PDFium reads them as one line, the note's first."""
+    body = column_lines(" ".join(SEA_SENTENCES[:8]), 72, 760, 340)
+    note = [("Dates as given", 430, body[3][2], 9.0, 0.0), ("in the article.", 430, body[3][2] - 9, 9.0, 0.0)]
+    text = read_pdf(drawn_pdf([[*body[:4], *note, *body[4:]]])).text
+    assert flat(" ".join(SEA_SENTENCES[:8])) in flat(text), text
+    assert "Dates as given in the article." in [flat(block) for block in text.split("\n\n")]
+
+
+# Three balanced columns as multicol ends an article: the last column holds two lines, and a
+# line of few words is stretched to the column's width, PDFium cutting it at the wide space.
+THREE_COLUMNS = [
+    ["The harbour master opened the", "sluice gates before dawn on the",
+     "first day of spring and counted", ("sources.", "With the harbour"),
+     "open the fishermen brought their", "catch to the market every week"],
+    ["and the merchants paid their dues", "at the customs house by the quay",
+     "where the clerks wrote every sale", "into ledgers kept for the council",
+     "which met on the first Monday of", "each month in the old town hall"],
+    ["which read the ledgers and accounts to", "the mayor."],
+]
+
+
+def test_a_short_last_column_and_a_stretched_line_read_in_order() -> None:
+    lines = [("Harbour Accounts of the Year", 40, 800, 16.0, 0.0)]
+    for number, column in enumerate(THREE_COLUMNS):
+        x = 40 + number * 172
+        for row, text in enumerate(column):
+            y = 770 - row * 12
+            if isinstance(text, tuple):
+                left, right = text
+                lines += [(left, x, y, 10.0, 0.0),
+                          (right, x + 160 - stringWidth(right, "Times-Roman", 10), y, 10.0, 0.0)]
+            else:
+                lines.append((text, x, y, 10.0, 160.0 if column[-1] != text else 0.0))
+    text = read_pdf(drawn_pdf([lines])).text
+    expected = " ".join(" ".join(line) if isinstance(line, tuple) else line
+                        for column in THREE_COLUMNS for line in column)
+    assert expected in [flat(block) for block in text.split("\n\n")], text
+
+
+HARBOUR_ROWS = ["The harbour master opened the sluice gates before dawn",
+                "on the first day of spring in the year of the flood.",
+                "Fishermen from the northern villages brought their",
+                "catch to the market every Tuesday of the year."]
+
+
+def test_a_title_across_two_columns_makes_no_paragraph_of_every_sentence_end() -> None:
+    """A line that ends a sentence at its column's edge goes on with the paragraph: the title's
+    lines across both columns do not make the column wider than it is."""
+    lines = [("Harbour Records", 250, 800, 18.0, 0.0),
+             ("Compiled for the archive of the town council and its harbour board", 160, 780, 10.0, 0.0)]
+    for number, rows in enumerate((HARBOUR_ROWS, HARBOUR_ROWS[::-1])):
+        lines += [(row, 50 + number * 255, 750 - line * 12, 10.0, 240.0 if line < 3 else 0.0)
+                  for line, row in enumerate(rows)]
+    text = read_pdf(drawn_pdf([lines])).text
+    blocks = [flat(block) for block in text.split("\n\n")]
+    assert " ".join(HARBOUR_ROWS) in blocks and " ".join(HARBOUR_ROWS[::-1]) in blocks, blocks
+
+
+def test_a_last_line_without_ascenders_stays_in_its_paragraph() -> None:
+    """More white above "ones or more." than between other lines: it has no ascenders, and the
+    line above it no descenders. Only one of the steps between the lines grows."""
+    rows = ["Fishermen brought their catch to the quay every Tuesday, and",
+            "buyers came from inland towns by cart and by boat, paying in",
+            "the old harbour wall in the south of the town and", "ones or more."]
+    lines = [(row, 72, 760 - number * 12, 10.0, 300.0 if number < 2 else 0.0)
+             for number, row in enumerate(rows)]
+    lines += column_lines(" ".join(SEA_SENTENCES[:3]), 72, 700, 300)
+    text = read_pdf(drawn_pdf([lines])).text
+    assert " ".join(rows) in [flat(block) for block in text.split("\n\n")], text
+
+
+def test_a_caption_at_the_head_of_a_column_breaks_no_sentence() -> None:
+    """A figure floated to the top of the second column, its label and caption in smaller type,
+    while a sentence runs on from the foot of the first column to below the caption."""
+    source = " ".join(SEA_SENTENCES)
+    words = column_lines(source, 50, 780, 240)
+    split = len(words) // 2 + 1
+    second = [(text, 305, y - 60 - (780 - words[split][2]), size, width)
+              for text, _, y, size, width in words[split:]]
+    lines = [*words[:split], ("[illustration]", 400, 780, 8.0, 0.0),
+             ("Fig. 1. The old pier before the storm.", 350, 740, 8.0, 0.0), *second]
+    text = read_pdf(drawn_pdf([lines])).text
+    assert source in flat(text), text
+    assert "Fig. 1. The old pier before the storm." in flat(text)
+
+
+def test_a_word_broken_at_a_line_end_is_joined_and_a_compound_kept() -> None:
+    """Harthac-nut and polynomi-ally are one word each (one piece of each is no word); a
+    compound's parts are words, in the word list, written whole by the document (tech) or a
+    prefix (multi); a compound of three parts breaks at its own hyphens (Île-de-France)."""
+    rows = ["The tech firms of the town were led by Harthac-", "nut, who sold software that ran polynomi-",
+            "ally fast, and by a rival who built tech-", "oriented schools for the young of Île-",
+            "de-France, run by a multi-", "member board."]
+    lines = [(row, 72, 760 - number * 12, 10.0, 0.0) for number, row in enumerate(rows)]
+    text = flat(read_pdf(drawn_pdf([lines])).text)
+    assert "led by Harthacnut, who" in text and "ran polynomially fast" in text, text
+    assert "built tech-oriented schools" in text and "young of Île-de-France," in text, text
+    assert "a multi-member board." in text, text
+
+
+def test_a_line_that_opens_with_a_raised_quote_reads_whole() -> None:
+    """In some fonts an opening quote stands wholly above the small letters after it (set a
+    point and a half higher here): the letters still belong to its line."""
+    quote_width = stringWidth("“", "Times-Roman", 10)
+    lines = [("The council agreed to rename the old quay after an unspecified", 72, 760, 10.0, 0.0),
+             ("“", 72, 749.5, 10.0, 0.0),
+             ("reasonable period” of time, and the harbour board agreed.", 72 + quote_width, 748, 10.0, 0.0)]
+    text = flat(read_pdf(drawn_pdf([lines])).text)
+    assert "an unspecified “reasonable period” of time" in text, text

@@ -3,6 +3,7 @@ passages before ranking (qa.searching.scope): on every route, k hits whenever k 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -197,6 +198,24 @@ def test_nothing_matches_is_said_not_silent(folder_qa: QA) -> None:
 def test_a_malformed_query_is_refused_by_the_library(folder_qa: QA) -> None:
     with pytest.raises(QuestionRefused, match=r"query: after:soon: not a date"):
         folder_qa.search("harbour cranes after:soon")
+
+
+def test_a_question_set_is_searched_as_written(folder_qa: QA, tmp_path: Path) -> None:
+    """Question sets are plain language: a lone quote or a sign in one is words to rank, never
+    a refusal that stops the evaluation (qa eval over SQuAD's unanswerable questions)."""
+    from qa.evaluating.runs import evaluate_question_files
+
+    odd = 'Which "secret ledger was audited near the river?'
+    with pytest.raises(QuestionRefused, match="never closed"):
+        folder_qa.search(odd)
+    assert folder_qa.search(odd, literal=True).hits
+    questions = tmp_path / "questions.jsonl"
+    line = {"id": "q1", "question": odd, "relevant": [
+        {"source": "reports/file03.txt", "evidence": "The secret ledger was audited."}]}
+    questions.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    report = evaluate_question_files([questions], folder_qa.settings,
+                                     embedder=folder_qa.embedder)
+    assert len(report.outcomes) == 1
 
 
 def test_a_plain_question_ranks_as_before(folder_qa: QA) -> None:

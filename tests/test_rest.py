@@ -91,15 +91,20 @@ def test_documents_and_health(client: TestClient, seeds_qa: QA) -> None:
 def test_openapi_documents_every_route_with_its_schema(client: TestClient) -> None:
     schema = client.get("/api/openapi.json").json()
     paths = schema["paths"]
-    assert set(paths) == {"/api/search", "/api/documents", "/api/health"}
+    assert set(paths) == {"/api/search", "/api/similar", "/api/documents", "/api/health",
+                          "/api/judgements"}
+    assert set(paths["/api/judgements"]) == {"post"}
+    assert "422" in paths["/api/judgements"]["post"]["responses"]
     assert set(paths["/api/search"]) == {"get", "post"}
     answer = paths["/api/search"]["get"]["responses"]["200"]["content"]["application/json"]
     assert answer["schema"]["$ref"].endswith("/SearchAnswer")
     assert {p["name"] for p in paths["/api/search"]["get"]["parameters"]} == {
-        "q", "k", "mode", "documents"}
+        "q", "k", "mode", "documents", "collapse", "group"}
     assert "422" in paths["/api/search"]["post"]["responses"]
     # The schema's fields are the fields search answers with: they cannot drift apart.
-    assert set(SearchAnswer.model_fields) == {"question", "hits", "no_good_match", "notices"}
+    answer = client.get("/api/search", params={"q": PAROS, "group": "document"}).json()
+    assert set(SearchAnswer.model_fields) == set(answer)
+    SearchAnswer.model_validate(answer)
     hit = client.get("/api/search", params={"q": PAROS}).json()["hits"][0]
     assert set(HitAnswer.model_fields) == set(hit)
     HitAnswer.model_validate(hit)

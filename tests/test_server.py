@@ -41,7 +41,7 @@ def search(app_url: str, *data: Any) -> dict[str, Any]:
 
 def test_json_api_gives_what_ask_json_prints(app_url: str) -> None:
     answer = search(app_url, PAROS, 3, "hybrid", None)
-    assert set(answer) == {"question", "hits", "no_good_match", "notices"}
+    assert set(answer) == {"question", "hits", "no_good_match", "notices", "collapsed"}
     assert len(answer["hits"]) == 3 and answer["hits"][0]["source"] == PAROS_SOURCE
     assert {"citation", "answer", "paragraph", "start", "end"} <= set(answer["hits"][0])
     assert answer["hits"][0]["url"].startswith(app_url + "?q=")  # opens its document view
@@ -99,10 +99,16 @@ def test_mcp_tool_answers_with_cited_passages(app_url: str) -> None:
             tools = await session.list_tools()
             outcome = await session.call_tool("search", {"question": PAROS, "k": 2})
             status = await session.call_tool("status", {})
-            return [tool.name for tool in tools.tools], outcome, status
+            like = await session.call_tool("similar", {"source": PAROS_SOURCE, "paragraph": 1,
+                                                       "k": 2})
+            return [tool.name for tool in tools.tools], outcome, status, like
 
-    names, outcome, status = asyncio.run(ask_agent())
-    assert {"search", "status"} <= set(names) and "ask" not in names, names
+    names, outcome, status, like = asyncio.run(ask_agent())
+    assert {"search", "status", "similar"} <= set(names) and "ask" not in names, names
+    # More like this: the passages of other files closest to the one named.
+    alike = json.loads("".join(part.text for part in like.content if hasattr(part, "text")))
+    assert alike["like"] == {"source": PAROS_SOURCE, "paragraph": 1}, alike
+    assert len(alike["hits"]) == 2 and PAROS_SOURCE not in {h["source"] for h in alike["hits"]}
     # The status tool says what /api/health says: both come from QA.status.
     told = json.loads("".join(part.text for part in status.content if hasattr(part, "text")))
     health = httpx.get(app_url + "api/health", timeout=10).json()
@@ -128,7 +134,7 @@ def test_file_route_refuses_paths_outside_the_downloads(app_url: str) -> None:
 
 def test_downloads_are_served(app_url: str) -> None:
     with httpx.Client(base_url=app_url, timeout=60) as http:
-        outputs = call(http, "ask", [PAROS, 3, "hybrid", []])
+        outputs = call(http, "ask", [PAROS, 3, "hybrid", [], False])
         downloads = outputs[3]
         assert len(downloads) == 2
         for download in downloads:
@@ -334,7 +340,7 @@ def test_a_stopped_server_leaves_no_exports_or_uploads(tmp_path: Path) -> None:
             except httpx.HTTPError:
                 time.sleep(1)
         with httpx.Client(base_url=url, timeout=60) as http:
-            assert len(call(http, "ask", [PAROS, 2, "hybrid", []])[3]) == 2  # two downloads
+            assert len(call(http, "ask", [PAROS, 2, "hybrid", [], False])[3]) == 2  # two downloads
         assert any(temporary.glob("qa-exports-*")) and any(temporary.glob("qa-gradio-*"))
     finally:
         server.terminate()

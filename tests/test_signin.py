@@ -572,7 +572,7 @@ def test_a_public_user_gets_nothing_from_hr_on_any_route(team_server: dict[str, 
         assert upload.status_code == 200  # alice may write to public/uploads/
         answer = call(http, "search", [HR_QUESTION, 5, None, None])[0]
         assert answer["hits"] and all(h["source"].startswith("public/") for h in answer["hits"])
-        outputs = call(http, "ask", [HR_QUESTION, 5, "hybrid", []])
+        outputs = call(http, "ask", [HR_QUESTION, 5, "hybrid", [], False])
         assert "hr/" not in outputs[0] and "four percent" not in outputs[0]
     found = mcp_search(team_server, team_server["tokens"]["alice"])
     assert found["hits"] and all(h["source"].startswith("public/") for h in found["hits"])
@@ -606,7 +606,7 @@ def test_a_link_in_a_readable_folder_opens_nothing_beyond_it(team_server: dict[s
         assert http.get("/api/health").json()["documents"] == len(BOB_READS)
         called = call(http, "search", [HR_QUESTION, 5, None, None])[0]
         assert {h["source"] for h in called["hits"]} <= BOB_READS
-        outputs = call(http, "ask", [HR_QUESTION, 5, "hybrid", []])
+        outputs = call(http, "ask", [HR_QUESTION, 5, "hybrid", [], False])
         assert HR_FACT not in outputs[0] and "link.txt" not in outputs[0]
     found = mcp_search(team_server, team_server["tokens"]["bob"])
     assert found["hits"] and {h["source"] for h in found["hits"]} <= BOB_READS
@@ -646,7 +646,7 @@ def test_the_page_signs_in_with_gradio_login(team_server: dict[str, Any]) -> Non
         assert "components" in http.get("/config").json()  # the cookie signs the page in
         answer = call(http, "search", [HR_QUESTION, 5, None, None])[0]
         assert answer["hits"] and all(h["source"].startswith("public/") for h in answer["hits"])
-        outputs = call(http, "ask", [HR_QUESTION, 3, "hybrid", []])
+        outputs = call(http, "ask", [HR_QUESTION, 3, "hybrid", [], False])
         for download in outputs[3]:  # alice's downloads are hers alone
             path = urlparse(download["url"]).path
             assert http.get(path).status_code == 200

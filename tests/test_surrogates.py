@@ -201,7 +201,7 @@ def test_the_page_shows_why_a_broken_question_is_refused(harbour: QA, tmp_path: 
 
     page = build_page(harbour, ExportFolder(tmp_path))
     handlers = {fn.api_name: fn.fn for fn in page.blocks.fns.values()}
-    for called in (lambda: handlers["ask"]("harbour \ud835", 5, "hybrid", None, None),
+    for called in (lambda: handlers["ask"]("harbour \ud835", 5, "hybrid", None, False, None),
                    lambda: handlers["search"]("harbour \ud835")):
         with pytest.raises(gr.Error, match="question: character 9 is broken"):
             called()

@@ -166,6 +166,9 @@ class Settings:
                                "reported as no good match (left at 0.3, multilingual-e5-small "
                                "takes 0.8, its own).", SEARCHING, least=-1, most=1)
     max_question_chars: int = setting(2000, "A longer question is refused.", SEARCHING, least=1)
+    # Copies of a file would otherwise fill a result list with one paragraph (qa.searching.shaping).
+    collapse: bool = setting(True, "Show near-duplicate passages once, naming where else they "
+                             "are.", SEARCHING, flag="--no-collapse")
 
     # Serving. `qa serve` follows the documents folder (qa.serving.watch) by change events, or
     # by polling where the filesystem delivers none (network filesystems).

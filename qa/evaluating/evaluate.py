@@ -12,7 +12,7 @@ from pathlib import Path
 
 from qa.chunking.chunk import Passage, normalise_whitespace
 from qa.evaluating import metrics
-from qa.searching.search import SearchResult
+from qa.searching.search import Hit, SearchResult
 
 RECALL_CUTOFFS = (1, 3, 5, 10, 100)
 METRIC_KEYS = ("recall@1", "recall@3", "recall@5", "recall@10", "recall@100", "mrr@10",
@@ -222,6 +222,15 @@ def _cites_page(passage: Passage | None, pages: tuple[int, ...]) -> bool | None:
     return any(passage.page <= page <= last for page in pages)
 
 
+def judged_key(hit: Hit, key: Callable[[Passage], str], relevant: Mapping[str, int]) -> str:
+    """The key a hit is judged by: its own passage's, or the most relevant of its collapsed
+    copies' (qa.searching.shaping). A hit shown once for several places counts once, as
+    relevant as its best place: a relevant copy is neither lost behind another nor counted
+    twice."""
+    keys = [key(hit.passage), *(key(copy.passage) for copy in hit.copies)]
+    return max(keys, key=lambda candidate: relevant.get(candidate, 0))
+
+
 def evaluate(questions: Sequence[JudgedQuestion], search: Search,
              key: Callable[[Passage], str] = passage_key, notes: Sequence[str] = (),
              any_relevant: bool = True) -> EvalReport:
@@ -233,7 +242,7 @@ def evaluate(questions: Sequence[JudgedQuestion], search: Search,
         started = time.perf_counter()
         result = search(question.text)
         search_ms = 1000 * (time.perf_counter() - started)
-        rankings[question.id] = [key(hit.passage) for hit in result.hits]
+        rankings[question.id] = [judged_key(hit, key, question.relevant) for hit in result.hits]
         top = result.hits[0].similarity if result.hits else -1.0
         rank = metrics.first_relevant_rank(rankings[question.id], question.relevant)
         outcomes.append(QuestionOutcome(

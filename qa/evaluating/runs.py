@@ -31,7 +31,7 @@ def evaluate_question_files(paths: list[Path], settings: Settings, top_k: int = 
     qa = QA.open(settings, progress, embedder, refresh=True)
     passages = [item.passage for item in qa.searcher.passages]
     judged, notes = judge_question_set(questions, passages, evidence_tolerance)
-    return evaluate(judged, partial(qa.search, k=top_k), notes=notes)
+    return evaluate(judged, partial(qa.search, k=top_k, literal=True), notes=notes)
 
 
 def evaluate_beir(folder: Path, settings: Settings, top_k: int = 100, limit: int | None = None,
@@ -46,7 +46,7 @@ def evaluate_beir(folder: Path, settings: Settings, top_k: int = 100, limit: int
                  refresh=True)
     judged = [JudgedQuestion(qid, text, collection.qrels[qid])
               for qid, text in collection.queries.items()]
-    return evaluate(judged, partial(qa.search, k=top_k), key=lambda passage: passage.source,
+    return evaluate(judged, partial(qa.search, k=top_k, literal=True), key=lambda passage: passage.source,
                     any_relevant=False)
 
 

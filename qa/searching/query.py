@@ -70,11 +70,43 @@ def fold(text: str) -> str:
     return normalise_whitespace(text).casefold()
 
 
+@dataclass(frozen=True)
+class QueryPart:
+    """One operator as written in a query: `kind` is "filter" (then `name` is the filter's,
+    lower case), "phrase", "required" or "excluded"; `value` is its term, whitespace folded;
+    `start` and `end` its span in the text (the page removes a filter's chip by cutting it)."""
+
+    kind: str
+    name: str
+    value: str
+    start: int
+    end: int
+
+
 def parse_query(text: str) -> Query:
     """The query `text` spells; QueryError names the part that cannot be read."""
     plain: list[str] = []
     found: dict[str, list[str]] = {name: [] for name in ("phrases", "required", "excluded")}
     filters: dict[str, list[str]] = {name: [] for name in FILTERS}
+    at = 0
+    for part in query_parts(text):
+        plain.append(text[at:part.start] + " ")
+        if part.kind == "filter":
+            filters[part.name].append(part.value)
+        elif part.kind == "excluded":
+            found["excluded"].append(part.value)
+        else:
+            found["phrases" if part.kind == "phrase" else "required"].append(part.value)
+            plain.append(f" {part.value} ")  # what a hit must contain is also what is asked about
+        at = part.end
+    plain.append(text[at:])
+    return _query(" ".join("".join(plain).split()), found, filters)
+
+
+def query_parts(text: str) -> list[QueryPart]:
+    """The operators of `text` in order, each with its span; QueryError names the part that
+    cannot be read. What lies between them is the plain question."""
+    parts: list[QueryPart] = []
     at = 0
     while (match := _OPERATOR.search(text, at)) is not None:
         inside_word = match.start() > 0 and not text[match.start() - 1].isspace() \
@@ -82,31 +114,26 @@ def parse_query(text: str) -> Query:
         bare_name = match.lastgroup == "filter" and (match.end() == len(text)
                                                      or text[match.end()].isspace())
         if inside_word or bare_name:  # "well-known", "x:" in a word, "title: The Road"
-            plain.append(text[at:match.end()])
             at = match.end()
             continue
-        plain.append(text[at:match.start()] + " ")
-        at = _operator(text, match, plain, found, filters)
-    plain.append(text[at:])
-    return _query(" ".join("".join(plain).split()), found, filters)
+        parts.append(_operator(text, match))
+        at = parts[-1].end
+    return parts
 
 
-def _operator(text: str, match: re.Match[str], plain: list[str], found: dict[str, list[str]],
-              filters: dict[str, list[str]]) -> int:
-    """Reads the operator `match` begins; returns where the rest of the text starts."""
+def _operator(text: str, match: re.Match[str]) -> QueryPart:
+    """The operator `match` begins."""
     if match.lastgroup == "filter":
         value, end = _value(text, match.end(), match.group())
-        filters[match.group("filter").lower()].append(value)
-        return end
+        return QueryPart("filter", match.group("filter").lower(), value, match.start(), end)
     start = match.end() if match.lastgroup == "sign" else match.start()
     term, end = _value(text, start, match.group())
     if match.group("sign") == "-":
-        found["excluded"].append(term)
-        return end
-    found["required" if match.lastgroup == "sign" and text[start] not in _QUOTES
-          else "phrases"].append(term)
-    plain.append(f" {term} ")  # what a hit must contain is also what is asked about
-    return end
+        kind = "excluded"
+    else:
+        kind = "required" if match.lastgroup == "sign" and text[start] not in _QUOTES \
+            else "phrase"
+    return QueryPart(kind, "", term, match.start(), end)
 
 
 def _value(text: str, start: int, operator: str) -> tuple[str, int]:

@@ -3,7 +3,8 @@ reranked, each hit with its answer sentence."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,13 +43,34 @@ class Hit:
     answer: tuple[int, int]
     answer_offsets: tuple[int, int]
     below_threshold: bool
+    number: int = field(default=-1, compare=False)
+    copies: tuple[Hit, ...] = field(default=(), hash=False)
+
+
+@dataclass(frozen=True)
+class DocumentGroup:
+    """One document's hits in a result grouped by document, best first."""
+
+    hits: tuple[Hit, ...]
+
+    @property
+    def best(self) -> Hit:
+        return self.hits[0]
+
+    @property
+    def source(self) -> str:
+        return self.best.passage.source
 
 
 @dataclass(frozen=True)
 class SearchResult:
+    """A result list. `groups`, when the result is grouped by document, holds each document's
+    hits (`hits` then holds each group's best)."""
+
     question: str
     hits: list[Hit]
     notices: list[str] = field(default_factory=list)
+    groups: list[DocumentGroup] | None = None
 
     @property
     def no_good_match(self) -> bool:
@@ -87,13 +109,47 @@ class Searcher:
         """The k best passages for a question, best first, among the documents `sources` names
         (all: None) and the passages `query`'s constraints keep (its phrases, words and pages;
         its filters on documents are the caller's, in `sources`)."""
+        with self.one_thread():
+            return self._search(question, k, mode, sources, query)
+
+    @contextmanager
+    def one_thread(self) -> Iterator[None]:
+        """BLAS and OpenMP held to one thread, for a query's small products (and the shaping
+        of its results, qa.searching.shaping)."""
         # A query's products are matrix-vector: a multithreaded BLAS gains nothing there, and its
         # threads spin on afterwards, slowing the next question's encoding; FAISS's OpenMP
         # threads likewise slow a small scan (figures in docs/benchmarks.md, "Figures behind
         # the settings' defaults").
         with self._threadpools.limit(limits=1, user_api="blas"), \
                 self._threadpools.limit(limits=1, user_api="openmp"):
-            return self._search(question, k, mode, sources, query)
+            yield
+
+    def passage_vectors(self, numbers: Sequence[int]) -> np.ndarray:
+        """Each passage's stored vector (signals.passage_vectors), by passage number."""
+        return signals.passage_vectors(self.index, np.asarray(numbers, dtype=np.int64))
+
+    def similar(self, number: int, k: int, sources: Collection[str] | None = None,
+                excluded: str | None = None) -> list[Hit]:
+        """The k passages nearest passage `number` by its stored vector, scored as a question's
+        dense signal scores them, best first: never the passage itself, nor any passage of the
+        document `excluded` names; among `sources` when given."""
+        vector = self.passage_vectors([number])[0]
+        # The passage's own document is usually nearest: fetched past it, then left out.
+        depth = max(k, self._settings.candidates) + 1 + (
+            len(self.index.numbers_in(excluded)) if excluded else 0)
+        with self.one_thread():
+            found = self.index.dense_candidates(vector, depth, sources)
+            items = self.index.passages(found.tolist())
+            chosen = [at for at, item in enumerate(items)
+                      if int(found[at]) != number and item.passage.source != excluded]
+            numbers = found[chosen]
+            if numbers.size == 0:
+                return []
+            dense = signals.dense_scores(self.index, vector, numbers)
+        order = np.argsort(-dense.combined, kind="stable")[:k]
+        return [self._hit(rank, items[chosen[i]], float(dense.combined[i]), dense, int(i),
+                          {"dense": float(dense.combined[i])}, int(numbers[i]))
+                for rank, i in enumerate(order, 1)]
 
     def _search(self, question: str, k: int, mode: SearchMode,
                 sources: Collection[str] | None, query: Query | None) -> list[Hit]:
@@ -122,7 +178,8 @@ class Searcher:
         order = np.argsort(-ranking, kind="stable")
         order, ordered_scores = self._rerank(question, items, order, ranking[order])
         return [self._hit(rank, items[i], float(score), found.dense, i,
-                          {name: float(values[i]) for name, values in scores.items()})
+                          {name: float(values[i]) for name, values in scores.items()},
+                          int(numbers[i]))
                 for rank, (i, score) in enumerate(zip(order[:k], ordered_scores[:k], strict=True),
                                                   1)]
 
@@ -180,7 +237,8 @@ class Searcher:
                 np.concatenate([new_scores[resorted], tail_scores]))
 
     def _hit(self, rank: int, item: store.IndexedPassage, score: float,
-             dense: signals.DenseScores, slot: int, scores: dict[str, float]) -> Hit:
+             dense: signals.DenseScores, slot: int, scores: dict[str, float], number: int
+             ) -> Hit:
         sentence = dense.best_sentence(slot)
         if item.sentences:
             answer, offsets = item.sentences[sentence], item.sentence_offsets[sentence]
@@ -188,4 +246,4 @@ class Searcher:
             answer, offsets = (0, len(item.passage.text)), (item.passage.start, item.passage.end)
         similarity = float(dense.best[slot])
         return Hit(rank, score, similarity, scores, item.passage, answer, offsets,
-                   similarity < self._settings.no_good_match_below())
+                   similarity < self._settings.no_good_match_below(), number)

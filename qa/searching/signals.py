@@ -18,6 +18,7 @@ import numpy as np
 
 from qa.indexing.backends import IndexReader
 from qa.indexing.dense import inner_products
+from qa.indexing.store import row_ranges
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,18 @@ def dense_scores(index: IndexReader, query: np.ndarray, numbers: np.ndarray) -> 
     sentence_best = np.where(counts > windows, maxima[:, 1], window_best)
     return DenseScores(window_best + sentence_best, np.maximum(window_best, sentence_best),
                        cosines, np.stack([offsets + windows, offsets + counts], axis=1))
+
+
+def passage_vectors(index: IndexReader, numbers: np.ndarray) -> np.ndarray:
+    """Each passage's own vector, from what the index stores: the mean of its window vectors
+    (one window for most passages), at unit length."""
+    vectors, counts, windows = index.candidate_vectors(numbers)
+    if len(numbers) == 0:
+        return np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), dtype=np.float32)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    window_vectors = vectors[row_ranges(starts, windows)].astype(np.float32)
+    sums = np.add.reduceat(window_vectors, np.concatenate([[0], np.cumsum(windows)[:-1]]), axis=0)
+    return sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
 
 
 register(Signal(

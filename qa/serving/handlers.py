@@ -5,19 +5,23 @@ page's events, and the tests call them directly."""
 from __future__ import annotations
 
 import html
+import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qa.core.access import EVERYONE, Access
 from qa.embedding.embed import Progress
 from qa.library import QA
 from qa.searching.search import SearchResult
+from qa.serving.api import ApiInputError, PassageNotFound, judge_json
+from qa.serving.history import QuestionHistory
 from qa.serving.signin import SignIn
 from qa.serving.watch import FolderWatcher
 from qa.showing.cite import citation_text, display_source
 from qa.showing.exports import ExportFolder
+from qa.showing.facets_html import render_history, render_refinements
 from qa.showing.hits_html import render_results
 from qa.showing.view_html import PICTURED_VIEW, DocumentViews, ViewRequest, zoomed
 
@@ -74,6 +78,7 @@ class Answer:
     citations: str  # one citation a line
     choices: list[tuple[str, str]]  # the "Show a result in its document" choices
     downloads: list[str] | None  # the result files (Markdown, JSON); None without hits
+    refinements: str = ""  # above the hits: the filters in force as chips, the facets
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,7 @@ class Handlers:
     views: DocumentViews
     watcher: FolderWatcher | None = None
     signin: SignIn | None = None
+    history: QuestionHistory | None = None  # signed-in readers' recent questions
 
     def access_of(self, headers: Mapping[str, str]) -> Access:
         return EVERYONE if self.signin is None else self.signin.access_of(headers)
@@ -102,15 +108,43 @@ class Handlers:
         return index_status(self.qa, self.watcher, access)
 
     def ask(self, question: str, k: float, mode: str, sources: list[str] | None,
-            access: Access) -> Answer:
-        """The hits, their citations and downloads; a broken question raises QuestionRefused."""
+            access: Access, group: bool = False) -> Answer:
+        """The hits (with `group`, one card per document), their citations and downloads; a
+        broken question raises QuestionRefused."""
         result = self.qa.search(question or "", int(k), mode, sources or None,  # type: ignore[arg-type]
-                                access)
+                                access, group=group)
+        answer = self._answer(result, access)
+        facets = self.qa.facets(result) if result.hits else None
+        return replace(answer, refinements=render_refinements(question or "", facets))
+
+    def similar(self, source: str, paragraph: int, access: Access) -> Answer:
+        """The passages most like one passage, as an answer; a notice alone when there is no
+        such passage `access` may read (never saying which of the two)."""
+        result = self.qa.similar(source, paragraph, access=access)
+        if result is None:
+            result = SearchResult("", [], [f"No passage {paragraph} of {display_source(source)} "
+                                           "is indexed that you may read."])
+        return self._answer(result, access)
+
+    def _answer(self, result: SearchResult, access: Access) -> Answer:
         owner = self.signin.export_tag(access.user) if self.signin is not None else ""
         downloads = ([str(path) for path in self.exports.export(result, owner)]
                      if result.hits else None)
         return Answer(render_results(result), "\n".join(citation_text(h) for h in result.hits),
                       citation_choices(result), downloads)
+
+    def remember(self, question: str, access: Access) -> str:
+        """Keep an answered question in a signed-in reader's history; the history as the page
+        shows it ("" without sign-in: the browser keeps that one)."""
+        if self.history is None or access.user is None:
+            return ""
+        return render_history(self.history.add(access.user, question or ""))
+
+    def recent(self, access: Access) -> str:
+        """A signed-in reader's recent questions as the page shows them."""
+        if self.history is None or access.user is None:
+            return ""
+        return render_history(self.history.recent(access.user))
 
     def view(self, wanted: ViewRequest | None, access: Access) -> Shown:
         if wanted is None:
@@ -136,6 +170,23 @@ class Handlers:
     def add(self, uploaded: list[Path], access: Access, progress: Progress | None = None
             ) -> list[str]:
         return add_files(self.qa, uploaded, progress, access)
+
+    def judge(self, sent: str, access: Access) -> str:
+        """Record the judgement a hit's button sent ({"question", "source", "paragraph",
+        "verdict", "quote"} as JSON); the line the page shows for it."""
+        try:
+            wanted = json.loads(sent)
+            judged = judge_json(self.qa, wanted.get("question"), wanted.get("source"),
+                                wanted.get("paragraph"), wanted.get("verdict"), access,
+                                wanted.get("quote"))["judged"]
+        except (json.JSONDecodeError, AttributeError):
+            raise ActionRefused("The judgement sent by the page could not be read.") from None
+        except (ApiInputError, PassageNotFound) as error:
+            raise ActionRefused(str(error)) from error
+        if judged["verdict"] == "none":
+            return f"Judged: no hit answers “{html.escape(judged['question'])}”."
+        return (f"Judged {html.escape(display_source(judged['source']))} ¶ "
+                f"{judged['paragraph']} {judged['verdict']}.")
 
     def whoami(self, access: Access) -> str:
         return (f"Signed in as **{html.escape(str(access.user))}** · "

@@ -1,14 +1,17 @@
 """The REST API beside the page: one plain HTTP request per question, documented by OpenAPI.
 
-    GET  /api/search?q=…&k=…&mode=…&documents=…   (documents repeatable)
-    POST /api/search   {"question", "k", "mode", "documents"}
+    GET  /api/search?q=…&k=…&mode=…&documents=…&collapse=…&group=…   (documents repeatable)
+    POST /api/search   {"question", "k", "mode", "documents", "collapse", "group"}
+    POST /api/judgements {"question", "source", "paragraph", "verdict", "quote"}   a relevance judgement
+    GET  /api/similar?source=…&paragraph=…&k=…&same_document=…   more like one passage
     GET  /api/documents                            the indexed files
     GET  /api/health                               for load balancers
     GET  /api/openapi.json, /api/docs              the schema, and a page to try it
 
 A search answers with exactly what `qa ask --json` prints, checked by the same code as the page's
 call API and MCP (qa.serving.api). Any refusal is {"error": message naming the argument}, with 422 for a
-bad argument and 503 while no index can be opened. Gradio's queue is not on this path: a search
+bad argument, 404 for a passage that is not indexed or not yours to read (the same answer), and
+503 while no index can be opened. Gradio's queue is not on this path: a search
 is one request, answered from a worker thread.
 """
 
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -27,10 +30,29 @@ from qa.core.access import Access
 from qa.core.settings import SearchMode
 from qa.indexing.store import IndexUnusableError
 from qa.library import QA
-from qa.serving.api import MAX_K, ApiInputError, search_json
+from qa.serving.api import (
+    MAX_K,
+    ApiInputError,
+    PassageNotFound,
+    judge_json,
+    search_json,
+    similar_json,
+)
 from qa.serving.guard import REST_PREFIX as PREFIX
 from qa.serving.signin import no_sign_in
 from qa.serving.watch import FolderWatcher
+
+Grouping = Literal["none", "document"]  # qa.serving.api.GROUPINGS
+
+
+class CopyPlace(BaseModel):
+    """Where a collapsed copy of a hit's passage is."""
+
+    source: str
+    paragraph: int
+    page: int | None
+    citation: str
+    url: str | None = Field(None, description="Opens the page with this copy's document view.")
 
 
 class HitAnswer(BaseModel):
@@ -56,14 +78,37 @@ class HitAnswer(BaseModel):
     answer_start: int
     answer_end: int
     citation: str
+    also_in: list[CopyPlace] = Field(
+        description="The same passage (or nearly) elsewhere, shown once: each copy's place.")
     url: str | None = Field(None, description="Opens the page with this hit's document view.")
+
+
+class GroupAnswer(BaseModel):
+    """One document's card in a result grouped by document."""
+
+    source: str
+    title: str
+    score: float = Field(description="Its best passage's score.")
+    more: int = Field(description="How many more passages of it are in the result.")
+    hits: list[HitAnswer]
 
 
 class SearchAnswer(BaseModel):
     question: str
-    hits: list[HitAnswer]
+    hits: list[HitAnswer] = Field(description="The passages; grouped, each group's best.")
     no_good_match: bool
     notices: list[str]
+    collapsed: int = Field(description="Near-duplicate passages shown once (see also_in).")
+    groups: list[GroupAnswer] | None = Field(None, description="With group=document only.")
+
+
+class PassageName(BaseModel):
+    source: str
+    paragraph: int
+
+
+class SimilarAnswer(SearchAnswer):
+    like: PassageName = Field(description="The passage the others are like.")
 
 
 class SearchRequest(BaseModel):
@@ -74,6 +119,38 @@ class SearchRequest(BaseModel):
     mode: SearchMode | None = Field(None, description="hybrid (default), dense or lexical.")
     documents: list[str] | None = Field(
         None, description="Only these files (names as in a hit's source); all when empty.")
+    collapse: bool | None = Field(
+        None, description="Show near-duplicate passages once (default: the collapse setting).")
+    group: Grouping | None = Field(None, description="document: one group per document.")
+
+
+class JudgementRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(description="The question the hit was found for.")
+    source: str | None = Field(None, description="The hit's file (not with verdict none).")
+    paragraph: int | None = Field(None, description="The hit's paragraph (not with verdict none).")
+    verdict: Literal["relevant", "not relevant", "none"] = Field(
+        description="relevant or not relevant (of the hit); none: no hit answers the question.")
+    quote: str | None = Field(None, description="Optional: the passage's words that answer "
+                                                "(say the hit's answer); found again if the "
+                                                "paragraph moves.")
+
+
+class Judged(BaseModel):
+    question: str
+    source: str
+    paragraph: int
+    text_hash: str
+    quote: str
+    verdict: str
+    time: float
+    build: str
+    user: str
+
+
+class JudgedAnswer(BaseModel):
+    judged: Judged
 
 
 class DocumentEntry(BaseModel):
@@ -110,7 +187,8 @@ class Refusal(BaseModel):
 _REFUSALS: dict[int | str, dict[str, Any]] = {
     422: {"model": Refusal, "description": "A bad argument; the message names it."},
     503: {"model": Refusal, "description": "No index can be opened."}}
-_GET_ARGUMENTS = {"q", "k", "mode", "documents"}
+_GET_ARGUMENTS = {"q", "k", "mode", "documents", "collapse", "group"}
+_SIMILAR_ARGUMENTS = {"source", "paragraph", "k", "same_document", "collapse"}
 
 
 def refusal(status: int, message: str) -> JSONResponse:
@@ -136,11 +214,13 @@ def rest_app(qa: QA, watcher: FolderWatcher | None = None,
     app.add_exception_handler(RequestValidationError, _validation_refusal)
 
     def answer(request: Request, question: str, k: int | None, mode: str | None,
-               documents: list[str] | None) -> JSONResponse:
+               documents: list[str] | None, collapse: bool | None, group: str | None
+               ) -> JSONResponse:
         try:
             # Returned as built, not through a response model: byte for byte `qa ask --json`.
             return JSONResponse(search_json(qa, question, k, mode, documents,
-                                            access_of(request.headers), str(request.base_url)))
+                                            access_of(request.headers), str(request.base_url),
+                                            collapse, group))
         except ApiInputError as error:
             return refusal(422, str(error))
         except IndexUnusableError as error:
@@ -155,23 +235,96 @@ def rest_app(qa: QA, watcher: FolderWatcher | None = None,
                mode: Annotated[SearchMode | None,
                                Query(description="hybrid, dense or lexical.")] = None,
                documents: Annotated[list[str] | None,
-                                    Query(description="Only these files (repeatable).")] = None
+                                    Query(description="Only these files (repeatable).")] = None,
+               collapse: Annotated[bool | None, Query(
+                   description="false: every copy of a passage (default: the collapse "
+                               "setting).")] = None,
+               group: Annotated[Grouping | None, Query(
+                   description="document: k documents, each with its passages.")] = None
                ) -> JSONResponse:
         """The best passages for a question, each with its citation."""
-        unknown = sorted(set(request.query_params) - _GET_ARGUMENTS)
-        if unknown:  # a misspelt argument must not be ignored in silence
-            return refusal(422, f"{unknown[0][:50]}: not an argument of /api/search (it takes "
-                                f"{', '.join(sorted(_GET_ARGUMENTS))})")
-        return answer(request, q, k, mode, documents)
+        unknown = _unknown(request, "search", _GET_ARGUMENTS)
+        return unknown or answer(request, q, k, mode, documents, collapse, group)
 
     @app.post(f"{PREFIX}/search", response_model=None,
              responses={200: {"model": SearchAnswer}, **_REFUSALS})
     def search_posted(request: Request, body: SearchRequest) -> JSONResponse:
         """The same search, its arguments in a JSON body."""
-        return answer(request, body.question, body.k, body.mode, body.documents)
+        return answer(request, body.question, body.k, body.mode, body.documents, body.collapse,
+                      body.group)
 
+    _similar_route(app, qa, access_of)
+    _judgement_route(app, qa, access_of)
     _index_routes(app, qa, watcher, access_of)
     return app
+
+
+def _unknown(request: Request, route: str, arguments: set[str]) -> JSONResponse | None:
+    """A refusal of the first argument the route does not take: a misspelt argument must not
+    be ignored in silence."""
+    unknown = sorted(set(request.query_params) - arguments)
+    if not unknown:
+        return None
+    return refusal(422, f"{unknown[0][:50]}: not an argument of /api/{route} (it takes "
+                        f"{', '.join(sorted(arguments))})")
+
+
+# A passage the reader may not read is answered as one that does not exist: never confirmed.
+_NO_SUCH_PASSAGE: dict[int | str, dict[str, Any]] = {
+    404: {"model": Refusal, "description": "No such passage is yours to read."}}
+
+
+def _passage_answer(answer: Callable[[], dict[str, Any]]) -> JSONResponse:
+    """The JSON of a route about one passage, or the refusal its error calls for."""
+    try:
+        return JSONResponse(answer())
+    except ApiInputError as error:
+        return refusal(422, str(error))
+    except PassageNotFound as error:
+        return refusal(404, str(error))
+    except IndexUnusableError as error:
+        return refusal(503, str(error))
+
+
+def _similar_route(app: FastAPI, qa: QA, access_of: Callable[[Mapping[str, str]], Access]
+                   ) -> None:
+    """/similar: more like one passage."""
+
+    @app.get(f"{PREFIX}/similar", response_model=None,
+             responses={200: {"model": SimilarAnswer}, **_REFUSALS, **_NO_SUCH_PASSAGE})
+    def similar(request: Request,
+                source: Annotated[str, Query(description="The passage's file (a hit's "
+                                                         "source).")],
+                paragraph: Annotated[int, Query(ge=1, description="The passage's number in "
+                                                                  "its file.")],
+                k: Annotated[int | None, Query(ge=1, le=MAX_K,
+                                               description="How many passages.")] = None,
+                same_document: Annotated[bool, Query(
+                    description="Also passages of the same file.")] = False,
+                collapse: Annotated[bool | None, Query(
+                    description="false: every copy of a passage.")] = None) -> JSONResponse:
+        """The passages closest in meaning to one passage (its stored vector), best first;
+        other files' only unless same_document."""
+        unknown = _unknown(request, "similar", _SIMILAR_ARGUMENTS)
+        if unknown:
+            return unknown
+        return _passage_answer(lambda: similar_json(
+            qa, source, paragraph, k, same_document, access_of(request.headers),
+            str(request.base_url), collapse))
+
+
+def _judgement_route(app: FastAPI, qa: QA, access_of: Callable[[Mapping[str, str]], Access]
+                     ) -> None:
+    """/judgements: a relevance judgement of a hit, the signed-in user's (docs/judging.md)."""
+
+    @app.post(f"{PREFIX}/judgements", response_model=None,
+              responses={200: {"model": JudgedAnswer}, **_REFUSALS, **_NO_SUCH_PASSAGE})
+    def judge(request: Request, body: JudgementRequest) -> JSONResponse:
+        """Record that a hit answers a question (relevant), does not (not relevant), or that
+        no hit does (none): the judgements `qa eval --judgements` scores the folder by."""
+        return _passage_answer(lambda: judge_json(
+            qa, body.question, body.source, body.paragraph, body.verdict,
+            access_of(request.headers), body.quote))
 
 
 def _index_routes(app: FastAPI, qa: QA, watcher: FolderWatcher | None,

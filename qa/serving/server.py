@@ -25,7 +25,14 @@ from qa.serving.rest import rest_app
 from qa.serving.signin import SignIn, no_sign_in, trusted_proxies
 from qa.serving.users import UsersFile, UsersFileError
 from qa.serving.watch import FolderWatcher, watcher_for
-from qa.serving.webapp import SEARCH_ARGUMENTS, Page, build_page, static_text
+from qa.serving.webapp import (
+    JUDGE_ARGUMENTS,
+    SEARCH_ARGUMENTS,
+    SIMILAR_ARGUMENTS,
+    Page,
+    build_page,
+    static_text,
+)
 from qa.showing.exports import ExportFolder, keep_pruning
 from qa.showing.view_html import DocumentViews
 
@@ -110,7 +117,9 @@ def _guard(qa: QA, built: Page, views: DocumentViews, watcher: FolderWatcher | N
     """The guard in front of every route, with the REST API and the document files behind it."""
     return Middleware(RouteGuard, served_files=built.served_files,
                       uploads_allowed=uploads, document_file=qa.document_path,
-                      monitoring=options.monitoring, api_arguments={"search": SEARCH_ARGUMENTS},
+                      monitoring=options.monitoring,
+                      api_arguments={"search": SEARCH_ARGUMENTS, "similar": SIMILAR_ARGUMENTS,
+                                     "judge": JUDGE_ARGUMENTS},
                       rest=rest_app(qa, watcher, signin.access_of if signin else no_sign_in),
                       signin=signin, page_image=views.page_png)
 

@@ -18,11 +18,21 @@ from qa.core.settings import SEARCH_MODES
 from qa.embedding.embed import Progress
 from qa.library import QA, QuestionRefused
 from qa.reading.readers import READERS
-from qa.serving.api import ApiInputError, search_json, status_json
-from qa.serving.handlers import ActionRefused, Handlers, Shown
+from qa.serving.api import (
+    ApiInputError,
+    PassageNotFound,
+    judge_json,
+    search_json,
+    similar_json,
+    status_json,
+)
+from qa.serving.handlers import ActionRefused, Answer, Handlers, Shown
+from qa.serving.history import QuestionHistory
 from qa.serving.signin import SignIn
 from qa.serving.watch import FolderWatcher
 from qa.showing.exports import ExportFolder
+from qa.showing.facets_html import QUERY_HELP
+from qa.showing.hits_html import LIKE_PARAGRAPH_PARAMETER, LIKE_PARAMETER
 from qa.showing.view_html import DocumentViews, ViewRequest
 
 EXAMPLES = [
@@ -31,7 +41,10 @@ EXAMPLES = [
     "Which countries joined China in submitting working paper CD/1679?",
 ]
 
-SEARCH_ARGUMENTS = ("question", "k", "mode", "documents")  # the /search API's, in order
+# The arguments of the JSON API's functions, in order.
+SEARCH_ARGUMENTS = ("question", "k", "mode", "documents")
+SIMILAR_ARGUMENTS = ("source", "paragraph", "k", "same_document", "collapse")
+JUDGE_ARGUMENTS = ("question", "source", "paragraph", "verdict", "quote")
 
 
 def static_text(name: str) -> str:
@@ -42,6 +55,12 @@ def static_text(name: str) -> str:
 # After a view is shown: the page's address opens it again (bookmark, share), and the cited
 # place is scrolled into view (the answer's box or mark, else the passage).
 SHOW_VIEW = static_text("show_view.js")
+# A click on a facet, a chip's × or a past question asks the question it holds.
+REFINE = static_text("refine.js")
+# The recent questions of a page without sign-in, kept in the browser.
+BROWSER_HISTORY = static_text("history.js")
+# The hits' judging buttons send their judgement through the hidden box of `Judging`.
+JUDGE = static_text("judge.js")
 
 
 def citation_radio() -> gr.Radio:
@@ -74,6 +93,8 @@ class Asking:
     top_k: gr.Slider
     mode: gr.Radio
     sources: gr.Dropdown
+    group: gr.Checkbox
+    history: gr.HTML  # the reader's recent questions, under the box
 
 
 @dataclass(frozen=True)
@@ -81,6 +102,7 @@ class Showing:
     """The results, their citations and downloads, and the document view with its buttons."""
 
     results: gr.HTML
+    refinements: gr.HTML  # above the results: the filters in force as chips, the facets
     citations: gr.Textbox
     downloads: gr.File
     choice: gr.Radio
@@ -91,11 +113,20 @@ class Showing:
 
     @property
     def answer(self) -> list[Any]:
-        return [self.results, self.citations, self.choice, self.downloads]
+        return [self.results, self.citations, self.choice, self.downloads, self.refinements]
 
     @property
     def view(self) -> list[Any]:
         return [self.document, self.state, self.controls]
+
+
+@dataclass(frozen=True)
+class Judging:
+    """Where a hit's judging button sends its judgement (hidden), and the line saying so."""
+
+    sent: gr.Textbox
+    send: gr.Button
+    judged: gr.Markdown
 
 
 @dataclass(frozen=True)
@@ -125,7 +156,8 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
     `signin`, every handler answers within what the request's user may read; `views` shows a
     result in its document (one is made when not given)."""
     handlers = Handlers(qa, exports, views or DocumentViews(qa, qa.settings.page_cache_mb
-                                                            * 1_000_000), watcher, signin)
+                                                            * 1_000_000), watcher, signin,
+                        QuestionHistory(qa.settings.index_dir / "history") if signin else None)
     with gr.Blocks(title="qa — ask your documents") as blocks:
         gr.Markdown("## qa — ask your documents\nPassages that answer, with citations you can "
                     "check by hand.")
@@ -133,6 +165,7 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
         showing = _showing()
         panel = _panel(handlers, rebuild, uploads)
         _wire(blocks, handlers, asking, showing, panel)
+        _wire_judging(blocks, handlers, _reader(handlers), _judging())
     return Page(blocks, showing.downloads)
 
 
@@ -141,17 +174,21 @@ def _asking(qa: QA, signed_in: bool) -> Asking:
         question = gr.Textbox(label="Question", placeholder="Ask a question and press Enter",
                               scale=4, elem_id="qa-question", max_length=10_000)
         submit = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
+    gr.HTML(QUERY_HELP, elem_id="qa-query-help")
+    history = gr.HTML(elem_id="qa-history")
     with gr.Row():
         top_k = gr.Slider(1, 20, value=qa.settings.top_k, step=1, label="Results")
         mode = gr.Radio(list(SEARCH_MODES), value=qa.settings.mode, label="Search")
         # Signed in, the list is filled per reader when the page loads.
         sources = gr.Dropdown([] if signed_in else qa.searcher.sources, multiselect=True,
                               value=[], label="Search within (all when empty)")
+        group = gr.Checkbox(False, label="One card per document", elem_id="qa-group")
     gr.Examples(EXAMPLES, inputs=question)
-    return Asking(question, submit, top_k, mode, sources)
+    return Asking(question, submit, top_k, mode, sources, group, history)
 
 
 def _showing() -> Showing:
+    refinements = gr.HTML(elem_id="qa-refine")
     results = gr.HTML(elem_id="qa-results")
     with gr.Accordion("Citations, downloads and sources", open=True):
         citations = gr.Textbox(label="Citations", lines=3, buttons=["copy"],
@@ -166,7 +203,8 @@ def _showing() -> Showing:
                      (gr.Button("Zoom in +", size="sm", elem_id="qa-zoom-in"), 0, 1)]
         document = gr.HTML(elem_id="qa-document")
         state = gr.State("")
-    return Showing(results, citations, downloads, choice, controls, moves, document, state)
+    return Showing(results, refinements, citations, downloads, choice, controls, moves,
+                   document, state)
 
 
 def _panel(handlers: Handlers, rebuild: bool, uploads: bool) -> Panel:
@@ -190,25 +228,33 @@ def _wire(blocks: gr.Blocks, handlers: Handlers, asking: Asking, showing: Showin
     """Every event of the page, each to its handler."""
     reader = _reader(handlers)
     _wire_index(handlers, reader, asking, panel)
-    ask = _wire_questions(handlers, reader, asking, showing)
+    ask, asked = _wire_questions(handlers, reader, asking, showing)
+    _wire_history(blocks, handlers, reader, asking, asked)
     show = _wire_views(handlers, reader, showing)
 
     def open_address(request: gr.Request) -> tuple[Any, ...]:
         """A page opened at an address a view wrote (?q=...&open=...): the question asked again
         and the view shown, so a bookmarked or shared view opens as it was."""
         params = dict(request.query_params) if request is not None else {}
-        asked: tuple[Any, ...] = (gr.skip(),) * 5
+        asked: tuple[Any, ...] = (gr.skip(),) * (1 + len(showing.answer))
         if params.get("q"):
             settings = handlers.qa.settings
-            asked = (params["q"], *ask(params["q"], settings.top_k, settings.mode, None, request))
+            asked = (params["q"], *ask(params["q"], settings.top_k, settings.mode, None, False,
+                                       request))
+        elif params.get(LIKE_PARAMETER):  # "More like this" on a hit
+            asked = (gr.skip(), *_answered(handlers.similar(
+                params[LIKE_PARAMETER], _whole(params.get(LIKE_PARAGRAPH_PARAMETER)),
+                reader(request))))
         return (*asked, *show(ViewRequest.from_query(params), request))
 
     blocks.load(open_address, None, [asking.question, *showing.answer, *showing.view],
                 api_visibility="private").then(None, js=SHOW_VIEW)
+    blocks.load(None, js=REFINE)
     # Not queued: an MCP tool call then runs in the request that passed the guard (who it
     # is from goes with it), not through Gradio's loopback client, which has no sign-in.
     gr.api(_search_api(handlers, reader), api_name="search", queue=False)
     gr.api(_status_api(handlers, reader), api_name="status", queue=False)
+    gr.api(_similar_api(handlers, reader), api_name="similar", queue=False)
     if handlers.signin is not None:
         _wire_signed_in(blocks, handlers, reader, asking, panel)
     if handlers.watcher is not None:
@@ -268,22 +314,55 @@ def _wire_index(handlers: Handlers, reader: Reader, asking: Asking, panel: Panel
 
 
 def _wire_questions(handlers: Handlers, reader: Reader, asking: Asking, showing: Showing
-                    ) -> Callable[..., tuple[Any, ...]]:
-    """Asking by Enter and by the button; returns the handler (a page's address asks too)."""
-    def ask(question: str, k: float, mode: str, sources: list[str] | None,
+                    ) -> tuple[Callable[..., tuple[Any, ...]], list[Any]]:
+    """Asking by Enter and by the button; returns the handler (a page's address asks too) and
+    the two events."""
+    def ask(question: str, k: float, mode: str, sources: list[str] | None, group: bool,
             request: gr.Request) -> tuple[Any, ...]:
         try:
-            answer = handlers.ask(question, k, mode, sources, reader(request))
+            answer = handlers.ask(question, k, mode, sources, reader(request), bool(group))
         except QuestionRefused as error:
             raise gr.Error(str(error)) from error
-        return (answer.results, answer.citations,
-                gr.update(choices=answer.choices, value=None), answer.downloads)
+        return _answered(answer)
 
-    inputs = [asking.question, asking.top_k, asking.mode, asking.sources]
-    asking.question.submit(ask, inputs, showing.answer, api_name="ask",
-                           api_visibility="undocumented")  # /search is the documented API
-    asking.submit.click(ask, inputs, showing.answer, api_visibility="private")
-    return ask
+    inputs = [asking.question, asking.top_k, asking.mode, asking.sources, asking.group]
+    asked = [asking.question.submit(ask, inputs, showing.answer, api_name="ask",
+                                    api_visibility="undocumented"),  # /search is documented
+             asking.submit.click(ask, inputs, showing.answer, api_visibility="private")]
+    return ask, asked
+
+
+def _wire_history(blocks: gr.Blocks, handlers: Handlers, reader: Reader, asking: Asking,
+                  asked: list[Any]) -> None:
+    """Each answered question kept in the reader's history (signed in, on the server; else in
+    the browser), shown under the box from the page's load on."""
+    def remember(question: str, request: gr.Request) -> str:
+        return handlers.remember(question, reader(request))
+
+    def recent(request: gr.Request) -> str:
+        return handlers.recent(reader(request))
+
+    for event in asked:
+        if handlers.signin is not None:
+            event.success(remember, asking.question, asking.history, api_visibility="private")
+        else:
+            event.success(None, asking.question, asking.history, js=BROWSER_HISTORY,
+                          api_visibility="private")
+    if handlers.signin is not None:
+        blocks.load(recent, None, asking.history, api_visibility="private")
+    else:
+        blocks.load(None, None, asking.history, js=BROWSER_HISTORY, api_visibility="private")
+
+
+def _answered(answer: Answer) -> tuple[Any, ...]:
+    """An answer as the updates of Showing.answer."""
+    return (answer.results, answer.citations, gr.update(choices=answer.choices, value=None),
+            answer.downloads, answer.refinements)
+
+
+def _whole(text: str | None) -> int:
+    """A page address's paragraph number; 0 (no passage has it) when it is not one."""
+    return int(text) if text and text.isdigit() and len(text) < 10 else 0
 
 
 def _shown(shown: Shown) -> tuple[str, str, Any]:
@@ -329,8 +408,12 @@ def _search_api(handlers: Handlers, reader: Reader) -> Callable[..., dict[str, A
 
         Returns:
             {"question", "hits": [{"rank", "score", "text", "source", "title", "paragraph",
-            "start", "end", "answer", "citation", ...}], "no_good_match", "notices"}.
+            "start", "end", "answer", "citation", "also_in", ...}], "no_good_match",
+            "notices", "collapsed"}. A passage found in several files is one hit, the other
+            places in its "also_in".
         """
+        # No collapse or group arguments here: a call API caller sends every argument, and
+        # one written for these four must keep working (REST takes them).
         try:
             return search_json(handlers.qa, question, k, mode, documents, reader(request),
                                _server_of(request))
@@ -338,6 +421,32 @@ def _search_api(handlers: Handlers, reader: Reader) -> Callable[..., dict[str, A
             raise gr.Error(str(error)) from error
 
     return search
+
+
+def _similar_api(handlers: Handlers, reader: Reader) -> Callable[..., dict[str, Any]]:
+    def similar(source: str, paragraph: int, k: int | None = None, same_document: bool = False,
+                collapse: bool | None = None, request: gr.Request = None  # type: ignore[assignment]
+                ) -> dict[str, Any]:
+        """More like one passage: the passages closest in meaning to it, best first.
+
+        Args:
+            source: The passage's file (a hit's "source").
+            paragraph: The passage's number in its file (a hit's "paragraph").
+            k: How many passages to return, 1 to 100 (default 5).
+            same_document: Also passages of the same file (default: other files only).
+            collapse: false: every copy of a passage (default: near-duplicates shown once).
+
+        Returns:
+            {"like": {"source", "paragraph"}, "hits": [...], ...} as search returns them; an
+            error when no such passage is indexed that you may read.
+        """
+        try:
+            return similar_json(handlers.qa, source, paragraph, k, same_document,
+                                reader(request), _server_of(request), collapse)
+        except (ApiInputError, PassageNotFound) as error:
+            raise gr.Error(str(error)) from error
+
+    return similar
 
 
 def _status_api(handlers: Handlers, reader: Reader) -> Callable[..., dict[str, Any]]:
@@ -359,6 +468,56 @@ def _server_of(request: gr.Request | None) -> str:
         return str(request.base_url) if request is not None else ""
     except (AttributeError, KeyError, TypeError):
         return ""
+
+
+def _judging() -> Judging:
+    judged = gr.Markdown(elem_id="qa-judged")
+    # Rendered but hidden: the page's script fills the box and presses the button.
+    sent = gr.Textbox(visible="hidden", elem_id="qa-judgement")
+    send = gr.Button("Send judgement", visible="hidden", elem_id="qa-judge-send")
+    return Judging(sent, send, judged)
+
+
+def _wire_judging(blocks: gr.Blocks, handlers: Handlers, reader: Reader, judging: Judging
+                  ) -> None:
+    """The hits' judging buttons, and the `judge` tool of the JSON API and MCP."""
+    def judge_sent(sent: str, request: gr.Request) -> str:
+        try:
+            return handlers.judge(sent or "", reader(request))
+        except ActionRefused as error:
+            raise gr.Error(str(error)) from error
+
+    judging.send.click(judge_sent, judging.sent, judging.judged, api_visibility="private")
+    blocks.load(None, js=JUDGE)
+    gr.api(_judge_api(handlers, reader), api_name="judge", queue=False)
+
+
+def _judge_api(handlers: Handlers, reader: Reader) -> Callable[..., dict[str, Any]]:
+    def judge(question: str, source: str | None = None, paragraph: int | None = None,
+              verdict: str = "relevant", quote: str | None = None,
+              request: gr.Request = None  # type: ignore[assignment]
+              ) -> dict[str, Any]:
+        """Judge a hit of a question: whether the passage answers it. Your judgements measure
+        how well the search answers your folder (qa eval --judgements).
+
+        Args:
+            question: The question the hit was found for.
+            source: The hit's file (its "source"); none with verdict "none".
+            paragraph: The hit's "paragraph"; none with verdict "none".
+            verdict: "relevant", "not relevant", or "none" (no hit answers the question).
+            quote: Optional: the passage's words that answer (say the hit's "answer").
+
+        Returns:
+            {"judged": {"question", "source", "paragraph", "text_hash", "quote", "verdict",
+            "time", "build", "user"}}; an error for a passage not indexed that you may read.
+        """
+        try:
+            return judge_json(handlers.qa, question, source, paragraph, verdict,
+                              reader(request), quote)
+        except (ApiInputError, PassageNotFound) as error:
+            raise gr.Error(str(error)) from error
+
+    return judge
 
 
 def _wire_signed_in(blocks: gr.Blocks, handlers: Handlers, reader: Reader, asking: Asking,

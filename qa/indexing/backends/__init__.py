@@ -58,6 +58,11 @@ class IndexReader(Protocol):
         """One document's passages in document order."""
         ...
 
+    def numbers_in(self, source: str) -> np.ndarray:
+        """The numbers of one document's passages, in document order (none for an unknown
+        source)."""
+        ...
+
     def all_passages(self) -> list[store.IndexedPassage]: ...
 
     def dense_candidates(self, query: np.ndarray, depth: int, sources: Collection[str] | None,

@@ -119,6 +119,9 @@ class LocalIndex:
     def passages_in(self, source: str) -> list[store.IndexedPassage]:
         return [self._passages[int(n)] for n in self._passages.numbers_in(source)]
 
+    def numbers_in(self, source: str) -> np.ndarray:
+        return self._passages.numbers_in(source)
+
     def all_passages(self) -> list[store.IndexedPassage]:
         return list(self._passages)
 

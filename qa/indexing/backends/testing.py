@@ -131,6 +131,10 @@ class BackendConformance:
             assert reader.passages_in(source) == local.passages_in(source)
             assert [item.passage.source for item in reader.passages_in(source)] == \
                 [source] * len(local.passages_in(source))
+            assert reader.numbers_in(source).tolist() == local.numbers_in(source).tolist()
+            assert reader.passages(reader.numbers_in(source).tolist()) == \
+                reader.passages_in(source)
+        assert reader.numbers_in("not indexed.txt").tolist() == []
 
     def test_dense_candidates_are_the_nearest_passages(self, published: Published) -> None:
         """The nearest passages, nearest first (passages at the same distance in any order)."""

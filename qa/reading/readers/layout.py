@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from qa.reading.readers import Extracted, Heading, UnreadableError
-from qa.reading.readers.ocr import OcrPage
+from qa.reading.readers.ocr import OcrPage, levelled
 from qa.reading.readers.tables import PASSAGE_CHARS
 
 # OCR finds no letters in noise it cannot read, so a few it does find are text (a label, a form).
@@ -52,6 +52,10 @@ class Line:
     def centre(self) -> float:
         return (self.left + self.right) / 2
 
+    @property
+    def centre_height(self) -> float:
+        return (self.top + self.bottom) / 2
+
 
 @dataclass
 class Block:
@@ -75,8 +79,8 @@ def text_of_lines(pages: list[list[Line]], widths: list[float], empty_reason: st
     body_size = _body_size(pages)
     # Columns first, then tables inside each column: a table is never read across a gutter,
     # so the prose of the column beside it stays out of its rows.
-    blocks = [_paragraphs([line for column in _with_footnotes_aside(_reading_order(lines), body_size)
-                           for line in _with_table_rows(column, widths[n])], body_size)
+    blocks = [_paragraphs([_with_table_rows(column, widths[n]) for column
+                           in _with_floats_aside(_reading_order(lines), body_size)], body_size)
               for n, lines in enumerate(pages)]
     return _assemble(_join_across_pages(blocks), len(pages), body_size)
 
@@ -84,10 +88,10 @@ def text_of_lines(pages: list[list[Line]], widths: list[float], empty_reason: st
 def lines_of_ocr(page: OcrPage, number: int, pixels_per_point: float) -> list[Line]:
     """OCR's lines as text-layer lines: boxes in points with y upwards, and the line's size
     in points to the nearest half point (a scan's letters vary by a pixel or two where a
-    text layer states one size)."""
+    text layer states one size), turned level first when the scan is tilted."""
     height = page.height / pixels_per_point
     lines = []
-    for line in page.lines:
+    for line in levelled(page).lines:
         words = line.words
         lines.append(Line(" ".join(word.text for word in words),
                           min(w.left for w in words) / pixels_per_point,
@@ -294,7 +298,9 @@ def _reading_order(lines: list[Line]) -> list[list[Line]]:
             if column and number in margins:
                 asides.append([dataclasses.replace(line, aside=True) for line in column])
             elif column:
-                runs.append(column)
+                # Side by side in a column: one line PDFium cut at a wide space (a line of few
+                # words stretched to the column's width), read left to right.
+                runs.append([line for row in _rows(column) for line in row])
             band[number] = []
 
     for line in sorted(lines, key=lambda line: -line.top):
@@ -308,35 +314,52 @@ def _reading_order(lines: list[Line]) -> list[list[Line]]:
     return runs + asides
 
 
-def _with_footnotes_aside(runs: list[list[Line]], body_size: float) -> list[list[Line]]:
-    """Footnotes (and a caption) at the foot of a column: the lowest lines of a run, in a
-    smaller type than the text above them, become asides after the page's text, so a sentence
-    that runs from the foot of one column to the head of the next reads whole."""
+def _with_floats_aside(runs: list[list[Line]], body_size: float) -> list[list[Line]]:
+    """Footnotes at the foot of a column and a figure or its caption at its head: the lowest
+    and the highest lines of a run, in a smaller type than the text between them, become asides
+    after the page's text, so a sentence that runs from the foot of one column to the head of
+    the next reads whole."""
     kept: list[list[Line]] = []
-    feet: list[list[Line]] = []
+    set_apart: list[list[Line]] = []
     for run in runs:
         by_height = sorted(run, key=lambda line: -line.top)
-        small = 0
-        while small < len(run) and by_height[-1 - small].size < 0.85 * body_size \
-                and not by_height[-1 - small].aside:
-            small += 1
-        if small == 0 or small == len(run):
+        head, foot = _small_lines(by_height, body_size), _small_lines(by_height[::-1], body_size)
+        if head + foot == 0 or head + foot >= len(run):
             kept.append(run)
             continue
-        foot = {id(line) for line in by_height[len(run) - small:]}
-        kept.append([line for line in run if id(line) not in foot])
-        feet.append([dataclasses.replace(line, aside=True) for line in by_height[len(run) - small:]])
-    return kept + feet
+        apart = by_height[:head] + by_height[len(run) - foot:]
+        kept.append([line for line in run if all(line is not other for other in apart)])
+        set_apart += [[dataclasses.replace(line, aside=True) for line in lines]
+                      for lines in (by_height[:head], by_height[len(run) - foot:]) if lines]
+    return kept + set_apart
+
+
+def _small_lines(lines: list[Line], body_size: float) -> int:
+    """How many of the first lines are in a smaller type than the text's, and no aside."""
+    return next((count for count, line in enumerate(lines)
+                 if line.size >= 0.85 * body_size or line.aside), len(lines))
 
 
 def _margin_columns(lines: list[Line], gutters: list[float]) -> set[int]:
-    """The columns (by number, from the left) that are not prose while another one is."""
+    """The columns (by number, from the left) that are not prose while another one is, and
+    narrower than the prose: the last column of a page of columns may hold only a line or
+    two, but they are as wide as the other columns' lines."""
     texts: dict[int, list[str]] = defaultdict(list)
+    edges: dict[int, tuple[float, float]] = {}
     for line in lines:
-        for column, text in _column_texts(line, gutters).items():
+        found = _column_texts(line, gutters)
+        for column, text in found.items():
             texts[column].append(text)
+        for _, left, right in _spans(line) if found else ():
+            column = bisect.bisect(gutters, (left + right) / 2)
+            low, high = edges.get(column, (left, right))
+            edges[column] = (min(low, left), max(high, right))
     prose = {column for column, found in texts.items() if _prose(found)}
-    return set(texts) - prose if prose else set()
+    if not prose:
+        return set()
+    width = min(edges[column][1] - edges[column][0] for column in prose)
+    return {column for column in set(texts) - prose
+            if edges[column][1] - edges[column][0] < 0.8 * width}
 
 
 def _column_texts(line: Line, gutters: list[float]) -> dict[int, str]:
@@ -554,16 +577,19 @@ def _table_lines(table: list[list[Line]], number: int) -> list[Line]:
         cells.append(texts)
     return [Line(text, min(c.left for c in table[index]), max(c.right for c in table[index]),
                  max(c.top for c in table[index]), min(c.bottom for c in table[index]),
-                 statistics.median(c.size for c in table[index]), table[index][0].page, number)
+                 statistics.median(c.size for c in table[index]), table[index][0].page, number,
+                 aside=table[index][0].aside)
             for index, text in row_texts(cells)]
 
 
-def _paragraphs(lines: list[Line], body_size: float) -> list[Block]:
-    """Group lines into paragraphs and headings by spacing, indentation and size; a table's rows
-    into passages of their own, a few hundred characters each."""
+def _paragraphs(runs: list[list[Line]], body_size: float) -> list[Block]:
+    """Group a page's lines, in runs read one after the other (_reading_order), into paragraphs
+    and headings by spacing, indentation and size; a table's rows into passages of their own, a
+    few hundred characters each."""
     blocks: list[Block] = []
-    gap = _line_gap(lines)
-    columns = _Columns(lines)
+    lines = [line for run in runs for line in run]
+    spacing = _spacing(lines)
+    edges = _column_edges(runs)
     for line in lines:
         heading = line.size > body_size * 1.15 and len(line.text) < 200 and not line.table
         previous = blocks[-1].lines[-1] if blocks else None
@@ -575,7 +601,7 @@ def _paragraphs(lines: list[Line], body_size: float) -> list[Block]:
             else:
                 blocks.append(Block([line]))
         elif previous is None or blocks[-1].heading != heading or previous.aside != line.aside \
-                or _starts_paragraph(previous, line, gap, columns.around(line)):
+                or _starts_paragraph(previous, line, spacing, edges[id(line)]):
             blocks.append(Block([line], heading))
         else:
             blocks[-1].lines.append(line)
@@ -610,22 +636,60 @@ class _Columns:
         return self._lefts[first], self._rights[last]
 
 
-def _line_gap(lines: list[Line]) -> float:
-    """The usual space between two lines of one paragraph (the median of all gaps)."""
-    gaps = [a.bottom - b.top for a, b in itertools.pairwise(lines) if a.bottom - b.top >= 0]
-    return statistics.median(gaps) if gaps else 0.0
+def _column_edges(runs: list[list[Line]]) -> dict[int, tuple[float, float]]:
+    """The left and right edges of the column each line stands in (by the line's id): of the
+    lines of its run that share its span, the lines across a page's columns (a title, an
+    abstract: one run each) taken together. Over the whole page, a title across two columns
+    would stand in both, and their lines would all look short beside it."""
+    regions: list[list[Line]] = []
+    for number, run in enumerate(runs):
+        if number and len(run) == 1 and len(runs[number - 1]) == 1:
+            regions[-1].append(run[0])
+        else:
+            regions.append(list(run))
+    edges: dict[int, tuple[float, float]] = {}
+    for region in regions:
+        columns = _Columns(region)
+        edges.update((id(line), columns.around(line)) for line in region)
+    return edges
 
 
-def _starts_paragraph(previous: Line, line: Line, gap: float, column: tuple[float, float]
-                      ) -> bool:
+@dataclass(frozen=True)
+class _Spacing:
+    """The usual space between two lines of a paragraph (the medians over a page): the white
+    between them, and the steps from one's top to the next one's and from bottom to bottom."""
+
+    gap: float
+    tops: float
+    bottoms: float
+
+
+def _spacing(lines: list[Line]) -> _Spacing:
+    pairs = [(a, b) for a, b in itertools.pairwise(lines) if a.bottom - b.top >= 0]
+    if not pairs:
+        return _Spacing(0.0, 0.0, 0.0)
+    return _Spacing(statistics.median(a.bottom - b.top for a, b in pairs),
+                    statistics.median(a.top - b.top for a, b in pairs),
+                    statistics.median(a.bottom - b.bottom for a, b in pairs))
+
+
+def _starts_paragraph(previous: Line, line: Line, spacing: _Spacing,
+                      column: tuple[float, float]) -> bool:
     size = max(line.size, 1.0)
     if abs(previous.size - line.size) > 0.1 * size:
         return True  # another size
+    if line.left > previous.right and abs(line.centre_height - previous.centre_height) < size / 2:
+        return False  # further along the same row: a line PDFium cut at a wide space
     left, right = column
     indented = 0.8 * size < line.left - left < 6 * size
     if line.top > previous.top + size:  # back up the page: the next column's first line
         return indented or bool(_SENTENCE_END.search(previous.text))  # a sentence runs on
-    if previous.bottom - line.top > gap + max(0.25 * size, 2.0):
+    # More space than between the lines of a paragraph, by the white between them and by the
+    # steps from top to top and bottom to bottom: a line without ascenders ("ous areas.")
+    # leaves more white above it, but only one of the steps grows.
+    extra = min(previous.bottom - line.top - spacing.gap, previous.top - line.top - spacing.tops,
+                previous.bottom - line.bottom - spacing.bottoms)
+    if extra > max(0.25 * size, 2.0):
         return True  # clearly more space than between the lines of a paragraph
     short = previous.right < right - 4 * size
     return indented or (short and bool(_SENTENCE_END.search(previous.text)))
@@ -734,6 +798,10 @@ def _joint(text: str, line: str, vocabulary: set[str]) -> str | None:
     if not head or not tail:
         return "\n"
     first, second = head.group(1), tail.group(0)
+    # A word of three parts or more ("Île-de-France") is broken at its own hyphens only: a
+    # typesetter does not hyphenate a compound inside its parts.
+    if end[head.start() - 1 : head.start()] == "-" or line[tail.end() : tail.end() + 1] == "-":
+        return ""
     if _is_line_break_hyphen(first, second, vocabulary):
         return None
     return ""  # a real hyphen: "well-" + "kept" stays "well-kept"
@@ -741,7 +809,10 @@ def _joint(text: str, line: str, vocabulary: set[str]) -> str | None:
 
 def _is_line_break_hyphen(first: str, second: str, vocabulary: set[str]) -> bool:
     """Was this hyphen put in to break a word at the line end? The document's own words decide
-    first, then an English word list: "informa-tion" is one word, "tech-oriented" two."""
+    first, then an English word list: "informa-tion" is one word, "tech-oriented" two. A
+    compound's parts are both words ("X-ray" too), while a word broken between syllables leaves
+    at least one piece that is none, though the other may be ("Harthac-nut", "polynomi-ally"):
+    a word of the list or one the document writes whole elsewhere."""
     joined, compound = (first + second).lower(), f"{first}-{second}".lower()
     if joined in vocabulary:
         return True
@@ -750,7 +821,14 @@ def _is_line_break_hyphen(first: str, second: str, vocabulary: set[str]) -> bool
     words = _english_words()
     if joined in words:
         return True
-    return not (len(second) > 1 and second.lower() in words)
+    first_word = len(first) == 1 or first.lower() in words or first.lower() in vocabulary \
+        or first.lower() in _PREFIXES
+    second_word = len(second) > 1 and second.lower() in words
+    return not (first_word and second_word)
+
+
+# Prefixes English sets with a hyphen ("multi-member") that the word list lacks as words.
+_PREFIXES = frozenset({"multi", "pre", "intra", "neo", "trans", "tri", "tele"})
 
 
 @functools.lru_cache(maxsize=1)

@@ -25,6 +25,8 @@ _MIN_TEXT_CHARACTERS = 20  # fewer letters than this in the whole file: no text 
 _MIN_OCR_DPI = 150  # a coarser scan is recognised at this resolution, enlarged
 _GUTTER = 2.0  # a horizontal gap this many font sizes wide separates two columns
 _CELL_GAP = 0.8  # font sizes: a space this wide inside a line may part two cells of a table
+_RAISED = frozenset("“”‘’'\"`′″°*")  # marks set above the letters' baseline
+_RAISED_DEPTH = 0.75  # font sizes: how far below a raised mark its line's letters may reach
 _SOFT_HYPHENS = {"\u00ad"}  # a hyphenation point: always joined
 _LINE_END_HYPHEN = "\x02"  # PDFium's mark for a hyphen that ends a line: decided by the layout
 _UTF16_CHARACTER = re.compile("[\ud800-\udbff][\udc00-\udfff]|.", re.DOTALL)  # a pair, or one unit
@@ -181,12 +183,15 @@ def _page_lines(page: object, number: int) -> list[Line]:
     line_bottom = float("inf")  # lowest inked glyph of the line so far
     line_top = float("-inf")  # highest
     line_right = float("-inf")  # right edge of its last inked glyph
+    # Whether the line so far is only marks set above the letters (an opening quote): the
+    # letters after it lie wholly below it, not on the next line.
+    raised = True
     for index, character in text_characters(textpage):
         if character == _LINE_END_HYPHEN:
             character = "-"
         if character in "\r\n":
             _flush(glyphs, lines, number)
-            line_bottom, line_top, line_right = float("inf"), float("-inf"), float("-inf")
+            line_bottom, line_top, line_right, raised = float("inf"), float("-inf"), float("-inf"), True
         elif not _inked(character):
             glyphs.append((character, (0.0, 0.0, 0.0, 0.0), 0.0))
         else:
@@ -195,10 +200,12 @@ def _page_lines(page: object, number: int) -> list[Line]:
             # Below the line, wholly above it (the top of the next column, where PDFium ran
             # one column's last line into the next one's first), or past a gap wider than any
             # word space (a column gutter).
-            if box[3] < line_bottom != float("inf") or box[1] > line_top != float("-inf") \
+            lowest = line_bottom - _RAISED_DEPTH * size if raised else line_bottom
+            if box[3] < lowest != float("inf") or box[1] > line_top != float("-inf") \
                     or box[0] - line_right > _GUTTER * size:
                 _flush(glyphs, lines, number)
-                line_bottom, line_top = float("inf"), float("-inf")
+                line_bottom, line_top, raised = float("inf"), float("-inf"), True
+            raised = raised and character in _RAISED
             line_bottom = min(line_bottom, box[1])
             line_top = max(line_top, box[3])
             line_right = box[2]
@@ -245,20 +252,21 @@ def _flush(glyphs: list[tuple[str, tuple[float, float, float, float], float]], l
 
 def _pieces(glyphs: list[tuple[str, tuple[float, float, float, float], float]], size: float
             ) -> tuple[tuple[str, float, float], ...]:
-    """A line cut where the space between two glyphs is wider than _CELL_GAP font sizes."""
+    """A line cut where the space between two glyphs is wider than _CELL_GAP font sizes, or
+    where the next glyph stands that far left of the last one (PDFium reads a margin note's
+    line before the line of text level with it)."""
     pieces: list[tuple[str, float, float]] = []
     characters: list[str] = []
-    left = right = None
+    left = right = last_left = None
     for character, box, _ in glyphs:
         if _inked(character):
-            if right is not None and box[0] - right > _CELL_GAP * size:
+            if right is not None and last_left is not None and (
+                    box[0] - right > _CELL_GAP * size or last_left - box[2] > _CELL_GAP * size):
                 pieces.append((" ".join("".join(characters).split()), left or 0.0, right))
                 characters, left = [], None
             left = box[0] if left is None else left
-            right = box[2]
+            right, last_left = box[2], box[0]
         characters.append(character)
     if len(pieces) == 0 or right is None:
         return ()
     return (*pieces, (" ".join("".join(characters).split()), left or 0.0, right))
-
-

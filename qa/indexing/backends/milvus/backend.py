@@ -503,9 +503,12 @@ class MilvusIndex:
         return [self._records[int(n)] for n in numbers]
 
     def passages_in(self, source: str) -> list[store.IndexedPassage]:
+        return self.passages(self.numbers_in(source).tolist())
+
+    def numbers_in(self, source: str) -> np.ndarray:
         found = self._client.query(self._names["passages"], **_among("source", [source]),
                                    output_fields=["number"])
-        return self.passages(sorted(int(e["number"]) for e in found))
+        return np.array(sorted(int(e["number"]) for e in found), dtype=np.int64)
 
     def all_passages(self) -> list[store.IndexedPassage]:
         numbers = list(range(self._count))
