@@ -29,6 +29,7 @@ class E5Runtime(Runtime):
 
     dimension = 384
     max_seq_length = _MAX_SEQ_LENGTH
+    marks_questions = True
 
     def __init__(self, weights: str, threads: int) -> None:
         self.threads = threads or usable_cores()

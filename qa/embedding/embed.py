@@ -36,6 +36,9 @@ class Encoder(Protocol):
     # True when a text's vector is the mean of its word pieces' vectors, so a sentence's vector
     # can be pooled from its paragraph's pass (`encode_with_spans`).
     pools_by_mean: bool
+    # True when a question is read with a prefix of its own and a passage with another (e5's
+    # "query: " and "passage: "): a question's vector is then not its text's as a passage.
+    marks_questions: bool
 
     def identity(self) -> ModelIdentity: ...
 
@@ -88,6 +91,7 @@ class Embedder:
         # Whether the model's text vector is the mean of its word pieces, so a sentence's vector
         # can be pooled from its paragraph's forward pass (late chunking).
         self.pools_by_mean = self._runtime.pools_by_mean
+        self.marks_questions = self._runtime.marks_questions
         # Room for the [CLS] and [SEP] tokens the model adds around every text.
         self.max_tokens = self._runtime.max_seq_length - 2
 
