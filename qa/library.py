@@ -428,7 +428,7 @@ class QA:
             notices.append("No good match: no passage is close to this question.")
         if self.settings.model == DEFAULT_MODEL and not is_english_script(query.question):
             notices.append(ENGLISH_ONLY_NOTICE)
-        return replace(result, notices=notices)
+        return replace(result, notices=notices, model=self.embedder.identity().name)
 
     def facets(self, result: SearchResult) -> Facets:
         """`result`'s documents counted by type, folder and year (the year as `after:` and
@@ -480,7 +480,8 @@ class QA:
                                                                       excluded)),
             max(1, self.settings.top_k if k is None else k),
             self.settings.collapse if collapse is None else collapse, False)
-        return replace(result, notices=[f"More like {source} ¶ {paragraph}."])
+        return replace(result, notices=[f"More like {source} ¶ {paragraph}."],
+                       model=self.embedder.identity().name)
 
     def judge(self, question: str, source: str, paragraph: int, verdict: Verdict,
               access: Access = EVERYONE, quote: str = "") -> Judgement | None:

@@ -71,6 +71,7 @@ class SearchResult:
     hits: list[Hit]
     notices: list[str] = field(default_factory=list)
     groups: list[DocumentGroup] | None = None
+    model: str = ""  # the model that ranked by meaning (the index's); "" when nothing was searched
 
     @property
     def no_good_match(self) -> bool:
