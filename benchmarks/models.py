@@ -8,6 +8,7 @@ and languages, never tuned to); with build time, search latency and peak memory;
 default the issue 39 rule picks (RULE), and why.
 
     .venv/bin/python -m benchmarks.models [--sets seeds squad cranfield pdf html latex ...]
+    .venv/bin/python -m benchmarks.models --models multilingual-e5-small   # the other's last run
 
 Each model runs in its own process (its own peak memory, its own threads), the sets one after
 another. Indexes are kept under embeddings/models/MODEL/ and reused while their documents and
@@ -228,23 +229,40 @@ def _at(result: dict[str, Any], place: tuple[str, ...]) -> dict[str, Any] | None
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
+    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS),
+                        help="run only these; the others' figures are those of their last run")
     parser.add_argument("--one", choices=MODELS, help=argparse.SUPPRESS)  # the child's model
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one_model(args.one, args.sets)))
         return
-    results = []
-    for model in MODELS:
-        child = subprocess.run([sys.executable, "-m", "benchmarks.models", "--one", model,
-                                "--sets", *args.sets], cwd=REPO, env=os.environ,
-                               stdout=subprocess.PIPE, text=True, check=True)
-        results.append(json.loads(child.stdout.strip().splitlines()[-1]))
+    results = [model_figures(model, args.sets, model in args.models) for model in MODELS]
     print_table(results)
     default, reasons = choose_default(results[0], results[1])
     print(f"\nrule: {RULE}")
     print(f"default: {default}" + (f" ({'; '.join(reasons)})" if reasons else ""))
     print(json.dumps({"sets": args.sets, "load_average": os.getloadavg(), "models": results,
                       "default": default, "rule": RULE, "reasons": reasons}))
+
+
+def model_figures(model: str, sets: list[str], run: bool) -> dict[str, Any]:
+    """One model's figures: measured now in a child process and kept in its figures.json, or,
+    when not `run`, those of its last run (a long run can then be made in parts)."""
+    saved = REPO / "embeddings" / "models" / model / "figures.json"
+    if not run:
+        if not saved.exists():
+            sys.exit(f"no figures of {model} yet: run it (--models {model})")
+        result: dict[str, Any] = json.loads(saved.read_text(encoding="utf-8"))
+        print(f"{model}: the figures of its run of {result.get('measured', '?')}", file=sys.stderr)
+        return result
+    child = subprocess.run([sys.executable, "-m", "benchmarks.models", "--one", model,
+                            "--sets", *sets], cwd=REPO, env=os.environ, stdout=subprocess.PIPE,
+                           text=True, check=True)
+    result = {**json.loads(child.stdout.strip().splitlines()[-1]),
+              "measured": time.strftime("%Y-%m-%d %H:%M"), "sets": sets}
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps(result), encoding="utf-8")
+    return result
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
