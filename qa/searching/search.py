@@ -71,6 +71,7 @@ class SearchResult:
     hits: list[Hit]
     notices: list[str] = field(default_factory=list)
     groups: list[DocumentGroup] | None = None
+    model: str = ""  # the model that ranked by meaning (the index's); "" when nothing was searched
 
     @property
     def no_good_match(self) -> bool:
@@ -275,4 +276,4 @@ class Searcher:
             answer, offsets = (0, len(item.passage.text)), (item.passage.start, item.passage.end)
         similarity = float(dense.best[slot])
         return Hit(rank, score, similarity, scores, item.passage, answer, offsets,
-                   similarity < self._settings.min_score, number)
+                   similarity < self._settings.no_good_match_below(), number)

@@ -121,6 +121,9 @@ class ResultList(BaseModel):
     hits: list[HitAnswer] = Field(description="The passages; grouped, each group's best.")
     no_good_match: bool
     notices: list[str]
+    model: str = Field(description="The model that ranked the passages by meaning (the "
+                                   "index's, as --model names it); empty when nothing was "
+                                   "searched.")
     collapsed: int = Field(description="Near-duplicate passages shown once (see also_in).")
     groups: list[GroupAnswer] | None = Field(None, description="With group=document only.")
 

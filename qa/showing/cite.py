@@ -109,6 +109,7 @@ def result_to_json(result: SearchResult, server: str = "", facets: Facets | None
     found = {"question": result.question,
              "hits": [hit_to_json(hit, result.question, server) for hit in result.hits],
              "no_good_match": result.no_good_match, "notices": list(result.notices),
+             "model": result.model,
              "collapsed": sum(len(hit.copies) for hit in _every_hit(result))}
     if result.groups is not None:
         found["groups"] = [group_to_json(group, result.question, server)
