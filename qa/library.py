@@ -532,6 +532,7 @@ class QA:
             sources = [s for s in sources if access.may_read(s)] if sources else readable
             if not sources:
                 return SearchResult(text, [], ["None of the indexed documents is yours to read."])
+        unfiltered = sources  # filters aside: what the reader may read (None: everything)
         if query.filters_documents:
             kept = set(kept_documents(query, self._document_facts(searcher)))
             sources = [s for s in sources if s in kept] if sources else sorted(kept)
@@ -539,7 +540,8 @@ class QA:
                 return SearchResult(text, [], [NOTHING_MATCHES])
         result = self._shaped(
             searcher, lambda depth, pool: SearchResult(
-                text, searcher.search(query.question, depth, mode, sources, query, pool)),
+                text, searcher.search(query.question, depth, mode, sources, query, pool,
+                                      unfiltered)),
             count, self.settings.candidates,
             self.settings.collapse if collapse is None else collapse, group)
         if not result.hits and query.filters_passages:

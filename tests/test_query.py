@@ -303,3 +303,28 @@ def test_squad_questions_with_phrases_words_and_filters_give_only_and_enough_hit
                 assert all(passes(h.passage.source, fold(h.passage.text))
                            for places in shown for h in places), (name, asked, shown)
                 assert len(hits) == min(BENCH_K, wanted), (name, asked, wanted)
+
+
+def test_a_filter_keeping_few_passages_scores_them_as_the_unfiltered_search_does(
+        tmp_path: Path) -> None:
+    """Fused over the two passages a filter keeps, each signal's z-score is -1 or 1, and two
+    signals that disagree tied them at 0: the order was arbitrary and the scores unlike the
+    same question's unfiltered ones. Scored among the unfiltered candidates too, each kept
+    passage keeps its unfiltered score and place."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    lines = {"a1.txt": "Moon craters were mapped by the first telescopes of the observatory.",
+             "a2.txt": "Craters on the moon hold ice in their shadows, the probes found.",
+             "b1.txt": "Tyre pressure matters for a bicycle chain and a smooth ride.",
+             "b2.txt": "Rain rusts a chain left outside; oil it after every wet ride.",
+             "b3.txt": "The observatory opens its telescopes to visitors on clear nights.",
+             "b4.txt": "Ice skating on the frozen lake is allowed when the ice is thick."}
+    for name, text in lines.items():
+        (docs / name).write_text(text + "\n", encoding="utf-8")
+    qa = QA.open(Settings(docs_dir=docs, index_dir=tmp_path / "index"), embedder=HashingEncoder())
+    question = "moon craters ice"
+    unfiltered = {hit.passage.source: hit.score for hit in qa.search(question, 6).hits}
+    filtered = qa.search(f"{question} file:a*", 6).hits
+    assert [hit.passage.source for hit in filtered] == \
+        sorted(("a1.txt", "a2.txt"), key=lambda source: -unfiltered[source])
+    assert [hit.score for hit in filtered] == [unfiltered[hit.passage.source] for hit in filtered]

@@ -3,6 +3,7 @@ reranked, each hit with its answer sentence."""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -84,6 +85,12 @@ def ranking_signals(mode: SearchMode) -> tuple[str, ...]:
     return tuple(signals.SIGNALS) if mode == "hybrid" else (mode,)
 
 
+class _AsSources(enum.Enum):
+    """Searcher.search's `readable` when the caller names no other documents than `sources`."""
+
+    SOURCES = "sources"
+
+
 class Searcher:
     """An opened index (any backend); answers questions without reloading anything per query."""
 
@@ -107,15 +114,18 @@ class Searcher:
 
     def search(self, question: str, k: int, mode: SearchMode,
                sources: Collection[str] | None = None, query: Query | None = None,
-               pool: int | None = None) -> list[Hit]:
+               pool: int | None = None,
+               readable: Collection[str] | _AsSources | None = _AsSources.SOURCES) -> list[Hit]:
         """The k best passages for a question, best first, among the documents `sources` names
         (all: None) and the passages `query`'s constraints keep (its phrases, words and pages;
-        its filters on documents are the caller's, in `sources`). Each retriever proposes
-        `pool` passages (default: the candidates setting), so at most that many per
-        retriever come back."""
+        its filters on documents are the caller's, in `sources`; `readable` names the
+        documents the reader may read before those filters (all: None), by default `sources`). Each
+        retriever proposes `pool` passages (default: the candidates setting), so at most that
+        many per retriever come back."""
         with self.one_thread():
             return self._search(question, k, mode, sources, query,
-                                pool or self._settings.candidates)
+                                pool or self._settings.candidates,
+                                sources if readable is _AsSources.SOURCES else readable)
 
     @contextmanager
     def one_thread(self) -> Iterator[None]:
@@ -158,7 +168,8 @@ class Searcher:
                 for rank, i in enumerate(order, 1)]
 
     def _search(self, question: str, k: int, mode: SearchMode,
-                sources: Collection[str] | None, query: Query | None, pool: int) -> list[Hit]:
+                sources: Collection[str] | None, query: Query | None, pool: int,
+                readable: Collection[str] | None) -> list[Hit]:
         permitted = None
         if query is not None and query.filters_passages:
             permitted = self.passage_texts().permitted(query, sources)
@@ -169,6 +180,17 @@ class Searcher:
         numbers = self._candidates(asked, ranking_names, sources, permitted, pool)
         if numbers.size == 0:
             return []
+        kept = None
+        if query is not None and (query.filters_passages or query.filters_documents) \
+                and numbers.size < pool:
+            # A filter left fewer passages than a signal proposes: fused over those few, two
+            # signals' z-scores say little (over two passages, each is -1 or 1) and scores would
+            # not compare with the same question's unfiltered ones. Scored among the unfiltered
+            # candidates too (of the documents the reader may read), each kept passage scores
+            # as it would there.
+            kept = numbers
+            numbers = np.union1d(numbers, self._candidates(asked, ranking_names, readable, None,
+                                                           pool))
         items = self.index.passages(numbers.tolist())
         found = signals.Candidates(asked, numbers,
                                    signals.dense_scores(self.index, asked.vector, numbers))
@@ -182,6 +204,8 @@ class Searcher:
                                                        scores["lexical"])
             ranking = self._ranking(ranked)
         order = np.argsort(-ranking, kind="stable")
+        if kept is not None:
+            order = order[np.isin(numbers[order], kept)]
         order, ordered_scores = self._rerank(question, items, order, ranking[order])
         sentences = self._answer_sentences(asked, items, found.dense, scores["lexical"],
                                            order[:k].tolist())
