@@ -97,7 +97,8 @@ def test_every_signal_s_score_reaches_ask_json_and_rest_by_name(
         hits = answer["hits"]
         assert hits[0]["source"] == FAVOURED
         for hit in hits:
-            assert set(hit["scores"]) == {"dense", "lexical", "favoured"}
+            # lexical_feedback: the expanded question's BM25 that ranked (feedback is on).
+            assert set(hit["scores"]) == {"dense", "lexical", "lexical_feedback", "favoured"}
             assert hit["scores"]["favoured"] == (1.0 if hit["source"] == FAVOURED else 0.0)
             assert "similarity" in hit and "score" in hit  # today's keys stay
     # A signal that does not rank in a mode is still reported in it.

@@ -202,6 +202,8 @@ class Searcher:
         if "lexical" in ranked and self._settings.feedback_passages > 0:
             ranked["lexical"] = self._feedback_lexical(asked.words, items, numbers, ranking,
                                                        scores["lexical"])
+            # Reported beside the question's own BM25: it is the lexical score that ranked.
+            scores["lexical_feedback"] = ranked["lexical"]
             ranking = self._ranking(ranked)
         order = np.argsort(-ranking, kind="stable")
         if kept is not None:
