@@ -65,6 +65,36 @@ def report_pdf(lens: str = "Fresnel") -> bytes:
     return buffer.getvalue()
 
 
+def wrapped_title_pdf() -> bytes:
+    """Two pages under a running header, the first opening with a large title wrapped onto a
+    second line ("2023"), then a section."""
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4)
+    for page, body in enumerate([["This study measured the water quality of the Elm river at",
+                                  "twelve sampling stations between April and September.",
+                                  "Volunteers collected samples every fortnight."],
+                                 ["Nitrate peaked after heavy rainfall in June, downstream of",
+                                  "the farms, and fell again in the dry weeks of July."]]):
+        pdf.setFont("Helvetica", 9)
+        pdf.drawString(72, 800, "Elm River Trust")
+        top = 760
+        if not page:
+            pdf.setFont("Helvetica-Bold", 22)
+            pdf.drawCentredString(A4[0] / 2, 760, "River Water Quality Study")
+            pdf.drawCentredString(A4[0] / 2, 730, "2023")
+            pdf.setFont("Helvetica-Bold", 14)
+            pdf.drawString(72, 690, "Introduction")
+            top = 665
+        pdf.setFont("Times-Roman", 11)
+        for number, line in enumerate(body):
+            pdf.drawString(72, top - number * LINE, line)
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
 LEFT = [f"Left column line {n} tells of the north tower." for n in range(1, 9)]
 RIGHT = [f"Right column line {n} tells of the south pier." for n in range(1, 9)]
 

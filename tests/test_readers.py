@@ -16,6 +16,7 @@ from documents import (
     report_pdf,
     table_pdf,
     two_column_pdf,
+    wrapped_title_pdf,
     write,
 )
 
@@ -115,6 +116,37 @@ def test_html_keeps_the_article_and_its_headings_only(tmp_path: Path) -> None:
     write(tmp_path, "tides.html", SITE_PAGE)
     spring = next(p for p in passages_of(tmp_path, "tides.html") if "spring tides" in p.text)
     assert (spring.section, spring.title) == ("Spring tides", "Tide tables")
+
+
+def test_html_headings_above_the_first_paragraph_are_kept_as_sections(tmp_path: Path) -> None:
+    # trafilatura dropped the h1 and first h2 of this page and kept "Equipment" as a paragraph
+    write(tmp_path, "astronomy.html", """<!doctype html><html><head><title>Observing the Moon
+</title></head><body><nav>Home | About | Contact</nav><h1>Observing the Moon</h1>
+<h2>When to look</h2><p>The best time to observe lunar craters is near the terminator, the line
+between day and night, where shadows are longest. A first-quarter Moon shows the crater
+Copernicus in sharp relief.</p><h2>Equipment</h2><p>A small refractor of 80 millimetres aperture
+already shows hundreds of craters. A neutral density filter reduces the glare of a full Moon.</p>
+<footer>Copyright 2024 Stargazers club</footer></body></html>""")
+    found = passages_of(tmp_path, "astronomy.html")
+    assert [(p.text.split()[0], p.section, p.title) for p in found] == [
+        ("The", "When to look", "Observing the Moon"), ("A", "Equipment", "Observing the Moon")]
+    text = next(d for d in load_folder(tmp_path).documents).text
+    assert "Home" not in text and "Copyright" not in text
+
+
+def test_a_pdf_title_wrapped_onto_two_lines_is_one_title(tmp_path: Path) -> None:
+    write(tmp_path, "river.pdf", wrapped_title_pdf())
+    found = passages_of(tmp_path, "river.pdf")
+    assert {(p.title, p.section) for p in found} == {("River Water Quality Study 2023",
+                                                      "Introduction")}
+
+
+def test_a_csv_file_is_titled_by_its_name_not_its_columns(tmp_path: Path) -> None:
+    write(tmp_path, "budget.csv", "year,department,spending_eur,notes\n"
+          "2019,library,120000,new reading room\n2020,parks,95000,closed for lockdown\n")
+    found = passages_of(tmp_path, "budget.csv")
+    assert {p.title for p in found} == {"budget"}
+    assert "year: 2019; department: library" in found[0].text
 
 
 def test_markdown_headings_become_sections(tmp_path: Path) -> None:

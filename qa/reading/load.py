@@ -8,7 +8,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.reading.readers import READERS, Heading, UnreadableError, well_formed, well_formed_text
+from qa.reading.readers import (
+    READERS,
+    Extracted,
+    Heading,
+    UnreadableError,
+    well_formed,
+    well_formed_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +142,7 @@ def _extract(source: str, data: bytes) -> Document | SkippedFile:
     try:
         # Every reader's text passes here: halves of UTF-16 pairs a library left are mended
         # once, for all readers, before anything is written or embedded.
-        extracted = well_formed(reader(data))
+        extracted = well_formed(titled(reader(data), source))
     except UnreadableError as error:
         return SkippedFile(source, well_formed_text(str(error)), digest)
     except MemoryError:
@@ -147,6 +154,20 @@ def _extract(source: str, data: bytes) -> Document | SkippedFile:
     if not extracted.text.strip():
         return SkippedFile(source, "empty", digest)
     return Document(source, extracted.text, digest, extracted.page_starts, extracted.headings)
+
+
+def titled(extracted: Extracted, source: str) -> Extracted:
+    """A text whose file holds no title headed by the file name's stem, every offset moved."""
+    if not extracted.untitled:
+        return extracted
+    title = Path(source).stem
+    shift = len(title) + 2
+    return Extracted(f"{title}\n\n{extracted.text}",
+                     tuple(start + shift if number else 0
+                           for number, start in enumerate(extracted.page_starts)),
+                     (Heading(0, len(title), 1, title),
+                      *(Heading(h.start + shift, h.end + shift, h.level, h.text)
+                        for h in extracted.headings)))
 
 
 def readable_files(folder: Path, max_file_bytes: int

@@ -37,6 +37,9 @@ class Extracted:
     text: str
     page_starts: tuple[int, ...] = ()
     headings: tuple[Heading, ...] = field(default=())
+    # The file holds no title of its own (a CSV file's first row names columns): the load stage
+    # heads the text with the file name's stem, as the reader never learns the name.
+    untitled: bool = False
 
 
 Reader = Callable[[bytes], Extracted]

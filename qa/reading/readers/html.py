@@ -24,7 +24,7 @@ def read_html(data: bytes) -> Extracted:
     xml = trafilatura.extract(page, output_format="xml", include_tables=True,
                               include_comments=False, include_images=False, favor_recall=True,
                               with_metadata=True)
-    blocks = _from_trafilatura(xml) if xml else markup_blocks(page)
+    blocks = _with_headings(_from_trafilatura(xml), page) if xml else markup_blocks(page)
     extracted = from_blocks(blocks)
     if not extracted.text.strip():
         raise UnreadableError("no text found in the page")
@@ -50,6 +50,35 @@ def _from_trafilatura(xml: str) -> list[tuple[str, int | None]]:
     if title and (not blocks or blocks[0][1] is None):
         blocks.insert(0, (title, 1))  # the page's title heads the text, as in every document
     return blocks
+
+
+def _with_headings(blocks: list[tuple[str, int | None]], page: str | bytes
+                   ) -> list[tuple[str, int | None]]:
+    """`blocks` with the page's own headings back: trafilatura drops some (often the ones
+    before the first paragraph) and keeps others as plain paragraphs. A heading of the page's
+    markup comes back when it directly precedes a block trafilatura kept, so the headings of
+    boilerplate it removed (a sidebar's "Related links") stay out."""
+    try:
+        markup = [(" ".join(text.split()), level) for text, level in markup_blocks(page, False)]
+    except UnreadableError:
+        return blocks
+    where: dict[str, list[int]] = {}
+    for index, (text, _) in enumerate(markup):
+        where.setdefault(text, []).append(index)
+    mended: list[tuple[str, int | None]] = []
+    done = -1  # the markup blocks up to here are placed
+    for text, level in blocks:
+        found = next((i for i in where.get(" ".join(text.split()), ()) if i > done), None)
+        if found is None:
+            mended.append((text, level))
+            continue
+        first = found
+        while first - 1 > done and markup[first - 1][1] is not None:
+            first -= 1  # the run of headings right above this block
+        mended.extend(markup[first:found])
+        mended.append((text, markup[found][1] or level))
+        done = found
+    return mended
 
 
 def _inside(element: Any, tags: tuple[str, ...]) -> bool:

@@ -102,7 +102,30 @@ def text_of_lines(pages: list[list[Line]], widths: list[float], empty_reason: st
     body_size = _body_size(pages)
     blocks = [_paragraphs(_runs(lines, widths[n], body_size), body_size)
               for n, lines in enumerate(pages)]
-    return _assemble(_join_across_pages(blocks), len(pages), body_size)
+    return _assemble(_join_across_pages(_one_title(blocks)), len(pages), body_size)
+
+
+def _one_title(pages: list[list[Block]]) -> list[list[Block]]:
+    """The first page's title as one line, when it opens the page as headings of one size: a
+    title wrapped onto two lines ("River Water Quality Study" over "2023") is one title, not a
+    title and a section under it, and the chunker takes a document's first line as its title."""
+    first = next((blocks for blocks in pages if blocks), [])
+    if not first or not first[0].heading:
+        return pages
+    size = first[0].lines[0].size
+    count = 1
+    while count < len(first) and first[count].heading and not first[count].aside \
+            and abs(first[count].lines[0].size - size) <= 0.1 * size:
+        count += 1
+    lines = [line for block in first[:count] for line in block.lines]
+    text = " ".join(" ".join(line.text for line in lines).split())
+    if len(lines) < 2 or len(text) >= 200:
+        return pages
+    title = dataclasses.replace(lines[0], text=text, left=min(line.left for line in lines),
+                    right=max(line.right for line in lines), bottom=lines[-1].bottom,
+                    pieces=(), words=tuple(word for line in lines for word in line.words))
+    first[:count] = [Block([title], heading=True)]
+    return pages
 
 
 def page_in_reading_order(lines: list[Line], width: float) -> list[Line]:

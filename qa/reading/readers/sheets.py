@@ -5,6 +5,7 @@ Cell values are read as last saved, not recalculated."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import io
 import zipfile
@@ -58,9 +59,9 @@ def read_csv(data: bytes) -> Extracted:
     blocks = table_blocks(rows)
     if not blocks:
         raise UnreadableError("no row holds a value")
-    header = [cell.strip() for cell in rows[0] if cell.strip()] if rows else []
-    # The title is the table's columns: a CSV file has no title of its own.
-    return from_blocks([(", ".join(header) or "Table", 1), *blocks], keep_lines=True)
+    # A CSV file has no title of its own, and its columns' names are no title (the load stage
+    # gives the file name's stem).
+    return dataclasses.replace(from_blocks(blocks, keep_lines=True), untitled=True)
 
 
 def _decoded(data: bytes) -> str:
