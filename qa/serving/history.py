@@ -39,10 +39,10 @@ class QuestionHistory:
 
     def recent(self, user: str) -> list[str]:
         """The user's questions, newest first; none when nothing (readable) is kept."""
-        return [entry["question"] for entry in self._entries(user)]
+        return [entry["question"] for entry in self.entries(user)]
 
-    def _entries(self, user: str) -> list[dict[str, str]]:
-        """The user's kept lines ({"question", "asked"}), newest first."""
+    def entries(self, user: str) -> list[dict[str, str]]:
+        """The user's kept lines ({"question", "asked": local time, ISO 8601}), newest first."""
         try:
             lines = self.path(user).read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
@@ -70,7 +70,7 @@ class QuestionHistory:
             return self.recent(user)
         with self._lock:
             newest = {"question": question, "asked": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-            entries = [newest, *(entry for entry in self._entries(user)
+            entries = [newest, *(entry for entry in self.entries(user)
                                  if entry["question"] != question)][:self.kept]
             try:
                 self._write(user, entries)
@@ -78,6 +78,14 @@ class QuestionHistory:
                 log.warning("the question history %s cannot be written: %s",
                             self.path(user), error)
         return [entry["question"] for entry in entries]
+
+    def clear(self, user: str) -> int:
+        """Forget the user's questions; how many were kept. Raises OSError when the file cannot
+        be removed: unlike a question's, a clearing asked for must not fail in silence."""
+        with self._lock:
+            kept = len(self.entries(user))
+            self.path(user).unlink(missing_ok=True)
+        return kept
 
     def _write(self, user: str, entries: list[dict[str, str]]) -> None:
         """The whole file anew, beside it first, then renamed over it: a reader never finds it
