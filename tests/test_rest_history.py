@@ -5,6 +5,8 @@ tiny encoder: these are the mechanics, not the ranking."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +143,41 @@ def test_the_page_and_rest_see_one_list(library: QA, client: TestClient,
     assert page.recent(ALICE) == render_history(["asked on REST", "asked on the page"])
     client.delete("/api/history", headers={"x-user": "alice"})
     assert page.recent(ALICE) == ""
+
+
+def test_a_search_does_not_wait_for_the_history_file(client: TestClient,
+                                                     history: QuestionHistory,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    disk_answers = threading.Event()
+    written = QuestionHistory._write
+
+    def slow_disk(self: QuestionHistory, user: str, entries: list[dict[str, str]]) -> None:
+        disk_answers.wait(30)
+        written(self, user, entries)
+
+    monkeypatch.setattr(QuestionHistory, "_write", slow_disk)
+    answers: list[int] = []
+    searching = threading.Thread(target=lambda: answers.append(client.get(
+        "/api/search", params={"q": "ferry"}, headers={"x-user": "alice"}).status_code))
+    searching.start()
+    searching.join(15)
+    disk_answers.set()
+    assert answers == [200], "the search waited for the history's file"
+    assert asked(client, "alice") == ["ferry"]
+
+
+def test_questions_kept_for_later_are_written_in_order_by_the_history_itself(
+        history: QuestionHistory) -> None:
+    history.add("alice", "first")
+    for question in ("second", "first", "third", "  "):
+        history.keep("alice", question)
+    history.keep("bob", "bob's")
+    deadline = time.time() + 15  # its own thread writes them, unasked
+    while "third" not in history.path("alice").read_text(encoding="utf-8") \
+            and time.time() < deadline:
+        time.sleep(0.05)
+    assert QuestionHistory(history.folder).recent("alice") == ["third", "first", "second"]
+    assert history.recent("bob") == ["bob's"]
 
 
 @pytest.mark.parametrize("method", ["get", "delete"])

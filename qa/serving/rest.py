@@ -303,8 +303,9 @@ def rest_app(qa: QA, watcher: FolderWatcher | None = None,
             return refusal(503, str(error))
         if history is not None and reader.user is not None:
             # Kept as the page keeps its own (an answered question, the documents as filters):
-            # one history a click on the page asks again, whichever way it was asked.
-            history.add(reader.user, with_documents(question, documents or []))
+            # one history a click on the page asks again, whichever way it was asked. Written
+            # behind the answer: a search never waits for the history's file.
+            history.keep(reader.user, with_documents(question, documents or []))
         return JSONResponse(found)
 
     @app.get(f"{PREFIX}/search", response_model=None,
