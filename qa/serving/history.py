@@ -19,6 +19,7 @@ from qa.core.files import atomic_write_text
 log = logging.getLogger(__name__)
 
 KEPT_QUESTIONS = 50
+_WRITE_PAUSE_S = 0.25  # at most about four rewrites a second by keep()'s writer
 _LONGEST_NAME = 120  # a file name's share for the user's name (file systems allow 255 bytes)
 
 
@@ -119,6 +120,9 @@ class QuestionHistory:
             self._wake.wait()
             self._wake.clear()
             self.flush()
+            # A pause after each write gathers what comes meanwhile into the next: under load
+            # the file is written a few times a second, not once a search.
+            time.sleep(_WRITE_PAUSE_S)
 
     def _write_pending(self) -> None:
         """Each user's questions kept for later, in their order, one rewrite a user: under a
