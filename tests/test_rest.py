@@ -93,7 +93,7 @@ def test_openapi_documents_every_route_with_its_schema(client: TestClient) -> No
     schema = client.get("/api/openapi.json").json()
     paths = schema["paths"]
     assert set(paths) == {"/api/search", "/api/similar", "/api/documents", "/api/health",
-                          "/api/judgements", "/api/judgements/figures"}
+                          "/api/judgements", "/api/judgements/figures", "/api/history"}
     assert set(paths["/api/judgements"]) == {"post"}
     assert set(paths["/api/judgements/figures"]) == {"get"}
     assert "422" in paths["/api/judgements"]["post"]["responses"]

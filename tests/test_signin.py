@@ -592,6 +592,27 @@ def test_a_user_with_everything_reads_hr(team_server: dict[str, Any]) -> None:
         == "hr/salaries.txt"
 
 
+def test_each_readers_rest_searches_are_their_own_history(team_server: dict[str, Any]
+                                                          ) -> None:
+    asked = [f"harbour ferries {secrets.token_hex(4)}" for _ in range(2)]
+    with signed(team_server, "reader") as http:
+        assert http.delete("/api/history").status_code == 200  # whatever other tests asked
+        for question in asked:
+            assert http.get("/api/search", params={"q": question}).status_code == 200
+        kept = http.get("/api/history").json()
+        assert kept["user"] == "reader"
+        assert [entry["question"] for entry in kept["questions"]] == asked[::-1]
+    with signed(team_server, "boss") as http:
+        assert http.post("/api/search", json={"question": "wages"}).status_code == 200
+        questions = [entry["question"] for entry in http.get("/api/history").json()["questions"]]
+        assert questions[0] == "wages" and not set(asked) & set(questions)
+    with signed(team_server, "reader") as http:
+        assert http.delete("/api/history").json() == {"cleared": 2}
+        assert http.get("/api/history").json()["questions"] == []
+    with signed(team_server, None) as http:
+        assert http.get("/api/history").status_code == 401
+
+
 def test_a_link_in_a_readable_folder_opens_nothing_beyond_it(team_server: dict[str, Any]
                                                              ) -> None:
     with signed(team_server, "bob") as http:  # bob reads public/*, where link.txt -> hr/

@@ -23,7 +23,6 @@ from qa.evaluating.judged import (
 )
 from qa.indexing.judgements import LOCAL_USER
 from qa.library import QA, NotInUse, QuestionRefused, read_query
-from qa.searching.facets import document_filter
 from qa.searching.search import SearchResult
 from qa.serving.api import ApiInputError, PassageNotFound, judge_json
 from qa.serving.history import QuestionHistory
@@ -31,7 +30,7 @@ from qa.serving.signin import SignIn
 from qa.serving.watch import FolderWatcher
 from qa.showing.cite import citation_text, display_source
 from qa.showing.exports import ExportFolder
-from qa.showing.facets_html import render_history, render_refinements, with_filter
+from qa.showing.facets_html import render_history, render_refinements, with_documents
 from qa.showing.hits_html import render_results
 from qa.showing.judged_html import render_figures
 from qa.showing.view_html import PICTURED_VIEW, DocumentViews, ViewRequest, zoomed
@@ -203,9 +202,7 @@ class Handlers:
         `access` may read), and whether it now has words to ask: the list adds filters to the
         question, shown as chips, not a scope of its own."""
         readable = set(self.qa.sources(access))
-        for source in chosen or []:
-            if source in readable:
-                question = with_filter(question or "", document_filter(source))
+        question = with_documents(question or "", [s for s in chosen or [] if s in readable])
         try:
             return question, bool(read_query(question).question)
         except QuestionRefused:  # an unclosed quote: left for the reader to see and fix

@@ -5,19 +5,24 @@
     POST /api/judgements {"question", "source", "paragraph", "verdict", "quote"}   a relevance judgement
     GET  /api/judgements/figures                   your judged questions' figures, per mode
     GET  /api/similar?source=…&paragraph=…&k=…&same_document=…   more like one passage
+    GET  /api/history?limit=…                      your recent questions (signed in)
+    DELETE /api/history                            forget them
     GET  /api/documents                            the indexed files
     GET  /api/health                               for load balancers
     GET  /api/openapi.json, /api/docs              the schema, and a page to try it
 
 A search answers with exactly what `qa ask --json` prints, checked by the same code as the page's
 call API and MCP (qa.serving.api). Any refusal is {"error": message naming the argument}, with 422 for a
-bad argument, 404 for a passage that is not indexed or not yours to read (the same answer), and
-503 while no index can be opened. Gradio's queue is not on this path: a search
+bad argument, 404 for a passage that is not indexed or not yours to read (the same answer) and
+for /history on a server without sign-in (the browser keeps that history), and 503 while no
+index can be opened. A signed-in reader's answered searches are kept in the history the page
+keeps (one QuestionHistory, handed in by the server). Gradio's queue is not on this path: a search
 is one request, answered from a worker thread.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
@@ -41,8 +46,12 @@ from qa.serving.api import (
     similar_json,
 )
 from qa.serving.guard import REST_PREFIX as PREFIX
+from qa.serving.history import KEPT_QUESTIONS, QuestionHistory
 from qa.serving.signin import no_sign_in
 from qa.serving.watch import FolderWatcher
+from qa.showing.facets_html import with_documents
+
+log = logging.getLogger(__name__)
 
 Grouping = Literal["none", "document"]  # qa.serving.api.GROUPINGS
 
@@ -230,6 +239,24 @@ class Health(BaseModel):
     watching: str = Field(description="What the folder watcher is doing; empty when off.")
 
 
+class PastQuestion(BaseModel):
+    question: str = Field(description="As the page would ask it again: a search's documents "
+                                      "are file: filters in it.")
+    asked: str = Field(description="When last asked: the server's local time, ISO 8601.")
+
+
+class HistoryAnswer(BaseModel):
+    """The signed-in reader's recent questions, asked on the page or by /api/search."""
+
+    user: str
+    kept: int = Field(description="How many questions the server keeps, at most.")
+    questions: list[PastQuestion] = Field(description="Newest first; each once.")
+
+
+class Cleared(BaseModel):
+    cleared: int = Field(description="How many questions were forgotten.")
+
+
 class Refusal(BaseModel):
     error: str
 
@@ -256,9 +283,11 @@ def _validation_refusal(request: Request, error: Exception) -> JSONResponse:
 
 
 def rest_app(qa: QA, watcher: FolderWatcher | None = None,
-             access_of: Callable[[Mapping[str, str]], Access] = no_sign_in) -> FastAPI:
+             access_of: Callable[[Mapping[str, str]], Access] = no_sign_in,
+             history: QuestionHistory | None = None) -> FastAPI:
     """The REST routes over `qa`, as an app of their own (the page's guard hands it /api/).
-    `access_of` reads who a request is from (the guard named them) and what they may read."""
+    `access_of` reads who a request is from (the guard named them) and what they may read;
+    `history` is the page's own store of signed-in readers' questions (None: no sign-in)."""
     app = FastAPI(title="qa", summary="Ask your documents; get passages you can cite.",
                   openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs", redoc_url=None)
     app.add_exception_handler(RequestValidationError, _validation_refusal)
@@ -266,15 +295,21 @@ def rest_app(qa: QA, watcher: FolderWatcher | None = None,
     def answer(request: Request, question: str, k: int | None, mode: str | None,
                documents: list[str] | None, collapse: bool | None, group: str | None
                ) -> JSONResponse:
+        reader = access_of(request.headers)
         try:
             # Returned as built, not through a response model: byte for byte `qa ask --json`.
-            return JSONResponse(search_json(qa, question, k, mode, documents,
-                                            access_of(request.headers), str(request.base_url),
-                                            collapse, group))
+            found = search_json(qa, question, k, mode, documents, reader,
+                                str(request.base_url), collapse, group)
         except ApiInputError as error:
             return refusal(422, str(error))
         except IndexUnusableError as error:
             return refusal(503, str(error))
+        if history is not None and reader.user is not None:
+            # Kept as the page keeps its own (an answered question, the documents as filters):
+            # one history a click on the page asks again, whichever way it was asked. Written
+            # behind the answer: a search never waits for the history's file.
+            history.keep(reader.user, with_documents(question, documents or []))
+        return JSONResponse(found)
 
     @app.get(f"{PREFIX}/search", response_model=None,
              responses={200: {"model": SearchAnswer}, **_REFUSALS})
@@ -305,6 +340,7 @@ def rest_app(qa: QA, watcher: FolderWatcher | None = None,
 
     _similar_route(app, qa, access_of)
     _judgement_route(app, qa, access_of)
+    _history_routes(app, history, access_of)
     _index_routes(app, qa, watcher, access_of)
     return app
 
@@ -389,6 +425,56 @@ def _judgement_route(app: FastAPI, qa: QA, access_of: Callable[[Mapping[str, str
                                                     ).to_json())
         except IndexUnusableError as error:
             return refusal(503, str(error))
+
+
+_NO_HISTORY: dict[int | str, dict[str, Any]] = {
+    404: {"model": Refusal, "description": "This server has no sign-in: the page keeps the "
+                                           "history in the browser."}}
+
+
+def _history_routes(app: FastAPI, history: QuestionHistory | None,
+                    access_of: Callable[[Mapping[str, str]], Access]) -> None:
+    """/history: the signed-in reader's recent questions, the list the page shows under its
+    box (docs/search.md)."""
+
+    def unkept(request: Request) -> tuple[QuestionHistory, str] | JSONResponse:
+        """The history and the reader's name, or the 404 of a server that keeps none."""
+        user = access_of(request.headers).user
+        if history is None or user is None:
+            return refusal(404, "this server has no sign-in, so it keeps no question history: "
+                                "the page keeps it in your browser (its localStorage); "
+                                "`qa serve --users FILE` keeps each reader's on the server")
+        return history, user
+
+    @app.get(f"{PREFIX}/history", response_model=None,
+             responses={200: {"model": HistoryAnswer}, 422: _REFUSALS[422], **_NO_HISTORY})
+    def recent(request: Request,
+               limit: Annotated[int | None, Query(ge=1, le=KEPT_QUESTIONS, description=(
+                   "At most this many, the newest (default: every one kept)."))] = None
+               ) -> JSONResponse:
+        """Your recent questions, newest first: asked on the page or by /api/search."""
+        kept = _unknown(request, "history", {"limit"}) or unkept(request)
+        if isinstance(kept, JSONResponse):
+            return kept
+        store, user = kept
+        return JSONResponse({"user": user, "kept": store.kept,
+                             "questions": store.entries(user)[:limit]})
+
+    @app.delete(f"{PREFIX}/history", response_model=None,
+                responses={200: {"model": Cleared}, 422: _REFUSALS[422], **_NO_HISTORY,
+                           500: {"model": Refusal, "description": "It could not be removed."}})
+    def clear(request: Request) -> JSONResponse:
+        """Forget your recent questions, on the page too."""
+        kept = _unknown(request, "history", set()) or unkept(request)
+        if isinstance(kept, JSONResponse):
+            return kept
+        store, user = kept
+        try:
+            return JSONResponse({"cleared": store.clear(user)})
+        except OSError as error:
+            log.warning("the question history %s cannot be removed: %s", store.path(user), error)
+            return refusal(500, "your question history could not be cleared (the server's "
+                                "log says why)")
 
 
 def _index_routes(app: FastAPI, qa: QA, watcher: FolderWatcher | None,

@@ -144,7 +144,8 @@ def _guard(qa: QA, built: Page, views: DocumentViews, watcher: FolderWatcher | N
                       api_arguments={"search": SEARCH_ARGUMENTS, "similar": SIMILAR_ARGUMENTS,
                                      "judge": JUDGE_ARGUMENTS},
                       api_given={"search": SEARCH_ARGUMENTS_BEFORE_SHAPING},
-                      rest=rest_app(qa, watcher, signin.access_of if signin else no_sign_in),
+                      rest=rest_app(qa, watcher, signin.access_of if signin else no_sign_in,
+                                    built.history),
                       signin=signin, page_image=views.page_png)
 
 

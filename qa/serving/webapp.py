@@ -86,6 +86,8 @@ class Page:
 
     blocks: gr.Blocks
     downloads: gr.File
+    # Signed-in readers' recent questions; the REST API keeps and shows the same (one lock).
+    history: QuestionHistory | None = None
 
     def served_files(self) -> list[set[str]]:
         return [self.downloads.temp_files]
@@ -170,10 +172,10 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
     `signin`, every handler answers within what the request's user may read; `views` shows a
     result in its document (one is made when not given); `notice` is shown under the index
     line (what the server's start-up build's check found)."""
+    history = QuestionHistory(qa.settings.index_dir / "history") if signin else None
     handlers = Handlers(qa, exports, views or DocumentViews(qa, qa.settings.page_cache_mb
                                                             * 1_000_000), watcher, signin,
-                        QuestionHistory(qa.settings.index_dir / "history") if signin else None,
-                        notice)
+                        history, notice)
     with gr.Blocks(title="qa — ask your documents") as blocks:
         gr.Markdown("## qa — ask your documents\nPassages that answer, with citations you can "
                     "check by hand.")
@@ -182,7 +184,7 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
         panel = _panel(handlers, rebuild, uploads)
         _wire(blocks, handlers, asking, showing, panel)
         _wire_judging(blocks, handlers, _reader(handlers), _judging(), asking.mode)
-    return Page(blocks, showing.downloads)
+    return Page(blocks, showing.downloads, history)
 
 
 def _asking(qa: QA, signed_in: bool) -> Asking:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from qa.searching.facets import Facets, FacetValue
+from qa.searching.facets import Facets, FacetValue, document_filter
 from qa.searching.query import QueryError, QueryPart, query_parts
 
 ASKS = "data-qa-query"  # the attribute that holds the question a click asks
@@ -23,6 +23,14 @@ def without(question: str, part: QueryPart) -> str:
 def with_filter(question: str, filter_text: str) -> str:
     """The question with a filter added at its end."""
     return " ".join(f"{question} {filter_text}".split())
+
+
+def with_documents(question: str, sources: Sequence[str]) -> str:
+    """The question with the filter that keeps each of `sources` (several keep what either
+    keeps): how the page's documents list, and a REST search's `documents`, read as a query."""
+    for source in sources:
+        question = with_filter(question, document_filter(source))
+    return question
 
 
 def _parts(question: str) -> list[QueryPart]:
