@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from qa.core.settings import (
+    BUNDLED_DOCS,
     Option,
     Settings,
     declared_option,
@@ -28,7 +29,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-BUNDLED_DOCS = Path("seeds")
 BUNDLED_INDEX = Path("embeddings")
 # `qa index`'s exit status when it declined to publish a build (--keep-if-worse=no).
 DECLINED_STATUS = 3

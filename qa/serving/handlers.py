@@ -33,7 +33,7 @@ from qa.showing.exports import ExportFolder
 from qa.showing.facets_html import render_history, render_refinements, with_documents
 from qa.showing.hits_html import render_results
 from qa.showing.judged_html import render_figures
-from qa.showing.view_html import PICTURED_VIEW, DocumentViews, ViewRequest, zoomed
+from qa.showing.view_html import PICTURED_VIEW, DocumentViews, ViewRequest, notice, zoomed
 
 
 class ActionRefused(ValueError):
@@ -155,6 +155,7 @@ class Answer:
     choices: list[tuple[str, str]]  # the "Show a result in its document" choices
     downloads: list[str] | None  # the result files (Markdown, JSON); None without hits
     refinements: str = ""  # above the hits: the filters in force as chips, the facets
+    refused: bool = False  # the question could not be searched; `results` says why
 
 
 @dataclass(frozen=True)
@@ -188,10 +189,14 @@ class Handlers:
     def ask(self, question: str, k: float, mode: str, sources: list[str] | None,
             access: Access, group: bool = False, every_copy: bool = False) -> Answer:
         """The hits (with `group`, one card per document; with `every_copy`, near-duplicates
-        not collapsed), their citations and downloads; a broken question raises
-        QuestionRefused."""
-        result = self.qa.search(question or "", int(k), mode, sources or None,  # type: ignore[arg-type]
-                                access, group=group, collapse=False if every_copy else None)
+        not collapsed), their citations and downloads; a question that cannot be searched
+        gives a `refused` answer: why, where the hits go, and every other panel emptied."""
+        try:
+            result = self.qa.search(question or "", int(k), mode, sources or None,  # type: ignore[arg-type]
+                                    access, group=group, collapse=False if every_copy else None)
+        except QuestionRefused as error:
+            # One message the reader can act on, not an error on each panel.
+            return Answer(notice(str(error)), "", [], None, refused=True)
         answer = self._answer(result, access)
         facets = self.qa.facets(result) if result.hits else None
         return replace(answer, refinements=render_refinements(question or "", facets))

@@ -15,9 +15,9 @@ from typing import Any
 import gradio as gr
 
 from qa.core.access import EVERYONE, Access
-from qa.core.settings import SEARCH_MODES
+from qa.core.settings import BUNDLED_DOCS, SEARCH_MODES
 from qa.embedding.embed import Progress
-from qa.library import QA, QuestionRefused
+from qa.library import QA
 from qa.reading.readers import READERS
 from qa.serving.api import (
     ApiInputError,
@@ -106,6 +106,8 @@ class Asking:
     every_copy: gr.Checkbox  # near-duplicates shown each as a hit (not collapsed)
     history: gr.HTML  # the reader's recent questions, under the box
     chosen_asks: gr.Textbox  # hidden: "ask" when a document chosen left a question to ask
+    answered: gr.Textbox  # hidden: the question last answered, for the history ("" when refused)
+    examples: gr.helpers.Examples | None  # questions about the bundled seeds, shown over them alone
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,7 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
     with gr.Blocks(title="qa — ask your documents") as blocks:
         gr.Markdown("## qa — ask your documents\nPassages that answer, with citations you can "
                     "check by hand.")
-        asking = _asking(qa, signed_in=signin is not None)
+        asking = _asking(qa, signed_in=signin is not None, examples=serves_bundled_docs(qa))
         showing = _showing()
         panel = _panel(handlers, rebuild, uploads)
         _wire(blocks, handlers, asking, showing, panel)
@@ -187,7 +189,12 @@ def build_page(qa: QA, exports: ExportFolder, uploads: bool = False, rebuild: bo
     return Page(blocks, showing.downloads, history)
 
 
-def _asking(qa: QA, signed_in: bool) -> Asking:
+def serves_bundled_docs(qa: QA) -> bool:
+    """Whether `qa` serves the bundled seeds, which the page's example questions are about."""
+    return qa.settings.docs_dir.resolve() == BUNDLED_DOCS.resolve()
+
+
+def _asking(qa: QA, signed_in: bool, examples: bool) -> Asking:
     with gr.Row():
         question = gr.Textbox(label="Question", placeholder="Ask a question and press Enter",
                               scale=4, elem_id="qa-question", max_length=10_000)
@@ -204,10 +211,12 @@ def _asking(qa: QA, signed_in: bool) -> Asking:
         with gr.Column(scale=0, min_width=200):
             group = gr.Checkbox(False, label="One card per document", elem_id="qa-group")
             every_copy = gr.Checkbox(False, label="Show every copy", elem_id="qa-every-copy")
-    gr.Examples(EXAMPLES, inputs=question)
+    shown_examples = gr.Examples(EXAMPLES, inputs=question) if examples else None
     chosen_asks = gr.Textbox(visible="hidden", elem_id="qa-chosen-asks")
+    # A box, not a gr.State: the browser's history script reads it.
+    answered = gr.Textbox(visible="hidden", elem_id="qa-answered")
     return Asking(question, submit, top_k, mode, sources, group, every_copy, history,
-                  chosen_asks)
+                  chosen_asks, answered, shown_examples)
 
 
 def _showing() -> Showing:
@@ -251,7 +260,7 @@ def _wire(blocks: gr.Blocks, handlers: Handlers, asking: Asking, showing: Showin
     """Every event of the page, each to its handler."""
     reader = _reader(handlers)
     _wire_index(handlers, reader, asking, panel)
-    ask, asked = _wire_questions(handlers, reader, asking, showing)
+    answer_of, asked = _wire_questions(handlers, reader, asking, showing)
     _wire_history(blocks, handlers, reader, asking, asked)
     show = _wire_views(handlers, reader, showing)
 
@@ -262,8 +271,9 @@ def _wire(blocks: gr.Blocks, handlers: Handlers, asking: Asking, showing: Showin
         asked: tuple[Any, ...] = (gr.skip(),) * (1 + len(showing.answer))
         if params.get("q"):
             settings = handlers.qa.settings
-            asked = (params["q"], *ask(params["q"], settings.top_k, settings.mode, None, False,
-                                       False, request))
+            asked = (params["q"], *_answered(answer_of(params["q"], settings.top_k,
+                                                       settings.mode, None, False, False,
+                                                       request)))
         elif params.get(LIKE_PARAMETER):  # "More like this" on a hit
             asked = (gr.skip(), *_answered(handlers.similar(
                 params[LIKE_PARAMETER], _whole(params.get(LIKE_PARAGRAPH_PARAMETER)),
@@ -280,6 +290,8 @@ def _wire(blocks: gr.Blocks, handlers: Handlers, asking: Asking, showing: Showin
     gr.api(_similar_api(handlers, reader), api_name="similar", queue=False)
     if handlers.signin is not None:
         _wire_signed_in(blocks, handlers, reader, asking, panel)
+    else:
+        _wire_status(blocks, handlers, reader, panel)
     if handlers.watcher is not None:
         _wire_watcher(handlers, reader, asking, panel)
 
@@ -337,17 +349,19 @@ def _wire_index(handlers: Handlers, reader: Reader, asking: Asking, panel: Panel
 
 
 def _wire_questions(handlers: Handlers, reader: Reader, asking: Asking, showing: Showing
-                    ) -> tuple[Callable[..., tuple[Any, ...]], list[Any]]:
-    """Asking by Enter and by the button; returns the handler (a page's address asks too) and
-    the two events."""
+                    ) -> tuple[Callable[..., Answer], list[Any]]:
+    """Asking by Enter, by the button and by an example; returns the handler (a page's address
+    asks too) and the events."""
+    def answer_of(question: str, k: float, mode: str, sources: list[str] | None, group: bool,
+                  every_copy: bool, request: gr.Request | None) -> Answer:
+        return handlers.ask(question, k, mode, sources, reader(request), bool(group),
+                            bool(every_copy))
+
     def ask(question: str, k: float, mode: str, sources: list[str] | None, group: bool,
             every_copy: bool, request: gr.Request) -> tuple[Any, ...]:
-        try:
-            answer = handlers.ask(question, k, mode, sources, reader(request), bool(group),
-                                  bool(every_copy))
-        except QuestionRefused as error:
-            raise gr.Error(str(error)) from error
-        return _answered(answer)
+        answer = answer_of(question, k, mode, sources, group, every_copy, request)
+        # A refused question is said in the results; it is not kept in the history.
+        return (*_answered(answer), "" if answer.refused else question)
 
     def choose(question: str, chosen: list[str] | None, request: gr.Request
                ) -> tuple[str, list[str], str]:
@@ -356,16 +370,20 @@ def _wire_questions(handlers: Handlers, reader: Reader, asking: Asking, showing:
 
     inputs = [asking.question, asking.top_k, asking.mode, asking.sources, asking.group,
               asking.every_copy]
-    asked = [asking.question.submit(ask, inputs, showing.answer, api_name="ask",
+    outputs = [*showing.answer, asking.answered]
+    asked = [asking.question.submit(ask, inputs, outputs, api_name="ask",
                                     api_visibility="undocumented"),  # /search is documented
-             asking.submit.click(ask, inputs, showing.answer, api_visibility="private")]
+             asking.submit.click(ask, inputs, outputs, api_visibility="private")]
+    if asking.examples is not None:  # an example clicked is asked, not only put in the box
+        asked.append(asking.examples.load_input_event.then(ask, inputs, outputs,
+                                                           api_visibility="private"))
     # A document chosen from the list becomes a filter in the question (a chip once asked);
     # the question is asked again when it has words to ask.
     asking.sources.input(choose, [asking.question, asking.sources],
                          [asking.question, asking.sources, asking.chosen_asks],
                          api_visibility="private").then(
         None, asking.chosen_asks, None, js=ASK_AGAIN)
-    return ask, asked
+    return answer_of, asked
 
 
 def _wire_history(blocks: gr.Blocks, handlers: Handlers, reader: Reader, asking: Asking,
@@ -380,9 +398,9 @@ def _wire_history(blocks: gr.Blocks, handlers: Handlers, reader: Reader, asking:
 
     for event in asked:
         if handlers.signin is not None:
-            event.success(remember, asking.question, asking.history, api_visibility="private")
+            event.success(remember, asking.answered, asking.history, api_visibility="private")
         else:
-            event.success(None, asking.question, asking.history, js=BROWSER_HISTORY,
+            event.success(None, asking.answered, asking.history, js=BROWSER_HISTORY,
                           api_visibility="private")
     if handlers.signin is not None:
         blocks.load(recent, None, asking.history, api_visibility="private")
@@ -595,6 +613,15 @@ def _wire_signed_in(blocks: gr.Blocks, handlers: Handlers, reader: Reader, askin
                 handlers.whoami(access), *hidden)
 
     blocks.load(show_signed_in, None, shown, api_visibility="private")
+
+
+def _wire_status(blocks: gr.Blocks, handlers: Handlers, reader: Reader, panel: Panel) -> None:
+    """The index line as it is when the page is opened: the one the page was built with is the
+    server's start, older than what the watcher or an upload has indexed since."""
+    def current_status(request: gr.Request) -> str:
+        return handlers.status(reader(request))
+
+    blocks.load(current_status, None, panel.status, api_visibility="private")
 
 
 def _wire_watcher(handlers: Handlers, reader: Reader, asking: Asking, panel: Panel) -> None:
