@@ -293,7 +293,7 @@ def show_settings(markdown: bool) -> None:
         if markdown:
             click.echo(settings_markdown(), nl=False)
             return
-        for variable, value in make_settings(None, None).environment().items():
+        for variable, value in make_settings(None, None).environment(masked=True).items():
             click.echo(f"{variable}={value}")
 
 
