@@ -375,7 +375,7 @@ def evaluate(questions: tuple[Path, ...], beir_dir: Path | None, limit: int | No
                 raise click.UsageError("--judgements evaluates the judgements: no QUESTIONS "
                                        "file or --beir with it")
             settings = make_settings(docs, index_dir, model=model, **where)
-            evaluate_judged(settings, user, mode, top_k, as_json, export_dir)
+            evaluate_judged(settings, user, mode, top_k, as_json, export_dir, verbose)
             return
         if user or export_dir:
             raise click.UsageError("--user and --export go with --judgements")
@@ -392,7 +392,7 @@ def evaluate(questions: tuple[Path, ...], beir_dir: Path | None, limit: int | No
 
 
 def evaluate_judged(settings: Settings, user: str | None, mode: Any, top_k: int,
-                    as_json: bool, export_dir: Path | None) -> None:
+                    as_json: bool, export_dir: Path | None, verbose: bool = False) -> None:
     """`qa eval --judgements`: the figures of each mode over a user's judgements."""
     from qa.evaluating import judged
 
@@ -402,7 +402,8 @@ def evaluate_judged(settings: Settings, user: str | None, mode: Any, top_k: int,
     if export_dir is not None:
         for path in judged.export_judgements(report, export_dir):
             click.echo(f"wrote {path}", err=True)
-    click.echo(json.dumps(report.to_json()) if as_json else judged.format_judged(report))
+    click.echo(json.dumps(report.to_json()) if as_json
+               else judged.format_judged(report, verbose))
 
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}

@@ -182,10 +182,12 @@ class JudgedAnswer(BaseModel):
 
 
 class ModeFigures(BaseModel):
-    recall_1: float = Field(alias="recall@1")
-    recall_5: float = Field(alias="recall@5")
-    mrr_10: float = Field(alias="mrr@10")
-    ndcg_10: float = Field(alias="ndcg@10")
+    """Each figure is null when no judged question has a relevant passage (questions 0)."""
+
+    recall_1: float | None = Field(alias="recall@1")
+    recall_5: float | None = Field(alias="recall@5")
+    mrr_10: float | None = Field(alias="mrr@10")
+    ndcg_10: float | None = Field(alias="ndcg@10")
     questions: int = Field(description="Judged questions with a relevant passage (averaged).")
     unanswerable: int = Field(description="Judged answered by none (left out of the averages).")
 
@@ -195,6 +197,7 @@ class JudgedFigures(BaseModel):
 
     user: str
     judgements: int = Field(description="The judgements the figures rest on.")
+    judged_questions: int = Field(description="Judged questions scored (0: nothing judged).")
     stale: int = Field(description="Judgements whose passage changed, left out.")
     unjudged: int = Field(description="Questions judged only not relevant, left out.")
     modes: dict[str, ModeFigures] = Field(description="hybrid, dense and lexical.")
