@@ -39,13 +39,15 @@ def citation_text(hit: Hit) -> str:
 
 
 def place_label(hit: Hit) -> str:
-    """Where a passage is, short: "b.pdf p. 3", or "c.docx ¶ 12" for a format without pages."""
+    """Where a passage is, short: "b.pdf p. 3 ¶ 12", or "c.docx ¶ 12" for a format without
+    pages. The paragraph is always named: two copies on one page are two places."""
     p = hit.passage
-    return f"{display_source(p.source)} {page_label(p.page, p.page_end) or f'¶ {p.paragraph}'}"
+    return " ".join(part for part in (display_source(p.source), page_label(p.page, p.page_end),
+                                      f"¶ {p.paragraph}") if part)
 
 
 def also_in_text(hit: Hit) -> str:
-    """"also in: b.pdf p. 3, c.docx ¶ 12" for a hit with collapsed copies; else ""."""
+    """"also in: b.pdf p. 3 ¶ 4, c.docx ¶ 12" for a hit with collapsed copies; else ""."""
     return "also in: " + ", ".join(place_label(copy) for copy in hit.copies) if hit.copies else ""
 
 
