@@ -73,3 +73,24 @@ def test_bad_question_file_is_a_clear_error(tmp_path: Path, index_dir: Path) -> 
 def test_missing_model_fails_fast_with_a_message(model: str) -> None:
     with pytest.raises(ModelUnavailableError, match="cannot load embedding model"):
         Embedder(model)
+
+
+def test_serve_on_a_port_in_use_says_so_before_opening_the_index(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    import qa.serving.server as server
+
+    def opened(settings: object) -> None:
+        raise AssertionError("the index was opened before the port was checked")
+
+    monkeypatch.setattr(server, "_open_index", opened)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        outcome = CliRunner().invoke(main, ["serve", "--port", str(port), "--docs", str(tmp_path),
+                                            "--index", str(tmp_path / "index")])
+    assert outcome.exit_code == 1, outcome.output
+    assert outcome.output.strip() == (f"qa: error: port {port} on 127.0.0.1 is in use; choose "
+                                      "another with --port")
