@@ -273,6 +273,13 @@ def test_copies_in_one_file_on_one_page_are_told_apart_by_paragraph() -> None:
     assert [copy["paragraph"] for copy in hit_to_json(found)["also_in"]] == [5, 9]
 
 
+def test_a_reported_cosine_stays_within_one() -> None:
+    overshot = replace(hit(1, "The river floods."), similarity=1.000027)
+    assert hit_to_json(overshot)["similarity"] == 1.0
+    assert hit_to_json(replace(overshot, similarity=-1.00001))["similarity"] == -1.0
+    assert hit_to_json(replace(overshot, similarity=0.4242424))["similarity"] == 0.424242
+
+
 def test_the_page_shows_copies_cards_and_more_like_this(copies_qa: QA, tmp_path: Path) -> None:
     page = Handlers(copies_qa, ExportFolder(tmp_path), DocumentViews(copies_qa, 1_000_000))
     collapsed = page.ask(QUESTION, 3, "hybrid", None, EVERYONE).results

@@ -26,6 +26,8 @@ from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from qa.core.access import Access
 from qa.core.settings import SearchMode
@@ -157,7 +159,9 @@ class JudgementRequest(BaseModel):
 
     question: str = Field(description="The question the hit was found for.")
     source: str | None = Field(None, description="The hit's file (not with verdict none).")
-    paragraph: int | None = Field(None, description="The hit's paragraph (not with verdict none).")
+    # Strict: `true` is not paragraph 1.
+    paragraph: int | None = Field(None, strict=True,
+                                  description="The hit's paragraph (not with verdict none).")
     verdict: Literal["relevant", "not relevant", "none"] = Field(
         description="relevant or not relevant (of the hit); none: no hit answers the question.")
     quote: str | None = Field(None, description="Optional: the passage's words that answer "
@@ -250,9 +254,37 @@ def _validation_refusal(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     lines = []
     for problem in error.errors():
+        if problem.get("type") == "json_invalid":  # its location is a character offset
+            reason = problem.get("ctx", {}).get("error", "")
+            return refusal(422, f"the body is not valid JSON: {reason or 'cannot be read'}")
         where = [str(part) for part in problem.get("loc", ()) if part not in ("body", "query")]
         lines.append(f"{'.'.join(where) or 'body'}: {problem.get('msg', 'invalid')}")
     return refusal(422, "; ".join(lines))
+
+
+def _route_refusal(request: Request, error: Exception) -> JSONResponse:
+    """An unknown route (404) or method (405) in the documented {"error": ...} shape."""
+    assert isinstance(error, HTTPException)
+    path = request.url.path
+    if error.status_code == 404:
+        message = f"no such route: {path} (GET {PREFIX}/docs lists them)"
+    elif error.status_code == 405:
+        allowed = _methods_of(request)
+        message = f"{request.method} is not allowed on {path}; use {allowed}"
+        return JSONResponse({"error": message}, 405, headers={"Allow": allowed})
+    else:
+        message = str(error.detail)
+    return JSONResponse({"error": message}, error.status_code, headers=error.headers)
+
+
+def _methods_of(request: Request) -> str:
+    """Every method a request's path answers ("GET, POST"); Starlette's Allow header names only
+    the first route of the path's."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if route.matches(request.scope)[0] == Match.PARTIAL:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods - {"HEAD"}))
 
 
 def rest_app(qa: QA, watcher: FolderWatcher | None = None,
@@ -262,6 +294,7 @@ def rest_app(qa: QA, watcher: FolderWatcher | None = None,
     app = FastAPI(title="qa", summary="Ask your documents; get passages you can cite.",
                   openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs", redoc_url=None)
     app.add_exception_handler(RequestValidationError, _validation_refusal)
+    app.add_exception_handler(HTTPException, _route_refusal)
 
     def answer(request: Request, question: str, k: int | None, mode: str | None,
                documents: list[str] | None, collapse: bool | None, group: str | None
