@@ -155,6 +155,28 @@ def main(verbose: bool) -> None:
     logging.getLogger("qa.reading.isolation").setLevel(logging.INFO)
 
 
+# The modules that log each file a build skips ("skipping a.pdf: ...").
+SKIP_LOGGERS = ("qa.reading.isolation", "qa.indexing.catalog")
+
+
+def _not_a_skip(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("skipping ")
+
+
+@contextmanager
+def skip_logs_silenced() -> Iterator[None]:
+    """Within it, the build's "skipping" log lines are dropped: `qa index` prints each skipped
+    file itself once it is done, and a reason is said once."""
+    loggers = [logging.getLogger(name) for name in SKIP_LOGGERS]
+    for logger in loggers:
+        logger.addFilter(_not_a_skip)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(_not_a_skip)
+
+
 def open_qa(settings: Settings, quiet: bool = False) -> Any:
     from qa.library import QA
 
@@ -208,8 +230,9 @@ def index(docs_dir: Path | None, docs: Path | None, index_dir: Path | None, mode
                                  keep_if_worse=keep_if_worse, **where)
         qa = QA(settings)
         gate = judged_gate(qa)
-        report = qa.index(force=force, progress=tqdm_progress("embedding"), shard=shard,
-                          gather_shards=gather_shards, check=gate)
+        with skip_logs_silenced():
+            report = qa.index(force=force, progress=tqdm_progress("embedding"), shard=shard,
+                              gather_shards=gather_shards, check=gate)
         for skipped in report.skipped:
             click.echo(f"skipped {skipped.source}: {skipped.reason}", err=True)
         show_judged_comparison(gate, settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,18 @@ def test_serve_on_a_port_in_use_says_so_before_opening_the_index(
     assert outcome.exit_code == 1, outcome.output
     assert outcome.output.strip() == (f"qa: error: port {port} on 127.0.0.1 is in use; choose "
                                       "another with --port")
+
+
+def test_index_says_each_skip_reason_once(tmp_path: Path, caplog: pytest.LogCaptureFixture
+                                          ) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "notes.txt").write_text("The ferry leaves the harbour at nine every morning.\n",
+                                    encoding="utf-8")
+    (docs / "broken.pdf").write_bytes(b"not a pdf at all")
+    with caplog.at_level(logging.INFO):
+        result = CliRunner().invoke(main, ["index", str(docs), "--index", str(tmp_path / "i")])
+    assert result.exit_code == 0, result.output
+    assert sum("broken.pdf" in line for line in result.output.splitlines()) == 1, result.output
+    assert "skipped broken.pdf: " in result.output
+    assert not [r for r in caplog.records if "broken.pdf" in r.getMessage()]
