@@ -155,6 +155,28 @@ def main(verbose: bool) -> None:
     logging.getLogger("qa.reading.isolation").setLevel(logging.INFO)
 
 
+# The modules that log each file a build skips ("skipping a.pdf: ...").
+SKIP_LOGGERS = ("qa.reading.isolation", "qa.indexing.catalog")
+
+
+def _not_a_skip(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("skipping ")
+
+
+@contextmanager
+def skip_logs_silenced() -> Iterator[None]:
+    """Within it, the build's "skipping" log lines are dropped: `qa index` prints each skipped
+    file itself once it is done, and a reason is said once."""
+    loggers = [logging.getLogger(name) for name in SKIP_LOGGERS]
+    for logger in loggers:
+        logger.addFilter(_not_a_skip)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(_not_a_skip)
+
+
 def open_qa(settings: Settings, quiet: bool = False) -> Any:
     from qa.library import QA
 
@@ -208,8 +230,9 @@ def index(docs_dir: Path | None, docs: Path | None, index_dir: Path | None, mode
                                  keep_if_worse=keep_if_worse, **where)
         qa = QA(settings)
         gate = judged_gate(qa)
-        report = qa.index(force=force, progress=tqdm_progress("embedding"), shard=shard,
-                          gather_shards=gather_shards, check=gate)
+        with skip_logs_silenced():
+            report = qa.index(force=force, progress=tqdm_progress("embedding"), shard=shard,
+                              gather_shards=gather_shards, check=gate)
         for skipped in report.skipped:
             click.echo(f"skipped {skipped.source}: {skipped.reason}", err=True)
         show_judged_comparison(gate, settings)
@@ -293,7 +316,7 @@ def show_settings(markdown: bool) -> None:
         if markdown:
             click.echo(settings_markdown(), nl=False)
             return
-        for variable, value in make_settings(None, None).environment().items():
+        for variable, value in make_settings(None, None).environment(masked=True).items():
             click.echo(f"{variable}={value}")
 
 
@@ -375,7 +398,7 @@ def evaluate(questions: tuple[Path, ...], beir_dir: Path | None, limit: int | No
                 raise click.UsageError("--judgements evaluates the judgements: no QUESTIONS "
                                        "file or --beir with it")
             settings = make_settings(docs, index_dir, model=model, **where)
-            evaluate_judged(settings, user, mode, top_k, as_json, export_dir)
+            evaluate_judged(settings, user, mode, top_k, as_json, export_dir, verbose)
             return
         if user or export_dir:
             raise click.UsageError("--user and --export go with --judgements")
@@ -392,7 +415,7 @@ def evaluate(questions: tuple[Path, ...], beir_dir: Path | None, limit: int | No
 
 
 def evaluate_judged(settings: Settings, user: str | None, mode: Any, top_k: int,
-                    as_json: bool, export_dir: Path | None) -> None:
+                    as_json: bool, export_dir: Path | None, verbose: bool = False) -> None:
     """`qa eval --judgements`: the figures of each mode over a user's judgements."""
     from qa.evaluating import judged
 
@@ -402,7 +425,8 @@ def evaluate_judged(settings: Settings, user: str | None, mode: Any, top_k: int,
     if export_dir is not None:
         for path in judged.export_judgements(report, export_dir):
             click.echo(f"wrote {path}", err=True)
-    click.echo(json.dumps(report.to_json()) if as_json else judged.format_judged(report))
+    click.echo(json.dumps(report.to_json()) if as_json
+               else judged.format_judged(report, verbose))
 
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}

@@ -613,12 +613,16 @@ class QA:
         with the passage's text hash, a quote of it (`quote`, say the hit's answer sentence,
         when the passage holds it) and the served build. None, and nothing recorded, when no
         such passage is indexed or `access` may not read it (one answer for both). A blank
-        question raises QuestionRefused, a verdict not in VERDICTS ValueError."""
+        question, or one longer than settings.max_question_chars, raises QuestionRefused; a
+        verdict not in VERDICTS ValueError."""
         if verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
-        text, _ = clean_question(question, self.settings.max_question_chars)
+        text, cut = clean_question(question, self.settings.max_question_chars)
         if not text:
             raise QuestionRefused("question: a judgement needs the question it answers")
+        if cut:  # a search cuts it and says so; a stored judgement would keep a different one
+            raise QuestionRefused(f"question: at most {self.settings.max_question_chars} "
+                                  "characters (the search's limit, max_question_chars)")
         build = self._current_searcher().manifest.build
         if verdict == "none":
             judgement = Judgement(text, "", 0, "", "", verdict, time.time(), build,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,39 @@ def test_bad_question_file_is_a_clear_error(tmp_path: Path, index_dir: Path) -> 
 def test_missing_model_fails_fast_with_a_message(model: str) -> None:
     with pytest.raises(ModelUnavailableError, match="cannot load embedding model"):
         Embedder(model)
+
+
+def test_serve_on_a_port_in_use_says_so_before_opening_the_index(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    import qa.serving.server as server
+
+    def opened(settings: object) -> None:
+        raise AssertionError("the index was opened before the port was checked")
+
+    monkeypatch.setattr(server, "_open_index", opened)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        outcome = CliRunner().invoke(main, ["serve", "--port", str(port), "--docs", str(tmp_path),
+                                            "--index", str(tmp_path / "index")])
+    assert outcome.exit_code == 1, outcome.output
+    assert outcome.output.strip() == (f"qa: error: port {port} on 127.0.0.1 is in use; choose "
+                                      "another with --port")
+
+
+def test_index_says_each_skip_reason_once(tmp_path: Path, caplog: pytest.LogCaptureFixture
+                                          ) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "notes.txt").write_text("The ferry leaves the harbour at nine every morning.\n",
+                                    encoding="utf-8")
+    (docs / "broken.pdf").write_bytes(b"not a pdf at all")
+    with caplog.at_level(logging.INFO):
+        result = CliRunner().invoke(main, ["index", str(docs), "--index", str(tmp_path / "i")])
+    assert result.exit_code == 0, result.output
+    assert sum("broken.pdf" in line for line in result.output.splitlines()) == 1, result.output
+    assert "skipped broken.pdf: " in result.output
+    assert not [r for r in caplog.records if "broken.pdf" in r.getMessage()]

@@ -17,11 +17,17 @@ import qa.cli
 from qa.core.access import Access
 from qa.core.settings import Settings
 from qa.evaluating.evaluate import read_question_set
-from qa.evaluating.judged import evaluate_judgements, export_judgements, question_id
+from qa.evaluating.judged import (
+    evaluate_judgements,
+    export_judgements,
+    format_judged,
+    question_id,
+)
 from qa.evaluating.runs import evaluate_question_files
 from qa.indexing.judgements import Judgement, JudgementStore
 from qa.library import QA, QuestionRefused
 from qa.serving.rest import rest_app
+from qa.showing.judged_html import NO_FIGURES, render_figures
 
 FERRIES = ["Ferries",
            "The winter ferry to Roscoff leaves the harbour at nine every morning.",
@@ -128,7 +134,13 @@ def test_rest_records_the_signed_in_users_judgement(library: QA) -> None:
     for body, named in [({"question": OPENS, "source": "depot.txt", "paragraph": 1,
                           "verdict": "maybe"}, "verdict"),
                         ({"question": OPENS, "source": "depot.txt", "verdict": "relevant"},
-                         "paragraph"),
+                         "paragraph is required (with verdict 'relevant')"),
+                        ({"question": OPENS, "paragraph": 1, "verdict": "relevant"},
+                         "source is required (with verdict 'relevant')"),
+                        ({"question": OPENS, "source": "depot.txt", "paragraph": True,
+                          "verdict": "relevant"}, "paragraph: Input should be a valid integer"),
+                        ({"question": "why " * 600, "source": "depot.txt", "paragraph": 1,
+                          "verdict": "relevant"}, "question: at most 2000 characters"),
                         ({"question": OPENS, "source": "depot.txt", "paragraph": 1,
                           "verdict": "none"}, "none"),
                         ({"question": OPENS, "verdict": "none", "extra": 1}, "extra")]:
@@ -174,6 +186,44 @@ def test_cli_eval_judgements_scores_known_ranks(library: QA, monkeypatch: pytest
         "hybrid", "dense", "lexical"]
     assert "2 questions with a relevant passage, 1 answered by none, 4 judgements" in table.output
     assert "0.750" in table.output.splitlines()[4]
+
+
+def test_eval_judgements_with_nothing_judged_says_so_not_zeros(
+        library: QA, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(qa.cli, "open_qa", lambda settings, quiet=False: library)
+    arguments = ["eval", "--judgements", "--docs", str(library.settings.docs_dir),
+                 "--index", str(library.settings.index_dir), "--user", "nobody"]
+    table = CliRunner().invoke(qa.cli.main, arguments)
+    assert table.exit_code == 0, table.output
+    assert table.output.startswith("nothing judged by nobody yet: no figures")
+    assert "0.000" not in table.output
+    figures = json.loads(CliRunner().invoke(qa.cli.main, [*arguments, "--json"]).output)
+    assert figures["judged_questions"] == 0 and figures["judgements"] == 0
+    assert all(mode[name] is None for mode in figures["modes"].values() for name in KNOWN)
+    page = render_figures(figures, "hybrid", "hybrid", 0.05)
+    assert NO_FIGURES in page and "0.000" not in page
+    # Only "answered by none": judged, but nothing to average figures over.
+    library.judge("Who painted the lighthouse?", "", 0, "none")
+    only_none = evaluate_judgements(library).to_json()
+    assert only_none["judged_questions"] == 1
+    assert all(mode["recall@1"] is None for mode in only_none["modes"].values())  # type: ignore[attr-defined]
+    shown = render_figures(only_none, "hybrid", "hybrid", 0.05)
+    assert "Nothing to score yet" in shown and "0.000" not in shown
+    assert "no figures to show" in format_judged(evaluate_judgements(library))
+
+
+def test_eval_judgements_verbose_prints_each_questions_rank(
+        library: QA, monkeypatch: pytest.MonkeyPatch) -> None:
+    judge_known_ranks(library)
+    monkeypatch.setattr(qa.cli, "open_qa", lambda settings, quiet=False: library)
+    outcome = CliRunner().invoke(qa.cli.main, [
+        "eval", "--judgements", "--docs", str(library.settings.docs_dir), "--index",
+        str(library.settings.index_dir), "--mode", "lexical", "--verbose"])
+    assert outcome.exit_code == 0, outcome.output
+    ranks = [line.split("\t") for line in outcome.output.splitlines() if "\t" in line]
+    assert {(qid, rank) for qid, rank, _ in ranks} == {
+        (question_id(LEAVES), "1"), (question_id(OPENS), "2")} | {
+        (question_id("Who painted the lighthouse?"), "-")}
 
 
 def test_exports_are_a_question_set_qrels_and_runs_that_score_the_same(

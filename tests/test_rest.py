@@ -67,7 +67,8 @@ def test_modes_and_documents_filter(client: TestClient, seeds_qa: QA) -> None:
     ({"json": {"question": 7}}, "question: Input should be a valid string"),
     ({"json": {"question": PAROS, "kk": 3}}, "kk: Extra inputs are not permitted"),
     ({"json": {"question": PAROS, "documents": "a.txt"}}, "documents: Input should be a valid"),
-    ({"content": b"not json", "headers": {"content-type": "application/json"}}, "JSON"),
+    ({"content": b"not json", "headers": {"content-type": "application/json"}},
+     "the body is not valid JSON: "),
 ])
 def test_bad_arguments_are_422s_that_name_them(client: TestClient, request_args: dict[str, Any],
                                                 message: str) -> None:
@@ -76,6 +77,19 @@ def test_bad_arguments_are_422s_that_name_them(client: TestClient, request_args:
     else:
         answer = client.post("/api/search", **request_args)
     assert answer.status_code == 422 and message in answer.json()["error"], answer.json()
+
+
+def test_unknown_routes_and_methods_answer_in_the_error_shape(client: TestClient) -> None:
+    unknown = client.get("/api/nowhere")
+    assert unknown.status_code == 404
+    assert unknown.json() == {"error": "no such route: /api/nowhere (GET /api/docs lists them)"}
+    wrong = client.delete("/api/search")
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "GET, POST"
+    assert wrong.json() == {"error": "DELETE is not allowed on /api/search; use GET, POST"}
+    broken = client.post("/api/search", content=b"{", headers={"content-type": "application/json"})
+    assert broken.status_code == 422
+    assert broken.json()["error"].startswith("the body is not valid JSON: "), broken.json()
+    assert "0:" not in broken.json()["error"]
 
 
 def test_documents_and_health(client: TestClient, seeds_qa: QA) -> None:

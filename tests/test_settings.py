@@ -20,6 +20,7 @@ from qa.core.settings import (
     Option,
     SettingError,
     Settings,
+    declared_option,
     every_option,
     settings_from_env,
     settings_markdown,
@@ -98,7 +99,8 @@ def test_every_field_is_declared_with_help_and_a_stage() -> None:
 def test_a_bad_value_is_refused_on_every_path(option: Option, monkeypatch: pytest.MonkeyPatch
                                               ) -> None:
     for bad in bad_values(option):
-        expected = rf"^{option.name} must be .+, got {re.escape(repr(bad))}$"
+        quoted = "***" if option.secret else repr(bad)  # a secret is not echoed, even when bad
+        expected = rf"^{option.name} must be .+, got {re.escape(quoted)}$"
         with pytest.raises(SettingError, match=expected):
             Settings().with_overrides(**{option.name: bad})
         if option.name in Settings.__dataclass_fields__:
@@ -109,7 +111,8 @@ def test_a_bad_value_is_refused_on_every_path(option: Option, monkeypatch: pytes
                 Settings(plugin_options={option.name: bad})
     for text in bad_texts(option):
         monkeypatch.setenv(option.variable, text)
-        expected = rf"^{option.variable} must be .+, got {re.escape(repr(text))}$"
+        quoted = "***" if option.secret else repr(text)
+        expected = rf"^{option.variable} must be .+, got {re.escape(quoted)}$"
         with pytest.raises(SettingError, match=expected):
             settings_from_env()
     assert bad_values(option) and (bad_texts(option) or option.kind in (str, Path))
@@ -290,3 +293,19 @@ def test_reading_settings_are_a_group() -> None:
     assert {"QA_OCR", "QA_OCR_LANGUAGES", "QA_OCR_CACHE", "QA_OCR_CACHE_MB",
             "QA_READ_SECONDS"} <= set(reading)
     assert "QA_TOP_K" not in reading
+
+
+def test_a_secret_is_shown_masked_and_kept_out_of_the_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QA_MILVUS_TOKEN", "hunter2")
+    printed = CliRunner().invoke(cli.main, ["settings"])
+    assert printed.exit_code == 0 and "hunter2" not in printed.output
+    assert "QA_MILVUS_TOKEN=***" in printed.output.splitlines()
+    monkeypatch.delenv("QA_MILVUS_TOKEN")
+    unset = CliRunner().invoke(cli.main, ["settings"]).output.splitlines()
+    assert "QA_MILVUS_TOKEN=" in unset  # unset is shown as unset, not as ***
+    settings = Settings().with_overrides(milvus_token="hunter2")
+    assert "hunter2" not in repr(settings)
+    assert settings.environment()["QA_MILVUS_TOKEN"] == "hunter2"  # a worker still gets it
+    assert declared_option("milvus_token").secret
+    with_default = Option("example_secret", str, "s3cret", "A secret.", INDEXING, secret=True)
+    assert "s3cret" not in with_default.row() and "`***`" in with_default.row()

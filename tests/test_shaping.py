@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,9 @@ from qa.searching.search import Hit, SearchResult
 from qa.searching.shaping import collapse, group_by_document, shape, text_key, within_edits
 from qa.serving.handlers import Handlers
 from qa.serving.rest import rest_app
+from qa.showing.cite import also_in_text, hit_to_json
 from qa.showing.exports import ExportFolder
+from qa.showing.hits_html import render_hit
 from qa.showing.view_html import DocumentViews
 
 COPIES = ("report.pdf", "copies/report (1).pdf", "Report-final.pdf")
@@ -256,6 +259,25 @@ def test_rest_more_like_this_never_confirms_an_unreadable_passage(copies_qa: QA)
     assert hidden.status_code == absent.status_code == 404
     assert hidden.json()["error"].replace("report.pdf", "X") == \
         absent.json()["error"].replace("absent.pdf", "X")
+
+
+def test_copies_in_one_file_on_one_page_are_told_apart_by_paragraph() -> None:
+    def on_page_1(paragraph: int) -> Hit:
+        copy = hit(1, "The river floods.", "river.pdf", paragraph)
+        return replace(copy, passage=replace(copy.passage, page=1))
+
+    found = replace(on_page_1(2), copies=(on_page_1(5), on_page_1(9)))
+    assert also_in_text(found) == "also in: river.pdf p. 1 ¶ 5, river.pdf p. 1 ¶ 9"
+    links = render_hit(found, 1.0, "floods")
+    assert ">river.pdf p. 1 ¶ 5</a>" in links and ">river.pdf p. 1 ¶ 9</a>" in links
+    assert [copy["paragraph"] for copy in hit_to_json(found)["also_in"]] == [5, 9]
+
+
+def test_a_reported_cosine_stays_within_one() -> None:
+    overshot = replace(hit(1, "The river floods."), similarity=1.000027)
+    assert hit_to_json(overshot)["similarity"] == 1.0
+    assert hit_to_json(replace(overshot, similarity=-1.00001))["similarity"] == -1.0
+    assert hit_to_json(replace(overshot, similarity=0.4242424))["similarity"] == 0.424242
 
 
 def test_the_page_shows_copies_cards_and_more_like_this(copies_qa: QA, tmp_path: Path) -> None:

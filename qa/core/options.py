@@ -23,6 +23,7 @@ GROUPS = {READING: "Reading documents (and OCR)", INDEXING: "Indexing (embedding
 
 _TRUE = ("on", "true", "yes", "1")
 _FALSE = ("off", "false", "no", "0")
+MASK = "***"  # what is printed for a secret's value
 _KIND_NAMES = {bool: "on/off", int: "integer", float: "number", str: "text", Path: "path"}
 
 
@@ -35,7 +36,8 @@ class SettingError(ValueError):
 class Option:
     """One setting: `kind` is bool, int, float, str or Path; a value must be one of `choices`
     (when given), match `pattern` (described by `pattern_help`), and lie at or above `least`,
-    strictly above `above`, at or below `most`."""
+    strictly above `above`, at or below `most`. A `secret` one (a token, a password) is shown
+    masked wherever qa prints or logs settings."""
 
     name: str
     kind: type
@@ -49,6 +51,7 @@ class Option:
     pattern: str = ""
     pattern_help: str = ""
     flag: str = ""  # the command-line flag that sets it, where the CLI offers one
+    secret: bool = False
 
     def __post_init__(self) -> None:
         if self.group not in GROUPS:
@@ -90,7 +93,7 @@ class Option:
         number is asked); SettingError, naming `label`, when it is not allowed."""
         kept = self._typed(value)
         if kept is None or not self._within(kept):
-            raise SettingError(f"{label} must be {self.allowed()}, got {value!r}")
+            raise SettingError(f"{label} must be {self.allowed()}, got {self._quoted(value)}")
         return kept
 
     def _typed(self, value: Any) -> Any:
@@ -126,7 +129,8 @@ class Option:
                 return text.lower() in _TRUE
             return self.check(self.kind(text), label)
         except ValueError:  # SettingError too: the message quotes the text as it was given
-            raise SettingError(f"{label} must be {self.allowed()}, got {text!r}") from None
+            raise SettingError(f"{label} must be {self.allowed()}, got {self._quoted(text)}") \
+                from None
 
     def text(self, value: Any) -> str:
         """A value as its environment variable says it (parse reads it back)."""
@@ -134,9 +138,16 @@ class Option:
             return "on" if value else "off"
         return str(value)
 
+    def shown(self, value: Any) -> str:
+        """A value as qa prints it: its text, or `***` for a secret that is set."""
+        return MASK if self.secret and value != "" else self.text(value)
+
+    def _quoted(self, value: Any) -> str:
+        return MASK if self.secret else repr(value)
+
     def row(self) -> str:
         """The option's row in docs/settings.md."""
-        default = f"`{self.text(self.default)}`" if self.default != "" else "empty"
+        default = f"`{self.shown(self.default)}`" if self.default != "" else "empty"
         cells = [f"`{self.variable}`", f"`{self.flag}`" if self.flag else "",
                  _KIND_NAMES[self.kind], default, self.allowed(), self.help]
         return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"

@@ -229,8 +229,9 @@ class Settings:
                                    "(127.0.0.1,10.0.0.0/8).", SERVING, flag="--trusted-proxy")
 
     # The values of options plug-ins declared (a backend's), by name; see
-    # `declare` and `option`.
-    plugin_options: Mapping[str, Any] = field(default_factory=dict)
+    # `declare` and `option`. Left out of the repr: a secret's value (a token) must not reach a
+    # log or a traceback.
+    plugin_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for option in OPTIONS.values():
@@ -273,12 +274,13 @@ class Settings:
             own["plugin_options"] = {**self.plugin_options, **plugins}
         return replace(self, **own)
 
-    def environment(self, group: str | None = None, changed: bool = False) -> dict[str, str]:
+    def environment(self, group: str | None = None, changed: bool = False,
+                    masked: bool = False) -> dict[str, str]:
         """These settings (of one group, or all; with `changed`, only those not at their
         default) as QA_ variables: a process started with them (a reader worker) reads the same
-        settings from its environment."""
-        return {option.variable: option.text(self._value(option)) for option in every_option()
-                if group in (None, option.group)
+        settings from its environment. `masked`: secrets as `***`, for printing."""
+        return {option.variable: (option.shown if masked else option.text)(self._value(option))
+                for option in every_option() if group in (None, option.group)
                 and not (changed and self._value(option) == option.default)}
 
     def _value(self, option: Option) -> Any:

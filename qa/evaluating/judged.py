@@ -24,6 +24,7 @@ from qa.evaluating.evaluate import (
     judged_key,
     passage_key,
 )
+from qa.evaluating.runs import rank_lines
 from qa.indexing.judgements import LOCAL_USER, JudgementStore, Placed, question_key
 from qa.library import QA
 from qa.searching.search import SearchResult
@@ -92,9 +93,13 @@ class JudgedReport:
     modes: list[ModeReport]
 
     def to_json(self) -> dict[str, object]:
+        """The figures by mode; null where no judged question has a relevant passage to
+        average over (0.000 would read as a measured failure)."""
         return {"user": self.user, "judgements": self.judged.judgements,
+                "judged_questions": len(self.judged.questions),
                 "stale": self.judged.stale, "unjudged": self.judged.unjudged,
-                "modes": {m.mode: {**{name: m.report.metrics[name] for name in FIGURES},
+                "modes": {m.mode: {**{name: m.report.metrics[name] if m.report.questions
+                                      else None for name in FIGURES},
                                    "questions": m.report.questions,
                                    "unanswerable": m.report.unanswerable}
                           for m in self.modes}}
@@ -129,20 +134,31 @@ def _run_mode(qa: QA, questions: list[JudgedQuestion], mode: SearchMode, access:
     return ModeReport(mode, report, rankings)
 
 
-def format_judged(report: JudgedReport) -> str:
-    """The figures as a table, one row per mode, and what they rest on."""
+def format_judged(report: JudgedReport, verbose: bool = False) -> str:
+    """The figures as a table, one row per mode, and what they rest on (with `verbose`, each
+    question's first relevant rank in each mode); when no judged question has a relevant
+    passage, a line saying so instead of a table."""
     first = report.modes[0].report if report.modes else None
+    if not report.judged.questions and not report.judged.stale and not report.judged.unjudged:
+        return (f"nothing judged by {report.user} yet: no figures (judge hits on the page, or "
+                "with POST /api/judgements; --user names whose judgements to score)")
     lines = [f"judgements of {report.user}: {first.questions if first else 0} questions with a "
              f"relevant passage, {first.unanswerable if first else 0} answered by none, "
              f"{report.judged.judgements} judgements"
              + (f" ({report.judged.stale} stale, left out)" if report.judged.stale else "")
              + (f"; {report.judged.unjudged} questions judged only 'not relevant', left out"
                 if report.judged.unjudged else "")]
+    if not first or not first.questions:
+        lines.append("no judged question has a passage judged relevant: no figures to show")
+        return "\n".join(lines)
     lines.append(f"{'mode':>8} " + " ".join(f"{name:>9}" for name in FIGURES))
     for mode in report.modes:
         lines.append(f"{mode.mode:>8} " + " ".join(f"{mode.report.metrics[name]:>9.3f}"
                                                    for name in FIGURES))
-    lines += [f"note: {note}" for note in (first.notes if first else [])]
+    lines += [f"note: {note}" for note in first.notes]
+    if verbose:
+        for mode in report.modes:
+            lines += ["", f"{mode.mode}:", *rank_lines(mode.report)]
     return "\n".join(lines)
 
 

@@ -75,5 +75,10 @@ def format_report(report: EvalReport, verbose: bool = False) -> str:
     lines += [f"note: {note}" for note in report.notes]
     if verbose:
         lines.append("")
-        lines += [f"{o.id}\t{o.first_relevant_rank or '-'}\t{o.question}" for o in report.outcomes]
+        lines += rank_lines(report)
     return "\n".join(lines)
+
+
+def rank_lines(report: EvalReport) -> list[str]:
+    """Each question's id, first relevant rank ('-': none in the ranking) and text, tab-separated."""
+    return [f"{o.id}\t{o.first_relevant_rank or '-'}\t{o.question}" for o in report.outcomes]

@@ -84,6 +84,9 @@ def judge_json(qa: QA, question: Any, source: Any, paragraph: Any, verdict: Any,
             raise ApiInputError('verdict "none" judges the question: give no source or paragraph')
         source, paragraph = "", 0
     else:
+        for name, given in (("source", source), ("paragraph", paragraph)):
+            if given is None:
+                raise ApiInputError(f"{name} is required (with verdict {verdict!r})")
         if not isinstance(source, str) or not source:
             raise ApiInputError(f"source must be a file name, not {_kind(source)}")
         if isinstance(paragraph, bool) or not isinstance(paragraph, int) or paragraph < 1:

@@ -31,6 +31,8 @@ from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from qa.core.access import Access
 from qa.core.settings import SearchMode
@@ -169,7 +171,9 @@ class JudgementRequest(BaseModel):
 
     question: str = Field(description="The question the hit was found for.")
     source: str | None = Field(None, description="The hit's file (not with verdict none).")
-    paragraph: int | None = Field(None, description="The hit's paragraph (not with verdict none).")
+    # Strict: `true` is not paragraph 1.
+    paragraph: int | None = Field(None, strict=True,
+                                  description="The hit's paragraph (not with verdict none).")
     verdict: Literal["relevant", "not relevant", "none"] = Field(
         description="relevant or not relevant (of the hit); none: no hit answers the question.")
     quote: str | None = Field(None, description="Optional: the passage's words that answer "
@@ -194,10 +198,12 @@ class JudgedAnswer(BaseModel):
 
 
 class ModeFigures(BaseModel):
-    recall_1: float = Field(alias="recall@1")
-    recall_5: float = Field(alias="recall@5")
-    mrr_10: float = Field(alias="mrr@10")
-    ndcg_10: float = Field(alias="ndcg@10")
+    """Each figure is null when no judged question has a relevant passage (questions 0)."""
+
+    recall_1: float | None = Field(alias="recall@1")
+    recall_5: float | None = Field(alias="recall@5")
+    mrr_10: float | None = Field(alias="mrr@10")
+    ndcg_10: float | None = Field(alias="ndcg@10")
     questions: int = Field(description="Judged questions with a relevant passage (averaged).")
     unanswerable: int = Field(description="Judged answered by none (left out of the averages).")
 
@@ -207,6 +213,7 @@ class JudgedFigures(BaseModel):
 
     user: str
     judgements: int = Field(description="The judgements the figures rest on.")
+    judged_questions: int = Field(description="Judged questions scored (0: nothing judged).")
     stale: int = Field(description="Judgements whose passage changed, left out.")
     unjudged: int = Field(description="Questions judged only not relevant, left out.")
     modes: dict[str, ModeFigures] = Field(description="hybrid, dense and lexical.")
@@ -277,9 +284,37 @@ def _validation_refusal(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     lines = []
     for problem in error.errors():
+        if problem.get("type") == "json_invalid":  # its location is a character offset
+            reason = problem.get("ctx", {}).get("error", "")
+            return refusal(422, f"the body is not valid JSON: {reason or 'cannot be read'}")
         where = [str(part) for part in problem.get("loc", ()) if part not in ("body", "query")]
         lines.append(f"{'.'.join(where) or 'body'}: {problem.get('msg', 'invalid')}")
     return refusal(422, "; ".join(lines))
+
+
+def _route_refusal(request: Request, error: Exception) -> JSONResponse:
+    """An unknown route (404) or method (405) in the documented {"error": ...} shape."""
+    assert isinstance(error, HTTPException)
+    path = request.url.path
+    if error.status_code == 404:
+        message = f"no such route: {path} (GET {PREFIX}/docs lists them)"
+    elif error.status_code == 405:
+        allowed = _methods_of(request)
+        message = f"{request.method} is not allowed on {path}; use {allowed}"
+        return JSONResponse({"error": message}, 405, headers={"Allow": allowed})
+    else:
+        message = str(error.detail)
+    return JSONResponse({"error": message}, error.status_code, headers=error.headers)
+
+
+def _methods_of(request: Request) -> str:
+    """Every method a request's path answers ("GET, POST"); Starlette's Allow header names only
+    the first route of the path's."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if route.matches(request.scope)[0] == Match.PARTIAL:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods - {"HEAD"}))
 
 
 def rest_app(qa: QA, watcher: FolderWatcher | None = None,
@@ -291,6 +326,7 @@ def rest_app(qa: QA, watcher: FolderWatcher | None = None,
     app = FastAPI(title="qa", summary="Ask your documents; get passages you can cite.",
                   openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs", redoc_url=None)
     app.add_exception_handler(RequestValidationError, _validation_refusal)
+    app.add_exception_handler(HTTPException, _route_refusal)
 
     def answer(request: Request, question: str, k: int | None, mode: str | None,
                documents: list[str] | None, collapse: bool | None, group: str | None

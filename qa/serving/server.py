@@ -5,10 +5,12 @@ clean stop. `qa serve` and `app.py` call `launch`."""
 from __future__ import annotations
 
 import atexit
+import errno
 import json
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -58,6 +60,8 @@ def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.
     `block` false, return once it listens."""
     # The users file first: a mistake in it is one clear error before any index is built.
     signin = _signin(options.users) if options.users else None
+    # And the port: Gradio finds it taken only after the index and model are loaded.
+    _check_port(options.host, options.port)
     # uvicorn (which Gradio starts) rewrites a request's client address from X-Forwarded-For
     # when the peer is one it trusts, by default loopback: then anyone on this machine could
     # pick the address their failed sign-ins count against. Only the named proxies are trusted.
@@ -97,6 +101,22 @@ def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.
         signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(0))
         page.block_thread()
     return page
+
+
+def _check_port(host: str, port: int) -> None:
+    """OSError, in one line saying what to do, when `port` on `host` cannot be listened on."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            # As uvicorn binds: a port left in TIME_WAIT by a stopped server counts as free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise OSError(f"port {port} on {host} is in use; choose another with --port"
+                          ) from None
+        raise OSError(f"cannot listen on {host} port {port}: {error.strerror or error}"
+                      ) from None
 
 
 def _open_index(settings: Settings) -> tuple[QA, FolderWatcher | None, ServerNotice | None]:

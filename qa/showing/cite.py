@@ -39,13 +39,15 @@ def citation_text(hit: Hit) -> str:
 
 
 def place_label(hit: Hit) -> str:
-    """Where a passage is, short: "b.pdf p. 3", or "c.docx ¶ 12" for a format without pages."""
+    """Where a passage is, short: "b.pdf p. 3 ¶ 12", or "c.docx ¶ 12" for a format without
+    pages. The paragraph is always named: two copies on one page are two places."""
     p = hit.passage
-    return f"{display_source(p.source)} {page_label(p.page, p.page_end) or f'¶ {p.paragraph}'}"
+    return " ".join(part for part in (display_source(p.source), page_label(p.page, p.page_end),
+                                      f"¶ {p.paragraph}") if part)
 
 
 def also_in_text(hit: Hit) -> str:
-    """"also in: b.pdf p. 3, c.docx ¶ 12" for a hit with collapsed copies; else ""."""
+    """"also in: b.pdf p. 3 ¶ 4, c.docx ¶ 12" for a hit with collapsed copies; else ""."""
     return "also in: " + ", ".join(place_label(copy) for copy in hit.copies) if hit.copies else ""
 
 
@@ -63,12 +65,18 @@ def view_url(server: str, question: str, hit: Hit) -> str:
     return f"{server.rstrip('/')}/?{query}"
 
 
+def cosine(value: float) -> float:
+    """A cosine as reported: rounded, and kept within [-1, 1] (float32 sums of unit vectors
+    overshoot by a few millionths)."""
+    return round(min(1.0, max(-1.0, value)), 6)
+
+
 def hit_to_json(hit: Hit, question: str = "", server: str = "") -> dict[str, Any]:
     """A hit as JSON; with the `server`'s address, its `url` opens the hit's document view.
     `scores` holds every retrieval signal's score by the signal's name."""
     p = hit.passage
     found = {
-        "rank": hit.rank, "score": round(hit.score, 6), "similarity": round(hit.similarity, 6),
+        "rank": hit.rank, "score": round(hit.score, 6), "similarity": cosine(hit.similarity),
         "scores": {name: round(value, 6) for name, value in hit.scores.items()},
         "below_threshold": hit.below_threshold, "text": p.text, "source": p.source,
         "title": p.title, "paragraph": p.paragraph, "page": p.page, "page_end": p.page_end,

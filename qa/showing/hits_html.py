@@ -93,7 +93,7 @@ def _none_answers(result: SearchResult) -> str:
 
 
 def _also_in(hit: Hit, question: str) -> str:
-    """"also in: b.pdf p. 3, c.docx ¶ 12", each place a link that opens it on the page."""
+    """"also in: b.pdf p. 3 ¶ 4, c.docx ¶ 12", each place a link that opens it on the page."""
     if not hit.copies:
         return ""
     links = ", ".join(

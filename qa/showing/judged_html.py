@@ -26,10 +26,12 @@ def render_figures(figures: Mapping[str, Any] | None, chosen: str, served: str,
         return NO_FIGURES
     modes: Mapping[str, Mapping[str, float]] = figures.get("modes", {})
     first = next(iter(modes.values()), {})
-    if not first.get("questions") and not first.get("unanswerable"):
+    # Figures are means over questions with a relevant passage: with none, there are no
+    # figures to show (a row of 0.000 would read as a measured failure).
+    if not first.get("questions"):
         judged = any(figures.get(count) for count in ("judgements", "stale", "unjudged"))
         empty = ('<p class="qa-figures-empty">Nothing to score yet: no judged question has a '
-                 'passage judged relevant, or is answered by none.</p>'
+                 'passage judged relevant.</p>'
                  + _resting(figures, first)) if judged else NO_FIGURES
         return f'<div class="qa-figures"{_worked_out(figures)}>{empty}</div>'
 

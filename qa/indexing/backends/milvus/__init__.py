@@ -16,7 +16,7 @@ OPTIONS = (
            "http://host:19530.", INDEXING, flag="--milvus-uri"),
     # No flag: a token on the command line would show in every process list.
     Option("milvus_token", str, "", "The token the Milvus server asks for (user:password or an "
-           "API key).", INDEXING),
+           "API key).", INDEXING, secret=True),
     Option("milvus_collection", str, "", "The index's name on the Milvus server; empty: derived "
            "from the documents folder.", INDEXING, flag="--milvus-collection"),
 )
