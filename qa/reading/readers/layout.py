@@ -25,6 +25,9 @@ from qa.reading.readers.tables import PASSAGE_CHARS
 # OCR finds no letters in noise it cannot read, so a few it does find are text (a label, a form).
 MIN_OCR_CHARACTERS = 4
 _RUNNING_SHARE = 0.5  # a line in the margin on at least this share of pages is running text
+# Running lines on two pages stand this close in height, or closer: four points, or a line's
+# size (a scan's page lies a few points higher or lower on the glass, or turned, from page to page).
+_SAME_PLACE = 4.0
 _NARROW_CELL = 0.25  # of the page's width: a piece of a line narrower than this may be a cell
 _SENTENCE_END = re.compile(r"[.!?:;…\"'”’)\]]$")
 _PAGE_NUMBER = re.compile(r"^[-–—\s]*(\d+|[ivxlcdm]+)[-–—\s]*$", re.IGNORECASE)
@@ -319,7 +322,8 @@ def _drop_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
     needed = max(2, round(_RUNNING_SHARE * len(pages)))
     for lines in candidates.values():
         middle = statistics.median(line.top for line in lines)
-        same_place = [line for line in lines if abs(line.top - middle) < 4]
+        same_place = [line for line in lines
+                      if abs(line.top - middle) < max(_SAME_PLACE, line.size)]
         if len({line.page for line in same_place}) >= needed:
             running.update(id(line) for line in same_place)
     rows = [_rows(lines) for lines in pages]
@@ -336,21 +340,30 @@ def _set_apart_bands(pages: list[list[list[Line]]], needed: int) -> set[int]:
     """Running headers and footers whose words change from page to page (a title on odd pages,
     the authors on even ones; a date): the topmost or lowest row of a page, in type no larger
     than the text's, set apart from the rest by more than a line's space, at the same height on
-    enough pages. A page's first line of text is not set apart, and a slide's title is larger.
-    `pages`: each page's rows (_rows)."""
+    enough pages (within _SAME_PLACE). A page's first line of text is not set apart, and a
+    slide's title is larger. `pages`: each page's rows (_rows)."""
     sizes = [line.size for rows in pages for row in rows for line in row]
     if not sizes:
         return set()
     text_size = statistics.median(sizes)
-    bands: dict[tuple[str, int], list[list[Line]]] = defaultdict(list)
+    zones: dict[str, list[list[Line]]] = defaultdict(list)
     for rows in pages:
         if len(rows) < 2:  # a blank page, or one line alone: nothing is set apart from anything
             continue
         for zone, row, neighbour in (("top", rows[0], rows[1:2]), ("bottom", rows[-1], rows[-2:-1])):
             size = max(line.size for line in row)
             if neighbour and size <= text_size and _gap(row, neighbour[0]) > 1.5 * size:
-                bands[(zone, round(row[0].top / 2))].append(row)
-    return {id(line) for rows in bands.values() if len({row[0].page for row in rows}) >= needed
+                zones[zone].append(row)
+    bands: list[list[list[Line]]] = []
+    for rows in zones.values():
+        rows.sort(key=lambda row: row[0].top)
+        start = len(bands)
+        for row in rows:  # rows at about one height: each within _SAME_PLACE of the band's lowest
+            if len(bands) > start and row[0].top - bands[-1][0][0].top < max(_SAME_PLACE, row[0].size):
+                bands[-1].append(row)
+            else:
+                bands.append([row])
+    return {id(line) for rows in bands if len({row[0].page for row in rows}) >= needed
             for row in rows for line in row}
 
 
