@@ -29,7 +29,10 @@ from documents import (
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from scans import encoded, scanned
 
+from qa.reading.readers import Extracted
 from qa.reading.readers.image import read_image
+from qa.reading.readers.layout import lines_of_ocr, text_of_lines
+from qa.reading.readers.ocr import OcrLine, OcrPage, OcrWord
 from qa.reading.readers.pdf import read_pdf
 
 A5 = (420.0, 595.0)
@@ -393,3 +396,143 @@ def test_a_paragraph_runs_on_past_a_table_at_the_head_of_the_next_page() -> None
     text = read_pdf(drawn_pdf([first, second])).text
     assert "The pier was constructed in stone." in flat(text), text
     assert "Year: 1900; Catch: 401; Boats: 21; Crews: 91." in text, text
+
+
+def ocr_line(text: str, x: int, baseline: int, size: float) -> OcrLine:
+    """A line as Tesseract reports it, at one pixel a point: its words' boxes as tall as their
+    letters reach (a capital or an l rises to the size's 0.7 above the baseline, a g falls to
+    its 0.25 below it, an x stands half the size high) and the size OCR measured, `size`."""
+    words, left = [], x
+    for word in text.split():
+        tall, low = re.search(r"[A-Zbdfhkl]", word), re.search(r"[gjpqy]", word)
+        top = baseline - round(9.2 * (0.7 if tall else 0.45))
+        bottom = baseline + (round(9.2 * 0.25) if low else 0)
+        words.append(OcrWord(word, left, top, left + 5 * len(word), bottom, 90.0))
+        left += 5 * len(word) + 3
+    return OcrLine(size, tuple(words))
+
+
+def ocr_text(lines: list[OcrLine]) -> Extracted:
+    return text_of_lines([lines_of_ocr(OcrPage(600, 800, tuple(lines)), 0, 1.0)], [600.0], "")
+
+
+PARAGRAPH_ROWS = ["The harbour master brought the boats in daily before dawn on",
+                  "the first bright day of spring, and kindly fishermen from the north-",
+                  "ern villages brought their lengthy catch to the big market every",
+                  "week in summer; a storm in the autumn of that year broke",
+                  "the old wooden pier into eight pieces. The council duly voted",
+                  "to rebuild the pier in stone and to widen the deep channel."]
+
+
+def test_a_paragraph_that_ocr_measures_unevenly_stays_one_paragraph() -> None:
+    """Tesseract fits each line's letter height to the letters it holds: lines of one type come
+    out 8.7 or 9.3 points (8.5 and 9.5 rounded alone, another size), now and then far smaller
+    (7.4 for a line whose ink stands as tall as the others'). A heading and a footnote in other
+    types stay apart."""
+    sizes = [9.3, 8.7, 9.3, 7.4, 9.2, 8.7]
+    lines = [ocr_line("Harbour Records", 40, 60, 13.5)]
+    lines += [ocr_line(row, 40, 100 + 12 * number, size)
+              for number, (row, size) in enumerate(zip(PARAGRAPH_ROWS, sizes, strict=True))]
+    lines.append(ocr_line("a few small notes", 40, 400, 6.0))
+    read = ocr_text(lines)
+    blocks = [flat(block) for block in read.text.split("\n\n")]
+    assert blocks[1] == flat(" ".join(PARAGRAPH_ROWS)).replace("north- ern", "northern"), blocks
+    assert blocks[0] == "Harbour Records" and [h.text for h in read.headings] == ["Harbour Records"]
+    assert blocks[2:] == ["a few small notes"]
+
+
+def test_a_word_ocr_takes_out_of_its_line_goes_back_in_place() -> None:
+    """Tesseract now and then reports a word of a line as a line of its own, after the line:
+    both stand level, the word within the line's width."""
+    line = ocr_line("The agreements include fixed annual carriage fees of thirty", 40, 100, 9.2)
+    missing = ocr_line("the channels with both channel suppliers able to secure", 40, 112, 9.2)
+    word = missing.words[1]
+    rest = OcrLine(9.2, (missing.words[0], *missing.words[2:]))
+    read = ocr_text([line, rest, OcrLine(9.2, (word,)),
+                     ocr_line("additional payments if their channels meet targets.", 40, 124, 9.2)])
+    assert "fees of thirty the channels with both channel suppliers able" in flat(read.text), read.text
+
+
+def test_a_heading_set_out_into_the_margin_makes_no_line_below_it_indented() -> None:
+    """The text's own lines give its column's edges: a heading set a little to the left of
+    the text would make every line of it look indented, each a paragraph of its own."""
+    source = " ".join(SEA_SENTENCES[:6])
+    lines = [("Harbour Records", 30, 790, 14.0, 0.0), *column_lines(source, 42, 760, 300, 9.0, 11.0)]
+    text = read_pdf(drawn_pdf([lines])).text
+    assert [flat(block) for block in text.split("\n\n")] == ["Harbour Records", source], text
+
+
+def test_the_last_line_of_an_abstract_set_in_from_the_columns_stays_in_it() -> None:
+    """An abstract across two columns, set in from their edges, in the text's type: its short
+    last line stands over the first column, but is no paragraph of that column."""
+    abstract = " ".join(SEA_SENTENCES[:4])
+    lines = column_lines(abstract, 80, 780, 435)
+    assert lines[-1][1] + stringWidth(lines[-1][0], "Times-Roman", 10) < 290  # over column one
+    columns = column_lines(" ".join(SEA_SENTENCES[4:12]), 50, 780 - 12 * len(lines) - 20, 240)
+    half = len(columns) // 2
+    lines += columns[:half] + [(text, 305, y + 12 * half, size, width)
+                               for text, _, y, size, width in columns[half:]]
+    text = read_pdf(drawn_pdf([lines])).text
+    assert abstract in [flat(block) for block in text.split("\n\n")], text
+
+
+def test_a_lone_mark_at_the_page_foot_breaks_no_sentence() -> None:
+    """A page number OCR misreads ("5" as "wo") is no number, but a mark of a few characters
+    alone at the foot of the page, under the middle column of three: no words of the text."""
+    source = " ".join(SEA_SENTENCES[:9])
+    rows = column_lines(source, 40, 780, 160)
+    third = -(-len(rows) // 3)
+    lines = [(text, 40 + 180 * (number // third), 780 - 12 * (number % third), size, width)
+             for number, (text, _, _, size, width) in enumerate(rows)]
+    lines.append(("wo", 290, 780 - 12 * third - 40, 10.0, 0.0))
+    text = read_pdf(drawn_pdf([lines])).text
+    assert source in flat(text) and "wo" not in text.split(), text
+
+
+def first_page(pdf: bytes) -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    writer.add_page(PdfReader(io.BytesIO(pdf)).pages[0])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@pytest.mark.slow  # takes long (OCR of a page)
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs Tesseract")
+@pytest.mark.parametrize(("columns", "pagesize", "tilt"), [
+    (2, A4, 0.8), (3, LETTER, -0.5), (2, A5, 1.3), (3, A4, -1.2), (2, LETTER, 0.4)])
+def test_a_scan_of_justified_columns_has_the_paragraphs_of_its_text_layer(
+        columns: int, pagesize: tuple[float, float], tilt: float, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scanned (tilted, noisy, JPEG), a page of justified columns under a title set a little
+    out from them is read in the paragraphs its text layer has: OCR's uneven letter heights
+    and the title's edge make no paragraph of a line."""
+    monkeypatch.setenv("QA_OCR_CACHE", str(tmp_path / "ocr"))
+    page = first_page(justified_columns_pdf(columns, pagesize))
+    photo = encoded(scanned(page, tilt=tilt, noise=12.0), "JPEG", 50)
+
+    def openings(text: str) -> list[str]:  # OCR may misread a word; the first two rarely both
+        return [" ".join(block.split()[:2]) for block in text.split("\n\n")]
+
+    assert openings(read_image(photo).text) == openings(read_pdf(page).text)
+
+
+def test_a_running_header_misread_and_shifted_from_page_to_page_is_left_out() -> None:
+    """On scans the running header stands a few points higher or lower on each page (the
+    page lay askew on the glass) and OCR misreads a letter of it here and there: still the
+    same header, set apart above the text in smaller type."""
+    headers = ["WRC ’16, June 2016, Online", "WRC “16, June 2016, 0nline", "WRC ‘16, Jime 2016, Online",
+               "WRC 116, June 2016, Online"]
+    rows = column_lines(" ".join(SEA_SENTENCES * 2), 72, 0, 420)
+    per_page = -(-len(rows) // len(headers))
+    pages = []
+    for number, (header, shift) in enumerate(zip(headers, [0, 5, -3, 6], strict=True)):
+        body = rows[number * per_page:(number + 1) * per_page]
+        pages.append([(header, 72, 800 + shift, 7.0, 0.0),
+                      *[(text, x, 770 + shift - 12 * row, size, width)
+                        for row, (text, x, _, size, width) in enumerate(body)]])
+    text = read_pdf(drawn_pdf(pages)).text
+    assert "WRC" not in text and "June" not in text, text[:300]
+    assert " ".join(SEA_SENTENCES * 2) == flat(re.sub(r"(\w)-\n(\w)", r"\1\2", text)), text

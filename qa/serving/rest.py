@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Query, Request
@@ -321,8 +322,8 @@ def rest_app(qa: QA, watcher: FolderWatcher | None = None,
              access_of: Callable[[Mapping[str, str]], Access] = no_sign_in,
              history: QuestionHistory | None = None) -> FastAPI:
     """The REST routes over `qa`, as an app of their own (the page's guard hands it /api/).
-    `access_of` reads who a request is from (the guard named them) and what they may read;
-    `history` is the page's own store of signed-in readers' questions (None: no sign-in)."""
+    `access_of` reads who a request is from and what they may read; `history` is the page's
+    store of signed-in readers' questions (None: no sign-in)."""
     app = FastAPI(title="qa", summary="Ask your documents; get passages you can cite.",
                   openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs", redoc_url=None)
     app.add_exception_handler(RequestValidationError, _validation_refusal)
@@ -331,21 +332,8 @@ def rest_app(qa: QA, watcher: FolderWatcher | None = None,
     def answer(request: Request, question: str, k: int | None, mode: str | None,
                documents: list[str] | None, collapse: bool | None, group: str | None
                ) -> JSONResponse:
-        reader = access_of(request.headers)
-        try:
-            # Returned as built, not through a response model: byte for byte `qa ask --json`.
-            found = search_json(qa, question, k, mode, documents, reader,
-                                str(request.base_url), collapse, group)
-        except ApiInputError as error:
-            return refusal(422, str(error))
-        except IndexUnusableError as error:
-            return refusal(503, str(error))
-        if history is not None and reader.user is not None:
-            # Kept as the page keeps its own (an answered question, the documents as filters):
-            # one history a click on the page asks again, whichever way it was asked. Written
-            # behind the answer: a search never waits for the history's file.
-            history.keep(reader.user, with_documents(question, documents or []))
-        return JSONResponse(found)
+        return _answer(qa, access_of(request.headers), history, str(request.base_url),
+                       SearchAsked(question, k, mode, documents, collapse, group))
 
     @app.get(f"{PREFIX}/search", response_model=None,
              responses={200: {"model": SearchAnswer}, **_REFUSALS})
@@ -379,6 +367,37 @@ def rest_app(qa: QA, watcher: FolderWatcher | None = None,
     _history_routes(app, history, access_of)
     _index_routes(app, qa, watcher, access_of)
     return app
+
+
+@dataclass(frozen=True)
+class SearchAsked:
+    """A search's arguments, as REST took them."""
+
+    question: str
+    k: int | None
+    mode: str | None
+    documents: list[str] | None
+    collapse: bool | None
+    group: str | None
+
+
+def _answer(qa: QA, reader: Access, history: QuestionHistory | None, base_url: str,
+            asked: SearchAsked) -> JSONResponse:
+    """A search's answer; an answered search by a signed-in reader kept in their history."""
+    try:
+        # Returned as built, not through a response model: byte for byte `qa ask --json`.
+        found = search_json(qa, asked.question, asked.k, asked.mode, asked.documents, reader,
+                            base_url, asked.collapse, asked.group)
+    except ApiInputError as error:
+        return refusal(422, str(error))
+    except IndexUnusableError as error:
+        return refusal(503, str(error))
+    if history is not None and reader.user is not None:
+        # Kept as the page keeps its own (an answered question, the documents as filters):
+        # one history a click on the page asks again, whichever way it was asked. Written
+        # behind the answer: a search never waits for the history's file.
+        history.keep(reader.user, with_documents(asked.question, asked.documents or []))
+    return JSONResponse(found)
 
 
 def _unknown(request: Request, route: str, arguments: set[str]) -> JSONResponse | None:

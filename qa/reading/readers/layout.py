@@ -21,13 +21,16 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from qa.reading.readers import Extracted, Heading, UnreadableError
-from qa.reading.readers.ocr import OcrPage, levelled
+from qa.reading.readers.ocr import OcrLine, OcrPage, levelled
 from qa.reading.readers.tables import PASSAGE_CHARS
 
 # OCR finds no letters in noise it cannot read, so a few it does find are text (a label, a form).
 MIN_OCR_CHARACTERS = 4
 _RUNNING_SHARE = 0.5  # a line in the margin on at least this share of pages is running text
 _FLOAT_TYPE = 0.93  # a paragraph's size against another's: more apart is another type
+# Running lines on two pages stand this close in height, or closer: four points, or a line's
+# size (a scan's page lies a few points higher or lower on the glass, or turned, from page to page).
+_SAME_PLACE = 4.0
 _NARROW_CELL = 0.25  # of the page's width: a piece of a line narrower than this may be a cell
 _SENTENCE_END = re.compile(r"[.!?:;…\"'”’)\]]$")
 _PAGE_NUMBER = re.compile(r"^[-–—\s]*(\d+|[ivxlcdm]+)[-–—\s]*$", re.IGNORECASE)
@@ -147,26 +150,121 @@ def _runs(lines: list[Line], width: float, body_size: float) -> list[list[Line]]
 
 def lines_of_ocr(page: OcrPage, number: int, pixels_per_point: float,
                  words: bool = False) -> list[Line]:
-    """OCR's lines as text-layer lines: boxes in points with y upwards, and the line's size
-    in points to the nearest half point (a scan's letters vary by a pixel or two where a
-    text layer states one size), turned level first when the scan is tilted; with `words`,
-    each line's words where OCR found them, not turned (the viewer boxes them on the scan)."""
+    """OCR's lines as text-layer lines: boxes in points with y upwards, turned level first
+    when the scan is tilted, and each line's size in points as _ocr_sizes states it; with
+    `words`, each line's words where OCR found them, not turned (the viewer boxes them on the
+    scan)."""
     height = page.height / pixels_per_point
+    level_page = levelled(page)
+    ocr_lines = _overlaps_joined(level_page.lines)
     lines = []
-    for found, line in zip(page.lines, levelled(page).lines, strict=True):
+    # Each levelled word where OCR found it (levelled turns copies, in the same order).
+    found = {id(level): word for level, word in zip(
+        (word for line in level_page.lines for word in line.words),
+        (word for line in page.lines for word in line.words), strict=True)} if words else {}
+    for line, size in zip(ocr_lines, _ocr_sizes(ocr_lines), strict=True):
         level = line.words
         lines.append(Line(" ".join(word.text for word in level),
                           min(w.left for w in level) / pixels_per_point,
                           max(w.right for w in level) / pixels_per_point,
                           height - min(w.top for w in level) / pixels_per_point,
                           height - max(w.bottom for w in level) / pixels_per_point,
-                          round(2 * line.size / pixels_per_point) / 2, number,
+                          round(2 * size / pixels_per_point) / 2, number,
                           words=tuple(Word(w.text, w.left / pixels_per_point,
                                            height - w.top / pixels_per_point,
                                            w.right / pixels_per_point,
                                            height - w.bottom / pixels_per_point)
-                                      for w in found.words) if words else ()))
+                                      for w in (found[id(v)] for v in level)) if words else ()))
     return lines
+
+
+def _overlaps_joined(lines: tuple[OcrLine, ...]) -> tuple[OcrLine, ...]:
+    """OCR's lines with each line that stands level with another and within its width joined
+    to it, words left to right: Tesseract now and then takes a word out of its line as a line
+    of its own ("the with both channel" and "channels" for "the channels with both channel").
+    Lines side by side in two columns do not overlap, and stay apart. In Tesseract's order,
+    a joined line where the first of its parts stood."""
+    def box(line: OcrLine) -> tuple[int, int, int, int]:
+        return (min(w.left for w in line.words), min(w.top for w in line.words),
+                max(w.right for w in line.words), max(w.bottom for w in line.words))
+
+    boxes = [box(line) for line in lines]
+    rows: list[list[int]] = []
+    for index in sorted(range(len(lines)), key=lambda index: boxes[index][1] + boxes[index][3]):
+        _, top, _, bottom = boxes[index]
+        if rows and abs(sum(boxes[rows[-1][0]][1::2]) - top - bottom) < bottom - top:
+            rows[-1].append(index)
+        else:
+            rows.append([index])
+    groups: list[list[int]] = []
+    for row in rows:
+        reach = -1
+        for index in sorted(row, key=lambda index: boxes[index][0]):
+            if boxes[index][0] < reach:
+                groups[-1].append(index)
+            else:
+                groups.append([index])
+            reach = max(reach, boxes[index][2])
+    first = {min(group): group for group in groups}
+    return tuple(lines[index] if len(first[index]) == 1 else OcrLine(
+        max((lines[part] for part in first[index]), key=lambda part: len(part.words)).size,
+        tuple(sorted((word for part in first[index] for word in lines[part].words),
+                     key=lambda word: word.left)))
+        for index in range(len(lines)) if index in first)
+
+
+# OCR measures the lines of one type up to a tenth apart (it fits their letters' height to the
+# letters each line holds); this close to the page's text size, a line is in the text's type.
+# The layout's bounds for another type lie beyond: a heading is 1.15 times the text's size.
+_OCR_SAME_SIZE = 0.12
+# Letters that reach above a lower-case x, and below the line: how tall a word's ink stands
+# depends on which of them it holds ("erates a concentrated service to" has no descender).
+# A t or an i's dot rises part way: a word with one and no taller letter is measured by none.
+_TALL = re.compile(r"[^\W\da-z_]|[bdfhkl\d()\[\]{}|/!?'\"“”‘’&%$#]")
+_LOW = re.compile(r"[gjpqy()\[\]{}|]")
+_PART_WAY = re.compile(r"[ti]")
+
+
+def _ocr_sizes(lines: tuple[OcrLine, ...]) -> tuple[float, ...]:
+    """The lines' sizes in pixels, one for each type, as a text layer states them. A line
+    within _OCR_SAME_SIZE of the page's text size (the median over its characters) is of the
+    text's size, and so is a line measured smaller whose ink stands as tall as the text's
+    words with the same kinds of letters, or taller (OCR now and then fits a line's letters a
+    fifth or more too small, most of all a line of few letters: "ma-"); any other line keeps
+    its own size. Taken as measured, two lines of one paragraph measured 8.7 and 9.3 points
+    would round to 8.5 and 9.5: another size, so a new paragraph."""
+    if not lines:
+        return ()
+    half, count = sum(len(word.text) for line in lines for word in line.words) / 2, 0
+    text_size = lines[0].size
+    for line in sorted(lines, key=lambda line: line.size):
+        count += sum(len(word.text) for word in line.words)
+        text_size = line.size
+        if count >= half:
+            break
+
+    def near(value: float, typical: float) -> bool:
+        return abs(value - typical) <= _OCR_SAME_SIZE * typical
+
+    def letters(text: str) -> tuple[bool, bool]:
+        return bool(_TALL.search(text)), bool(_LOW.search(text))
+
+    heights: dict[tuple[bool, bool], list[int]] = defaultdict(list)
+    for line in lines:
+        if near(line.size, text_size):
+            for word in line.words:
+                if _TALL.search(word.text) or not _PART_WAY.search(word.text):
+                    heights[letters(word.text)].append(word.bottom - word.top)
+    typical = {kind: statistics.median(found) for kind, found in heights.items() if len(found) >= 5}
+
+    def same_type(line: OcrLine) -> bool:
+        if near(line.size, text_size):
+            return True
+        kind = letters(" ".join(word.text for word in line.words))
+        ink = max(word.bottom for word in line.words) - min(word.top for word in line.words)
+        return line.size < text_size and ink >= (1 - _OCR_SAME_SIZE) * typical.get(kind, math.inf)
+
+    return tuple(text_size if same_type(line) else line.size for line in lines)
 
 
 _NUMBER = re.compile(r"\d{1,5}")
@@ -301,11 +399,12 @@ def _drop_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
     needed = max(2, round(_RUNNING_SHARE * len(pages)))
     for lines in candidates.values():
         middle = statistics.median(line.top for line in lines)
-        same_place = [line for line in lines if abs(line.top - middle) < 4]
+        same_place = [line for line in lines
+                      if abs(line.top - middle) < max(_SAME_PLACE, line.size)]
         if len({line.page for line in same_place}) >= needed:
             running.update(id(line) for line in same_place)
     rows = [_rows(lines) for lines in pages]
-    running |= _set_apart_bands(rows, needed)
+    running |= _set_apart_bands(rows, needed) | _stray_marks(rows)
     # A number beside other text on its line is a table's cell, not a page number.
     beside = {id(line) for page in rows for row in page if len(row) > 1 for line in row}
     return [[line for line in lines if id(line) not in running
@@ -318,22 +417,44 @@ def _set_apart_bands(pages: list[list[list[Line]]], needed: int) -> set[int]:
     """Running headers and footers whose words change from page to page (a title on odd pages,
     the authors on even ones; a date): the topmost or lowest row of a page, in type no larger
     than the text's, set apart from the rest by more than a line's space, at the same height on
-    enough pages. A page's first line of text is not set apart, and a slide's title is larger.
-    `pages`: each page's rows (_rows)."""
+    enough pages (within _SAME_PLACE). A page's first line of text is not set apart, and a
+    slide's title is larger. `pages`: each page's rows (_rows)."""
     sizes = [line.size for rows in pages for row in rows for line in row]
     if not sizes:
         return set()
     text_size = statistics.median(sizes)
-    bands: dict[tuple[str, int], list[list[Line]]] = defaultdict(list)
+    zones: dict[str, list[list[Line]]] = defaultdict(list)
     for rows in pages:
         if len(rows) < 2:  # a blank page, or one line alone: nothing is set apart from anything
             continue
         for zone, row, neighbour in (("top", rows[0], rows[1:2]), ("bottom", rows[-1], rows[-2:-1])):
             size = max(line.size for line in row)
             if neighbour and size <= text_size and _gap(row, neighbour[0]) > 1.5 * size:
-                bands[(zone, round(row[0].top / 2))].append(row)
-    return {id(line) for rows in bands.values() if len({row[0].page for row in rows}) >= needed
+                zones[zone].append(row)
+    bands: list[list[list[Line]]] = []
+    for rows in zones.values():
+        rows.sort(key=lambda row: row[0].top)
+        start = len(bands)
+        for row in rows:  # rows at about one height: each within _SAME_PLACE of the band's lowest
+            if len(bands) > start and row[0].top - bands[-1][0][0].top < max(_SAME_PLACE, row[0].size):
+                bands[-1].append(row)
+            else:
+                bands.append([row])
+    return {id(line) for rows in bands if len({row[0].page for row in rows}) >= needed
             for row in rows for line in row}
+
+
+def _stray_marks(pages: list[list[list[Line]]]) -> set[int]:
+    """A page's topmost or lowest row when it is one mark of three characters or fewer, set
+    apart from the rest by more than a line's space: a page number OCR misread ("5" read as
+    "wo"), a printer's mark. `pages`: each page's rows (_rows)."""
+    marks = set()
+    for rows in pages:
+        for row, neighbour in ((rows[0], rows[1:2]), (rows[-1], rows[-2:-1])) if rows else ():
+            if len(row) == 1 and len(row[0].text) <= 3 and neighbour \
+                    and _gap(row, neighbour[0]) > 1.5 * row[0].size:
+                marks.add(id(row[0]))
+    return marks
 
 
 def _gap(row: list[Line], other: list[Line]) -> float:
@@ -374,15 +495,38 @@ def _reading_order(lines: list[Line]) -> list[list[Line]]:
                 runs.append([line for row in _rows(column) for line in row])
             band[number] = []
 
-    for line in sorted(lines, key=lambda line: -line.top):
+    above: Line | None = None  # the line across the gutters just read, before any band
+    ordered = sorted(lines, key=lambda line: -line.top)
+    for index, line in enumerate(ordered):
         if any(left < gutter < right for _, left, right in _spans(line) for gutter in gutters):
             end_band()  # a line across the gutters ends a band
             runs.append([line])
+            above = line
             continue
+        if above is not None and _ends_paragraph_across(ordered, index, above):
+            runs.append([line])
+            above = None
+            continue
+        above = None
         for part in _split_at(line, gutters):
             band[bisect.bisect(gutters, part.centre)].append(part)
     end_band()
     return runs + asides
+
+
+def _ends_paragraph_across(ordered: list[Line], index: int, above: Line) -> bool:
+    """Is line `index` of the page's lines (top first), which crosses no gutter, the last
+    line of a paragraph across the columns (an abstract's)? Right under the line across them
+    `above`, as close as the lines of a paragraph stand, starting where it starts, and alone
+    in its row. It stands in the first column's place, but its column's edges are the
+    abstract's: an abstract set in from the columns would make it look indented there."""
+    line = ordered[index]
+    size = max(line.size, 1.0)
+    if abs(line.left - above.left) > size / 2 or not 0 <= above.bottom - line.top < size / 2:
+        return False
+    # Lines level with it stand next to it in the order, their tops within a line's height.
+    after = itertools.takewhile(lambda other: line.top - other.top < 2 * size, ordered[index + 1:])
+    return not any(abs(other.centre_height - line.centre_height) < size / 2 for other in after)
 
 
 def _with_floats_aside(runs: list[list[Line]], body_size: float) -> list[list[Line]]:
@@ -712,9 +856,11 @@ class _Columns:
 
 def _column_edges(runs: list[list[Line]]) -> dict[int, tuple[float, float]]:
     """The left and right edges of the column each line stands in (by the line's id): of the
-    lines of its run that share its span, the lines across a page's columns (a title, an
-    abstract: one run each) taken together. Over the whole page, a title across two columns
-    would stand in both, and their lines would all look short beside it."""
+    lines of its run in its type (its size) that share its span, the lines across a page's
+    columns (a title, an abstract: one run each) taken together. Over the whole page, a title
+    across two columns would stand in both, and their lines would all look short beside it;
+    and a heading set out into the margin would make every line of text below it look
+    indented."""
     regions: list[list[Line]] = []
     for number, run in enumerate(runs):
         if number and len(run) == 1 and len(runs[number - 1]) == 1:
@@ -723,8 +869,12 @@ def _column_edges(runs: list[list[Line]]) -> dict[int, tuple[float, float]]:
             regions.append(list(run))
     edges: dict[int, tuple[float, float]] = {}
     for region in regions:
-        columns = _Columns(region)
-        edges.update((id(line), columns.around(line)) for line in region)
+        types: dict[float, list[Line]] = defaultdict(list)
+        for line in region:
+            types[round(line.size, 1)].append(line)
+        for lines in types.values():
+            columns = _Columns(lines)
+            edges.update((id(line), columns.around(line)) for line in lines)
     return edges
 
 
