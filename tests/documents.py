@@ -4,7 +4,9 @@ Word), so the readers are checked on more than the shared examples."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 A4 = (595.0, 842.0)
 LINE = 14.0  # points between baselines
@@ -497,10 +499,12 @@ def alternating_headers_pdf(slides: bool = False) -> bytes:
 
 
 def drawn_pdf(pages: list[list[tuple[str, float, float, float, float]]],
-              pagesize: tuple[float, float] = A4) -> bytes:
+              pagesize: tuple[float, float] = A4,
+              also: Callable[[Any], None] | None = None) -> bytes:
     """Pages of lines in Times, each drawn where it is given and in the order given:
     (text, x, y of its baseline, font size, width). A line with a width is stretched to it by
-    its word spaces (justified); with none it is set as it comes."""
+    its word spaces (justified); with none it is set as it comes. `also` draws more on each
+    page's reportlab canvas."""
     from reportlab.pdfbase.pdfmetrics import stringWidth
     from reportlab.pdfgen import canvas
 
@@ -515,6 +519,8 @@ def drawn_pdf(pages: list[list[tuple[str, float, float, float, float]]],
                               if width and text.count(" ") else 0.0)
             line.textLine(text)
             pdf.drawText(line)
+        if also is not None:
+            also(pdf)
         pdf.showPage()
     pdf.save()
     return buffer.getvalue()

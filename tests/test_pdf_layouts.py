@@ -289,8 +289,6 @@ def test_a_line_that_opens_with_a_raised_quote_reads_whole() -> None:
 def stamped_columns_pdf(stamp: str) -> bytes:
     """A two-column page under a full-width title and a line of authors, with `stamp` set up
     the left margin, turned a quarter (as archives stamp a preprint's first page)."""
-    from reportlab.pdfgen import canvas
-
     paragraphs = sea_paragraphs(3)
     lines = [("The Harbour Through the Years", 150, 800, 16.0, 0.0),
              ("A. Author, B. Author and C. Author, Harbour Museum and Town Archive", 120, 780,
@@ -301,24 +299,16 @@ def stamped_columns_pdf(stamp: str) -> bytes:
             drawn = column_lines(paragraph, 60 + number * 250, top, 225)
             lines += drawn
             top -= 12 * len(drawn) + 6
-    buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=A4)
-    for text, x, y, size, width in lines:
-        line = pdf.beginText(x, y)
-        line.setFont("Times-Roman", size)
-        line.setWordSpace((width - stringWidth(text, "Times-Roman", size)) / text.count(" ")
-                          if width and text.count(" ") else 0.0)
-        line.textLine(text)
-        pdf.drawText(line)
-    pdf.saveState()
-    pdf.translate(30, 250)
-    pdf.rotate(90)
-    pdf.setFont("Times-Roman", 18)
-    pdf.drawString(0, 0, stamp)
-    pdf.restoreState()
-    pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
+
+    def up_the_margin(pdf) -> None:  # type: ignore[no-untyped-def]
+        pdf.saveState()
+        pdf.translate(30, 250)
+        pdf.rotate(90)
+        pdf.setFont("Times-Roman", 18)
+        pdf.drawString(0, 0, stamp)
+        pdf.restoreState()
+
+    return drawn_pdf([lines], also=up_the_margin)
 
 
 def test_a_stamp_up_the_margin_stands_apart_and_the_columns_read_in_turn() -> None:
