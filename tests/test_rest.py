@@ -101,6 +101,7 @@ def test_documents_and_health(client: TestClient, seeds_qa: QA) -> None:
     assert health["status"] == "ok" and health["documents"] == 3
     assert health["passages"] == seeds_qa.searcher.index.passage_count
     assert health["index_age_s"] >= 0
+    assert health["model"] == seeds_qa.settings.model  # the model that answers
 
 
 def test_openapi_documents_every_route_with_its_schema(client: TestClient) -> None:

@@ -245,6 +245,8 @@ class Health(BaseModel):
     passages: int
     index_age_s: float = Field(description="Seconds since the served index was built.")
     watching: str = Field(description="What the folder watcher is doing; empty when off.")
+    model: str | None = Field(default=None, description="The model the served index was built "
+                                                        "with (and answers with).")
 
 
 class PastQuestion(BaseModel):
@@ -567,4 +569,4 @@ def _index_routes(app: FastAPI, qa: QA, watcher: FolderWatcher | None,
         return JSONResponse({"status": "ok", "documents": status.documents,
                              "passages": status.passages,
                              "index_age_s": round(time.time() - status.built, 1),
-                             "watching": watching})
+                             "watching": watching, "model": status.model})
