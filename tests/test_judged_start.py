@@ -10,6 +10,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import gradio_client
 import pytest
 import requests
 from test_judged_builds import SizedHashing, judge_answers, library, served_build
@@ -166,6 +167,15 @@ def test_a_server_started_with_a_worse_model_answers_from_the_old_build(
         config = requests.get(f"{url}/config", timeout=30).text
         assert "Not in use: model hashing-4" in config and "keeps serving" in config
         assert "model `hashing-64`" in config
+        # REST's health and the status tool (the JSON API and MCP) say it too, as plain text.
+        health = requests.get(f"{url}/api/health", timeout=30).json()
+        assert health["model"] == "hashing-64", health
+        assert health["notice"].startswith("Not in use: model hashing-4, asked for at start: "
+                                           "the build made with it was not published, it "
+                                           "scores worse"), health
+        assert "**" not in health["notice"] and "keeps serving" in health["notice"], health
+        status = gradio_client.Client(url + "/").predict(api_name="/status")
+        assert status["notice"] == health["notice"], status
     finally:
         page.close()
     assert served_build(library) == old

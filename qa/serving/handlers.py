@@ -81,6 +81,10 @@ class ServerNotice:
     def line(self, detail: bool) -> str:
         return self.full if detail else self.brief
 
+    def text(self, detail: bool) -> str:
+        """The notice as plain text, for JSON answers (REST's health, the status tool)."""
+        return html.unescape(self.line(detail).replace("**", ""))
+
 
 def start_notice(gate: JudgedGate, not_in_use: NotInUse | None, threshold: float
                  ) -> ServerNotice | None:

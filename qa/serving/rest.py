@@ -49,6 +49,7 @@ from qa.serving.api import (
     similar_json,
 )
 from qa.serving.guard import REST_PREFIX as PREFIX
+from qa.serving.handlers import ServerNotice
 from qa.serving.history import KEPT_QUESTIONS, QuestionHistory
 from qa.serving.signin import no_sign_in
 from qa.serving.watch import FolderWatcher
@@ -247,6 +248,9 @@ class Health(BaseModel):
     watching: str = Field(description="What the folder watcher is doing; empty when off.")
     model: str | None = Field(default=None, description="The model the served index was built "
                                                         "with (and answers with).")
+    notice: str = Field(default="", description="What the check of the server's start-up "
+                                                "build found (a worse build published, or one "
+                                                "declined); empty for nothing.")
 
 
 class PastQuestion(BaseModel):
@@ -322,10 +326,12 @@ def _methods_of(request: Request) -> str:
 
 def rest_app(qa: QA, watcher: FolderWatcher | None = None,
              access_of: Callable[[Mapping[str, str]], Access] = no_sign_in,
-             history: QuestionHistory | None = None) -> FastAPI:
+             history: QuestionHistory | None = None,
+             notice: ServerNotice | None = None) -> FastAPI:
     """The REST routes over `qa`, as an app of their own (the page's guard hands it /api/).
     `access_of` reads who a request is from and what they may read; `history` is the page's
-    store of signed-in readers' questions (None: no sign-in)."""
+    store of signed-in readers' questions (None: no sign-in); `notice` what the check of the
+    start-up build found, told by /api/health."""
     app = FastAPI(title="qa", summary="Ask your documents; get passages you can cite.",
                   openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs", redoc_url=None)
     app.add_exception_handler(RequestValidationError, _validation_refusal)
@@ -367,7 +373,7 @@ def rest_app(qa: QA, watcher: FolderWatcher | None = None,
     _similar_route(app, qa, access_of)
     _judgement_route(app, qa, access_of)
     _history_routes(app, history, access_of)
-    _index_routes(app, qa, watcher, access_of)
+    _index_routes(app, qa, watcher, access_of, notice)
     return app
 
 
@@ -535,7 +541,8 @@ def _history_routes(app: FastAPI, history: QuestionHistory | None,
 
 
 def _index_routes(app: FastAPI, qa: QA, watcher: FolderWatcher | None,
-                  access_of: Callable[[Mapping[str, str]], Access]) -> None:
+                  access_of: Callable[[Mapping[str, str]], Access],
+                  notice: ServerNotice | None = None) -> None:
     """/documents and /health: what is indexed, and whether the server can answer."""
 
     @app.get(f"{PREFIX}/documents", response_model=None,
@@ -569,4 +576,5 @@ def _index_routes(app: FastAPI, qa: QA, watcher: FolderWatcher | None,
         return JSONResponse({"status": "ok", "documents": status.documents,
                              "passages": status.passages,
                              "index_age_s": round(time.time() - status.built, 1),
-                             "watching": watching, "model": status.model})
+                             "watching": watching, "model": status.model,
+                             "notice": notice.text(reader.everything) if notice else ""})

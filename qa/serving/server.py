@@ -80,7 +80,7 @@ def launch(settings: Settings, options: ServeOptions, block: bool = True) -> gr.
     keep_pruning(built.served_files, settings.downloads_kept_seconds, uploads_folder,
                  settings.uploads_kept_seconds)
     page = built.blocks.queue(default_concurrency_limit=4)
-    guard = _guard(qa, built, views, watcher, signin, options, uploads)
+    guard = _guard(qa, built, views, watcher, signin, options, uploads, notice)
     # Every API call is a new Gradio session holding a copy of the page's settings (tens of
     # kilobytes): without a cap they pile up to Gradio's default of 10,000 sessions.
     page.launch(server_name=options.host, server_port=options.port, css=static_text("page.css"),
@@ -156,7 +156,8 @@ def _prepare_checked(qa: QA) -> ServerNotice | None:
 
 
 def _guard(qa: QA, built: Page, views: DocumentViews, watcher: FolderWatcher | None,
-           signin: SignIn | None, options: ServeOptions, uploads: bool) -> Middleware:
+           signin: SignIn | None, options: ServeOptions, uploads: bool,
+           notice: ServerNotice | None) -> Middleware:
     """The guard in front of every route, with the REST API and the document files behind it."""
     return Middleware(RouteGuard, served_files=built.served_files,
                       uploads_allowed=uploads, document_file=qa.document_path,
@@ -165,7 +166,7 @@ def _guard(qa: QA, built: Page, views: DocumentViews, watcher: FolderWatcher | N
                                      "judge": JUDGE_ARGUMENTS},
                       api_given={"search": SEARCH_ARGUMENTS_BEFORE_SHAPING},
                       rest=rest_app(qa, watcher, signin.access_of if signin else no_sign_in,
-                                    built.history),
+                                    built.history, notice),
                       signin=signin, page_image=views.page_png)
 
 

@@ -512,9 +512,12 @@ def _status_api(handlers: Handlers, reader: Reader) -> Callable[..., dict[str, A
 
         Returns:
             {"status": "ok" or "unavailable", "documents", "passages", "model", "dense_index",
-            "index_age_s"}; with "unavailable", an "error" saying why.
+            "index_age_s", "notice"}; with "unavailable", an "error" saying why. "notice" is
+            what the check of the server's start-up build found ("" for nothing).
         """
-        return status_json(handlers.qa, reader(request))
+        access = reader(request)
+        said = handlers.notice.text(access.everything) if handlers.notice else ""
+        return {**status_json(handlers.qa, access), "notice": said}
 
     return status
 
