@@ -12,5 +12,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from qa.cli import main
 
+
+def serve_arguments(arguments: list[str]) -> list[str]:
+    """`qa serve` with `arguments`; a leading `serve` is taken too, as `--help`'s usage line
+    ("app.py serve [OPTIONS]") shows it."""
+    return ["serve", *(arguments[1:] if arguments[:1] == ["serve"] else arguments)]
+
+
 if __name__ == "__main__":
-    main(["serve", *sys.argv[1:]])
+    main(serve_arguments(sys.argv[1:]))

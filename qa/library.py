@@ -56,6 +56,9 @@ ENGLISH_ONLY_NOTICE = (
 NOTHING_MATCHES = ("Nothing matches: no passage of the documents searched passes every filter "
                    "and constraint of the query (docs/search.md).")
 
+NOTHING_TO_RANK = ("Nothing to rank by: the query holds only filters or excluded words; add words "
+                   "to search for, e.g. `budget type:pdf` (docs/search.md).")
+
 log = logging.getLogger(__name__)
 
 
@@ -521,7 +524,9 @@ class QA:
         text, notices = clean_question(question, self.settings.max_question_chars)
         query = Query(text) if literal else read_query(text)
         if not query.question:
-            return SearchResult(question, [], ["Please type a question."])
+            # "type:pdf" alone is not a blank question: say why nothing was searched.
+            return SearchResult(question, [], [NOTHING_TO_RANK if text.strip()
+                                               else "Please type a question."])
         count = max(1, self.settings.top_k if k is None else k)
         searcher = self._current_searcher()
         if searcher.index.passage_count == 0:

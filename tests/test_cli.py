@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import SEEDS, SHARED
+from conftest import REPO, SEEDS, SHARED
 
 from qa.cli import main
 from qa.embedding.embed import Embedder
@@ -111,3 +113,15 @@ def test_index_says_each_skip_reason_once(tmp_path: Path, caplog: pytest.LogCapt
     assert sum("broken.pdf" in line for line in result.output.splitlines()) == 1, result.output
     assert "skipped broken.pdf: " in result.output
     assert not [r for r in caplog.records if "broken.pdf" in r.getMessage()]
+
+
+@pytest.mark.parametrize("arguments", [["--host", "0.0.0.0"], ["serve", "--host", "0.0.0.0"]])
+def test_app_py_takes_the_usage_its_help_shows(arguments: list[str]) -> None:
+    """`python app.py --help` prints "Usage: app.py serve [OPTIONS]": that form is taken too
+    (both reach serve's own checks, which refuse any address but loopback without sign-in)."""
+    usage = subprocess.run([sys.executable, "app.py", "--help"], cwd=REPO, capture_output=True,
+                           text=True, timeout=300)
+    assert "Usage: app.py serve [OPTIONS]" in usage.stdout
+    run = subprocess.run([sys.executable, "app.py", *arguments], cwd=REPO, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 2 and "give --users FILE" in run.stderr, run.stderr

@@ -254,6 +254,22 @@ def test_exports_are_a_question_set_qrels_and_runs_that_score_the_same(
     assert [fields[3] for fields in opens][:2] == ["1", "2"] and opens[1][2] in relevant
 
 
+def test_exported_docids_quote_a_hash_in_a_file_name(library: QA, tmp_path: Path) -> None:
+    """A DOCID is the quoted source, `#`, the paragraph: a `#` of the name itself is quoted,
+    so a tool that parts a DOCID at its `#` finds the file and the paragraph."""
+    write(library.settings.docs_dir, "log #2 [draft].txt",
+          ["Log", "The harbour depot opens at seven and at six on market days."])
+    library.prepare()
+    library.judge(OPENS, "log #2 [draft].txt", 1, "relevant")
+    written = export_judgements(evaluate_judgements(library, modes=["lexical"]),
+                                tmp_path / "export")
+    qrels = [line.split() for line in written[1].read_text(encoding="utf-8").splitlines()]
+    run = [line.split() for line in written[2].read_text(encoding="utf-8").splitlines()]
+    assert [fields[2] for fields in qrels] == ["log%20%232%20%5Bdraft%5D.txt#1"]
+    assert qrels[0][2] in {fields[2] for fields in run}
+    assert all(fields[2].count("#") == 1 for fields in qrels + run)
+
+
 def test_a_judgement_with_a_bad_line_beside_it_still_reads(tmp_path: Path) -> None:
     store = JudgementStore(tmp_path)
     judgement = Judgement(OPENS, "depot.txt", 1, "0" * 64, "opens", "relevant", 1.0, "b", "a b")

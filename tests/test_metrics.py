@@ -1,9 +1,10 @@
 import math
+from pathlib import Path
 
 import pytest
 
 from qa.evaluating import metrics
-from qa.evaluating.evaluate import score_rankings
+from qa.evaluating.evaluate import QuestionSetError, read_question_set, score_rankings
 
 
 def test_recall_mrr_by_hand() -> None:
@@ -63,3 +64,16 @@ def test_evidence_in_ocr_text_may_miss_a_tenth_of_its_words_in_one_stretch() -> 
     assert not contains_evidence(scattered, quote, 0.15)
     cut = "the normans gave their name to normandy"  # half the quote
     assert not contains_evidence(cut, quote, 0.15)
+
+
+@pytest.mark.parametrize(("line", "reason"), [
+    ('{"id": "q1", "question": "When?"}', "(no 'relevant' field)"),
+    ('{"id": "q1", "relevant": []}', "(no 'question' field)"),
+])
+def test_a_question_record_without_a_field_names_the_field_missing(
+        tmp_path: Path, line: str, reason: str) -> None:
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(line + "\n", encoding="utf-8")
+    with pytest.raises(QuestionSetError) as refused:
+        read_question_set(questions)
+    assert f"{questions}:1: not a question record {reason}; each line is" in str(refused.value)

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from qa.cli import main
 from qa.core.settings import Settings
 from qa.indexing.backends.local import LocalIndex
-from qa.library import QA, QuestionRefused
+from qa.library import NOTHING_TO_RANK, QA, QuestionRefused
 from qa.reading.readers import KINDS, READERS
 from qa.searching.query import Query, QueryError, fold, parse_query
 from qa.serving.rest import rest_app
@@ -193,6 +193,14 @@ def test_page_filter_needs_pages(folder_qa: QA) -> None:
 def test_nothing_matches_is_said_not_silent(folder_qa: QA) -> None:
     result = folder_qa.search("harbour cranes type:pdf")
     assert result.hits == [] and "Nothing matches" in result.notices[0]
+
+
+@pytest.mark.parametrize("text", ["type:pdf", "-tides", 'in:reports/ -"notice period"'])
+def test_a_query_of_filters_alone_says_it_has_nothing_to_rank_by(folder_qa: QA,
+                                                                 text: str) -> None:
+    result = folder_qa.search(text)
+    assert result.hits == [] and result.notices == [NOTHING_TO_RANK]
+    assert folder_qa.search("  ").notices == ["Please type a question."]
 
 
 def test_a_malformed_query_is_refused_by_the_library(folder_qa: QA) -> None:

@@ -117,7 +117,12 @@ def read_question_set(path: Path) -> list[Question]:
                              for r in record["relevant"])
             questions.append(Question(str(record["id"]), str(record["question"]), evidence))
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-            raise QuestionSetError(f"{path}:{number}: not a question record ({error})") from error
+            # A KeyError's text is the bare field name ('relevant'): say that it is missing.
+            reason = f"no {error} field" if isinstance(error, KeyError) else str(error)
+            raise QuestionSetError(
+                f"{path}:{number}: not a question record ({reason}); each line is "
+                '{"id": ..., "question": ..., "relevant": [{"source": ..., "evidence": ...}]} '
+                "(docs/terminal.md)") from error
     if not questions:
         raise QuestionSetError(f"{path} holds no questions")
     return questions

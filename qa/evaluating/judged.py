@@ -197,8 +197,10 @@ def _qrels_lines(report: JudgedReport) -> list[str]:
 
 
 def _trec_id(key: str) -> str:
-    """A passage key without whitespace (TREC files split on it)."""
-    return quote(key, safe="/#@:+,;=-_.~")
+    """A passage key without whitespace (TREC files split on it): the source URL-quoted, `#`,
+    the paragraph. A `#` in a file's name is quoted too, so the last `#` always parts them."""
+    source, _, paragraph = key.rpartition("#")
+    return f"{quote(source, safe='/@:+,;=-_.~')}#{paragraph}"
 
 
 
