@@ -13,6 +13,28 @@ def test_title_is_first_line_and_not_a_passage() -> None:
     assert passages[0].paragraph == 1
 
 
+def test_a_first_line_of_prose_is_searched_not_taken_as_the_title() -> None:
+    # A note that opens with a sentence, or with a wrapped paragraph's first line: taken as
+    # the title, that text was in no passage (the new-user trial found it).
+    sentence = "Die Stadtbibliothek ist montags geschlossen. Sie öffnet dienstags um neun."
+    passages = chunk_document(doc(f"{sentence}\n\nZweiter Absatz mit mehr Text dazu.\n"))
+    assert [p.text for p in passages] == [sentence, "Zweiter Absatz mit mehr Text dazu."]
+    assert passages[0].title == "d.txt"
+    wrapped = "The library is closed on Mondays and opens\nagain on Tuesday at nine."
+    passages = chunk_document(doc(f"{wrapped}\n\nThe second paragraph has words.\n"))
+    assert passages[0].text == normalise_whitespace(wrapped) and passages[0].title == "d.txt"
+    assert chunk_document(doc("東京タワーは港区にある電波塔である。\n\n高さは333メートルである。")
+                          )[0].text == "東京タワーは港区にある電波塔である。"
+    # Titles stay titles: a question, a short name with a full stop, a Markdown heading, a
+    # line that the next line does not continue.
+    for title in ("What is space security?", "Acme Corp.", "# Minutes of the meeting.",
+                  "Sky (United Kingdom)"):
+        text = f"{title}\nSpace security keeps orbits safe for everyone.\n"
+        passages = chunk_document(doc(text))
+        assert passages[0].title == title.lstrip("# "), title
+        assert [p.text for p in passages] == ["Space security keeps orbits safe for everyone."]
+
+
 def test_leading_blank_lines_and_markdown_heading_title() -> None:
     passages = chunk_document(doc("\n\n# Heading Title\n\nBody text of the note goes here.\n"))
     assert passages[0].title == "Heading Title"

@@ -12,7 +12,7 @@ from qa.core.languages import SENTENCE_END_AFTER, SENTENCE_ENDS, word_count
 from qa.reading.load import Document, SkippedFile
 from qa.reading.readers import Heading
 
-CHUNKING_VERSION = 4  # bump when the rules below change: it forces a rebuild of every index
+CHUNKING_VERSION = 5  # bump when the rules below change: it forces a rebuild of every index
 
 _BLANK_LINES = re.compile(r"\n[ \t\r\f\v]*\n")
 _WHITESPACE = re.compile(r"\s+")
@@ -33,6 +33,12 @@ _BREAKS = (re.compile(r"\n"), re.compile(rf"(?<=[.!?…])\s|(?<=[{SENTENCE_ENDS}
            re.compile(r"\s"))
 # A first line longer than this is prose, not a title.
 _MAX_TITLE_CHARS = 300
+# Nor is a first line that ends a sentence (a full stop, not a question mark: titles ask) of
+# at least this many words: "Die Stadtbibliothek ist montags geschlossen." is a note's first
+# sentence, and taken as its title it would be in no passage.
+_MIN_PROSE_WORDS = 3
+_FULL_STOP = re.compile(rf"[.!…{''.join(c for c in SENTENCE_ENDS if c not in '？؟')}]"
+                        r"[\"'”’)\]」』）]*$")
 _BYLINE_JOINERS = {"by", "and", "&", "de", "van", "von", "der", "da", "di", "le", "la"}
 
 
@@ -120,9 +126,22 @@ def _is_passage(block: _Block) -> bool:
     return block.words >= _MIN_PASSAGE_WORDS or (block.ends_sentence and block.words > 1)
 
 
-def _split_title(blocks: list[_Block]) -> tuple[str, list[_Block]]:
-    """The first line is the title; a short line right under it is a byline (metadata)."""
-    if len(blocks[0].text) > _MAX_TITLE_CHARS:
+def _is_title(line: str, following: str) -> bool:
+    """Whether a text's first line is its title, `following` the line under it in its block
+    ("" for none): not when it is prose, too long, a whole sentence, or a line that runs on
+    into one starting in lower case (a wrapped paragraph's first line). A Markdown heading
+    always is."""
+    if _MARKDOWN_HEADING.match(line):
+        return True
+    if len(line) > _MAX_TITLE_CHARS or following[:1].islower():
+        return False
+    return not (_FULL_STOP.search(line) and word_count(line) >= _MIN_PROSE_WORDS)
+
+
+def _split_title(blocks: list[_Block], titled: bool) -> tuple[str, list[_Block]]:
+    """The first block is the title when `titled`; a short line right under it is a byline
+    (metadata)."""
+    if not titled:
         return "", blocks
     title, rest = _MARKDOWN_HEADING.sub("", blocks[0].text), blocks[1:]
     if len(rest) > 1 and _is_byline(rest[0]):
@@ -245,10 +264,10 @@ class ChunkedCorpus:
 
 def chunk_document(document: Document) -> list[Passage]:
     """Split a document into paragraphs; headings, bylines and junk lines are not passages."""
-    blocks = _first_line_as_block(document.text, document.headings)
+    blocks, titled = _first_line_as_block(document.text, document.headings)
     if not blocks:
         return []
-    title, body = _split_title(blocks)
+    title, body = _split_title(blocks, titled)
     heading_starts = {h.start for h in document.headings}
     paragraphs = [piece for block in _join_broken(body, heading_starts)
                   for piece in _within_limit(document.text, block)
@@ -290,21 +309,26 @@ class _SectionPath:
         return " > ".join(h.text for h in path) or None
 
 
-def _first_line_as_block(text: str, headings: tuple[Heading, ...] = ()) -> list[_Block]:
-    """Blocks of the text, with the first line split off as its own block (the title)."""
+def _first_line_as_block(text: str, headings: tuple[Heading, ...] = ()
+                         ) -> tuple[list[_Block], bool]:
+    """Blocks of the text, with the first line split off as its own block when it is the
+    title (_is_title); and whether it is."""
     blocks = _blocks_around_headings(text, headings)
     if not blocks:
-        return []
+        return [], False
     first = blocks[0]
     raw = text[first.start : first.end]
     line_end = raw.find("\n")
+    line = raw if line_end == -1 else raw[:line_end]
+    rest_raw = "" if line_end == -1 else raw[line_end + 1 :]
+    if not _is_title(normalise_whitespace(line), rest_raw.lstrip()):
+        return blocks, False
     if line_end == -1:
-        return blocks
-    title = _Block(first.start, first.start + line_end, normalise_whitespace(raw[:line_end]))
-    rest_raw = raw[line_end + 1 :]
+        return blocks, True
+    title = _Block(first.start, first.start + line_end, normalise_whitespace(line))
     lead = len(rest_raw) - len(rest_raw.lstrip())
     rest = _Block(first.start + line_end + 1 + lead, first.end, normalise_whitespace(rest_raw))
-    return [title, rest, *blocks[1:]]
+    return [title, rest, *blocks[1:]], True
 
 
 @lru_cache(maxsize=1)
