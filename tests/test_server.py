@@ -131,6 +131,9 @@ def test_mcp_tool_answers_with_cited_passages(app_url: str) -> None:
     health = httpx.get(app_url + "api/health", timeout=10).json()
     assert told["status"] == "ok" and told["passages"] == health["passages"] > 0, (told, health)
     assert told["documents"] == health["documents"] and told["model"], told
+    # The same fields, so a client may read either (the new-user trial found each missing one).
+    assert set(told) == set(health), (told, health)
+    assert (told["dense_index"], told["watching"]) == (health["dense_index"], health["watching"])
     assert not outcome.isError, outcome
     text = "".join(part.text for part in outcome.content if hasattr(part, "text"))
     answer = json.loads(text)  # JSON, not a Python repr

@@ -248,6 +248,8 @@ class Health(BaseModel):
     watching: str = Field(description="What the folder watcher is doing; empty when off.")
     model: str | None = Field(default=None, description="The model the served index was built "
                                                         "with (and answers with).")
+    dense_index: str | None = Field(default=None, description="The dense index the served "
+                                                              "build searches.")
     notice: str = Field(default="", description="What the check of the server's start-up "
                                                 "build found (a worse build published, or one "
                                                 "declined); empty for nothing.")
@@ -577,4 +579,5 @@ def _index_routes(app: FastAPI, qa: QA, watcher: FolderWatcher | None,
                              "passages": status.passages,
                              "index_age_s": round(time.time() - status.built, 1),
                              "watching": watching, "model": status.model,
+                             "dense_index": status.dense_index,
                              "notice": notice.text(reader.everything) if notice else ""})

@@ -512,12 +512,15 @@ def _status_api(handlers: Handlers, reader: Reader) -> Callable[..., dict[str, A
 
         Returns:
             {"status": "ok" or "unavailable", "documents", "passages", "model", "dense_index",
-            "index_age_s", "notice"}; with "unavailable", an "error" saying why. "notice" is
-            what the check of the server's start-up build found ("" for nothing).
+            "index_age_s", "watching", "notice"}; with "unavailable", an "error" saying why.
+            "watching" is what the folder watcher is doing ("" when off), "notice" what the
+            check of the server's start-up build found ("" for nothing).
         """
         access = reader(request)
         said = handlers.notice.text(access.everything) if handlers.notice else ""
-        return {**status_json(handlers.qa, access), "notice": said}
+        watching = (handlers.watcher.status.line(access.everything)
+                    if handlers.watcher is not None else "")
+        return {**status_json(handlers.qa, access), "watching": watching, "notice": said}
 
     return status
 
