@@ -4,6 +4,7 @@ extracted again, an edited one read once; documents are chunked only when a buil
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -60,6 +61,29 @@ def test_an_unchanged_folder_reads_and_chunks_nothing(tmp_path: Path, tiny_encod
     assert reads == []
     assert (again.rebuilt_because, again.files, again.passages) == ("", 3, first.passages)
     assert again.skipped == first.skipped  # the scan's reason, remembered, not read again
+
+
+def test_a_skipped_file_is_warned_of_once_not_on_every_question(
+        tmp_path: Path, tiny_encoder, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    # Every `qa ask` checks the folder: the new-user trial saw "skipping empty.txt: empty"
+    # before each answer.
+    qa = folder_qa(tmp_path, tiny_encoder)
+    write(qa.settings.docs_dir, "empty.txt", "")
+
+    def warned() -> list[str]:
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="qa.indexing.catalog"):
+            QA(qa.settings, embedder=tiny_encoder).index()  # a new process each time
+        return sorted(r.getMessage().split(":")[0] for r in caplog.records
+                      if r.levelno == logging.WARNING and r.getMessage().startswith("skipping"))
+
+    assert warned() == ["skipping empty.txt", "skipping scan.pdf"]
+    assert warned() == []
+    assert "skipping empty.txt: empty" in caplog.text  # still said, as information (-v)
+    # A file newly skipped, or skipped for another reason, is warned of again.
+    write(qa.settings.docs_dir, "blank.txt", "")
+    write(qa.settings.docs_dir, "empty.txt", "— — —\n")  # now: no prose
+    assert warned() == ["skipping blank.txt", "skipping empty.txt"]
 
 
 def test_touched_and_renamed_files_are_hashed_not_extracted(tmp_path: Path, tiny_encoder,  # type: ignore[no-untyped-def]

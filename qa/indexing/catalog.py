@@ -56,12 +56,15 @@ class Catalog:
         self._chunking = chunking_version
         self._files: dict[str, tuple[Stamp, str]] = {}
         self._contents: dict[str, dict[str, Any]] = {}
+        self._told: set[tuple[str, str]] = set()  # the skipped files already warned of
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             data = json.loads((folder / _ENTRIES).read_text(encoding="utf-8"))
             if data.get("format") == _FORMAT:
                 self._files = {source: (Stamp(*entry[:3]), entry[3])
                                for source, entry in data["files"].items()}
                 self._contents = data["contents"]
+                self._told = {(str(source), str(reason))
+                              for source, reason in data.get("told", [])}
 
     @property
     def files(self) -> dict[str, tuple[Stamp, str]]:
@@ -124,6 +127,16 @@ class Catalog:
             entry["limits"] = _limits_key(limits)
         self._contents[content_hash] = entry
 
+    def warn_of(self, skipped: list[SkippedFile]) -> None:
+        """Log each skipped file: as a warning the first time it is skipped for its reason, as
+        information after that (every `qa ask` checks the folder, and an empty file named
+        on each would drown the answers); `save` keeps what was told."""
+        for skip in skipped:
+            told = (skip.source, skip.reason) in self._told
+            log.log(logging.INFO if told else logging.WARNING, "skipping %s: %s", skip.source,
+                    skip.reason)
+        self._told = {(skip.source, skip.reason) for skip in skipped}
+
     def save(self, files: dict[str, tuple[Stamp, str]]) -> None:
         """Keep these files' stamps, and only the contents they hold."""
         held = {content_hash for _, content_hash in files.values()}
@@ -132,7 +145,7 @@ class Catalog:
         data = {"format": _FORMAT,
                 "files": {source: [stamp.size, stamp.mtime_ns, stamp.inode, content_hash]
                           for source, (stamp, content_hash) in files.items()},
-                "contents": self._contents}
+                "contents": self._contents, "told": sorted(self._told)}
         try:
             atomic_write_text(self.folder / _ENTRIES, json.dumps(data, ensure_ascii=False))
             for path in (self.folder / _DOCUMENTS).glob("*/*.json"):
@@ -213,10 +226,9 @@ def read_folder(folder: Path, max_file_bytes: int, limits: ReadLimits, catalog: 
         _keep_indexed_content(source, catalog, limits, files, summaries)
     skipped += [SkippedFile(source, summary.reason or NO_PROSE)
                 for source, summary in summaries.items() if not summary.indexed]
-    catalog.save(files)
     skipped.sort(key=lambda skip: skip.source)
-    for skip in skipped:
-        log.warning("skipping %s: %s", skip.source, skip.reason)
+    catalog.warn_of(skipped)
+    catalog.save(files)
     indexed = {source: files[source][1] for source in sorted(summaries)
                if summaries[source].indexed}
     if not indexed and held_documents:
