@@ -127,3 +127,13 @@ def test_the_hit_highlights_the_sentence_holding_the_rare_word(tmp_path: Path,
         chosen[weight] = first.passage.text[first.answer[0]:first.answer[1]]
     assert chosen[Settings().answer_words_weight] == "Sicily fell to Roger in 1091 after thirty years of war."
     assert chosen[0.0] != chosen[Settings().answer_words_weight]  # the cosine alone picked another
+
+
+def test_evidence_found_nowhere_names_the_files_that_are_not_indexed() -> None:
+    # The new-user trial's question named a file left out of the index: the note said only
+    # that no passage held its evidence.
+    questions = [Question("elsewhere", "q", (Evidence("notes/b.txt", "Alpha comes first."),)),
+                 Question("reworded", "q", (Evidence("a.txt", "Alpha came first."),))]
+    _, notes = judge_question_set(questions, [FIRST, OTHER])
+    assert notes == ["elsewhere: no passage contains its evidence (notes/b.txt: no such file is "
+                     "indexed)", "reworded: no passage contains its evidence"]

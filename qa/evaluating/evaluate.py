@@ -231,6 +231,14 @@ class JudgedQuestion:
 Spans = Sequence[tuple[int, int]]
 
 
+def _sources_missing(question: Question, passages: Sequence[Passage]) -> str:
+    """Why evidence may be found nowhere: the files it names that hold no indexed passage
+    (not in the folder, skipped, or named otherwise), as a clause; "" when all are there."""
+    indexed = {passage.source for passage in passages}
+    missing = sorted({e.source for e in question.evidence} - indexed)
+    return f" ({', '.join(missing)}: no such file is indexed)" if missing else ""
+
+
 def judge_question_set(questions: Sequence[Question], passages: Sequence[Passage],
                        tolerance: float = 0.0, sentences: Callable[[Passage], Spans] | None = None
                        ) -> tuple[list[JudgedQuestion], list[str]]:
@@ -242,7 +250,8 @@ def judge_question_set(questions: Sequence[Question], passages: Sequence[Passage
         relevant = relevant_passages(question, passages, tolerance)
         answers: tuple[str, ...] = ()
         if question.evidence and not relevant:
-            notes.append(f"{question.id}: no passage contains its evidence")
+            notes.append(f"{question.id}: no passage contains its evidence"
+                         + _sources_missing(question, passages))
             relevant = {"(evidence not found)": 1}  # stays answerable, and scores zero
         else:
             holders = [p for p in passages if passage_key(p) in relevant]
