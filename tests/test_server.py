@@ -118,9 +118,14 @@ def test_mcp_tool_answers_with_cited_passages(app_url: str) -> None:
             status = await session.call_tool("status", {})
             like = await session.call_tool("similar", {"source": PAROS_SOURCE, "paragraph": 1,
                                                        "k": 2})
-            return [tool.name for tool in tools.tools], outcome, status, like, grouped, tools
+            refused = await session.call_tool("search", {"question": PAROS, "k": 0})
+            return ([tool.name for tool in tools.tools], outcome, status, like, grouped, tools,
+                    refused)
 
-    names, outcome, status, like, grouped, tools = asyncio.run(ask_agent())
+    names, outcome, status, like, grouped, tools, refused = asyncio.run(ask_agent())
+    # A refused call's text is the message itself, not its repr (quotes and all).
+    said = "".join(part.text for part in refused.content if hasattr(part, "text"))
+    assert refused.isError and said.endswith("k must be from 1 to 100, not 0"), said
     assert {"search", "status", "similar"} <= set(names) and "ask" not in names, names
     # More like this: the passages of other files closest to the one named.
     alike = json.loads("".join(part.text for part in like.content if hasattr(part, "text")))

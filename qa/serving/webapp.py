@@ -299,6 +299,14 @@ def _wire(blocks: gr.Blocks, handlers: Handlers, asking: Asking, showing: Showin
 Reader = Callable[[gr.Request | None], Access]
 
 
+class Refusal(gr.Error):
+    """A refused call, its message as said: gr.Error's str() is the message's repr, which
+    Gradio's MCP server hands an agent as the error text, quotes and all."""
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
 def _reader(handlers: Handlers) -> Reader:
     """Who a request is from, as the access the handlers answer within."""
     def reader(request: gr.Request | None) -> Access:
@@ -325,7 +333,7 @@ def _wire_index(handlers: Handlers, reader: Reader, asking: Asking, panel: Panel
         try:
             line = handlers.rebuild(access, _embedding_progress(progress))
         except ActionRefused as error:
-            raise gr.Error(str(error)) from error
+            raise Refusal(str(error)) from error
         return line, gr.update(choices=qa.sources(access))
 
     def add_documents(files: list[str] | None, request: gr.Request,
@@ -475,7 +483,7 @@ def _search_api(handlers: Handlers, reader: Reader) -> Callable[..., dict[str, A
             return search_json(handlers.qa, question, k, mode, documents, reader(request),
                                _server_of(request), collapse, group)
         except ApiInputError as error:
-            raise gr.Error(str(error)) from error
+            raise Refusal(str(error)) from error
 
     return search
 
@@ -501,7 +509,7 @@ def _similar_api(handlers: Handlers, reader: Reader) -> Callable[..., dict[str, 
             return similar_json(handlers.qa, source, paragraph, k, same_document,
                                 reader(request), _server_of(request), collapse)
         except (ApiInputError, PassageNotFound) as error:
-            raise gr.Error(str(error)) from error
+            raise Refusal(str(error)) from error
 
     return similar
 
@@ -554,7 +562,7 @@ def _wire_judging(blocks: gr.Blocks, handlers: Handlers, reader: Reader, judging
         try:
             return handlers.judge(sent or "", reader(request))
         except ActionRefused as error:
-            raise gr.Error(str(error)) from error
+            raise Refusal(str(error)) from error
 
     def recompute(chosen: str, request: gr.Request) -> tuple[dict[str, Any], str]:
         figures = {**handlers.figures(reader(request)), "worked_out": time.time()}
@@ -595,7 +603,7 @@ def _judge_api(handlers: Handlers, reader: Reader) -> Callable[..., dict[str, An
             return judge_json(handlers.qa, question, source, paragraph, verdict,
                               reader(request), quote)
         except (ApiInputError, PassageNotFound) as error:
-            raise gr.Error(str(error)) from error
+            raise Refusal(str(error)) from error
 
     return judge
 
