@@ -21,7 +21,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from qa.reading.readers import Extracted, Heading, UnreadableError
-from qa.reading.readers.ocr import OcrLine, OcrPage, levelled
+from qa.reading.readers.ocr import OcrLine, OcrPage, OcrWord, levelled
 from qa.reading.readers.tables import PASSAGE_CHARS
 
 # OCR finds no letters in noise it cannot read, so a few it does find are text (a label, a form).
@@ -225,14 +225,25 @@ _LOW = re.compile(r"[gjpqy()\[\]{}|]")
 _PART_WAY = re.compile(r"[ti]")
 
 
+# OCR's letter height puts a footnote or a caption two points under the text's size within
+# _OCR_SAME_SIZE of it, while its words' ink stands clearly lower than the text's words with the
+# same kinds of letters: below this share of them (the layout's bound for small type), a line of
+# at least _INK_WORDS such words is in a smaller type, whatever OCR's letter height says.
+_SMALL_INK = 0.85
+_INK_WORDS = 3
+
+
 def _ocr_sizes(lines: tuple[OcrLine, ...]) -> tuple[float, ...]:
     """The lines' sizes in pixels, one for each type, as a text layer states them. A line
     within _OCR_SAME_SIZE of the page's text size (the median over its characters) is of the
-    text's size, and so is a line measured smaller whose ink stands as tall as the text's
-    words with the same kinds of letters, or taller (OCR now and then fits a line's letters a
-    fifth or more too small, most of all a line of few letters: "ma-"); any other line keeps
-    its own size. Taken as measured, two lines of one paragraph measured 8.7 and 9.3 points
-    would round to 8.5 and 9.5: another size, so a new paragraph."""
+    text's size. A line measured smaller whose ink stands as tall as the text's words with
+    the same kinds of letters, or taller, is of the text's size too (OCR now and then fits a
+    line's letters a fifth or more too small, most of all a line of few letters: "ma-"). But a
+    line no larger whose words stand clearly shorter than the text's (_ink_share) is in a
+    smaller type, as much smaller, whatever its letter height says (a footnote two points
+    under the text measured within a tenth of it). Any other line keeps its own size. Taken
+    as measured, two lines of one paragraph measured 8.7 and 9.3 points would round to 8.5
+    and 9.5: another size, so a new paragraph."""
     if not lines:
         return ()
     half, count = sum(len(word.text) for line in lines for word in line.words) / 2, 0
@@ -246,25 +257,50 @@ def _ocr_sizes(lines: tuple[OcrLine, ...]) -> tuple[float, ...]:
     def near(value: float, typical: float) -> bool:
         return abs(value - typical) <= _OCR_SAME_SIZE * typical
 
-    def letters(text: str) -> tuple[bool, bool]:
-        return bool(_TALL.search(text)), bool(_LOW.search(text))
+    typical = _ink_heights([line for line in lines if near(line.size, text_size)])
 
+    def size(line: OcrLine) -> float:
+        share = _ink_share(line, typical)
+        if share < _SMALL_INK and line.size < (1 + _OCR_SAME_SIZE) * text_size:
+            return min(line.size, share * text_size)  # the words say small type
+        if near(line.size, text_size):
+            return text_size
+        kind = _letters(" ".join(word.text for word in line.words))
+        ink = max(word.bottom for word in line.words) - min(word.top for word in line.words)
+        if line.size < text_size and ink >= (1 - _OCR_SAME_SIZE) * typical.get(kind, math.inf):
+            return text_size
+        return line.size
+
+    return tuple(size(line) for line in lines)
+
+
+def _letters(text: str) -> tuple[bool, bool]:
+    """Which kinds of letters a text holds: any reaching above an x, any reaching below the line."""
+    return bool(_TALL.search(text)), bool(_LOW.search(text))
+
+
+def _measured(word: OcrWord) -> bool:
+    """Whether a word's ink tells its type's size: not when a t or an i is all that rises."""
+    return bool(_TALL.search(word.text)) or not _PART_WAY.search(word.text)
+
+
+def _ink_heights(lines: list[OcrLine]) -> dict[tuple[bool, bool], float]:
+    """How tall the text's words stand, by the kinds of letters they hold (_letters): the
+    median over the lines in the text's type, for each kind found in five words or more."""
     heights: dict[tuple[bool, bool], list[int]] = defaultdict(list)
     for line in lines:
-        if near(line.size, text_size):
-            for word in line.words:
-                if _TALL.search(word.text) or not _PART_WAY.search(word.text):
-                    heights[letters(word.text)].append(word.bottom - word.top)
-    typical = {kind: statistics.median(found) for kind, found in heights.items() if len(found) >= 5}
+        for word in line.words:
+            if _measured(word):
+                heights[_letters(word.text)].append(word.bottom - word.top)
+    return {kind: statistics.median(found) for kind, found in heights.items() if len(found) >= 5}
 
-    def same_type(line: OcrLine) -> bool:
-        if near(line.size, text_size):
-            return True
-        kind = letters(" ".join(word.text for word in line.words))
-        ink = max(word.bottom for word in line.words) - min(word.top for word in line.words)
-        return line.size < text_size and ink >= (1 - _OCR_SAME_SIZE) * typical.get(kind, math.inf)
 
-    return tuple(text_size if same_type(line) else line.size for line in lines)
+def _ink_share(line: OcrLine, typical: dict[tuple[bool, bool], float]) -> float:
+    """How tall the line's words stand against the text's words of their kinds (the median
+    over its words); 1.0 for a line of fewer than _INK_WORDS words to measure."""
+    shares = [(word.bottom - word.top) / typical[_letters(word.text)] for word in line.words
+              if _measured(word) and _letters(word.text) in typical]
+    return statistics.median(shares) if len(shares) >= _INK_WORDS else 1.0
 
 
 _NUMBER = re.compile(r"\d{1,5}")
