@@ -5,9 +5,11 @@ OCR go through the same rules."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import shutil
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -573,3 +575,60 @@ def test_a_scanned_footnote_that_ocr_measures_near_the_text_size_breaks_no_sente
     # OCR may misread a letter of the note ("I" for its "1"); not where the note stands.
     assert "account follows the records of the town" in note, note
     assert any(joint in block for block in body), (joint, body)
+
+
+def joined(*lines: OcrLine) -> OcrLine:
+    """Lines side by side as Tesseract reports them when the gutter between them is narrow:
+    one line of all their words."""
+    return OcrLine(lines[0].size, tuple(word for line in lines for word in line.words))
+
+
+def test_a_short_last_page_whose_columns_ocr_joins_reads_column_by_column() -> None:
+    """A page of a few lines in two justified columns, which Tesseract reads as lines across
+    both: too few lines to find the gutter unless each is cut where the other lines' column
+    edges stand, a paragraph's short last line ("the schools.") too."""
+    left = justified(["suspended after the season, with a second team",
+                      "scheduled to return in 2018.", "College sports are also popular here. The",
+                      "Bruins and the Trojans both field teams"], 40, 250, 100, 9.2)
+    right = justified(["in the Pac-12 Conference; there is a rivalry between", "the schools.",
+                       "Rugby is also a growing sport in the south,",
+                       "particularly at the high schools, with",
+                       "rugby as an official school sport."], 320, 250, 100, 9.2)
+    rows = [*(joined(*pair) for pair in zip(left, right, strict=False)), right[-1]]
+    text = flat(ocr_text(rows).text)
+    assert "with a second team scheduled to return in 2018." in text, text
+    assert "there is a rivalry between the schools." in text, text
+    assert "field teams in the Pac-12 Conference" in text, text
+
+
+def justified(rows: list[str], x: int, width: int, top: int, size: float) -> list[OcrLine]:
+    """A column's lines as OCR reports justified text: each line that ends no paragraph (in
+    a full stop) stretched to the column's width, its spaces wide and, as OCR's word boxes
+    leave them, unequal."""
+    lines = []
+    for number, row in enumerate(rows):
+        line = ocr_line(row, x, top + 12 * number, size)
+        if not row.endswith(".") and len(line.words) > 1:
+            last = len(line.words) - 1
+            spare = width - (line.words[-1].right - x)
+            shifts = [spare if index == last else spare * index // last + 3 * (index % 2)
+                      for index in range(len(line.words))]
+            line = OcrLine(size, tuple(dataclasses.replace(word, left=word.left + shift,
+                                                           right=word.right + shift)
+                                       for word, shift in zip(line.words, shifts, strict=True)))
+        lines.append(line)
+    return lines
+
+
+def test_the_wide_spaces_of_narrow_justified_columns_cut_no_scanned_line_into_cells() -> None:
+    """Three narrow justified columns, scanned: their stretched spaces are wider than a table's
+    cell gap and, measured on OCR's word boxes, unequal; one row Tesseract reads across the
+    columns. The columns read one after the other, sentences whole, and no row of a table."""
+    columns = [" ".join(SEA_SENTENCES[start:start + 3]) for start in (0, 3, 6)]
+    lines = [justified(textwrap.wrap(text, 30), 40 + 190 * number, 150, 100, 9.2)
+             for number, text in enumerate(columns)]
+    rows = [joined(*(column[2] for column in lines))]
+    rows += [line for column in lines for number, line in enumerate(column) if number != 2]
+    text = ocr_text(rows).text
+    assert all(sentence in flat(text) for sentence in SEA_SENTENCES[:9]), text
+    assert ": " not in text, text

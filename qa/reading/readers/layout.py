@@ -162,7 +162,9 @@ def lines_of_ocr(page: OcrPage, number: int, pixels_per_point: float,
     found = {id(level): word for level, word in zip(
         (word for line in level_page.lines for word in line.words),
         (word for line in page.lines for word in line.words), strict=True)} if words else {}
-    for line, size in zip(ocr_lines, _ocr_sizes(ocr_lines), strict=True):
+    sizes = _ocr_sizes(ocr_lines)
+    cut = _ocr_pieces(ocr_lines, sizes, level_page.width)
+    for line, size, pieces in zip(ocr_lines, sizes, cut, strict=True):
         level = line.words
         lines.append(Line(" ".join(word.text for word in level),
                           min(w.left for w in level) / pixels_per_point,
@@ -170,12 +172,67 @@ def lines_of_ocr(page: OcrPage, number: int, pixels_per_point: float,
                           height - min(w.top for w in level) / pixels_per_point,
                           height - max(w.bottom for w in level) / pixels_per_point,
                           round(2 * size / pixels_per_point) / 2, number,
+                          pieces=tuple((" ".join(word.text for word in words),
+                                        words[0].left / pixels_per_point,
+                                        words[-1].right / pixels_per_point) for words in pieces),
                           words=tuple(Word(w.text, w.left / pixels_per_point,
                                            height - w.top / pixels_per_point,
                                            w.right / pixels_per_point,
                                            height - w.bottom / pixels_per_point)
                                       for w in (found[id(v)] for v in level)) if words else ()))
     return lines
+
+
+# A line's gap this many of its sizes wide may part two columns or two cells (the text layer's
+# _CELL_GAP); OCR's gap is cut only where, beyond it, the page's other lines keep the edges.
+_OCR_CELL_GAP = 0.8
+_OCR_COLUMN = 0.15  # of the page's width: OCR's pieces narrower than this may be table cells
+_EDGE_LINES = 2  # other lines that must end where a piece ends, and start where the next starts
+
+
+def _ocr_pieces(lines: tuple[OcrLine, ...], sizes: tuple[float, ...], width: float
+                ) -> list[tuple[tuple[OcrWord, ...], ...]]:
+    """Each line's words in pieces, where the text layer would cut it (_CELL_GAP), as far as
+    the page's other lines bear the cut out: Tesseract reads two columns' lines as one line
+    when the gutter is narrow, and OCR's word boxes leave justified prose's wide spaces
+    anything but equal, so a wide gap alone does not tell a gutter or a table's column from a
+    stretched space. A gutter has a column's lines end at its left and start at its right;
+    a stretched space falls anywhere. A line with no cut that holds has no pieces (()), as a
+    text layer's line without gaps."""
+    groups = []
+    for line, size in zip(lines, sizes, strict=True):
+        found: list[list[OcrWord]] = [[line.words[0]]]
+        for previous, word in itertools.pairwise(line.words):
+            if word.left - previous.right > _OCR_CELL_GAP * size:
+                found.append([])
+            found[-1].append(word)
+        groups.append(found)
+    lefts = sorted((group[0].left, number) for number, found in enumerate(groups)
+                   for group in found)
+    rights = sorted((group[-1].right, number) for number, found in enumerate(groups)
+                    for group in found)
+
+    def sharing(edges: list[tuple[int, int]], x: int, number: int, tolerance: float) -> int:
+        """How many other lines have an edge at x."""
+        start = bisect.bisect_left(edges, (x - tolerance, -1))
+        end = bisect.bisect_right(edges, (x + tolerance, len(groups)))
+        return len({other for _, other in edges[start:end] if other != number})
+
+    pieces = []
+    for number, (found, size) in enumerate(zip(groups, sizes, strict=True)):
+        kept = [list(found[0])]
+        for before, after in itertools.pairwise(found):
+            if sharing(rights, before[-1].right, number, size / 3) >= _EDGE_LINES \
+                    or sharing(lefts, after[0].left, number, size / 3) >= _EDGE_LINES:
+                kept.append([])
+            kept[-1] += after
+        # A column's last line may be short, where it starts at the column's edge.
+        last = kept[-1][-1].right - kept[-1][0].left >= _OCR_COLUMN * width \
+            or sharing(lefts, kept[-1][0].left, number, size / 3) > _EDGE_LINES
+        columns = last and all(group[-1].right - group[0].left >= _OCR_COLUMN * width
+                               for group in kept[:-1])
+        pieces.append(tuple(tuple(group) for group in kept) if len(kept) > 1 and columns else ())
+    return pieces
 
 
 def _overlaps_joined(lines: tuple[OcrLine, ...]) -> tuple[OcrLine, ...]:
@@ -649,7 +706,7 @@ def _gutters(lines: list[Line]) -> list[float]:
     that at most a quarter of the lines cross, with lines wholly on either side and at least
     three lines of prose on one. Cells of a table are short, so a table's gaps are not
     gutters."""
-    if len(lines) < 6:
+    if sum(len(_spans(line)) for line in lines) < 6:
         return []
     size = statistics.median(line.size for line in lines)
     spans = [span for line in lines for span in _spans(line)]
