@@ -6,6 +6,7 @@ OCR go through the same rules."""
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import io
 import re
 import shutil
@@ -632,3 +633,42 @@ def test_the_wide_spaces_of_narrow_justified_columns_cut_no_scanned_line_into_ce
     text = ocr_text(rows).text
     assert all(sentence in flat(text) for sentence in SEA_SENTENCES[:9]), text
     assert ": " not in text, text
+
+
+NOTES = [("See also the Part that", "follows."), ("A figure disputed in", "later sources.")]
+
+
+def noted_page(note: tuple[str, str], size: float, pagesize: tuple[float, float]) -> bytes:
+    """One column of justified prose in `size` point type with a note of two lines in the
+    wide right margin beside it, two points smaller, its second line a word or two (as LaTeX's
+    marginpar sets it)."""
+    width = pagesize[0] - 72 - 200
+    body = column_lines(" ".join(SEA_SENTENCES * 2), 72, pagesize[1] - 90, width, size,
+                        1.2 * size)
+    beside = body[len(body) // 2][2]
+    small = size - 2
+    lines = [(text, 72 + width + 20, beside - row * 1.2 * small, small, 0.0)
+             for row, text in enumerate(note)]
+    return drawn_pdf([[*body, *lines]], pagesize)
+
+
+@pytest.mark.slow  # takes long (OCR of a page)
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs Tesseract")
+@pytest.mark.parametrize(("note", "size", "pagesize", "tilt"), [
+    (NOTES[0], 10.0, A4, -0.9), (NOTES[0], 11.0, LETTER, -0.9), (NOTES[0], 12.0, LETTER, -0.4),
+    (NOTES[1], 11.0, LETTER, 1.3), (NOTES[1], 12.0, LETTER, -0.4)])
+def test_a_scanned_margin_note_whose_last_line_is_a_word_or_two_reads_as_one_aside(
+        note: tuple[str, str], size: float, pagesize: tuple[float, float], tilt: float,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """OCR's words tell a margin note's first line in smaller type than the text's, while its
+    last line holds too few words to measure: it is still the note's, one aside after the
+    page's text, and the text reads on beside it as before."""
+    monkeypatch.setenv("QA_OCR_CACHE", str(tmp_path / "ocr"))
+    photo = encoded(scanned(noted_page(note, size, pagesize), tilt=tilt, noise=12.0), "JPEG", 50)
+    blocks = [flat(block) for block in read_image(photo).text.split("\n\n")]
+    # One block, the last; OCR may misread the note's full stop.
+    assert blocks[-1].rstrip(".,") == " ".join(note).rstrip("."), blocks
+    # OCR may misread a word of the text here and there; the note's words stand in none of it.
+    body = " ".join(blocks[:-1])
+    assert difflib.SequenceMatcher(None, " ".join(SEA_SENTENCES * 2), body).ratio() > 0.98, body
+    assert not any(line in body for line in note), body

@@ -241,11 +241,7 @@ def _overlaps_joined(lines: tuple[OcrLine, ...]) -> tuple[OcrLine, ...]:
     of its own ("the with both channel" and "channels" for "the channels with both channel").
     Lines side by side in two columns do not overlap, and stay apart. In Tesseract's order,
     a joined line where the first of its parts stood."""
-    def box(line: OcrLine) -> tuple[int, int, int, int]:
-        return (min(w.left for w in line.words), min(w.top for w in line.words),
-                max(w.right for w in line.words), max(w.bottom for w in line.words))
-
-    boxes = [box(line) for line in lines]
+    boxes = [_box(line) for line in lines]
     rows: list[list[int]] = []
     for index in sorted(range(len(lines)), key=lambda index: boxes[index][1] + boxes[index][3]):
         _, top, _, bottom = boxes[index]
@@ -298,9 +294,12 @@ def _ocr_sizes(lines: tuple[OcrLine, ...]) -> tuple[float, ...]:
     line's letters a fifth or more too small, most of all a line of few letters: "ma-"). But a
     line no larger whose words stand clearly shorter than the text's (_ink_share) is in a
     smaller type, as much smaller, whatever its letter height says (a footnote two points
-    under the text measured within a tenth of it). Any other line keeps its own size. Taken
-    as measured, two lines of one paragraph measured 8.7 and 9.3 points would round to 8.5
-    and 9.5: another size, so a new paragraph."""
+    under the text measured within a tenth of it); and a line whose words stand lower than
+    the text's, though not that clearly, keeps its letter height: two measures agree it is
+    smaller. A line of too few words to measure that goes on under one set smaller takes its
+    size (_last_lines_in_type). Any other line keeps its own size. Taken as measured, two
+    lines of one paragraph measured 8.7 and 9.3 points would round to 8.5 and 9.5: another
+    size, so a new paragraph."""
     if not lines:
         return ()
     half, count = sum(len(word.text) for line in lines for word in line.words) / 2, 0
@@ -318,17 +317,56 @@ def _ocr_sizes(lines: tuple[OcrLine, ...]) -> tuple[float, ...]:
 
     def size(line: OcrLine) -> float:
         share = _ink_share(line, typical)
-        if share < _SMALL_INK and line.size < (1 + _OCR_SAME_SIZE) * text_size:
+        if share is not None and share < _SMALL_INK \
+                and line.size < (1 + _OCR_SAME_SIZE) * text_size:
             return min(line.size, share * text_size)  # the words say small type
         if near(line.size, text_size):
             return text_size
+        if share is not None and share < 1 - _OCR_SAME_SIZE:
+            return line.size  # the words stand lower too: the line's height is not OCR's slip
         kind = _letters(" ".join(word.text for word in line.words))
         ink = max(word.bottom for word in line.words) - min(word.top for word in line.words)
         if line.size < text_size and ink >= (1 - _OCR_SAME_SIZE) * typical.get(kind, math.inf):
             return text_size
         return line.size
 
-    return tuple(size(line) for line in lines)
+    sizes = [size(line) for line in lines]
+    measured = [index for index, line in enumerate(lines)
+                if _ink_share(line, typical) is not None]
+    small = [index for index in measured if sizes[index] < (1 - _OCR_SAME_SIZE) * text_size]
+    unmeasured = set(range(len(lines))) - set(measured)
+    return _last_lines_in_type(lines, sizes, small, {index for index in unmeasured
+                                                    if sizes[index] <= text_size})
+
+
+# The white between two lines of one paragraph, against their size: less than a blank line.
+_NO_GAP = 0.8
+
+
+def _last_lines_in_type(lines: tuple[OcrLine, ...], sizes: list[float], small: list[int],
+                        short: set[int]) -> tuple[float, ...]:
+    """The sizes with each `short` line (too few words to measure by their ink, no larger than
+    the text) that goes on right under a `small` one (words enough to measure, set smaller
+    than the text) in that line's size: at its left edge, within half that size, and under
+    its foot by less white than a blank line leaves. A margin note's last line of a word or
+    two ("follows.") has only OCR's letter height to go by, which puts it a point off the
+    line above it (or at the text's size): taken as measured, the note's lines would be two
+    paragraphs. Top to bottom, so a third line follows the second."""
+    boxes = [_box(line) for line in lines]
+    for index in sorted(short, key=lambda index: boxes[index][1]):
+        left, top, _, _ = boxes[index]
+        above = next((other for other in small if abs(left - boxes[other][0]) < sizes[other] / 2
+                      and 0 <= top - boxes[other][3] < _NO_GAP * sizes[other]), None)
+        if above is not None:
+            sizes[index] = sizes[above]
+            small.append(index)
+    return tuple(sizes)
+
+
+def _box(line: OcrLine) -> tuple[int, int, int, int]:
+    """A line's box in pixels: left, top, right, bottom."""
+    return (min(w.left for w in line.words), min(w.top for w in line.words),
+            max(w.right for w in line.words), max(w.bottom for w in line.words))
 
 
 def _letters(text: str) -> tuple[bool, bool]:
@@ -352,12 +390,12 @@ def _ink_heights(lines: list[OcrLine]) -> dict[tuple[bool, bool], float]:
     return {kind: statistics.median(found) for kind, found in heights.items() if len(found) >= 5}
 
 
-def _ink_share(line: OcrLine, typical: dict[tuple[bool, bool], float]) -> float:
+def _ink_share(line: OcrLine, typical: dict[tuple[bool, bool], float]) -> float | None:
     """How tall the line's words stand against the text's words of their kinds (the median
-    over its words); 1.0 for a line of fewer than _INK_WORDS words to measure."""
+    over its words); None for a line of fewer than _INK_WORDS words to measure."""
     shares = [(word.bottom - word.top) / typical[_letters(word.text)] for word in line.words
               if _measured(word) and _letters(word.text) in typical]
-    return statistics.median(shares) if len(shares) >= _INK_WORDS else 1.0
+    return statistics.median(shares) if len(shares) >= _INK_WORDS else None
 
 
 _NUMBER = re.compile(r"\d{1,5}")
