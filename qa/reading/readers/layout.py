@@ -213,10 +213,19 @@ def _ocr_pieces(lines: tuple[OcrLine, ...], sizes: tuple[float, ...], width: flo
                     for group in found)
 
     def sharing(edges: list[tuple[int, int]], x: int, number: int, tolerance: float) -> int:
-        """How many other lines have an edge at x."""
+        """How many other lines have an edge at x, counted up to one more than the most
+        any rule asks (a column's edge is shared by nearly every line: counting them all, for
+        every line, grew with the square of a page's lines)."""
         start = bisect.bisect_left(edges, (x - tolerance, -1))
         end = bisect.bisect_right(edges, (x + tolerance, len(groups)))
-        return len({other for _, other in edges[start:end] if other != number})
+        others: set[int] = set()
+        for at in range(start, end):
+            other = edges[at][1]
+            if other != number:
+                others.add(other)
+                if len(others) > _EDGE_LINES:
+                    break
+        return len(others)
 
     pieces = []
     for number, (found, size) in enumerate(zip(groups, sizes, strict=True)):
