@@ -324,8 +324,7 @@ def _ocr_sizes(lines: tuple[OcrLine, ...]) -> tuple[float, ...]:
 
     typical = _ink_heights([line for line in lines if near(line.size, text_size)])
 
-    def size(line: OcrLine) -> float:
-        share = _ink_share(line, typical)
+    def size(line: OcrLine, share: float | None) -> float:
         if share is not None and share < _SMALL_INK \
                 and line.size < (1 + _OCR_SAME_SIZE) * text_size:
             return min(line.size, share * text_size)  # the words say small type
@@ -334,14 +333,15 @@ def _ocr_sizes(lines: tuple[OcrLine, ...]) -> tuple[float, ...]:
         if share is not None and share < 1 - _OCR_SAME_SIZE:
             return line.size  # the words stand lower too: the line's height is not OCR's slip
         kind = _letters(" ".join(word.text for word in line.words))
-        ink = max(word.bottom for word in line.words) - min(word.top for word in line.words)
+        _, top, _, bottom = _box(line)
+        ink = bottom - top
         if line.size < text_size and ink >= (1 - _OCR_SAME_SIZE) * typical.get(kind, math.inf):
             return text_size
         return line.size
 
-    sizes = [size(line) for line in lines]
-    measured = [index for index, line in enumerate(lines)
-                if _ink_share(line, typical) is not None]
+    shares = [_ink_share(line, typical) for line in lines]
+    sizes = [size(line, share) for line, share in zip(lines, shares, strict=True)]
+    measured = [index for index, share in enumerate(shares) if share is not None]
     small = [index for index in measured if sizes[index] < (1 - _OCR_SAME_SIZE) * text_size]
     unmeasured = set(range(len(lines))) - set(measured)
     return _last_lines_in_type(lines, sizes, small, {index for index in unmeasured
