@@ -101,16 +101,21 @@ def judge_json(qa: QA, question: Any, source: Any, paragraph: Any, verdict: Any,
     return {"judged": asdict(judged)}
 
 
-def status_json(qa: QA, access: Access = EVERYONE) -> dict[str, Any]:
-    """What `GET /api/health` says of the index, for the JSON API and MCP: how many documents and
-    passages `access` may read, the model and dense index the build used, and its age."""
+def status_json(qa: QA, access: Access = EVERYONE, watching: str = "", notice: str = ""
+                ) -> dict[str, Any]:
+    """What `GET /api/health` and the status tool (JSON API, MCP) say of the index: how many
+    documents and passages `access` may read, the model and dense index the build used, its
+    age; `watching`, what the folder watcher is doing, and `notice`, what the check of the
+    start-up build found ("" for nothing)."""
+    told = {"watching": watching, "notice": notice}
     try:
         status = qa.status(access)
     except IndexUnusableError as error:
-        return {"status": "unavailable", "error": str(error), "documents": 0, "passages": 0}
+        return {"status": "unavailable", "error": str(error), "documents": 0, "passages": 0,
+                "index_age_s": 0.0, **told}
     return {"status": "ok", "documents": status.documents, "passages": status.passages,
             "model": status.model, "dense_index": status.dense_index,
-            "index_age_s": round(time.time() - status.built, 1)}
+            "index_age_s": round(time.time() - status.built, 1), **told}
 
 
 def _kind(value: Any) -> str:

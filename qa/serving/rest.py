@@ -23,7 +23,6 @@ is one request, answered from a worker thread.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -47,6 +46,7 @@ from qa.serving.api import (
     judge_json,
     search_json,
     similar_json,
+    status_json,
 )
 from qa.serving.guard import REST_PREFIX as PREFIX
 from qa.serving.handlers import ServerNotice
@@ -568,16 +568,7 @@ def _index_routes(app: FastAPI, qa: QA, watcher: FolderWatcher | None,
         """Whether the server can answer, and how big (in what you may read) and how old its
         index is."""
         reader = access_of(request.headers)
-        watching = watcher.status.line(reader.everything) if watcher is not None else ""
-        try:
-            status = qa.status(reader)
-        except IndexUnusableError as error:
-            return JSONResponse({"status": "unavailable", "error": str(error), "documents": 0,
-                                 "passages": 0, "index_age_s": 0.0, "watching": watching},
-                                status_code=503)
-        return JSONResponse({"status": "ok", "documents": status.documents,
-                             "passages": status.passages,
-                             "index_age_s": round(time.time() - status.built, 1),
-                             "watching": watching, "model": status.model,
-                             "dense_index": status.dense_index,
-                             "notice": notice.text(reader.everything) if notice else ""})
+        said = status_json(qa, reader, watcher.status.line(reader.everything)
+                           if watcher is not None else "",
+                           notice.text(reader.everything) if notice is not None else "")
+        return JSONResponse(said, status_code=200 if said["status"] == "ok" else 503)

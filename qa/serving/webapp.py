@@ -525,10 +525,10 @@ def _status_api(handlers: Handlers, reader: Reader) -> Callable[..., dict[str, A
             check of the server's start-up build found ("" for nothing).
         """
         access = reader(request)
-        said = handlers.notice.text(access.everything) if handlers.notice else ""
-        watching = (handlers.watcher.status.line(access.everything)
-                    if handlers.watcher is not None else "")
-        return {**status_json(handlers.qa, access), "watching": watching, "notice": said}
+        watcher, notice = handlers.watcher, handlers.notice
+        return status_json(handlers.qa, access,
+                           watcher.status.line(access.everything) if watcher is not None else "",
+                           notice.text(access.everything) if notice is not None else "")
 
     return status
 
