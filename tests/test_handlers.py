@@ -12,7 +12,9 @@ from fastapi.testclient import TestClient
 
 from qa.core.access import EVERYONE, Access
 from qa.core.settings import Settings
+from qa.indexing.store import IndexUnusableError
 from qa.library import QA
+from qa.serving.api import status_json
 from qa.serving.handlers import ActionRefused, Handlers, add_files, index_status
 from qa.serving.rest import rest_app
 from qa.showing.exports import ExportFolder
@@ -66,6 +68,19 @@ def test_the_page_and_rest_show_the_status_of_the_library(library: QA) -> None:
     assert health.status_code == 200
     assert (health.json()["documents"], health.json()["passages"]) == (public.documents,
                                                                         public.passages)
+
+
+def test_health_and_the_status_tool_say_unavailable_alike_while_no_index_opens(
+        library: QA, monkeypatch: pytest.MonkeyPatch) -> None:
+    def unusable(access: Access) -> None:
+        raise IndexUnusableError("the index in /x is damaged: run qa index --force")
+
+    monkeypatch.setattr(library, "status", unusable)
+    health = TestClient(rest_app(library, None, lambda headers: EVERYONE)).get("/api/health")
+    assert health.status_code == 503
+    assert health.json() == status_json(library) == {
+        "status": "unavailable", "error": "the index in /x is damaged: run qa index --force",
+        "documents": 0, "passages": 0, "index_age_s": 0.0, "watching": "", "notice": ""}
 
 
 def test_add_documents_stores_indexes_and_leaves_the_given_files(library: QA, tmp_path: Path
