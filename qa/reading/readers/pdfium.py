@@ -184,10 +184,10 @@ class _TurnedText:
 
     def takes(self, textpage: Any, index: int, character: str,
               box: tuple[float, float, float, float], size: float) -> bool:
-        import pypdfium2.raw as pdfium_c
-
         if not self.wanted:
             return False
+        import pypdfium2.raw as pdfium_c
+
         angle = float(pdfium_c.FPDFText_GetCharAngle(textpage.raw, index)) % math.tau
         if min(angle, math.tau - angle) < _TURNED:
             return False
